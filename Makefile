@@ -1,0 +1,121 @@
+# xenkvm userspace build.
+#
+# Object lists are kbuild-style fragments (build.mk) beside the code they
+# build, so each directory owns its own list; this file only holds the rules.
+#   core-y            objects linked into both programs (libxenkvm.a)
+#   xenkvmd-y         the daemon's own objects;  xenkvm-y: the CLI's
+#   unit-tests        names N; test-N-y lists the objects of build/tests/N: only
+#                     the module under test, its fakes and lib/log.o, never all of core-y
+#   fuzzers           names N; fuzz-N-y lists the objects of build/fuzz/N
+#   ldlibs-y          libraries every program links
+#
+#   make                      build/xenkvmd, build/xenkvm (CC=clang works too)
+#   make check-unit           CUnit tests, plain build
+#   make check-asan           the same tests built with ASan+UBSan
+#   make check-system         system tests (boot real guests; nested host if needed)
+#   make check                all of the above
+#   make fuzz FUZZ_SECONDS=N  build the libFuzzer harnesses (clang) and run each for N s
+
+CC      ?= gcc
+V       ?= 0
+BUILD   ?= build
+Q       := $(if $(filter 1,$(V)),,@)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes
+BASE_CFLAGS := -std=gnu11 -g -D_GNU_SOURCE -Iinclude -I$(BUILD)/gen -pthread $(WARN)
+CFLAGS  ?= -O2
+LDLIBS  :=
+
+core-y :=
+xenkvmd-y :=
+xenkvm-y :=
+unit-tests :=
+fuzzers :=
+ldlibs-y := -pthread
+gen-y :=
+
+include $(sort $(wildcard */build.mk */*/build.mk */*/*/build.mk))
+
+ASAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_CC    ?= clang
+FUZZ_FLAGS := -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -DXENKVM_FUZZING
+
+.PHONY: all clean check check-unit check-asan check-system fuzz fuzz-build
+all: $(BUILD)/xenkvmd $(BUILD)/xenkvm
+
+# --- object rules: one tree per flavour (plain, asan, fuzz) -------------------
+$(BUILD)/obj/%.o: %.c $(gen-y) | $(BUILD)/gen
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+$(BUILD)/obj/%.o: %.S $(gen-y) | $(BUILD)/gen
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) -MMD -MP -c -o $@ $<
+$(BUILD)/asan/%.o: %.c $(gen-y) | $(BUILD)/gen
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC-ASAN $<")
+	$(Q)$(CC) $(BASE_CFLAGS) $(ASAN_FLAGS) -MMD -MP -c -o $@ $<
+$(BUILD)/asan/%.o: %.S $(gen-y) | $(BUILD)/gen
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) -MMD -MP -c -o $@ $<
+$(BUILD)/fuzzobj/%.o: %.c $(gen-y) | $(BUILD)/gen
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC-FUZZ $<")
+	$(Q)$(FUZZ_CC) $(BASE_CFLAGS) $(FUZZ_FLAGS) -MMD -MP -c -o $@ $<
+$(BUILD)/fuzzobj/%.o: %.S $(gen-y) | $(BUILD)/gen
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(BASE_CFLAGS) -MMD -MP -c -o $@ $<
+$(BUILD)/gen:
+	@mkdir -p $@
+
+objs = $(addprefix $(BUILD)/$(1)/,$(2))
+
+$(BUILD)/libxenkvm.a: $(call objs,obj,$(core-y))
+	$(Q)rm -f $@; $(AR) rcs $@ $^
+
+$(BUILD)/xenkvmd: $(call objs,obj,$(xenkvmd-y)) $(BUILD)/libxenkvm.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(ldlibs-y)
+$(BUILD)/xenkvm: $(call objs,obj,$(xenkvm-y)) $(BUILD)/libxenkvm.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(ldlibs-y)
+
+# --- unit tests ---------------------------------------------------------------
+define unit_test_rule
+$(BUILD)/tests/$(1): $(call objs,obj,$(test-$(1)-y))
+	@mkdir -p $$(dir $$@)
+	$(Q)$(CC) $(CFLAGS) -o $$@ $$^ -lcunit $(ldlibs-y)
+$(BUILD)/tests-asan/$(1): $(call objs,asan,$(test-$(1)-y))
+	@mkdir -p $$(dir $$@)
+	$(Q)$(CC) $(ASAN_FLAGS) -o $$@ $$^ -lcunit $(ldlibs-y)
+endef
+$(foreach t,$(unit-tests),$(eval $(call unit_test_rule,$(t))))
+
+unit-bins := $(addprefix $(BUILD)/tests/,$(unit-tests))
+asan-bins := $(addprefix $(BUILD)/tests-asan/,$(unit-tests))
+
+check-unit: $(unit-bins) all
+	$(Q)tests/run-unit.sh unit $(unit-bins)
+check-asan: $(asan-bins)
+	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		tests/run-unit.sh asan $(asan-bins)
+check-system: all
+	$(Q)tests/system/run.sh
+check: check-unit check-asan check-system
+
+# --- fuzzers (clang/libFuzzer) ------------------------------------------------
+define fuzzer_rule
+$(BUILD)/fuzz/$(1): $(call objs,fuzzobj,$(fuzz-$(1)-y))
+	@mkdir -p $$(dir $$@)
+	$(Q)$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $$@ $$^ $(ldlibs-y)
+endef
+$(foreach f,$(fuzzers),$(eval $(call fuzzer_rule,$(f))))
+FUZZ_SECONDS ?= 20
+fuzz-build: $(addprefix $(BUILD)/fuzz/,$(fuzzers))
+fuzz: fuzz-build
+	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS) $(addprefix $(BUILD)/fuzz/,$(fuzzers))
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,1 @@
+core-y += kvm/guest_mem.o

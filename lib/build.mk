@@ -1,0 +1,1 @@
+core-y += lib/log.o

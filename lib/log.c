@@ -1,0 +1,122 @@
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "xenkvm/log.h"
+
+static int log_domid = -1;
+static enum log_level log_level = LOG_INFO;
+static unsigned int log_trace_mask;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const struct { const char *name; enum log_trace bit; } trace_names[] = {
+	{ "hcall", TRACE_HCALL }, { "evtchn", TRACE_EVTCHN }, { "xs", TRACE_XS },
+	{ "io", TRACE_IO }, { "blk", TRACE_BLK }, { "net", TRACE_NET }, { "exit", TRACE_EXIT },
+};
+
+void log_set_domid(int domid) { log_domid = domid; }
+void log_set_level(enum log_level level) { log_level = level; }
+enum log_level log_get_level(void) { return log_level; }
+bool log_tracing(enum log_trace cat) { return (log_trace_mask & cat) != 0; }
+
+int log_set_trace(const char *spec)
+{
+	unsigned int mask = log_trace_mask;
+	const char *p = spec;
+
+	while (*p) {
+		bool on = true;
+		size_t len, i;
+
+		if (*p == '+' || *p == '-')
+			on = *p++ == '+';
+		len = strcspn(p, ",");
+		for (i = 0; i < sizeof(trace_names) / sizeof(trace_names[0]); i++)
+			if (strlen(trace_names[i].name) == len && !strncmp(p, trace_names[i].name, len))
+				break;
+		if (i == sizeof(trace_names) / sizeof(trace_names[0])) {
+			if (len == 3 && !strncmp(p, "all", 3))
+				mask = on ? ~0u : 0;
+			else
+				return -EINVAL;
+		} else if (on) {
+			mask |= trace_names[i].bit;
+		} else {
+			mask &= ~trace_names[i].bit;
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	log_trace_mask = mask;
+	if (mask)
+		log_level = LOG_DEBUG;
+	return 0;
+}
+
+void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+{
+	static const char *const tags[] = { "error", "warning", "info", "debug" };
+	char buf[1024];
+	int n;
+
+	if (level > log_level)
+		return;
+	if (log_domid >= 0)
+		n = snprintf(buf, sizeof(buf), "xenkvm d%d: %s: ", log_domid, tags[level]);
+	else
+		n = snprintf(buf, sizeof(buf), "xenkvm: %s: ", tags[level]);
+	vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
+	n = (int)strlen(buf);
+	if (n > 0 && buf[n - 1] != '\n' && n < (int)sizeof(buf) - 1) {
+		buf[n++] = '\n';
+		buf[n] = 0;
+	}
+	/* One write per line so vCPU threads' messages do not interleave. */
+	pthread_mutex_lock(&log_lock);
+	fputs(buf, stderr);
+	fflush(stderr);
+	pthread_mutex_unlock(&log_lock);
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+bool log_ratelimit_ok(struct log_ratelimit *rl, unsigned int burst, unsigned int interval_ms)
+{
+	uint64_t now = now_ms();
+	bool ok;
+
+	pthread_mutex_lock(&log_lock);
+	if (now - rl->window_start_ms >= interval_ms) {
+		if (rl->missed) {
+			fprintf(stderr, "xenkvm: %u messages suppressed\n", rl->missed);
+		}
+		rl->window_start_ms = now;
+		rl->printed = 0;
+		rl->missed = 0;
+	}
+	ok = rl->printed < burst;
+	if (ok)
+		rl->printed++;
+	else
+		rl->missed++;
+	pthread_mutex_unlock(&log_lock);
+	return ok;
+}
