@@ -1,0 +1,25 @@
+/*
+ * ACPI fixed hardware the FADT points at: PM1a event and control blocks,
+ * the PM timer, and the reset register; plus the legacy ways a PC resets
+ * (keyboard controller 0xFE, port 0x92).  A write of SLP_TYP(S5)|SLP_EN
+ * powers the domain off; a reset request reboots it.
+ */
+#ifndef XENKVM_ACPI_PM_H
+#define XENKVM_ACPI_PM_H
+
+#include <stdint.h>
+
+struct vm;
+struct acpi_pm;
+
+/* What the VM raises: split out so the model can be unit-tested. */
+enum acpi_pm_event { ACPI_PM_POWEROFF, ACPI_PM_RESET };
+
+int acpi_pm_create(struct vm *vm, struct acpi_pm **pm_r);
+void acpi_pm_destroy(struct acpi_pm *pm);
+
+struct acpi_pm *acpi_pm_new_detached(void (*event)(void *opaque, enum acpi_pm_event ev), void *opaque,
+				     uint64_t (*now_ns)(void));
+void acpi_pm_io(void *opaque, uint64_t port, void *data, unsigned int len, int is_write);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * The PC the guest sees, assembled from kvm/ parts: VM + RAM, in-kernel
+ * irqchip and PIT, COM1, CMOS RTC, ACPI PM, PCI host bridge, ACPI tables,
+ * CPUID/LAPIC per vCPU, and the directly booted kernel.
+ */
+#ifndef XENKVM_MACHINE_H
+#define XENKVM_MACHINE_H
+
+#include <stdint.h>
+
+#include "xenkvm/vm.h"
+
+struct rtc;
+struct acpi_pm;
+
+struct machine_config {
+	uint64_t memory_mib;
+	unsigned int vcpus;
+	const char *kernel;
+	const char *ramdisk;      /* NULL: none */
+	const char *cmdline;
+	int console_in_fd;        /* -1: no console input */
+	int console_out_fd;
+};
+
+struct machine {
+	struct vm vm;
+	struct rtc *rtc;
+	struct acpi_pm *pm;
+	uint64_t rsdp_addr;
+};
+
+/* 0, or a vm_exit_status (VM_EXIT_USAGE for the user's files or values,
+ * VM_EXIT_ERROR for host failures); the reason has been printed. */
+int machine_create(struct machine *m, const struct machine_config *cfg);
+enum vm_exit_status machine_run(struct machine *m);
+void machine_destroy(struct machine *m);
+
+#endif

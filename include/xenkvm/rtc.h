@@ -1,0 +1,22 @@
+/*
+ * MC146818 CMOS real-time clock at ports 0x70/0x71: the guest reads the
+ * wall-clock time from it at boot.  Time comes from the host clock (UTC);
+ * alarms and periodic interrupts are not offered.
+ */
+#ifndef XENKVM_RTC_H
+#define XENKVM_RTC_H
+
+#include <stdint.h>
+#include <time.h>
+
+struct vm;
+struct rtc;
+
+int rtc_create(struct vm *vm, struct rtc **rtc_r);
+void rtc_destroy(struct rtc *rtc);
+
+/* Register model for unit tests: `now` supplies the time. */
+struct rtc *rtc_new_detached(time_t (*now)(void));
+void rtc_io(void *opaque, uint64_t offset, void *data, unsigned int len, int is_write);
+
+#endif

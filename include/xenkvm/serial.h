@@ -1,0 +1,31 @@
+/*
+ * 8250/16550A UART (COM1): the guest's serial console.  Output goes to a
+ * host fd as it is written; input comes from a host fd through a reader
+ * thread into a 16-byte receive FIFO, raising the UART's ISA interrupt.
+ */
+#ifndef XENKVM_SERIAL_H
+#define XENKVM_SERIAL_H
+
+#include <stdint.h>
+
+#define SERIAL_COM1_BASE 0x3f8
+#define SERIAL_COM1_IRQ  4
+
+struct vm;
+struct serial;
+
+/* in_fd < 0: no input.  Registers the ports on the VM's PIO bus. */
+int serial_create(struct vm *vm, uint16_t base, unsigned int irq, int in_fd, int out_fd,
+		  struct serial **serial_r);
+/* Starts the input thread (if any). */
+int serial_start(struct serial *s);
+void serial_destroy(struct serial *s);
+
+/* For tests and the console escape: feed host bytes as if typed. 0 or -EAGAIN (FIFO full). */
+int serial_receive(struct serial *s, uint8_t byte);
+
+/* The register model without a VM, for unit tests. */
+struct serial *serial_new_detached(int out_fd, void (*set_irq)(void *opaque, int level), void *opaque);
+void serial_io(void *opaque, uint64_t offset, void *data, unsigned int len, int is_write);
+
+#endif

@@ -1,0 +1,100 @@
+/*
+ * One KVM virtual machine: the /dev/kvm and VM file descriptors, guest RAM,
+ * the in-kernel irqchip and PIT, the I/O buses, and the vCPUs.
+ *
+ * Threads: the main thread builds the VM and then waits in vm_run() until a
+ * vCPU or a device asks the domain to stop; each vCPU has its own thread
+ * (kvm/vcpu.c); devices are called on the vCPU thread that exited and lock
+ * their own state.
+ */
+#ifndef XENKVM_VM_H
+#define XENKVM_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "xenkvm/guest_mem.h"
+#include "xenkvm/io_bus.h"
+
+/* Guest physical layout (see docs/ARCHITECTURE.md). */
+#define VM_LOWMEM_LIMIT     0xC0000000ull   /* RAM below 4 GiB ends here at most */
+#define VM_PCI_MMIO32_BASE  0xC0000000ull   /* 32-bit PCI window up to the IOAPIC */
+#define VM_PCI_MMIO32_END   0xFEC00000ull
+#define VM_IOAPIC_BASE      0xFEC00000ull
+#define VM_LAPIC_BASE       0xFEE00000ull
+#define VM_TSS_ADDR         0xFFFBD000ull   /* 3 pages KVM needs on Intel, inside no RAM */
+#define VM_IDENTITY_MAP     0xFFFBC000ull
+#define VM_HIGHMEM_BASE     0x100000000ull
+#define VM_MAX_VCPUS        255             /* xAPIC ids; KVM's limit may be lower */
+#define VM_MIN_MEMORY_MIB   32
+
+/* How a domain ended: also xenkvmd's exit status (documented in README). */
+enum vm_exit_status {
+	VM_EXIT_POWEROFF = 0,
+	VM_EXIT_ERROR    = 1,   /* host-side failure: KVM, files, resources */
+	VM_EXIT_USAGE    = 2,   /* bad command line or configuration */
+	VM_EXIT_REBOOT   = 3,
+	VM_EXIT_CRASH    = 4,   /* triple fault, guest-reported crash, emulation failure */
+	VM_EXIT_KILLED   = 5,   /* destroyed from the host (signal, CLI) */
+};
+
+struct vcpu;
+struct serial;
+struct pci_bus;
+
+struct vm {
+	int kvm_fd;
+	int vm_fd;
+	int kvm_run_size;
+	unsigned int nr_vcpus;
+	struct vcpu **vcpus;
+
+	uint64_t ram_size;          /* bytes of guest RAM */
+	uint64_t lowmem_size;       /* RAM below 4 GiB */
+	uint8_t *ram;               /* one host mapping for all of it */
+	struct guest_mem mem;
+	unsigned int nr_slots;
+
+	struct io_bus pio;
+	struct io_bus mmio;
+	struct pci_bus *pci;
+	struct serial *serial;
+
+	/* Exits kvm/ does not know (Xen hypercalls, MSR exits) go here first;
+	 * returns true when handled.  Set before vm_run(). */
+	bool (*exit_hook)(void *opaque, struct vcpu *vcpu);
+	void *exit_hook_opaque;
+
+	/* Stop protocol: the first stop request wins; vm_run() returns it. */
+	pthread_mutex_t stop_lock;
+	pthread_cond_t stop_cond;
+	bool stopping;
+	enum vm_exit_status exit_status;
+	char stop_reason[160];
+};
+
+struct vm_config {
+	uint64_t memory_mib;
+	unsigned int nr_vcpus;
+};
+
+/* Opens /dev/kvm, checks what we need, creates the VM with RAM, irqchip and
+ * PIT.  0 or -errno with a message printed. */
+int vm_create(struct vm *vm, const struct vm_config *cfg);
+void vm_destroy(struct vm *vm);
+/* Highest vCPU count this KVM allows (KVM_CAP_MAX_VCPUS). */
+int vm_max_vcpus(int kvm_fd);
+
+/* Raise/lower an interrupt line (GSI) of the in-kernel irqchip. */
+int vm_set_irq(struct vm *vm, unsigned int gsi, int level);
+/* Pulse an edge-triggered ISA line. */
+void vm_pulse_irq(struct vm *vm, unsigned int gsi);
+
+/* Ask the domain to stop; safe from any thread, idempotent (first wins). */
+void vm_request_stop(struct vm *vm, enum vm_exit_status status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Starts the vCPU threads and blocks until a stop request; returns its status. */
+enum vm_exit_status vm_run(struct vm *vm);
+
+#endif

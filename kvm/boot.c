@@ -1,0 +1,293 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "xenkvm/boot.h"
+#include "xenkvm/log.h"
+#include "xenkvm/vm.h"
+
+#define SETUP_HDR_OFFSET 0x1f1
+#define HDRS_MAGIC       0x53726448u /* "HdrS" */
+#define E820_RAM         1
+#define E820_RESERVED    2
+
+int bzimage_parse(const uint8_t *img, size_t len, struct bzimage *bz, char *err, size_t errlen)
+{
+	const struct setup_header *h;
+	uint32_t setup_sects;
+	size_t hdr_len;
+
+	memset(bz, 0, sizeof(*bz));
+	if (len < 0x250) {
+		snprintf(err, errlen, "file too small to be a bzImage (%zu bytes)", len);
+		return -EINVAL;
+	}
+	h = (const void *)(img + SETUP_HDR_OFFSET);
+	if (h->boot_flag != 0xaa55 || h->header != HDRS_MAGIC) {
+		snprintf(err, errlen, "not a Linux bzImage (no \"HdrS\" boot header)");
+		return -EINVAL;
+	}
+	if (h->version < 0x020c) {
+		snprintf(err, errlen, "boot protocol %u.%02u is too old (2.12 needed for the 64-bit entry)",
+			 h->version >> 8, h->version & 0xff);
+		return -EINVAL;
+	}
+	if (!(h->loadflags & LOADED_HIGH)) {
+		snprintf(err, errlen, "zImage (loaded low) is not supported; use a bzImage");
+		return -EINVAL;
+	}
+	if (!(h->xloadflags & XLF_KERNEL_64)) {
+		snprintf(err, errlen, "kernel has no 64-bit entry point (32-bit kernels are not supported)");
+		return -EINVAL;
+	}
+	setup_sects = h->setup_sects ? h->setup_sects : 4;
+	bz->setup_size = (setup_sects + 1) * 512;
+	if (bz->setup_size >= len) {
+		snprintf(err, errlen, "setup (%u bytes) is larger than the file", bz->setup_size);
+		return -EINVAL;
+	}
+	/* The header's own length: byte 0x201 is the jump's offset past 0x202. */
+	hdr_len = 0x202 + img[0x201] - SETUP_HDR_OFFSET;
+	if (hdr_len > sizeof(bz->hdr))
+		hdr_len = sizeof(bz->hdr);
+	memcpy(&bz->hdr, h, hdr_len);
+	bz->protocol = h->version;
+	bz->kernel_size = (uint32_t)(len - bz->setup_size);
+	bz->init_size = h->init_size > bz->kernel_size ? h->init_size : bz->kernel_size;
+	bz->initrd_addr_max = h->initrd_addr_max ? h->initrd_addr_max : 0x37ffffff;
+	bz->cmdline_size = h->cmdline_size ? h->cmdline_size : 255;
+	bz->xloadflags = h->xloadflags;
+	return 0;
+}
+
+unsigned int e820_build(struct boot_e820_entry *e, unsigned int max, uint64_t lowmem, uint64_t highmem)
+{
+	unsigned int n = 0;
+
+#define E820_ADD(a, s, t) do { if (n < max) e[n++] = (struct boot_e820_entry){ (a), (s), (t) }; } while (0)
+	E820_ADD(0, BOOT_EBDA_START, E820_RAM);
+	E820_ADD(BOOT_EBDA_START, 0xa0000 - BOOT_EBDA_START, E820_RESERVED);
+	E820_ADD(BOOT_BIOS_START, BOOT_BIOS_END - BOOT_BIOS_START, E820_RESERVED);
+	if (lowmem > BOOT_BIOS_END)
+		E820_ADD(BOOT_BIOS_END, lowmem - BOOT_BIOS_END, E820_RAM);
+	/* The IOAPIC, LAPIC and TSS pages up to 4 GiB: never RAM to the guest. */
+	E820_ADD(VM_IOAPIC_BASE, VM_HIGHMEM_BASE - VM_IOAPIC_BASE, E820_RESERVED);
+	if (highmem)
+		E820_ADD(VM_HIGHMEM_BASE, highmem, E820_RAM);
+#undef E820_ADD
+	return n;
+}
+
+int boot_initrd_place(uint64_t kernel_end, uint64_t lowmem, uint64_t addr_max, uint64_t size,
+		      uint64_t *addr_r)
+{
+	uint64_t top = lowmem;
+	uint64_t addr;
+
+	if (addr_max != UINT64_MAX && addr_max + 1 < top)
+		top = addr_max + 1;
+	if (size > top)
+		return -ENOSPC;
+	addr = (top - size) & ~(GUEST_PAGE_SIZE - 1);
+	if (addr < kernel_end)
+		return -ENOSPC;
+	*addr_r = addr;
+	return 0;
+}
+
+void boot_params_build(struct boot_params *bp, const struct bzimage *bz, const struct boot_layout *l)
+{
+	memset(bp, 0, sizeof(*bp));
+	bp->hdr = bz->hdr;
+	bp->hdr.type_of_loader = 0xff;   /* "undefined" loader */
+	bp->hdr.loadflags |= CAN_USE_HEAP;
+	bp->hdr.loadflags &= ~KEEP_SEGMENTS;
+	bp->hdr.heap_end_ptr = 0xfe00;
+	bp->hdr.vid_mode = 0xffff;       /* "normal": no mode switch */
+	bp->hdr.cmd_line_ptr = (uint32_t)l->cmdline_addr;
+	bp->ext_cmd_line_ptr = (uint32_t)(l->cmdline_addr >> 32);
+	bp->hdr.ramdisk_image = (uint32_t)l->initrd_addr;
+	bp->hdr.ramdisk_size = (uint32_t)l->initrd_size;
+	bp->ext_ramdisk_image = (uint32_t)(l->initrd_addr >> 32);
+	bp->ext_ramdisk_size = (uint32_t)(l->initrd_size >> 32);
+	bp->acpi_rsdp_addr = l->rsdp_addr;
+	bp->e820_entries = (uint8_t)e820_build(bp->e820_table, E820_MAX_ENTRIES_ZEROPAGE,
+					       l->lowmem, l->highmem);
+}
+
+void boot_write_tables(uint8_t *ram)
+{
+	uint64_t *pml4 = (uint64_t *)(ram + BOOT_PML4_ADDR);
+	uint64_t *pdpt = (uint64_t *)(ram + BOOT_PDPT_ADDR);
+	uint64_t *pd = (uint64_t *)(ram + BOOT_PD_ADDR);
+	uint64_t *gdt = (uint64_t *)(ram + BOOT_GDT_ADDR);
+
+	memset(pml4, 0, 4096);
+	memset(pdpt, 0, 4096);
+	pml4[0] = BOOT_PDPT_ADDR | 0x3;               /* present, writable */
+	for (unsigned int i = 0; i < 4; i++)
+		pdpt[i] = (BOOT_PD_ADDR + i * 4096) | 0x3;
+	for (uint64_t i = 0; i < 4 * 512; i++)
+		pd[i] = (i << 21) | 0x83;                 /* present, writable, 2 MiB */
+
+	gdt[0] = 0;
+	gdt[1] = 0;
+	gdt[BOOT_CS / 8] = 0x00af9b000000ffffull;     /* 64-bit code, DPL 0 */
+	gdt[BOOT_DS / 8] = 0x00cf93000000ffffull;     /* flat data */
+	gdt[4] = 0x00008b0000000fffull;               /* TSS placeholder for TR */
+}
+
+static void boot_segment(struct kvm_segment *s, uint16_t sel, uint8_t type, uint8_t l, uint8_t db)
+{
+	*s = (struct kvm_segment){
+		.base = 0, .limit = 0xffffffff, .selector = sel, .type = type,
+		.present = 1, .dpl = 0, .db = db, .s = 1, .l = l, .g = 1,
+	};
+}
+
+void boot_entry_state(struct kvm_regs *regs, struct kvm_sregs *sregs)
+{
+	memset(regs, 0, sizeof(*regs));
+	regs->rflags = 0x2;
+	regs->rip = BOOT_KERNEL_ADDR + 0x200;   /* 64-bit entry: startup_64 */
+	regs->rsi = BOOT_ZERO_PAGE;
+	regs->rsp = BOOT_STACK_TOP;
+
+	boot_segment(&sregs->cs, BOOT_CS, 0xb, 1, 0);
+	boot_segment(&sregs->ds, BOOT_DS, 0x3, 0, 1);
+	sregs->es = sregs->fs = sregs->gs = sregs->ss = sregs->ds;
+	sregs->tr = (struct kvm_segment){ .selector = 0x20, .limit = 0xfff, .type = 0xb, .present = 1 };
+	sregs->ldt = (struct kvm_segment){ .type = 0x2, .present = 1, .unusable = 1 };
+	sregs->gdt.base = BOOT_GDT_ADDR;
+	sregs->gdt.limit = 5 * 8 - 1;
+	sregs->idt.base = 0;
+	sregs->idt.limit = 0;
+	sregs->cr3 = BOOT_PML4_ADDR;
+	sregs->cr4 = 1u << 5;                          /* PAE */
+	sregs->cr0 = 0x80000011;                       /* PG | ET | PE */
+	sregs->efer = (1u << 8) | (1u << 10);          /* LME | LMA */
+}
+
+/* Reads a whole file into memory; prints why on failure. */
+static int read_file(const char *what, const char *path, uint8_t **buf_r, size_t *len_r, uint64_t limit)
+{
+	struct stat st;
+	uint8_t *buf = NULL;
+	size_t done = 0;
+	int fd = -1, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		pr_err("cannot open %s '%s': %s", what, path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		rc = -EINVAL;
+		pr_err("%s '%s' is not a regular file", what, path);
+		goto out;
+	}
+	if ((uint64_t)st.st_size > limit) {
+		rc = -EFBIG;
+		pr_err("%s '%s' (%lld bytes) does not fit in guest memory", what, path, (long long)st.st_size);
+		goto out;
+	}
+	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	while (done < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
+
+		if (n <= 0) {
+			rc = n < 0 ? -errno : -EIO;
+			pr_err("reading %s '%s': %s", what, path, n < 0 ? strerror(errno) : "short read");
+			goto out;
+		}
+		done += (size_t)n;
+	}
+	*buf_r = buf;
+	*len_r = done;
+	buf = NULL;
+	rc = 0;
+out:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+int boot_load_linux(struct vm *vm, const char *kernel, const char *initrd, const char *cmdline,
+		    uint64_t rsdp_addr)
+{
+	struct boot_layout l = {
+		.cmdline_addr = BOOT_CMDLINE_ADDR,
+		.rsdp_addr = rsdp_addr,
+		.lowmem = vm->lowmem_size,
+		.highmem = vm->ram_size - vm->lowmem_size,
+	};
+	struct bzimage bz;
+	uint8_t *img = NULL, *rd = NULL;
+	size_t img_len = 0, rd_len = 0;
+	uint64_t kernel_end;
+	char err[160];
+	int rc;
+
+	rc = read_file("kernel", kernel, &img, &img_len, vm->lowmem_size);
+	if (rc)
+		goto out;
+	rc = bzimage_parse(img, img_len, &bz, err, sizeof(err));
+	if (rc) {
+		pr_err("kernel '%s': %s", kernel, err);
+		goto out;
+	}
+	kernel_end = BOOT_KERNEL_ADDR + bz.init_size;
+	if (kernel_end > vm->lowmem_size) {
+		pr_err("kernel '%s' needs %u MiB from 1 MiB up, more than the guest's %llu MiB of low memory",
+		       kernel, bz.init_size >> 20, (unsigned long long)(vm->lowmem_size >> 20));
+		rc = -EINVAL;
+		goto out;
+	}
+	memcpy(vm->ram + BOOT_KERNEL_ADDR, img + bz.setup_size, bz.kernel_size);
+
+	if (initrd) {
+		rc = read_file("initrd", initrd, &rd, &rd_len, vm->lowmem_size);
+		if (rc)
+			goto out;
+		rc = boot_initrd_place(kernel_end, vm->lowmem_size, bz.initrd_addr_max, rd_len, &l.initrd_addr);
+		if (rc) {
+			pr_err("initrd '%s' (%zu MiB) does not fit in guest memory above the kernel; "
+			       "raise 'memory'", initrd, rd_len >> 20);
+			rc = -EINVAL;
+			goto out;
+		}
+		memcpy(vm->ram + l.initrd_addr, rd, rd_len);
+		l.initrd_size = rd_len;
+	}
+
+	cmdline = cmdline ? cmdline : "";
+	l.cmdline_len = (uint32_t)strlen(cmdline);
+	if (l.cmdline_len >= bz.cmdline_size || l.cmdline_len >= BOOT_CMDLINE_MAX) {
+		pr_err("kernel command line is %u bytes; this kernel accepts at most %u",
+		       l.cmdline_len, bz.cmdline_size - 1);
+		rc = -EINVAL;
+		goto out;
+	}
+	memcpy(vm->ram + BOOT_CMDLINE_ADDR, cmdline, l.cmdline_len + 1);
+
+	boot_params_build((struct boot_params *)(vm->ram + BOOT_ZERO_PAGE), &bz, &l);
+	boot_write_tables(vm->ram);
+	pr_debug("kernel: protocol %x, %u bytes at %#llx, init_size %u; initrd %zu bytes at %#llx",
+		 bz.protocol, bz.kernel_size, BOOT_KERNEL_ADDR, bz.init_size, rd_len,
+		 (unsigned long long)l.initrd_addr);
+	rc = 0;
+out:
+	free(img);
+	free(rd);
+	return rc;
+}

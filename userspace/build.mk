@@ -1,0 +1,2 @@
+xenkvmd-y += userspace/xenkvmd.o
+xenkvm-y += userspace/xenkvm.o

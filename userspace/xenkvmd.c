@@ -1,0 +1,172 @@
+/*
+ * xenkvmd: runs one domain in the foreground from an xl.cfg file.
+ * The serial console is this process's stdin/stdout; the exit status says
+ * how the domain ended (see usage()).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "xenkvm/domain_config.h"
+#include "xenkvm/log.h"
+#include "xenkvm/machine.h"
+
+#define XENKVM_VERSION "0.1"
+
+static struct termios saved_tty;
+static int tty_saved;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: xenkvmd [options] CONFIG [key=value ...]\n"
+		"Runs the domain described by the xl.cfg file CONFIG in the foreground;\n"
+		"key=value pairs override the file (xl.cfg syntax). The guest's serial\n"
+		"console (ttyS0) is on stdin/stdout; on a terminal, Ctrl-] quits.\n"
+		"\n"
+		"options:\n"
+		"  -v, --verbose        debug messages\n"
+		"  -q, --quiet          errors only\n"
+		"      --trace=LIST     trace categories: +hcall,+evtchn,+xs,+io,+blk,+net,+exit,+all\n"
+		"      --domid=N        domain id used in messages (default 1)\n"
+		"  -h, --help           this text\n"
+		"      --version        print the version\n"
+		"\n"
+		"exit status: 0 guest powered off; 1 host-side error; 2 bad usage or\n"
+		"configuration; 3 guest rebooted; 4 guest crashed (triple fault, KVM\n"
+		"emulation failure, crash report); 5 destroyed by a signal or Ctrl-].\n");
+}
+
+static void tty_restore(void)
+{
+	if (tty_saved)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+}
+
+/* Raw mode so every key reaches the guest; Ctrl-C included. */
+static void tty_raw(void)
+{
+	struct termios t;
+
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_tty) < 0)
+		return;
+	tty_saved = 1;
+	atexit(tty_restore);
+	t = saved_tty;
+	cfmakeraw(&t);
+	t.c_oflag |= OPOST | ONLCR;   /* keep our own messages readable */
+	tcsetattr(STDIN_FILENO, TCSANOW, &t);
+}
+
+static void config_warning(const char *msg)
+{
+	pr_warn("%s", msg);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "trace", required_argument, NULL, 't' },
+		{ "domid", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct domain_config cfg;
+	struct config_error err;
+	struct machine_config mcfg;
+	struct machine *m = NULL;
+	int domid = 1, c, rc;
+	char *end;
+
+	while ((c = getopt_long(argc, argv, "+vqh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'v':
+			log_set_level(LOG_DEBUG);
+			break;
+		case 'q':
+			log_set_level(LOG_ERR);
+			break;
+		case 't':
+			if (log_set_trace(optarg)) {
+				fprintf(stderr, "xenkvmd: --trace: unknown category in '%s'\n", optarg);
+				return VM_EXIT_USAGE;
+			}
+			break;
+		case 'd':
+			errno = 0;
+			domid = (int)strtol(optarg, &end, 10);
+			if (errno || *end || domid < 1 || domid > 0x7fef) {
+				fprintf(stderr, "xenkvmd: --domid: '%s' is not a domain id (1..32751)\n", optarg);
+				return VM_EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("xenkvmd %s\n", XENKVM_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return VM_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return VM_EXIT_USAGE;
+	}
+	log_set_domid(domid);
+
+	memset(&cfg, 0, sizeof(cfg));
+	if (domain_config_load(argv[optind], argv + optind + 1, (size_t)(argc - optind - 1), &cfg, &err,
+			       config_warning)) {
+		fprintf(stderr, "xenkvmd: %s\n", err.msg);
+		return VM_EXIT_USAGE;
+	}
+	if (cfg.type != DOMAIN_TYPE_HVM) {
+		fprintf(stderr, "xenkvmd: %s: only type=\"hvm\" domains are supported\n", cfg.path);
+		rc = VM_EXIT_USAGE;
+		goto out;
+	}
+	if (!cfg.kernel) {
+		fprintf(stderr, "xenkvmd: %s: 'kernel' is required (direct kernel boot)\n", cfg.path);
+		rc = VM_EXIT_USAGE;
+		goto out;
+	}
+	mcfg = (struct machine_config){
+		.memory_mib = cfg.memory_mib,
+		.vcpus = cfg.vcpus,
+		.kernel = cfg.kernel,
+		.ramdisk = cfg.ramdisk,
+		.cmdline = cfg.cmdline,
+		.console_in_fd = STDIN_FILENO,
+		.console_out_fd = STDOUT_FILENO,
+	};
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		rc = VM_EXIT_ERROR;
+		goto out;
+	}
+	rc = machine_create(m, &mcfg);
+	if (rc)
+		goto out;
+	pr_info("domain '%s': %llu MiB, %u vCPU%s, kernel %s", cfg.name ? cfg.name : "?",
+		(unsigned long long)cfg.memory_mib, cfg.vcpus, cfg.vcpus == 1 ? "" : "s", cfg.kernel);
+	tty_raw();
+	rc = machine_run(m);
+	tty_restore();
+	pr_info("domain ended: %s (exit status %d)", m->vm.stop_reason, rc);
+out:
+	if (m)
+		machine_destroy(m);
+	free(m);
+	domain_config_free(&cfg);
+	return rc;
+}
