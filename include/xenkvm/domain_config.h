@@ -105,6 +105,9 @@ void domain_config_free(struct domain_config *cfg);
 int disk_spec_parse(const char *spec, struct disk_spec *disk, struct config_error *err);
 void disk_spec_free(struct disk_spec *disk);
 int vif_spec_parse(const char *spec, struct vif_spec *vif, struct config_error *err);
+/* Same, with warnings (xl vif options we ignore, e.g. rate=) through warn_cb (stderr if NULL). */
+int vif_spec_parse_warn(const char *spec, struct vif_spec *vif, struct config_error *err,
+			void (*warn_cb)(void *opaque, const char *msg), void *opaque);
 void vif_spec_free(struct vif_spec *vif);
 
 const char *domain_action_name(enum domain_action a);
