@@ -1,0 +1,8 @@
+# System tests: tests/system/run.sh boots real guests (see there).  kvm-probe tells it
+# whether the local /dev/kvm can run them or a nested host is needed; it is built by
+# `make` so that `make check-system` (which depends on all) has it.
+all: $(BUILD)/kvm-probe
+
+$(BUILD)/kvm-probe: $(BUILD)/obj/tests/system/kvm-probe.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^
