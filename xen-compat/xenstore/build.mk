@@ -1,0 +1,18 @@
+# XenStore: engine (store/transaction/watch), wire layer, transports,
+# domain population; unit tests, fuzzers, the standalone socket server and
+# the benchmark.
+xs-dir := xen-compat/xenstore
+xs-engine-y := $(xs-dir)/strmap.o $(xs-dir)/store.o $(xs-dir)/transaction.o $(xs-dir)/watch.o
+xs-y := $(xs-engine-y) $(xs-dir)/wire.o $(xs-dir)/socket.o $(xs-dir)/ring.o $(xs-dir)/domain.o
+core-y += $(xs-y)
+
+# Standalone socket server (tests/system/test_xenstore_utils.sh, bench/xenstore).
+xs-server-y := userspace/xenkvm-xenstored.o $(xs-y) lib/log.o
+$(BUILD)/xenkvm-xenstored: $(addprefix $(BUILD)/obj/,$(xs-server-y))
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -pthread
+
+xs-bench-y := bench/xenstore/xs_bench.o $(xs-y) lib/log.o
+$(BUILD)/bench/xs_bench: $(addprefix $(BUILD)/obj/,$(xs-bench-y))
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -pthread
