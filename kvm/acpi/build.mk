@@ -1,0 +1,5 @@
+core-y += kvm/acpi/acpi.o kvm/acpi/aml.o
+
+unit-tests += acpi aml
+test-acpi-y := tests/unit/test_acpi.o kvm/acpi/acpi.o kvm/acpi/aml.o lib/log.o
+test-aml-y := tests/unit/test_aml.o kvm/acpi/aml.o lib/log.o
