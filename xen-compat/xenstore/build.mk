@@ -6,6 +6,11 @@ xs-engine-y := $(xs-dir)/strmap.o $(xs-dir)/store.o $(xs-dir)/transaction.o $(xs
 xs-y := $(xs-engine-y) $(xs-dir)/wire.o $(xs-dir)/socket.o $(xs-dir)/ring.o $(xs-dir)/domain.o
 core-y += $(xs-y)
 
+# Unit tests link only the xenstore objects they exercise (+ lib/log.o).
+unit-tests += xenstore_store
+test-xenstore_store-y := tests/unit/test_xenstore_store.o tests/unit/test_xenstore_util.o \
+	$(xs-engine-y) $(xs-dir)/domain.o lib/log.o
+
 # Standalone socket server (tests/system/test_xenstore_utils.sh, bench/xenstore).
 xs-server-y := userspace/xenkvm-xenstored.o $(xs-y) lib/log.o
 $(BUILD)/xenkvm-xenstored: $(addprefix $(BUILD)/obj/,$(xs-server-y))
