@@ -1,0 +1,15 @@
+# Guest side of test_boot: what the guest sees of its CPUs and memory.
+# Prints CPUS-ONLINE=N (from /sys/devices/system/cpu/online), CPUS-ONLINE-LIST=...,
+# MEMTOTAL-KB=N (MemTotal of /proc/meminfo), then powers off.
+online=$(cat /sys/devices/system/cpu/online)
+count=0
+for r in $(echo "$online" | tr ',' ' '); do
+	case $r in
+	*-*) count=$((count + ${r#*-} - ${r%-*} + 1)) ;;
+	*) count=$((count + 1)) ;;
+	esac
+done
+echo "CPUS-ONLINE=$count"
+echo "CPUS-ONLINE-LIST=$online"
+echo "MEMTOTAL-KB=$(awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo)"
+poweroff -f
