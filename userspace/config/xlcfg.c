@@ -388,8 +388,12 @@ static int parse_value(struct parser *ps, struct token *t, const char *key, int 
 		}
 		v->str = t->text;
 		t->text = NULL;
+		if (next(ps, t)) {
+			value_free(ps->cfg, v);
+			return ps->rc;
+		}
 		*out = v;
-		return next(ps, t);
+		return 0;
 	case T_LBRACK:
 		break;
 	case T_IDENT:
@@ -447,8 +451,10 @@ static int parse_value(struct parser *ps, struct token *t, const char *key, int 
 			goto fail;
 		}
 	}
+	if (next(ps, t))
+		goto fail;
 	*out = v;
-	return next(ps, t);
+	return 0;
 fail:
 	value_free(ps->cfg, v);
 	return ps->rc;
