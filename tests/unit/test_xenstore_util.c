@@ -42,6 +42,8 @@ static ssize_t pipe_write(void *opaque, const void *buf, size_t len)
 	struct xt_pipe *p = opaque;
 	size_t room = sizeof(p->out) - p->out_len;
 
+	if (p->block_write)
+		return 0;
 	if (p->out_limit && len > p->out_limit)
 		len = p->out_limit;
 	if (len > room)

@@ -29,6 +29,7 @@ struct xt_pipe {
 	size_t out_len;
 	size_t out_limit;    /* 0: unlimited, else accept at most this many bytes per call */
 	int fail_read;       /* nonzero: read returns this (negative) */
+	int block_write;     /* nonzero: write takes nothing */
 	unsigned int kicks;
 };
 extern const struct xs_transport_ops xt_pipe_ops;

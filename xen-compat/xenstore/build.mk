@@ -10,6 +10,9 @@ core-y += $(xs-y)
 unit-tests += xenstore_store
 test-xenstore_store-y := tests/unit/test_xenstore_store.o tests/unit/test_xenstore_util.o \
 	$(xs-engine-y) $(xs-dir)/domain.o lib/log.o
+unit-tests += xenstore_wire
+test-xenstore_wire-y := tests/unit/test_xenstore_wire.o tests/unit/test_xenstore_util.o \
+	$(xs-engine-y) $(xs-dir)/wire.o lib/log.o
 
 # Standalone socket server (tests/system/test_xenstore_utils.sh, bench/xenstore).
 xs-server-y := userspace/xenkvm-xenstored.o $(xs-y) lib/log.o
