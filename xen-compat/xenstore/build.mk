@@ -13,6 +13,9 @@ test-xenstore_store-y := tests/unit/test_xenstore_store.o tests/unit/test_xensto
 unit-tests += xenstore_wire
 test-xenstore_wire-y := tests/unit/test_xenstore_wire.o tests/unit/test_xenstore_util.o \
 	$(xs-engine-y) $(xs-dir)/wire.o lib/log.o
+unit-tests += xenstore_ring
+test-xenstore_ring-y := tests/unit/test_xenstore_ring.o tests/unit/test_xenstore_util.o \
+	$(xs-engine-y) $(xs-dir)/wire.o $(xs-dir)/ring.o $(xs-dir)/domain.o lib/log.o
 
 # Standalone socket server (tests/system/test_xenstore_utils.sh, bench/xenstore).
 xs-server-y := userspace/xenkvm-xenstored.o $(xs-y) lib/log.o
