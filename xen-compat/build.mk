@@ -1,0 +1,26 @@
+# xen-compat: the Xen HVM personality (pure C, no KVM calls).  The xenstore
+# engine has its own fragment in xen-compat/xenstore/.
+xen-core-y := xen-compat/xen_domain.o xen-compat/guest_access.o xen-compat/shared_info.o \
+	xen-compat/evtchn.o xen-compat/hypercall.o xen-compat/version.o xen-compat/cpuid.o \
+	xen-compat/hypercall_page.o xen-compat/hypercall_blobs.o xen-compat/hvm.o \
+	xen-compat/memory.o xen-compat/vcpu.o xen-compat/sched.o xen-compat/gnttab.o \
+	xen-compat/physdev.o xen-compat/console_io.o
+core-y += $(xen-core-y)
+
+# Hypercall pages: preprocess (shared port/MSR constants), assemble for the
+# right mode, keep the raw .text; exactly one 4 KiB page or the build fails.
+gen-y += $(BUILD)/gen/hypercall64.bin $(BUILD)/gen/hypercall32.bin
+xen-blobs := $(BUILD)/gen/hypercall64.bin $(BUILD)/gen/hypercall32.bin
+# A static pattern rule: explicit targets, so make keeps them (not intermediates).
+$(xen-blobs): $(BUILD)/gen/hypercall%.bin: blobs/hypercall%.S include/xenkvm/hypercall_page.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BLOB    $@")
+	$(Q)$(CC) -E -P -D__ASSEMBLER__ -Iinclude -x assembler-with-cpp $< -o $(@:.bin=.s)
+	$(Q)as --$* -o $(@:.bin=.o) $(@:.bin=.s)
+	$(Q)objcopy -O binary -j .text $(@:.bin=.o) $@
+	$(Q)test "$$(stat -c %s $@)" = 4096 || { echo "$@ is not 4096 bytes" >&2; rm -f $@; exit 1; }
+
+xen-blob-flags := -DHCALL64_BIN='"$(BUILD)/gen/hypercall64.bin"' \
+	-DHCALL32_BIN='"$(BUILD)/gen/hypercall32.bin"'
+$(BUILD)/obj/xen-compat/hypercall_blobs.o $(BUILD)/asan/xen-compat/hypercall_blobs.o \
+$(BUILD)/fuzzobj/xen-compat/hypercall_blobs.o: BASE_CFLAGS += $(xen-blob-flags)

@@ -1,0 +1,190 @@
+/*
+ * memory_op: placing shared_info and grant frames (XENMEM_add_to_physmap),
+ * reservation queries, and balloon operations.
+ *
+ * Guest RAM is never taken away here: a decrease_reservation is accepted
+ * (the guest stops using those frames, the host keeps backing them), and
+ * populate_physmap/increase_reservation succeed for frames that are RAM,
+ * which is exactly the set a balloon can hand back.  Linux BUG()s when a
+ * decrease does not complete, so refusing would be worse.
+ */
+#include <errno.h>
+
+#include "xenkvm/gnttab.h"
+#include "xenkvm/hypercall.h"
+#include "xenkvm/log.h"
+#include "xenkvm/xen_domain.h"
+#include "xenkvm/xen_guest_access.h"
+#include "xenkvm/xen_handlers.h"
+#include "xenkvm/xen_shinfo.h"
+
+/* memory_op keeps a continuation's start extent above the low 6 bits. */
+#define MEMOP_CMD_BITS 6
+#define MEMOP_CMD_MASK ((1u << MEMOP_CMD_BITS) - 1)
+#define MAX_EXTENT_ORDER 18
+/* Tools-only in the public header, but a guest may still issue them. */
+#define XENMEM_SHARING_FREED_PAGES 18
+#define XENMEM_SHARING_SHARED_PAGES 19
+
+static int check_domid(const struct xen_domain *d, domid_t dom)
+{
+	if (dom == DOMID_SELF || dom == d->p.domid)
+		return 0;
+	return dom == 0 ? -EPERM : -ESRCH;
+}
+
+/* A page moving to gfn replaces whatever overlay was there (Xen frees the
+ * old page at that gfn). */
+static void overlay_evict(struct xen_domain *d, uint64_t gfn)
+{
+	if (d->shinfo_gfn == gfn)
+		d->shinfo_gfn = XEN_INVALID_GFN;
+	for (uint32_t i = 0; i < d->gnttab.nr_frames; i++)
+		if (d->gnttab.frames[i].gfn == gfn)
+			d->gnttab.frames[i].gfn = XEN_INVALID_GFN;
+}
+
+static int add_to_physmap(struct xen_domain *d, domid_t dom, uint32_t space, uint64_t idx,
+			  uint64_t gfn)
+{
+	int rc = check_domid(d, dom);
+
+	if (rc)
+		return rc;
+	if (gfn > d->p.max_gfn)
+		return -EINVAL;
+	switch (space) {
+	case XENMAPSPACE_shared_info:
+		if (idx != 0)
+			return -EINVAL;
+		if (d->shinfo_gfn != gfn)
+			overlay_evict(d, gfn);
+		return shinfo_map(d, gfn);
+	case XENMAPSPACE_grant_table:
+		/* Status frames only exist in grant table v2. */
+		if (idx & XENMAPIDX_grant_table_status || idx >= d->gnttab.max_frames)
+			return -EINVAL;
+		if (d->gnttab.nr_frames <= idx || d->gnttab.frames[idx].gfn != gfn)
+			overlay_evict(d, gfn);
+		return gnttab_frame_map(d, (uint32_t)idx, gfn);
+	default:
+		pr_warn_rl("add_to_physmap space %u not supported\n", space);
+		return -ENOSYS;
+	}
+}
+
+/* Reads extent i of a guest xen_pfn_t array. */
+static int read_extent(struct xen_domain *d, struct xen_hcall *hc, uint64_t base, uint64_t i,
+		       uint64_t *gfn_r)
+{
+	unsigned int sz = XEN_WORD_BYTES(hc->longmode);
+	uint64_t v = 0;
+
+	if (xen_copy_from_guest(d, hc, &v, base + i * sz, sz))
+		return -EFAULT;
+	*gfn_r = v;
+	return 0;
+}
+
+static long reservation_op(struct xen_domain *d, struct xen_hcall *hc, unsigned int op,
+			   uint64_t arg)
+{
+	uint64_t extents, nr, order, done;
+	domid_t dom;
+	int rc;
+
+	if (hc->longmode) {
+		struct xen_memory_reservation r;
+
+		if (xen_copy_from_guest(d, hc, &r, arg, sizeof(r)))
+			return -EFAULT;
+		extents = (uint64_t)(uintptr_t)r.extent_start.p;
+		nr = r.nr_extents;
+		order = r.extent_order;
+		dom = r.domid;
+	} else {
+		struct compat_memory_reservation r;
+
+		if (xen_copy_from_guest(d, hc, &r, arg, sizeof(r)))
+			return -EFAULT;
+		extents = r.extent_start;
+		nr = r.nr_extents;
+		order = r.extent_order;
+		dom = r.domid;
+	}
+	rc = check_domid(d, dom);
+	if (rc)
+		return rc;
+	if (order > MAX_EXTENT_ORDER || nr > (1ull << 30))
+		return -EINVAL;
+	if (op == XENMEM_decrease_reservation)
+		return (long)nr;
+	/* Populate: count the leading extents that are wholly RAM. */
+	for (done = 0; done < nr; done++) {
+		uint64_t gfn;
+
+		if (read_extent(d, hc, extents, done, &gfn))
+			break;
+		if (gfn & ((1ull << order) - 1) || gfn > d->p.max_gfn ||
+		    !guest_mem_ptr(d->mem, gfn << GUEST_PAGE_SHIFT, GUEST_PAGE_SIZE << order))
+			break;
+	}
+	return (long)done;
+}
+
+long xen_memory_op_hcall(struct xen_domain *d, struct xen_hcall *hc)
+{
+	unsigned int op = (unsigned int)(hc->args[0] & MEMOP_CMD_MASK);
+	uint64_t arg = hc->args[1];
+	int rc;
+
+	switch (op) {
+	case XENMEM_add_to_physmap:
+		if (hc->longmode) {
+			struct xen_add_to_physmap x;
+
+			if (xen_copy_from_guest(d, hc, &x, arg, sizeof(x)))
+				return -EFAULT;
+			return add_to_physmap(d, x.domid, x.space, x.idx, x.gpfn);
+		} else {
+			struct compat_add_to_physmap x;
+
+			if (xen_copy_from_guest(d, hc, &x, arg, sizeof(x)))
+				return -EFAULT;
+			return add_to_physmap(d, x.domid, x.space, x.idx, x.gpfn);
+		}
+	case XENMEM_increase_reservation:
+	case XENMEM_decrease_reservation:
+	case XENMEM_populate_physmap:
+		return reservation_op(d, hc, op, arg);
+	case XENMEM_current_reservation:
+	case XENMEM_maximum_reservation:
+	case XENMEM_maximum_gpfn: {
+		domid_t dom;
+
+		if (xen_copy_from_guest(d, hc, &dom, arg, sizeof(dom)))
+			return -EFAULT;
+		rc = check_domid(d, dom);
+		if (rc)
+			return rc;
+		if (op == XENMEM_maximum_gpfn)
+			return (long)d->p.max_gfn;
+		return (long)d->p.ram_pages;
+	}
+	case XENMEM_maximum_ram_page:
+		return (long)(d->p.max_gfn + 1);
+	case XENMEM_add_to_physmap_batch: /* ARM and PVH dom0 only in Linux */
+	case XENMEM_memory_map:           /* HVM guests read the BIOS e820 */
+	case XENMEM_exchange:
+	case XENMEM_SHARING_FREED_PAGES:
+	case XENMEM_SHARING_SHARED_PAGES:
+		return -ENOSYS;
+	case XENMEM_set_pod_target:
+	case XENMEM_get_pod_target:
+	case XENMEM_set_memory_map:
+	case XENMEM_machine_memory_map:
+		return -EPERM; /* privileged */
+	default:
+		return xen_hcall_unknown_subop(d, hc, op);
+	}
+}
