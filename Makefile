@@ -34,6 +34,9 @@ fuzzers :=
 ldlibs-y := -pthread
 gen-y :=
 
+# Declared first so that no rule in a fragment becomes the default goal.
+all:
+
 include $(sort $(wildcard */build.mk */*/build.mk */*/*/build.mk))
 
 ASAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

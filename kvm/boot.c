@@ -172,55 +172,53 @@ void boot_entry_state(struct kvm_regs *regs, struct kvm_sregs *sregs)
 	sregs->efer = (1u << 8) | (1u << 10);          /* LME | LMA */
 }
 
-/* Reads a whole file into memory; prints why on failure. */
-static int read_file(const char *what, const char *path, uint8_t **buf_r, size_t *len_r, uint64_t limit)
+/* Opens a regular file no larger than `limit`; prints why on failure. */
+static int open_image(const char *what, const char *path, uint64_t limit, uint64_t *size_r)
 {
 	struct stat st;
-	uint8_t *buf = NULL;
-	size_t done = 0;
-	int fd = -1, rc;
+	int fd;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		rc = -errno;
-		pr_err("cannot open %s '%s': %s", what, path, strerror(errno));
-		goto out;
+		int err = errno;
+
+		pr_err("cannot open %s '%s': %s", what, path, strerror(err));
+		return -err;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		rc = -EINVAL;
 		pr_err("%s '%s' is not a regular file", what, path);
-		goto out;
+		close(fd);
+		return -EINVAL;
 	}
 	if ((uint64_t)st.st_size > limit) {
-		rc = -EFBIG;
 		pr_err("%s '%s' (%lld bytes) does not fit in guest memory", what, path, (long long)st.st_size);
-		goto out;
+		close(fd);
+		return -EFBIG;
 	}
-	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	while (done < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
+	*size_r = (uint64_t)st.st_size;
+	return fd;
+}
 
+/* Reads len bytes at offset: straight into guest RAM, so images are copied once. */
+static int read_at(int fd, const char *path, void *dst, size_t len, off_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, (uint8_t *)dst + done, len - done, off + (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n <= 0) {
-			rc = n < 0 ? -errno : -EIO;
-			pr_err("reading %s '%s': %s", what, path, n < 0 ? strerror(errno) : "short read");
-			goto out;
+			pr_err("reading '%s': %s", path, n < 0 ? strerror(errno) : "file shrank while reading");
+			return -EIO;
 		}
 		done += (size_t)n;
 	}
-	*buf_r = buf;
-	*len_r = done;
-	buf = NULL;
-	rc = 0;
-out:
-	free(buf);
-	if (fd >= 0)
-		close(fd);
-	return rc;
+	return 0;
 }
+
+#define SETUP_MAX (64 * 512)   /* setup_sects is a byte: at most 255 + 1 sectors */
 
 int boot_load_linux(struct vm *vm, const char *kernel, const char *initrd, const char *cmdline,
 		    uint64_t rsdp_addr)
@@ -231,19 +229,30 @@ int boot_load_linux(struct vm *vm, const char *kernel, const char *initrd, const
 		.lowmem = vm->lowmem_size,
 		.highmem = vm->ram_size - vm->lowmem_size,
 	};
+	static uint8_t setup[256 * 512 + 512];
 	struct bzimage bz;
-	uint8_t *img = NULL, *rd = NULL;
-	size_t img_len = 0, rd_len = 0;
+	uint64_t img_len = 0, rd_len = 0;
 	uint64_t kernel_end;
 	char err[160];
-	int rc;
+	int kfd = -1, rfd = -1, rc;
 
-	rc = read_file("kernel", kernel, &img, &img_len, vm->lowmem_size);
+	(void)SETUP_MAX;
+	kfd = open_image("kernel", kernel, vm->lowmem_size, &img_len);
+	if (kfd < 0)
+		return kfd == -EFBIG ? -EINVAL : kfd;
+	rc = read_at(kfd, kernel, setup, img_len < sizeof(setup) ? img_len : sizeof(setup), 0);
 	if (rc)
 		goto out;
-	rc = bzimage_parse(img, img_len, &bz, err, sizeof(err));
+	/* The parser needs the true length (kernel size), but only sees the setup. */
+	rc = bzimage_parse(setup, img_len < sizeof(setup) ? img_len : sizeof(setup), &bz, err, sizeof(err));
+	if (!rc && img_len > sizeof(setup)) {
+		bz.kernel_size = (uint32_t)(img_len - bz.setup_size);
+		if (bz.init_size < bz.kernel_size)
+			bz.init_size = bz.kernel_size;
+	}
 	if (rc) {
 		pr_err("kernel '%s': %s", kernel, err);
+		rc = -EINVAL;
 		goto out;
 	}
 	kernel_end = BOOT_KERNEL_ADDR + bz.init_size;
@@ -253,20 +262,26 @@ int boot_load_linux(struct vm *vm, const char *kernel, const char *initrd, const
 		rc = -EINVAL;
 		goto out;
 	}
-	memcpy(vm->ram + BOOT_KERNEL_ADDR, img + bz.setup_size, bz.kernel_size);
+	rc = read_at(kfd, kernel, vm->ram + BOOT_KERNEL_ADDR, bz.kernel_size, bz.setup_size);
+	if (rc)
+		goto out;
 
 	if (initrd) {
-		rc = read_file("initrd", initrd, &rd, &rd_len, vm->lowmem_size);
-		if (rc)
+		rfd = open_image("initrd", initrd, vm->lowmem_size, &rd_len);
+		if (rfd < 0) {
+			rc = rfd == -EFBIG ? -EINVAL : rfd;
 			goto out;
+		}
 		rc = boot_initrd_place(kernel_end, vm->lowmem_size, bz.initrd_addr_max, rd_len, &l.initrd_addr);
 		if (rc) {
-			pr_err("initrd '%s' (%zu MiB) does not fit in guest memory above the kernel; "
-			       "raise 'memory'", initrd, rd_len >> 20);
+			pr_err("initrd '%s' (%llu MiB) does not fit in guest memory above the kernel; "
+			       "raise 'memory'", initrd, (unsigned long long)(rd_len >> 20));
 			rc = -EINVAL;
 			goto out;
 		}
-		memcpy(vm->ram + l.initrd_addr, rd, rd_len);
+		rc = read_at(rfd, initrd, vm->ram + l.initrd_addr, rd_len, 0);
+		if (rc)
+			goto out;
 		l.initrd_size = rd_len;
 	}
 
@@ -282,12 +297,14 @@ int boot_load_linux(struct vm *vm, const char *kernel, const char *initrd, const
 
 	boot_params_build((struct boot_params *)(vm->ram + BOOT_ZERO_PAGE), &bz, &l);
 	boot_write_tables(vm->ram);
-	pr_debug("kernel: protocol %x, %u bytes at %#llx, init_size %u; initrd %zu bytes at %#llx",
-		 bz.protocol, bz.kernel_size, BOOT_KERNEL_ADDR, bz.init_size, rd_len,
+	pr_debug("kernel: protocol %x, %u bytes at %#llx, init_size %u; initrd %llu bytes at %#llx",
+		 bz.protocol, bz.kernel_size, BOOT_KERNEL_ADDR, bz.init_size, (unsigned long long)rd_len,
 		 (unsigned long long)l.initrd_addr);
 	rc = 0;
 out:
-	free(img);
-	free(rd);
+	if (kfd >= 0)
+		close(kfd);
+	if (rfd >= 0)
+		close(rfd);
 	return rc;
 }

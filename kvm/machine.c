@@ -96,6 +96,7 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
 		pr_err("creating devices: %s", strerror(-rc));
 		return VM_EXIT_ERROR;
 	}
+	pr_debug("VM and devices created");
 	if (machine_setup_acpi(m))
 		return VM_EXIT_ERROR;
 	rc = boot_load_linux(vm, cfg->kernel, cfg->ramdisk, cfg->cmdline, m->rsdp_addr);

@@ -57,6 +57,7 @@ struct serial {
 	void *irq_opaque;
 
 	uint8_t ier, iir_thri_pending, fcr, lcr, mcr, scr, dll, dlm;
+	uint64_t transmitted;
 	uint8_t rx[RX_FIFO];
 	unsigned int rx_head, rx_count;
 	int irq_level;
@@ -108,6 +109,8 @@ static void serial_transmit(struct serial *s, uint8_t b)
 		serial_push_rx(s, b);
 		return;
 	}
+	if (!s->transmitted++)
+		pr_debug("serial: first byte from the guest");
 	if (s->out_fd >= 0) {
 		/* Console output is best effort: a closed terminal must not stop the guest. */
 		while (write(s->out_fd, &b, 1) < 0 && errno == EINTR)

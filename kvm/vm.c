@@ -244,6 +244,7 @@ enum vm_exit_status vm_run(struct vm *vm)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
+	pr_debug("starting %u vCPU%s", vm->nr_vcpus, vm->nr_vcpus == 1 ? "" : "s");
 	for (i = 0; i < vm->nr_vcpus; i++)
 		if (vcpu_start(vm->vcpus[i]))
 			vm_request_stop(vm, VM_EXIT_ERROR, "could not start vCPU %u", i);

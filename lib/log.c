@@ -10,6 +10,7 @@ static int log_domid = -1;
 static enum log_level log_level = LOG_INFO;
 static unsigned int log_trace_mask;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t log_t0_ns;
 
 static const struct { const char *name; enum log_trace bit; } trace_names[] = {
 	{ "hcall", TRACE_HCALL }, { "evtchn", TRACE_EVTCHN }, { "xs", TRACE_XS },
@@ -17,7 +18,12 @@ static const struct { const char *name; enum log_trace bit; } trace_names[] = {
 };
 
 void log_set_domid(int domid) { log_domid = domid; }
-void log_set_level(enum log_level level) { log_level = level; }
+void log_set_level(enum log_level level)
+{
+	log_level = level;
+	if (level == LOG_DEBUG && !log_t0_ns)
+		pr_debug("debug log: times are seconds since this line");
+}
 enum log_level log_get_level(void) { return log_level; }
 bool log_tracing(enum log_trace cat) { return (log_trace_mask & cat) != 0; }
 
@@ -64,10 +70,22 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 
 	if (level > log_level)
 		return;
+	if (level == LOG_DEBUG) {
+		/* Debug lines carry time since start: boot phases show up without a profiler. */
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		if (!log_t0_ns)
+			log_t0_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		n = snprintf(buf, sizeof(buf), "[%8.3f] ", ((uint64_t)ts.tv_sec * 1000000000ull +
+							   (uint64_t)ts.tv_nsec - log_t0_ns) / 1e9);
+	} else {
+		n = 0;
+	}
 	if (log_domid >= 0)
-		n = snprintf(buf, sizeof(buf), "xenkvm d%d: %s: ", log_domid, tags[level]);
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "xenkvm d%d: %s: ", log_domid, tags[level]);
 	else
-		n = snprintf(buf, sizeof(buf), "xenkvm: %s: ", tags[level]);
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "xenkvm: %s: ", tags[level]);
 	vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
 	n = (int)strlen(buf);
 	if (n > 0 && buf[n - 1] != '\n' && n < (int)sizeof(buf) - 1) {

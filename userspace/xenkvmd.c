@@ -149,6 +149,7 @@ int main(int argc, char **argv)
 		.console_in_fd = STDIN_FILENO,
 		.console_out_fd = STDOUT_FILENO,
 	};
+	pr_debug("config loaded");
 	m = calloc(1, sizeof(*m));
 	if (!m) {
 		rc = VM_EXIT_ERROR;
