@@ -1,0 +1,4 @@
+# Benchmarks' helper programs (built on demand by bench/*/run.sh).
+$(BUILD)/bench/boot-timer: bench/boot/boot-timer.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $<
