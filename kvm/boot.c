@@ -15,7 +15,8 @@
 #define E820_RAM         1
 #define E820_RESERVED    2
 
-int bzimage_parse(const uint8_t *img, size_t len, struct bzimage *bz, char *err, size_t errlen)
+int bzimage_parse(const uint8_t *img, size_t len, uint64_t file_len, struct bzimage *bz,
+		  char *err, size_t errlen)
 {
 	const struct setup_header *h;
 	uint32_t setup_sects;
@@ -46,7 +47,7 @@ int bzimage_parse(const uint8_t *img, size_t len, struct bzimage *bz, char *err,
 	}
 	setup_sects = h->setup_sects ? h->setup_sects : 4;
 	bz->setup_size = (setup_sects + 1) * 512;
-	if (bz->setup_size >= len) {
+	if (bz->setup_size >= file_len || bz->setup_size > len) {
 		snprintf(err, errlen, "setup (%u bytes) is larger than the file", bz->setup_size);
 		return -EINVAL;
 	}
@@ -56,7 +57,11 @@ int bzimage_parse(const uint8_t *img, size_t len, struct bzimage *bz, char *err,
 		hdr_len = sizeof(bz->hdr);
 	memcpy(&bz->hdr, h, hdr_len);
 	bz->protocol = h->version;
-	bz->kernel_size = (uint32_t)(len - bz->setup_size);
+	if (file_len - bz->setup_size > UINT32_MAX) {
+		snprintf(err, errlen, "kernel is larger than 4 GiB");
+		return -EINVAL;
+	}
+	bz->kernel_size = (uint32_t)(file_len - bz->setup_size);
 	bz->init_size = h->init_size > bz->kernel_size ? h->init_size : bz->kernel_size;
 	bz->initrd_addr_max = h->initrd_addr_max ? h->initrd_addr_max : 0x37ffffff;
 	bz->cmdline_size = h->cmdline_size ? h->cmdline_size : 255;
@@ -218,7 +223,8 @@ static int read_at(int fd, const char *path, void *dst, size_t len, off_t off)
 	return 0;
 }
 
-#define SETUP_MAX (64 * 512)   /* setup_sects is a byte: at most 255 + 1 sectors */
+/* setup_sects is a byte: the setup is at most 256 sectors, boot sector included. */
+#define SETUP_MAX (256 * 512)
 
 int boot_load_linux(struct vm *vm, const char *kernel, const char *initrd, const char *cmdline,
 		    uint64_t rsdp_addr)
@@ -229,27 +235,21 @@ int boot_load_linux(struct vm *vm, const char *kernel, const char *initrd, const
 		.lowmem = vm->lowmem_size,
 		.highmem = vm->ram_size - vm->lowmem_size,
 	};
-	static uint8_t setup[256 * 512 + 512];
+	static uint8_t setup[SETUP_MAX];
 	struct bzimage bz;
 	uint64_t img_len = 0, rd_len = 0;
 	uint64_t kernel_end;
 	char err[160];
 	int kfd = -1, rfd = -1, rc;
 
-	(void)SETUP_MAX;
 	kfd = open_image("kernel", kernel, vm->lowmem_size, &img_len);
 	if (kfd < 0)
 		return kfd == -EFBIG ? -EINVAL : kfd;
 	rc = read_at(kfd, kernel, setup, img_len < sizeof(setup) ? img_len : sizeof(setup), 0);
 	if (rc)
 		goto out;
-	/* The parser needs the true length (kernel size), but only sees the setup. */
-	rc = bzimage_parse(setup, img_len < sizeof(setup) ? img_len : sizeof(setup), &bz, err, sizeof(err));
-	if (!rc && img_len > sizeof(setup)) {
-		bz.kernel_size = (uint32_t)(img_len - bz.setup_size);
-		if (bz.init_size < bz.kernel_size)
-			bz.init_size = bz.kernel_size;
-	}
+	rc = bzimage_parse(setup, img_len < sizeof(setup) ? img_len : sizeof(setup), img_len, &bz,
+			   err, sizeof(err));
 	if (rc) {
 		pr_err("kernel '%s': %s", kernel, err);
 		rc = -EINVAL;

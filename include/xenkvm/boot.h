@@ -40,8 +40,10 @@ struct bzimage {
 	struct setup_header hdr;    /* as found in the image */
 };
 
-/* 0, or -EINVAL with `err` saying what is wrong with the image. */
-int bzimage_parse(const uint8_t *img, size_t len, struct bzimage *bz, char *err, size_t errlen);
+/* Parses the first `len` bytes of an image of `file_len` bytes (the setup
+ * fits in 128 KiB).  0, or -EINVAL with `err` saying what is wrong. */
+int bzimage_parse(const uint8_t *img, size_t len, uint64_t file_len, struct bzimage *bz,
+		  char *err, size_t errlen);
 
 /* The guest's memory map for `lowmem` bytes below 4 GiB and `highmem` above. */
 unsigned int e820_build(struct boot_e820_entry *e, unsigned int max, uint64_t lowmem, uint64_t highmem);

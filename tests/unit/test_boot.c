@@ -36,7 +36,7 @@ static void test_parse_ok(void)
 	char err[128];
 
 	make_image();
-	CU_ASSERT_EQUAL_FATAL(bzimage_parse(img, sizeof(img), &bz, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(bzimage_parse(img, sizeof(img), sizeof(img), &bz, err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(bz.setup_size, 5 * 512);
 	CU_ASSERT_EQUAL(bz.kernel_size, IMG_LEN - 5 * 512);
 	CU_ASSERT_EQUAL(bz.init_size, 0x800000);
@@ -45,13 +45,27 @@ static void test_parse_ok(void)
 	CU_ASSERT_EQUAL(bz.hdr.boot_flag, 0xaa55);
 }
 
+static void test_parse_header_only(void)
+{
+	struct bzimage bz;
+	char err[128];
+
+	/* Only the setup is read into memory; the file length gives the kernel size. */
+	make_image();
+	CU_ASSERT_EQUAL_FATAL(bzimage_parse(img, 0x1000, 20u << 20, &bz, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(bz.kernel_size, (20u << 20) - 5 * 512);
+	CU_ASSERT_EQUAL(bz.init_size, (20u << 20) - 5 * 512);   /* at least the kernel itself */
+	make_image()->setup_sects = 20;
+	CU_ASSERT_EQUAL(bzimage_parse(img, 0x1000, 20u << 20, &bz, err, sizeof(err)), -EINVAL);
+}
+
 static void test_parse_setup_sects_zero_means_four(void)
 {
 	struct bzimage bz;
 	char err[128];
 
 	make_image()->setup_sects = 0;
-	CU_ASSERT_EQUAL_FATAL(bzimage_parse(img, sizeof(img), &bz, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(bzimage_parse(img, sizeof(img), sizeof(img), &bz, err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(bz.setup_size, 5 * 512);
 }
 
@@ -60,7 +74,7 @@ static void expect_reject(size_t len, const char *needle)
 	struct bzimage bz;
 	char err[160] = "";
 
-	CU_ASSERT_EQUAL(bzimage_parse(img, len, &bz, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_EQUAL(bzimage_parse(img, len, len, &bz, err, sizeof(err)), -EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, needle));
 }
 
@@ -138,7 +152,7 @@ static void test_boot_params(void)
 	char err[64];
 
 	make_image();
-	CU_ASSERT_EQUAL_FATAL(bzimage_parse(img, sizeof(img), &bz, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(bzimage_parse(img, sizeof(img), sizeof(img), &bz, err, sizeof(err)), 0);
 	boot_params_build(bp, &bz, &l);
 	CU_ASSERT_EQUAL(bp->hdr.header, 0x53726448);
 	CU_ASSERT_EQUAL(bp->hdr.type_of_loader, 0xff);
@@ -192,6 +206,7 @@ int main(void)
 		return 1;
 	s = CU_add_suite("boot", NULL, NULL);
 	CU_add_test(s, "parse_ok", test_parse_ok);
+	CU_add_test(s, "parse_header_only", test_parse_header_only);
 	CU_add_test(s, "parse_setup_sects_zero_means_four", test_parse_setup_sects_zero_means_four);
 	CU_add_test(s, "parse_rejects", test_parse_rejects);
 	CU_add_test(s, "e820_layout", test_e820_layout);
