@@ -29,3 +29,5 @@ $(BUILD)/fuzzobj/xen-compat/hypercall_blobs.o: BASE_CFLAGS += $(xen-blob-flags)
 xen-test-y := $(xen-core-y) kvm/guest_mem.o lib/log.o tests/unit/xen_fake_vmm.o
 unit-tests += hypercall
 test-hypercall-y := tests/unit/test_hypercall.o $(xen-test-y)
+unit-tests += evtchn
+test-evtchn-y := tests/unit/test_evtchn.o $(xen-test-y)
