@@ -77,6 +77,11 @@ static int machine_setup_acpi(struct machine *m)
 	return 0;
 }
 
+static void machine_console_escape(void *opaque)
+{
+	vm_request_stop(opaque, VM_EXIT_KILLED, "destroyed from the console (Ctrl-])");
+}
+
 int machine_create(struct machine *m, const struct machine_config *cfg)
 {
 	struct vm *vm = &m->vm;
@@ -97,6 +102,8 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
 		return VM_EXIT_ERROR;
 	}
 	pr_debug("VM and devices created");
+	if (cfg->console_escape)
+		serial_set_escape(vm->serial, machine_console_escape, vm);
 	if (machine_setup_acpi(m))
 		return VM_EXIT_ERROR;
 	rc = boot_load_linux(vm, cfg->kernel, cfg->ramdisk, cfg->cmdline, m->rsdp_addr);

@@ -55,6 +55,8 @@ struct serial {
 	bool stop;
 	void (*set_irq)(void *opaque, int level);
 	void *irq_opaque;
+	void (*escape)(void *opaque);
+	void *escape_opaque;
 
 	uint8_t ier, iir_thri_pending, fcr, lcr, mcr, scr, dll, dlm;
 	uint64_t transmitted;
@@ -255,6 +257,10 @@ static void *serial_reader(void *arg)
 		if (n <= 0)
 			break;   /* EOF: the guest simply gets no more input */
 		for (ssize_t i = 0; i < n; i++) {
+			if (s->escape && buf[i] == SERIAL_ESCAPE_CHAR) {
+				s->escape(s->escape_opaque);
+				return NULL;
+			}
 			pthread_mutex_lock(&s->lock);
 			/* Typing faster than the guest reads waits here, instead of overrunning. */
 			while (s->rx_count == RX_FIFO && !s->stop)
@@ -316,6 +322,12 @@ int serial_create(struct vm *vm, uint16_t base, unsigned int irq, int in_fd, int
 	}
 	*serial_r = s;
 	return 0;
+}
+
+void serial_set_escape(struct serial *s, void (*escape)(void *opaque), void *opaque)
+{
+	s->escape = escape;
+	s->escape_opaque = opaque;
 }
 
 int serial_start(struct serial *s)

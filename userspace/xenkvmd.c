@@ -148,6 +148,7 @@ int main(int argc, char **argv)
 		.cmdline = cfg.cmdline,
 		.console_in_fd = STDIN_FILENO,
 		.console_out_fd = STDOUT_FILENO,
+		.console_escape = isatty(STDIN_FILENO),
 	};
 	pr_debug("config loaded");
 	m = calloc(1, sizeof(*m));

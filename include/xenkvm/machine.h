@@ -6,6 +6,7 @@
 #ifndef XENKVM_MACHINE_H
 #define XENKVM_MACHINE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "xenkvm/vm.h"
@@ -21,6 +22,7 @@ struct machine_config {
 	const char *cmdline;
 	int console_in_fd;        /* -1: no console input */
 	int console_out_fd;
+	bool console_escape;      /* Ctrl-] on the input destroys the domain */
 };
 
 struct machine {

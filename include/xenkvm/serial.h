@@ -17,6 +17,11 @@ struct serial;
 /* in_fd < 0: no input.  Registers the ports on the VM's PIO bus. */
 int serial_create(struct vm *vm, uint16_t base, unsigned int irq, int in_fd, int out_fd,
 		  struct serial **serial_r);
+#define SERIAL_ESCAPE_CHAR 0x1d   /* Ctrl-], as telnet and xl console use */
+
+/* Input of SERIAL_ESCAPE_CHAR calls `escape` instead of reaching the guest.
+ * Set before serial_start(). */
+void serial_set_escape(struct serial *s, void (*escape)(void *opaque), void *opaque);
 /* Starts the input thread (if any). */
 int serial_start(struct serial *s);
 void serial_destroy(struct serial *s);
