@@ -40,7 +40,7 @@ kernel_debian_version() {
     [ -n "$v" ] && { echo "$v"; return; }
   fi
   for p in "linux-image-$kver" "linux-image-$kver-unsigned"; do
-    v=$(dpkg-query -W -f='${Status} ${Version}\n' "$p" 2>/dev/null | awk '$3 == "installed" {print $4}')
+    v=$(dpkg_version "$p")
     [ -n "$v" ] && { echo "$v"; return; }
   done
   echo ""
@@ -54,8 +54,13 @@ headers_dir() {
   echo ""
 }
 
-headers_debian_version() {
-  dpkg-query -W -f='${Status} ${Version}\n' "linux-headers-$1" 2>/dev/null | awk '$3 == "installed" {print $4}'
+headers_debian_version() { dpkg_version "linux-headers-$1"; }
+
+# Version of a package whose files are on disk; DKMS runs while dpkg is still
+# configuring the kernel, so unpacked and half-configured count too.
+dpkg_version() {
+  dpkg-query -W -f='${Status} ${Version}\n' "$1" 2>/dev/null |
+    awk '$3 != "not-installed" && $3 != "config-files" && NF == 4 {print $4}'
 }
 
 # Identifies our glue (not Linux's code): a change here invalidates cached builds.

@@ -6,7 +6,8 @@
 #   KVER              kernel release to build for (default: the running kernel)
 #   --source DEB      use this linux-source package instead of finding one
 #   --image-version   the Debian version of linux-image-KVER, for a kernel that is neither
-#                     running nor installed as a package (e.g. building for another machine)
+#                     running nor installed as a package (e.g. building for another machine);
+#                     also taken from $XENKVM_IMAGE_VERSION (how DKMS passes it on)
 #
 # The repository carries no Linux source.  This extracts arch/x86/kvm and virt/kvm from
 # the distro's linux-source-X.Y package of exactly the running image's version (cached
@@ -18,12 +19,12 @@
 # source disagree, or when the kernel is one this recipe is not safe for.
 . "$(dirname "$0")/lib.sh"
 
-src_deb="" image_version=""
+src_deb="" image_version=${XENKVM_IMAGE_VERSION:-}
 while [ $# -gt 0 ]; do
   case $1 in
     --source) src_deb=$(readlink -f "$2"); shift 2 ;;
     --image-version) image_version=$2; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     -*) die "unknown option $1" ;;
     *) break ;;
   esac
@@ -92,7 +93,7 @@ if [ -n "$src_deb" ]; then
     refuse "$src_deb is $srcpkg $v but kernel $kver is $image_version: the source must be of exactly the running kernel's version"
   extract_kvm "$src_deb"
 elif [ ! -f "$srcdir/source-version" ]; then
-  iv=$(dpkg-query -W -f='${Status} ${Version}\n' "$srcpkg" 2>/dev/null | awk '$3 == "installed" {print $4}')
+  iv=$(dpkg_version "$srcpkg")
   if [ "$iv" = "$image_version" ] && [ -f "/usr/src/$srcpkg.tar.xz" ]; then
     extract_kvm "/usr/src/$srcpkg.tar.xz"
   else

@@ -96,6 +96,11 @@ expect() {
   else nok "$what (rc $rc, want $want; output: $(tail -3 <<<"$out" | tr '\n' ' '))"; fi
 }
 
+# It boots its own nested host with the stock kernel, so it cannot run inside one
+# (tests/system/run.sh runs every test inside L1 on machines whose KVM cannot run guests).
+if [ -n "${XENKVM_IN_L1:-}" ] || [ -n "${L1_RUN:-}" ]; then
+  skip "must run on the outer machine (it boots its own nested host with Debian's stock 6.1 kernel): run tests/system/test_kernel_modules.sh there"
+fi
 l1run=$repo/tests/nested/l1-run
 [ -x "$l1run" ] || skip "tests/nested/l1-run is missing"
 for t in gcc make xz dpkg-deb apt-get openssl objcopy; do
@@ -157,6 +162,16 @@ expect 3 "linux-headers-$kver is version $imgver but the kernel is 6\.1\.1-1" \
   env XENKVM_SYSROOT="$work/old" "$kk/prepare.sh"
 expect 3 "--image-version $imgver, but kernel $kver is Debian 6\.1\.1-1" "--image-version cannot override what /proc/version says" \
   env XENKVM_SYSROOT="$work/old" "$kk/prepare.sh" --image-version "$imgver"
+
+# kbuild through the top-level Kbuild refuses an unprepared tree, or one prepared for another kernel.
+mkdir -p "$work/stage/kvm/kernel"
+cp "$repo/Kbuild" "$work/stage/" && cp "$repo/kvm/kernel/Kbuild" "$repo/kvm/kernel/xen.kbuild" "$work/stage/kvm/kernel/"
+expect 2 "kvm/kernel/tree is not prepared: run scripts/kvm-kernel/prepare.sh" "kbuild stops on an unprepared tree" \
+  make -C "/lib/modules/$kver/build" M="$work/stage" modules
+mkdir -p "$work/stage/kvm/kernel/tree/arch/x86/kvm" && : >"$work/stage/kvm/kernel/tree/arch/x86/kvm/Kbuild"
+echo kver=6.1.0-1-amd64 >"$work/stage/kvm/kernel/tree/prepared"
+expect 2 "prepared for 6\.1\.0-1-amd64, not $kver" "kbuild stops on a tree prepared for another kernel" \
+  make -C "/lib/modules/$kver/build" M="$work/stage" modules
 
 # --- build (cached by source version and glue) ------------------------------------------
 t0=$(date +%s)
