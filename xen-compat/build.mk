@@ -31,3 +31,5 @@ unit-tests += hypercall
 test-hypercall-y := tests/unit/test_hypercall.o $(xen-test-y)
 unit-tests += evtchn
 test-evtchn-y := tests/unit/test_evtchn.o $(xen-test-y)
+unit-tests += xen_shinfo
+test-xen_shinfo-y := tests/unit/test_xen_shinfo.o $(xen-test-y)

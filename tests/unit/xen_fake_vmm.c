@@ -184,6 +184,11 @@ static const struct xen_vmm_ops fake_ops = {
 
 int xen_fake_init(struct xen_fake *f, unsigned int nr_vcpus)
 {
+	return xen_fake_init_ex(f, nr_vcpus, false);
+}
+
+int xen_fake_init_ex(struct xen_fake *f, unsigned int nr_vcpus, bool kernel_accel)
+{
 	int rc;
 
 	memset(f, 0, sizeof(*f));
@@ -209,6 +214,7 @@ int xen_fake_init(struct xen_fake *f, unsigned int nr_vcpus)
 		.ram_pages = FAKE_RAM_SIZE >> 12,
 		.max_gfn = (FAKE_HIGH_GPA + FAKE_HIGH_SIZE) / 4096 + 16,
 		.tsc_khz = 2500000,
+		.kernel_accel = kernel_accel,
 	};
 	rc = xen_domain_create(&f->d, &f->p, &fake_ops, f, &f->mem);
 	if (rc)

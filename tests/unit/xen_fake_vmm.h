@@ -65,6 +65,8 @@ struct xen_fake {
 
 /* 0 or -errno.  Fills p with defaults first (nr_vcpus, domid 7, 4.17). */
 int xen_fake_init(struct xen_fake *f, unsigned int nr_vcpus);
+/* The same for a domain whose pvclock/runstate KVM maintains. */
+int xen_fake_init_ex(struct xen_fake *f, unsigned int nr_vcpus, bool kernel_accel);
 void xen_fake_fini(struct xen_fake *f);
 /* Map guest virtual page `gva` to guest physical page `gpa`. */
 void xen_fake_remap(struct xen_fake *f, uint64_t gva, uint64_t gpa);
