@@ -33,3 +33,5 @@ unit-tests += evtchn
 test-evtchn-y := tests/unit/test_evtchn.o $(xen-test-y)
 unit-tests += xen_shinfo
 test-xen_shinfo-y := tests/unit/test_xen_shinfo.o $(xen-test-y)
+unit-tests += xen_ops
+test-xen_ops-y := tests/unit/test_xen_ops.o $(xen-test-y)
