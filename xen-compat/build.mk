@@ -35,3 +35,5 @@ unit-tests += xen_shinfo
 test-xen_shinfo-y := tests/unit/test_xen_shinfo.o $(xen-test-y)
 unit-tests += xen_ops
 test-xen_ops-y := tests/unit/test_xen_ops.o $(xen-test-y)
+unit-tests += xen_gnttab
+test-xen_gnttab-y := tests/unit/test_xen_gnttab.o $(xen-test-y)
