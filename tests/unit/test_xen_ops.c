@@ -288,9 +288,9 @@ static void test_memory_op(void)
 	CU_ASSERT_EQUAL(xen_fake_call64(&F, 0, __HYPERVISOR_memory_op, XENMEM_maximum_reservation,
 					ARG, 0), FAKE_RAM_SIZE >> 12);
 	CU_ASSERT_EQUAL(xen_fake_call64(&F, 0, __HYPERVISOR_memory_op, XENMEM_maximum_gpfn, ARG, 0),
-			F.p.max_gfn);
+			(long)F.p.max_gfn);
 	CU_ASSERT_EQUAL(xen_fake_call64(&F, 0, __HYPERVISOR_memory_op, XENMEM_maximum_ram_page, 0, 0),
-			F.p.max_gfn + 1);
+			(long)F.p.max_gfn + 1);
 	memcpy(xen_fake_gpa(&F, ARG), &other, 2);
 	CU_ASSERT_EQUAL(xen_fake_call64(&F, 0, __HYPERVISOR_memory_op, XENMEM_current_reservation,
 					ARG, 0), -ESRCH);

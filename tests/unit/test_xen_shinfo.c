@@ -125,10 +125,11 @@ static void test_map_and_wallclock(void)
 static void test_register_vcpu_info(void)
 {
 	struct vcpu_register_vcpu_info r = { .mfn = 0x100, .offset = 0x40 };
-	uint8_t *old, *newp = xen_fake_gpa(&F, 0x100040);
+	uint8_t *old, *newp;
 	uint64_t sel;
 
-	CU_ASSERT_EQUAL(fresh(3), 0);
+	CU_ASSERT_EQUAL_FATAL(fresh(3), 0);
+	newp = xen_fake_gpa(&F, 0x100040);
 	CU_ASSERT_EQUAL(xen_fake_call64(&F, 0, __HYPERVISOR_hvm_op, 99, 0, 0), -ENOSYS);
 	{
 		struct xen_hvm_param hp = { .domid = DOMID_SELF, .index = HVM_PARAM_CALLBACK_IRQ,
@@ -331,7 +332,7 @@ static void test_time_and_runstate(void)
 static void test_kernel_accel(void)
 {
 	struct vcpu_register_vcpu_info r = { .mfn = 0x100, .offset = 0 };
-	uint8_t *g = xen_fake_gpa(&F, 0x100000);
+	uint8_t *g;
 
 	/* with KVM keeping pvclock and runstate, xen-compat only forwards */
 	xen_fake_fini(&F);
