@@ -187,6 +187,8 @@ static void vcpu_handle_mmio(struct vcpu *vcpu)
 	if (run->mmio.len > 8)
 		return;
 	if (!io_bus_access(&vcpu->vm->mmio, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
+			   run->mmio.is_write) &&
+	    !vm_ram_access(vcpu->vm, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
 			   run->mmio.is_write))
 		pr_trace(TRACE_IO, "unclaimed MMIO %s %#llx/%u", run->mmio.is_write ? "write" : "read",
 			 run->mmio.phys_addr, run->mmio.len);

@@ -67,24 +67,170 @@ static int vm_open_kvm(struct vm *vm)
 	return 0;
 }
 
-static int vm_add_slot(struct vm *vm, uint64_t gpa, uint64_t size, uint8_t *hva)
+/* Sets (size > 0) or deletes (size 0) KVM slot `id`; the caller holds slot_lock. */
+static int vm_set_slot(struct vm *vm, unsigned int id, uint64_t gpa, uint64_t size, uint8_t *hva,
+		       bool overlay)
 {
 	struct kvm_userspace_memory_region r = {
-		.slot = vm->nr_slots,
+		.slot = id,
 		.guest_phys_addr = gpa,
 		.memory_size = size,
 		.userspace_addr = (uintptr_t)hva,
 	};
-	int rc;
 
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
-		rc = -errno;
-		pr_err("KVM_SET_USER_MEMORY_REGION %#llx+%#llx: %s", (unsigned long long)gpa,
-		       (unsigned long long)size, strerror(errno));
-		return rc;
+		int err = errno;
+
+		pr_err("KVM_SET_USER_MEMORY_REGION slot %u %#llx+%#llx: %s", id, (unsigned long long)gpa,
+		       (unsigned long long)size, strerror(err));
+		return -err;
 	}
-	vm->nr_slots++;
+	vm->slots[id] = (struct vm_slot){ .gpa = gpa, .size = size, .hva = size ? hva : NULL,
+					  .overlay = size && overlay };
+	return 0;
+}
+
+static int vm_free_slot(const struct vm *vm)
+{
+	for (unsigned int i = 0; i < VM_MAX_SLOTS; i++)
+		if (!vm->slots[i].size)
+			return (int)i;
+	return -ENOSPC;
+}
+
+static int vm_find_slot(const struct vm *vm, uint64_t gpa)
+{
+	for (unsigned int i = 0; i < VM_MAX_SLOTS; i++)
+		if (vm->slots[i].size && gpa - vm->slots[i].gpa < vm->slots[i].size)
+			return (int)i;
+	return -ENOENT;
+}
+
+static int vm_add_slot(struct vm *vm, uint64_t gpa, uint64_t size, uint8_t *hva)
+{
+	int id = vm_free_slot(vm);
+	int rc;
+
+	if (id < 0)
+		return id;
+	rc = vm_set_slot(vm, (unsigned int)id, gpa, size, hva, false);
+	if (rc)
+		return rc;
 	return guest_mem_add(&vm->mem, gpa, size, hva);
+}
+
+/* Where RAM would be at gpa (NULL outside RAM): what an overlay hides. */
+static uint8_t *vm_ram_hva(const struct vm *vm, uint64_t gpa)
+{
+	if (gpa < vm->lowmem_size)
+		return vm->ram + gpa;
+	if (gpa >= VM_HIGHMEM_BASE && gpa - VM_HIGHMEM_BASE < vm->ram_size - vm->lowmem_size)
+		return vm->ram + vm->lowmem_size + (gpa - VM_HIGHMEM_BASE);
+	return NULL;
+}
+
+/* Splits the slot holding `gpa` so that its page stands alone; returns its id. */
+static int vm_isolate_page(struct vm *vm, uint64_t gpa)
+{
+	int id = vm_find_slot(vm, gpa), page_id, hi_id;
+	struct vm_slot s;
+	uint64_t lo, hi;
+	int rc;
+
+	if (id < 0 || vm->slots[id].size == GUEST_PAGE_SIZE)
+		return id;
+	s = vm->slots[id];
+	lo = gpa - s.gpa;
+	hi = s.size - lo - GUEST_PAGE_SIZE;
+	/* Delete first: KVM refuses overlapping slots. */
+	rc = vm_set_slot(vm, (unsigned int)id, s.gpa, 0, NULL, false);
+	if (rc)
+		return rc;
+	page_id = id;
+	if (lo) {
+		rc = vm_set_slot(vm, (unsigned int)id, s.gpa, lo, s.hva, false);
+		if (rc)
+			return rc;
+		page_id = vm_free_slot(vm);
+		if (page_id < 0)
+			return page_id;
+	}
+	rc = vm_set_slot(vm, (unsigned int)page_id, gpa, GUEST_PAGE_SIZE, s.hva + lo, false);
+	if (rc)
+		return rc;
+	if (hi) {
+		hi_id = vm_free_slot(vm);
+		if (hi_id < 0)
+			return hi_id;
+		rc = vm_set_slot(vm, (unsigned int)hi_id, gpa + GUEST_PAGE_SIZE, hi,
+				 s.hva + lo + GUEST_PAGE_SIZE, false);
+		if (rc)
+			return rc;
+	}
+	return page_id;
+}
+
+bool vm_ram_access(struct vm *vm, uint64_t gpa, void *data, unsigned int len, bool is_write)
+{
+	uint8_t *p = NULL;
+	int id;
+
+	pthread_mutex_lock(&vm->slot_lock);
+	id = vm_find_slot(vm, gpa);
+	if (id >= 0 && len <= vm->slots[id].size - (gpa - vm->slots[id].gpa))
+		p = vm->slots[id].hva + (gpa - vm->slots[id].gpa);
+	else if (id < 0)
+		p = vm_ram_hva(vm, gpa);   /* mid-split: the RAM is still there */
+	if (p && p + len > vm->ram + vm->ram_size && id < 0)
+		p = NULL;
+	if (p) {
+		if (is_write)
+			memcpy(p, data, len);
+		else
+			memcpy(data, p, len);
+	}
+	pthread_mutex_unlock(&vm->slot_lock);
+	return p != NULL;
+}
+
+int vm_map_page(struct vm *vm, uint64_t gfn, void *hva)
+{
+	uint64_t gpa = gfn << GUEST_PAGE_SHIFT;
+	uint8_t *ram;
+	int id, rc = 0;
+
+	if (gfn >= (1ull << 40) || ((uintptr_t)hva & (GUEST_PAGE_SIZE - 1)))
+		return -EINVAL;
+	pthread_mutex_lock(&vm->slot_lock);
+	ram = vm_ram_hva(vm, gpa);
+	id = vm_find_slot(vm, gpa);
+	if (id >= 0 && vm->slots[id].overlay) {
+		/* Replace or remove an earlier overlay: RAM (if any) comes back. */
+		rc = vm_set_slot(vm, (unsigned int)id, gpa, 0, NULL, false);
+		if (!rc && ram)
+			rc = vm_set_slot(vm, (unsigned int)id, gpa, GUEST_PAGE_SIZE, ram, false);
+		id = ram ? id : -ENOENT;
+	}
+	if (rc || !hva)
+		goto out;
+	if (id >= 0) {
+		id = vm_isolate_page(vm, gpa);
+		if (id < 0) {
+			rc = id;
+			goto out;
+		}
+		rc = vm_set_slot(vm, (unsigned int)id, gpa, 0, NULL, false);
+	} else {
+		id = vm_free_slot(vm);
+		rc = id < 0 ? id : 0;
+	}
+	if (!rc)
+		rc = vm_set_slot(vm, (unsigned int)id, gpa, GUEST_PAGE_SIZE, hva, true);
+out:
+	pthread_mutex_unlock(&vm->slot_lock);
+	if (rc)
+		pr_err("mapping a page at guest frame %#llx: %s", (unsigned long long)gfn, strerror(-rc));
+	return rc;
 }
 
 static int vm_setup_memory(struct vm *vm, uint64_t memory_mib)
@@ -115,6 +261,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = -1;
+	pthread_mutex_init(&vm->slot_lock, NULL);
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	pthread_cond_init(&vm->stop_cond, NULL);
 	io_bus_init(&vm->pio, "pio");

@@ -28,6 +28,7 @@
 #define VM_HIGHMEM_BASE     0x100000000ull
 #define VM_MAX_VCPUS        255             /* xAPIC ids; KVM's limit may be lower */
 #define VM_MIN_MEMORY_MIB   32
+#define VM_MAX_SLOTS        128             /* memory slots we track (RAM pieces + overlays) */
 
 /* How a domain ended: also xenkvmd's exit status (documented in README). */
 enum vm_exit_status {
@@ -43,6 +44,14 @@ struct vcpu;
 struct serial;
 struct pci_bus;
 
+/* One KVM memory slot: a piece of RAM, or a host page laid over a guest frame. */
+struct vm_slot {
+	uint64_t gpa;
+	uint64_t size;       /* 0 = free */
+	uint8_t *hva;
+	bool overlay;
+};
+
 struct vm {
 	int kvm_fd;
 	int vm_fd;
@@ -54,7 +63,8 @@ struct vm {
 	uint64_t lowmem_size;       /* RAM below 4 GiB */
 	uint8_t *ram;               /* one host mapping for all of it */
 	struct guest_mem mem;
-	unsigned int nr_slots;
+	pthread_mutex_t slot_lock;
+	struct vm_slot slots[VM_MAX_SLOTS];
 
 	struct io_bus pio;
 	struct io_bus mmio;
@@ -85,6 +95,19 @@ int vm_create(struct vm *vm, const struct vm_config *cfg);
 void vm_destroy(struct vm *vm);
 /* Highest vCPU count this KVM allows (KVM_CAP_MAX_VCPUS). */
 int vm_max_vcpus(int kvm_fd);
+
+/*
+ * Lays host page `hva` (4 KiB, page-aligned) over guest frame `gfn`, or,
+ * with hva NULL, removes the overlay at gfn (RAM shows through again).
+ * RAM slots are split around overlays.  KVM cannot split a slot atomically:
+ * a vCPU touching the range between the delete and the re-add exits with
+ * KVM_EXIT_MMIO, and vm_ram_access() completes that access on the memory
+ * behind it, so no vCPU needs pausing.  0 or -errno.
+ */
+int vm_map_page(struct vm *vm, uint64_t gfn, void *hva);
+/* Performs an access to RAM or an overlay that exited as MMIO; false if
+ * nothing backs `gpa`. */
+bool vm_ram_access(struct vm *vm, uint64_t gpa, void *data, unsigned int len, bool is_write);
 
 /* Raise/lower an interrupt line (GSI) of the in-kernel irqchip. */
 int vm_set_irq(struct vm *vm, unsigned int gsi, int level);
