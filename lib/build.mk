@@ -1,1 +1,1 @@
-core-y += lib/log.o
+core-y += lib/log.o lib/event_loop.o

@@ -1,0 +1,336 @@
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "xenkvm/event_loop.h"
+#include "xenkvm/log.h"
+
+struct event_source {
+	int fd;
+	event_fn *fn;
+	void *opaque;
+	struct event_source *next;
+};
+
+struct event_loop {
+	int epfd;
+	int stop_fd;
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock;          /* guards the source list, not the handlers */
+	struct event_source *sources;
+	struct event_source *removed;  /* kept until free: epoll may still hold them */
+};
+
+struct event_notifier {
+	struct event_loop *loop;
+	int fd;
+	event_fn *fn;
+	void *opaque;
+};
+
+struct event_timer {
+	struct event_loop *loop;
+	int fd;
+	event_fn *fn;
+	void *opaque;
+};
+
+int event_loop_new(struct event_loop **loop_r)
+{
+	struct event_loop *l = calloc(1, sizeof(*l));
+	struct epoll_event ev = { .events = EPOLLIN };
+	int rc;
+
+	if (!l)
+		return -ENOMEM;
+	pthread_mutex_init(&l->lock, NULL);
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	l->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (l->epfd < 0 || l->stop_fd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	ev.data.ptr = NULL;   /* the stop fd is the only source without a record */
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->stop_fd, &ev) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	*loop_r = l;
+	return 0;
+fail:
+	if (l->epfd >= 0)
+		close(l->epfd);
+	if (l->stop_fd >= 0)
+		close(l->stop_fd);
+	free(l);
+	return rc;
+}
+
+int event_loop_add(struct event_loop *l, int fd, uint32_t events, event_fn *fn, void *opaque)
+{
+	struct event_source *s = calloc(1, sizeof(*s));
+	struct epoll_event ev = { .events = events };
+
+	if (!s)
+		return -ENOMEM;
+	s->fd = fd;
+	s->fn = fn;
+	s->opaque = opaque;
+	ev.data.ptr = s;
+	pthread_mutex_lock(&l->lock);
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		int err = errno;
+
+		pthread_mutex_unlock(&l->lock);
+		free(s);
+		return -err;
+	}
+	s->next = l->sources;
+	l->sources = s;
+	pthread_mutex_unlock(&l->lock);
+	return 0;
+}
+
+static struct event_source *event_loop_find(struct event_loop *l, int fd, struct event_source ***prev_r)
+{
+	struct event_source **pp = &l->sources;
+
+	for (; *pp; pp = &(*pp)->next)
+		if ((*pp)->fd == fd) {
+			if (prev_r)
+				*prev_r = pp;
+			return *pp;
+		}
+	return NULL;
+}
+
+int event_loop_modify(struct event_loop *l, int fd, uint32_t events)
+{
+	struct event_source *s;
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&l->lock);
+	s = event_loop_find(l, fd, NULL);
+	if (s) {
+		struct epoll_event ev = { .events = events, .data.ptr = s };
+
+		rc = epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return rc;
+}
+
+/* Only from the loop's own thread or after it stopped: a handler already
+ * fetched by epoll_wait in this round must not see its record freed. */
+int event_loop_remove(struct event_loop *l, int fd)
+{
+	struct event_source *s, **pp = NULL;
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&l->lock);
+	s = event_loop_find(l, fd, &pp);
+	if (s) {
+		epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+		*pp = s->next;
+		/* Neutralise rather than free: a pending event in this round may
+		 * still point at it; it is reclaimed when the loop is freed. */
+		s->fn = NULL;
+		s->next = l->removed;
+		l->removed = s;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return rc;
+}
+
+static void *event_loop_thread(void *arg)
+{
+	struct event_loop *l = arg;
+	struct epoll_event evs[32];
+
+	for (;;) {
+		int n = epoll_wait(l->epfd, evs, 32, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_err("event loop: epoll_wait: %s", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			struct event_source *s = evs[i].data.ptr;
+
+			if (!s)
+				return NULL;   /* stop requested */
+			if (s->fn)
+				s->fn(s->opaque, evs[i].events);
+		}
+	}
+	return NULL;
+}
+
+int event_loop_start(struct event_loop *l, const char *name)
+{
+	int rc = pthread_create(&l->thread, NULL, event_loop_thread, l);
+
+	if (rc)
+		return -rc;
+	pthread_setname_np(l->thread, name);
+	l->started = true;
+	return 0;
+}
+
+void event_loop_stop(struct event_loop *l)
+{
+	uint64_t one = 1;
+
+	if (!l->started)
+		return;
+	if (write(l->stop_fd, &one, sizeof(one)) < 0)
+		pr_err("event loop: cannot signal stop: %s", strerror(errno));
+	pthread_join(l->thread, NULL);
+	l->started = false;
+}
+
+void event_loop_free(struct event_loop *l)
+{
+	struct event_source *s, *next;
+
+	if (!l)
+		return;
+	event_loop_stop(l);
+	for (s = l->sources; s; s = next) {
+		next = s->next;
+		free(s);
+	}
+	for (s = l->removed; s; s = next) {
+		next = s->next;
+		free(s);
+	}
+	close(l->epfd);
+	close(l->stop_fd);
+	free(l);
+}
+
+/* --- notifier ------------------------------------------------------------ */
+static void event_notifier_ready(void *opaque, uint32_t events)
+{
+	struct event_notifier *n = opaque;
+	uint64_t v;
+
+	(void)events;
+	if (read(n->fd, &v, sizeof(v)) == sizeof(v))
+		n->fn(n->opaque, EPOLLIN);
+}
+
+int event_notifier_new(struct event_loop *loop, event_fn *fn, void *opaque, struct event_notifier **n_r)
+{
+	struct event_notifier *n = calloc(1, sizeof(*n));
+	int rc;
+
+	if (!n)
+		return -ENOMEM;
+	n->loop = loop;
+	n->fn = fn;
+	n->opaque = opaque;
+	n->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (n->fd < 0) {
+		rc = -errno;
+		free(n);
+		return rc;
+	}
+	rc = event_loop_add(loop, n->fd, EPOLLIN, event_notifier_ready, n);
+	if (rc) {
+		close(n->fd);
+		free(n);
+		return rc;
+	}
+	*n_r = n;
+	return 0;
+}
+
+void event_notifier_signal(struct event_notifier *n)
+{
+	uint64_t one = 1;
+
+	/* EAGAIN means the counter is already non-zero: a wakeup is pending anyway. */
+	if (write(n->fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		pr_err_rl("event notifier: %s", strerror(errno));
+}
+
+void event_notifier_free(struct event_notifier *n)
+{
+	if (!n)
+		return;
+	event_loop_remove(n->loop, n->fd);
+	close(n->fd);
+	free(n);
+}
+
+/* --- timer --------------------------------------------------------------- */
+static void event_timer_ready(void *opaque, uint32_t events)
+{
+	struct event_timer *t = opaque;
+	uint64_t expirations;
+
+	(void)events;
+	if (read(t->fd, &expirations, sizeof(expirations)) == sizeof(expirations))
+		t->fn(t->opaque, EPOLLIN);
+}
+
+int event_timer_new(struct event_loop *loop, event_fn *fn, void *opaque, struct event_timer **t_r)
+{
+	struct event_timer *t = calloc(1, sizeof(*t));
+	int rc;
+
+	if (!t)
+		return -ENOMEM;
+	t->loop = loop;
+	t->fn = fn;
+	t->opaque = opaque;
+	t->fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (t->fd < 0) {
+		rc = -errno;
+		free(t);
+		return rc;
+	}
+	rc = event_loop_add(loop, t->fd, EPOLLIN, event_timer_ready, t);
+	if (rc) {
+		close(t->fd);
+		free(t);
+		return rc;
+	}
+	*t_r = t;
+	return 0;
+}
+
+int event_timer_arm(struct event_timer *t, uint64_t deadline_ns)
+{
+	struct itimerspec its = {
+		.it_value = { .tv_sec = (time_t)(deadline_ns / 1000000000ull),
+			      .tv_nsec = (long)(deadline_ns % 1000000000ull) },
+	};
+
+	/* A deadline of 0 disarms; one already past fires at once (1 ns). */
+	if (deadline_ns && !its.it_value.tv_sec && !its.it_value.tv_nsec)
+		its.it_value.tv_nsec = 1;
+	if (timerfd_settime(t->fd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+void event_timer_free(struct event_timer *t)
+{
+	if (!t)
+		return;
+	event_loop_remove(t->loop, t->fd);
+	close(t->fd);
+	free(t);
+}
