@@ -37,3 +37,6 @@ unit-tests += xen_ops
 test-xen_ops-y := tests/unit/test_xen_ops.o $(xen-test-y)
 unit-tests += xen_gnttab
 test-xen_gnttab-y := tests/unit/test_xen_gnttab.o $(xen-test-y)
+
+fuzzers += hypercall
+fuzz-hypercall-y := tests/fuzz/fuzz_hypercall.o $(xen-core-y) kvm/guest_mem.o lib/log.o
