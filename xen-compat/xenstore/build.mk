@@ -17,6 +17,11 @@ unit-tests += xenstore_ring
 test-xenstore_ring-y := tests/unit/test_xenstore_ring.o tests/unit/test_xenstore_util.o \
 	$(xs-engine-y) $(xs-dir)/wire.o $(xs-dir)/ring.o $(xs-dir)/domain.o lib/log.o
 
+fuzzers += xenstore_wire xenstore_ring
+fuzz-xenstore_wire-y := tests/fuzz/fuzz_xenstore_wire.o $(xs-engine-y) $(xs-dir)/wire.o lib/log.o
+fuzz-xenstore_ring-y := tests/fuzz/fuzz_xenstore_ring.o $(xs-engine-y) $(xs-dir)/wire.o \
+	$(xs-dir)/ring.o lib/log.o
+
 # Standalone socket server (tests/system/test_xenstore_utils.sh, bench/xenstore).
 xs-server-y := userspace/xenkvm-xenstored.o $(xs-y) lib/log.o
 $(BUILD)/xenkvm-xenstored: $(addprefix $(BUILD)/obj/,$(xs-server-y))
