@@ -86,7 +86,8 @@ vendor_module() {
 check_kvm_idle() {
   local m pids="" p holders
   for p in "$sysroot"/proc/[0-9]*; do
-    ls -l "$p/fd" 2>/dev/null | grep -q ' -> /dev/kvm$' && pids="$pids ${p##*/}"
+    # (not "ls | grep -q": with pipefail, grep's early exit fails the pipeline for a VMM with many fds)
+    [ -n "$(find "$p/fd" -maxdepth 1 -lname /dev/kvm -print -quit 2>/dev/null)" ] && pids="$pids ${p##*/}"
   done
   [ -z "$pids" ] || refuse "/dev/kvm is open by process(es)$pids ($(for p in $pids; do cat "$sysroot/proc/$p/comm" 2>/dev/null; done | tr '\n' ' '| sed 's/ $//')); stop the VMs first"
   for m in kvm_amd kvm_intel; do
@@ -101,14 +102,19 @@ check_kvm_idle() {
 }
 
 # Signature enforcement: lockdown (what Secure Boot turns on in Debian) or module.sig_enforce.
+# Without securityfs to read the lockdown state from, Secure Boot alone counts.
 sig_enforced() {
-  local l
-  l=$(cat "$sysroot/sys/kernel/security/lockdown" 2>/dev/null || echo "[none]")
-  case $l in *"[none]"*) ;; *) echo "kernel lockdown is ${l}"; return 0 ;; esac
-  [ "$(cat "$sysroot/sys/module/module/parameters/sig_enforce" 2>/dev/null)" = Y ] &&
-    { echo "module.sig_enforce=1"; return 0; }
-  secure_boot_on && { echo "Secure Boot is enabled"; return 0; }
-  return 1
+  local f=$sysroot/sys/kernel/security/lockdown
+  if [ "$(cat "$sysroot/sys/module/module/parameters/sig_enforce" 2>/dev/null)" = Y ]; then
+    echo "module.sig_enforce=1"
+  elif [ -r "$f" ]; then
+    case $(cat "$f") in *"[none]"*) return 1 ;; esac
+    echo "kernel lockdown is $(cat "$f")"
+  elif secure_boot_on; then
+    echo "Secure Boot is enabled"
+  else
+    return 1
+  fi
 }
 
 secure_boot_on() {

@@ -218,6 +218,10 @@ mkdir -p "$work/sb2/sys/firmware/efi/efivars"
 printf '\x06\x00\x00\x00\x01' >"$work/sb2/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-e98c0bcb10bc"
 expect 3 "Secure Boot is enabled" "install.sh refuses unsigned modules when the SecureBoot EFI variable is set" \
   env XENKVM_SYSROOT="$work/sb2" "$kk/install.sh"
+fake_system "$work/enf" "$imgver"
+echo Y >"$work/enf/sys/module/module/parameters/sig_enforce"
+expect 3 "module\.sig_enforce=1" "install.sh refuses unsigned modules under module.sig_enforce=1" \
+  env XENKVM_SYSROOT="$work/enf" "$kk/install.sh"
 openssl req -new -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=xenkvm-test -outform DER \
   -keyout "$work/mok.priv" -out "$work/mok.der" >/dev/null 2>&1
 expect 0 "signed with mok\.der" "install.sh --sign-key/--sign-cert signs and then proceeds under lockdown" \
