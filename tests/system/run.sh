@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# run.sh: the system tests (make check-system): boot real guests with build/xenkvmd.
+#
+# Each test is tests/system/test_*.sh; it prints its own checks, exits 0 when all
+# passed, 77 to skip (saying why), anything else on failure.  This script builds the
+# guest assets (tests/system/assets.sh), asks build/kvm-probe whether the local KVM can
+# run guests, and runs the tests here if it can.  If it cannot, it runs itself once,
+# with all the tests, inside a nested host (tests/nested/l1-run: about 15 s to boot).
+#
+# usage: tests/system/run.sh [TEST...]     TEST: boot, test_boot or test_boot.sh;
+#                                          default all
+# env:   BUILD               build directory (default build; make passes its own)
+#        XENKVM_NESTED       auto (default), always, or never (run here regardless)
+#        XENKVM_L1_TIMEOUT   seconds for the whole nested run (default 1500)
+#        XENKVM_TEST_TIMEOUT seconds for one test script (default 1200)
+#        XENKVM_*            passed on to the tests, also inside the nested host
+# Ends with "system: N passed, N failed, N skipped" (counting test scripts); exit 1 if
+# any failed.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$root" || exit 1
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$root/$BUILD ;; esac
+export BUILD
+nested=${XENKVM_NESTED:-auto}
+per_test=${XENKVM_TEST_TIMEOUT:-1200}
+
+summary() {	# summary PASSED FAILED SKIPPED
+	echo "system${XENKVM_IN_L1:+ (nested host)}: $1 passed, $2 failed, $3 skipped"
+	[ "$2" -eq 0 ]
+	exit
+}
+
+tests=()
+if [ $# -eq 0 ]; then
+	for t in "$here"/test_*.sh; do [ -e "$t" ] && tests+=("$t"); done
+else
+	for a in "$@"; do
+		a=${a%.sh}; a=${a#test_}
+		[ -f "$here/test_$a.sh" ] || { echo "system: no test tests/system/test_$a.sh"; summary 0 1 0; }
+		tests+=("$here/test_$a.sh")
+	done
+fi
+
+probe=$BUILD/kvm-probe
+if [ ! -x "$probe" ]; then
+	make -s BUILD="$BUILD" "$probe" >&2 || { echo "system: cannot build $probe"; summary 0 1 0; }
+fi
+
+if [ -z "${XENKVM_IN_L1:-}" ]; then
+	# Assets come from Debian's archive, which only this side can reach.
+	assets=$("$here/assets.sh") || { echo "system: tests/system/assets.sh failed"; summary 0 1 0; }
+	eval "$assets"
+	export XENKVM_KERNEL XENKVM_INITRD XENKVM_BLKFRONT XENKVM_NETFRONT
+	[ -n "${XENKVM_KERNEL_612:-}" ] && export XENKVM_KERNEL_612
+fi
+
+verdict=$("$probe")
+capable=$?
+echo "$verdict"
+if [ -n "${XENKVM_IN_L1:-}" ] && [ $capable != 0 ]; then
+	echo "system: the nested host's KVM cannot run guests either"
+	summary 0 1 0
+fi
+run_tests() {	# run_tests SCRIPT...: runs each, adds to passed/failed/skipped
+	local t n rc start secs
+	for t in "$@"; do
+		n=$(basename "$t" .sh)
+		echo "--- $n"
+		start=$(date +%s)
+		timeout -k 10 "$per_test" bash "$t"
+		rc=$?
+		secs=$(($(date +%s) - start))
+		case $rc in
+		0) passed=$((passed + 1)); echo "--- $n: passed (${secs}s)" ;;
+		77) skipped=$((skipped + 1)); echo "--- $n: skipped (${secs}s)" ;;
+		124) failed=$((failed + 1)); echo "--- $n: FAILED: timed out after ${per_test}s" ;;
+		*) failed=$((failed + 1)); echo "--- $n: FAILED (exit $rc, ${secs}s)" ;;
+		esac
+	done
+}
+passed=0 failed=0 skipped=0
+
+if [ -z "${XENKVM_IN_L1:-}" ] && { [ "$nested" = always ] || { [ $capable != 0 ] && [ "$nested" != never ]; }; }; then
+	# Tests that start nested hosts themselves say so with a line
+	# "# xenkvm-system-test: host"; they run here, all others in one L1 boot.
+	here_tests=() l1_tests=()
+	for t in "${tests[@]}"; do
+		if grep -q '^# xenkvm-system-test: host' "$t"; then here_tests+=("$t")
+		else l1_tests+=("$(basename "$t")"); fi
+	done
+	run_tests "${here_tests[@]}"
+	if [ ${#l1_tests[@]} -gt 0 ]; then
+		echo "system: running ${l1_tests[*]} in a nested host (tests/nested/l1-run)"
+		envs=(-e "BUILD=$BUILD" -e XENKVM_IN_L1=1)
+		while read -r v; do envs+=(-e "$v=${!v}"); done < <(compgen -e | grep '^XENKVM_' | grep -v '^XENKVM_IN_L1$')
+		log=$(mktemp "${TMPDIR:-/tmp}/system-run.XXXXXX")
+		"$root/tests/nested/l1-run" -t "${XENKVM_L1_TIMEOUT:-1500}" -w "$root" "${envs[@]}" \
+			-- tests/system/run.sh "${l1_tests[@]}" | tee "$log"
+		rc=${PIPESTATUS[0]}
+		inner=$(sed -n 's/^system (nested host): \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' "$log" | tail -1)
+		rm -f "$log"
+		if [ -n "$inner" ]; then
+			read -r p f s <<<"$inner"
+			passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+		else
+			echo "system: the nested host ended before its tests did (l1-run exit $rc)"
+			failed=$((failed + 1))
+		fi
+	fi
+	summary $passed $failed $skipped
+fi
+[ $capable = 0 ] || echo "system: XENKVM_NESTED=never: running here although the probe says no"
+export XENKVM_KVM_CAPABLE=1
+run_tests "${tests[@]}"
+summary $passed $failed $skipped

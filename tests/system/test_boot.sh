@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# test_boot: xenkvmd boots Debian's 6.1 cloud kernel with the test initramfs from an
+# xl.cfg, with its console on stdout, and refuses bad input quickly and clearly.
+#
+# Interface under test (build/xenkvmd CONFIG [key=value...]): the guest's ttyS0 on
+# stdout, exit status 0 = guest powered off, 3 = rebooted, 4 = crashed, 1 = host-side
+# error, 2 = usage or configuration error; errors explained on stderr.
+#
+# Run by tests/system/run.sh, which provides a KVM that can run guests and the assets
+# (XENKVM_KERNEL, XENKVM_INITRD); run alone it finds them itself, and skips (77) when
+# the local KVM cannot run guests.  Prints one line per check and, last,
+# "test_boot: N passed, N failed".
+set -uo pipefail
+
+name=test_boot
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${BUILD:-build}
+case $build in /*) ;; *) build=$root/$build ;; esac
+vmm=$build/xenkvmd
+boot_limit=${XENKVM_BOOT_TIMEOUT:-240}	# seconds for one guest boot (nested, emulated)
+error_limit=30				# seconds for the VMM to refuse bad input
+
+passed=0 failed=0
+ok() { echo "  ok   $*"; passed=$((passed + 1)); }
+fail() { echo "  FAIL $*"; failed=$((failed + 1)); }
+finish() {
+	echo "$name: $passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit
+}
+
+if [ "${XENKVM_KVM_CAPABLE:-}" != 1 ]; then
+	verdict=$("$build/kvm-probe" 2>&1) && XENKVM_KVM_CAPABLE=1 || XENKVM_KVM_CAPABLE=0
+	if [ "$XENKVM_KVM_CAPABLE" = 0 ]; then
+		echo "SKIP: $name: the local KVM cannot run guests (${verdict:-no $build/kvm-probe});" \
+		     "tests/system/run.sh runs it in a nested host"
+		exit 77
+	fi
+fi
+if [ -z "${XENKVM_KERNEL:-}" ] || [ -z "${XENKVM_INITRD:-}" ]; then
+	assets=$("$here/assets.sh") || { fail "guest assets (tests/system/assets.sh)"; finish; }
+	eval "$assets"
+fi
+if [ ! -x "$vmm" ]; then
+	fail "$vmm is not built"
+	finish
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_boot.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+# write_cfg FILE [LINE...]: a bootable config; extra lines are appended (xl.cfg lets a
+# later assignment override an earlier one).
+write_cfg() {
+	local f=$1
+	shift
+	{
+		echo "# written by tests/system/test_boot.sh"
+		echo "name = \"xktest-boot\""
+		echo "kernel = \"$XENKVM_KERNEL\""
+		echo "ramdisk = \"$XENKVM_INITRD\""
+		echo "extra = \"console=ttyS0 xktest=smp\""
+		echo "memory = 256"
+		echo "vcpus = 2"
+		for l in "$@"; do echo "$l"; done
+	} >"$f"
+}
+
+# vmm LIMIT CONFIG [key=value...]: runs xenkvmd; sets rc, out (stdout without \r), err
+vmm() {
+	local limit=$1
+	shift
+	timeout -k 5 "$limit" "$vmm" "$@" </dev/null >"$tmp/out.raw" 2>"$tmp/err"
+	rc=$?
+	out=$(tr -d '\r' <"$tmp/out.raw")
+	err=$(cat "$tmp/err")
+}
+
+show_output() {
+	echo "    --- exit status $rc; guest console (last 15 lines):"
+	printf '%s\n' "$out" | tail -n 15 | sed 's/^/    | /'
+	echo "    --- stderr (last 10 lines):"
+	printf '%s\n' "$err" | tail -n 10 | sed 's/^/    | /'
+}
+
+status_name() {
+	case $1 in
+	0) echo "powered off" ;; 1) echo "host error" ;; 2) echo "config error" ;;
+	3) echo "rebooted" ;; 4) echo "crashed" ;; 124) echo "timed out" ;;
+	*) [ "$1" -gt 128 ] && echo "killed by signal $(($1 - 128))" || echo "exit $1" ;;
+	esac
+}
+
+# --- a guest boots, sees its CPUs and memory, and powers off ------------------------
+cfg=$tmp/smp.cfg
+write_cfg "$cfg"
+start=$(date +%s%N)
+vmm "$boot_limit" "$cfg"
+secs=$(awk -v ns=$(($(date +%s%N) - start)) 'BEGIN { printf "%.1f", ns / 1e9 }')
+bad=$failed
+if [ $rc = 0 ]; then ok "poweroff -f: exit 0 (${secs}s)"
+else fail "poweroff -f: exit 0 expected, got $rc ($(status_name $rc))"; fi
+if printf '%s\n' "$out" | grep -q '^XENKVM-INIT-START '; then
+	ok "guest console on stdout through ttyS0 ($(printf '%s\n' "$out" | grep -m1 '^XENKVM-INIT-START '))"
+else
+	fail "no XENKVM-INIT-START line from the guest's ttyS0 on stdout"
+fi
+cpus=$(printf '%s\n' "$out" | sed -n 's/^CPUS-ONLINE=\([0-9]*\)$/\1/p' | head -1)
+if [ "$cpus" = 2 ]; then ok "vcpus = 2: CPUS-ONLINE=2"
+else fail "vcpus = 2: CPUS-ONLINE=2 expected, got '${cpus:-nothing}'"; fi
+memkb=$(printf '%s\n' "$out" | sed -n 's/^MEMTOTAL-KB=\([0-9]*\)$/\1/p' | head -1)
+if [ -n "$memkb" ] && [ "$memkb" -gt $((200 * 1024)) ] && [ "$memkb" -le $((256 * 1024)) ]; then
+	ok "memory = 256: MemTotal ${memkb} kB"
+else
+	fail "memory = 256: MemTotal in (200, 256] MiB expected, got '${memkb:-nothing}' kB"
+fi
+[ $failed = "$bad" ] || show_output
+
+# --- a guest reboot ends the VMM with exit 3 ---------------------------------------
+cfg=$tmp/reboot.cfg
+write_cfg "$cfg" 'extra = "console=ttyS0 xktest=reboot"'
+vmm "$boot_limit" "$cfg"
+if [ $rc = 3 ] && printf '%s\n' "$out" | grep -q '^XENKVM-REBOOTING'; then
+	ok "reboot -f: exit 3"
+else
+	fail "reboot -f: exit 3 after XENKVM-REBOOTING expected, got $rc ($(status_name $rc))"
+	show_output
+fi
+
+# --- bad input: refused with exit 1 or 2, quickly, with a message -------------------
+# refused DESC PATTERN CONFIG [key=value...]: PATTERN (grep -E -i) must be in stderr
+refused() {
+	local desc=$1 pat=$2
+	shift 2
+	vmm "$error_limit" "$@"
+	if [ $rc = 124 ] || [ $rc -gt 128 ]; then
+		fail "$desc: $(status_name $rc) instead of an error exit"
+	elif [ $rc != 1 ] && [ $rc != 2 ]; then
+		fail "$desc: exit 1 or 2 expected, got $rc ($(status_name $rc))"
+	elif [ -z "$err" ]; then
+		fail "$desc: exit $rc but nothing on stderr"
+	elif ! printf '%s\n' "$err" | grep -Eiq -- "$pat"; then
+		fail "$desc: stderr does not match /$pat/"
+	else
+		ok "$desc: exit $rc, $(printf '%s\n' "$err" | grep -Ei -m1 -- "$pat" | cut -c1-100)"
+		return
+	fi
+	show_output
+}
+
+cfg=$tmp/nokernel.cfg
+write_cfg "$cfg" "kernel = \"$tmp/no-such-kernel\""
+refused "missing kernel file" "no-such-kernel" "$cfg"
+
+cfg=$tmp/notbz.cfg
+write_cfg "$cfg" 'kernel = "/bin/true"'
+refused "kernel that is not a bzImage" "/bin/true|bzImage|kernel" "$cfg"
+
+truncate -s 64M "$tmp/big-ramdisk"
+cfg=$tmp/bigrd.cfg
+write_cfg "$cfg" "ramdisk = \"$tmp/big-ramdisk\"" "memory = 32"
+refused "64 MiB ramdisk, memory = 32" "ramdisk|initrd|kernel|mem" "$cfg"
+
+# The 6.1 kernel itself needs ~51 MiB to decompress, so with memory = 32 the kernel
+# does not fit either; with 64 only the ramdisk is too big.
+truncate -s 96M "$tmp/bigger-ramdisk"
+cfg=$tmp/bigrd2.cfg
+write_cfg "$cfg" "ramdisk = \"$tmp/bigger-ramdisk\"" "memory = 64"
+refused "96 MiB ramdisk, memory = 64" "ramdisk|initrd" "$cfg"
+
+cfg=$tmp/tiny.cfg
+write_cfg "$cfg" "memory = 8"
+refused "memory = 8 (below any sane minimum)" "mem" "$cfg"
+
+cfg=$tmp/manycpus.cfg
+write_cfg "$cfg" "vcpus = 1000"
+refused "vcpus = 1000 (beyond KVM's limit)" "vcpu|cpu" "$cfg"
+
+cfg=$tmp/lots.cfg
+write_cfg "$cfg" 'memory = "lots"'
+line=$(grep -n '^memory = "lots"' "$cfg" | cut -d: -f1)
+vmm "$error_limit" "$cfg"
+if [ $rc = 2 ] && printf '%s\n' "$err" | grep -qF "lots.cfg:$line:"; then
+	ok "memory = \"lots\": exit 2, $(printf '%s\n' "$err" | grep -F -m1 "lots.cfg:$line:" | cut -c1-100)"
+else
+	fail "memory = \"lots\": exit 2 with 'lots.cfg:$line:' on stderr expected, got $rc ($(status_name $rc))"
+	show_output
+fi
+
+finish
