@@ -2,7 +2,8 @@
 # domain population; unit tests, fuzzers, the standalone socket server and
 # the benchmark.
 xs-dir := xen-compat/xenstore
-xs-engine-y := $(xs-dir)/strmap.o $(xs-dir)/store.o $(xs-dir)/transaction.o $(xs-dir)/watch.o
+xs-engine-y := $(xs-dir)/strmap.o $(xs-dir)/store.o $(xs-dir)/accounting.o \
+	$(xs-dir)/transaction.o $(xs-dir)/watch.o
 xs-y := $(xs-engine-y) $(xs-dir)/wire.o $(xs-dir)/socket.o $(xs-dir)/ring.o $(xs-dir)/domain.o
 core-y += $(xs-y)
 

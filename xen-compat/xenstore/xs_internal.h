@@ -130,7 +130,10 @@ struct xs_view {
 /* store.c, shared with transaction.c / watch.c / domain.c */
 unsigned int xs_perm_for(const struct xs_store *s, const struct xs_client *c,
 			 const struct xs_perm *p, unsigned int n);
+/* accounting.c */
 struct xs_domstate *xs_dom_find(const struct xs_store *s, unsigned int domid);
+struct xs_domstate *xs_dom_get(struct xs_store *s, unsigned int domid); /* creates */
+void xs_dom_count(struct xs_store *s, unsigned int domid, int delta);
 /* Main-store mutation with accounting; put takes ownership of r. */
 int xs_main_put(struct xs_store *s, const char *path, struct xs_rec *r);
 void xs_main_del(struct xs_store *s, const char *path);
