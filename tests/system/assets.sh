@@ -35,6 +35,7 @@ for a in "$@"; do
 	esac
 done
 
+: "${HOME:=$(getent passwd "$(id -u)" | cut -d: -f6)}"
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/xenkvm/assets
 mkdir -p "$cache/pkg"
 exec 9>"$cache/.lock"

@@ -18,6 +18,9 @@
 # any failed.
 set -uo pipefail
 
+# The whole script is one block, so bash has read all of it before it runs: editing
+# or updating the file during a long run cannot change what this run does.
+{
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cd "$root" || exit 1
@@ -116,3 +119,5 @@ fi
 export XENKVM_KVM_CAPABLE=1
 run_tests "${tests[@]}"
 summary $passed $failed $skipped
+exit
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# install-deps.sh: install what building and testing xenkvm needs on Debian 12.
+#
+# Quiet and idempotent: when everything is installed already it does not touch apt.
+# Needs root (or sudo).  Extra package names on the command line are added to the list.
+#
+# usage: scripts/install-deps.sh [PACKAGE...]
+set -euo pipefail
+
+pkgs=(
+	build-essential		# gcc, make, libc headers
+	clang			# CC=clang builds and the libFuzzer harnesses
+	libclang-rt-14-dev	# clang's sanitizer and libFuzzer runtimes
+	libcunit1-dev		# unit tests
+	libxen-dev		# Xen public headers (ABI structs), libxlutil for config cross-checks
+	xenstore-utils		# real libxenstore clients for the xenstore tests
+	liburing-dev		# block backend
+	libslirp-dev		# user-mode networking
+	acpica-tools		# iasl/acpiexec cross-checks of the ACPI tables
+	e2fsprogs		# mke2fs for test disk images
+	python3
+	qemu-system-x86		# the nested test host (tests/nested/l1-run)
+	busybox-static		# initramfs of the nested host and of the test guests
+	cpio xz-utils		# building initramfs images, unpacking kernel modules
+	kmod openssl		# kernel-module tests (modinfo, signing keys)
+	"$@"
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=
+if [ "$(id -u)" != 0 ]; then
+	command -v sudo >/dev/null || { echo "install-deps: needs root to install: ${missing[*]}" >&2; exit 1; }
+	sudo=sudo
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	"${missing[@]}" >/dev/null

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# test.sh: the whole test suite, as CI runs it.
+#   install the dependencies (scripts/install-deps.sh), build with gcc (build/) and with
+#   clang (build-clang/), then make check: unit tests, the same under ASan+UBSan, and the
+#   system tests, which boot real guests (in a nested host when the local KVM cannot).
+# The check targets run one after another so their output stays readable; the builds use
+# JOBS parallel jobs (default 2).
+#
+# usage: scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=${JOBS:-2}
+t0=$(date +%s)
+step() { echo "=== $* (+$(($(date +%s) - t0))s)"; }
+
+step "dependencies"
+scripts/install-deps.sh
+step "make (gcc)"
+make -j"$jobs"
+step "make CC=clang BUILD=build-clang"
+make -j"$jobs" CC=clang BUILD=build-clang
+step "make check"
+rc=0
+for target in check-unit check-asan check-system; do
+	step "make $target"
+	make -j"$jobs" "$target" || { rc=1; echo "=== make $target FAILED"; }
+done
+step "done: $([ $rc = 0 ] && echo all passed || echo FAILURES)"
+exit $rc
