@@ -6,12 +6,15 @@
 #include "xenkvm/acpi.h"
 #include "xenkvm/acpi_pm.h"
 #include "xenkvm/boot.h"
+#include "xenkvm/cpuid.h"
+#include "xenkvm/event_loop.h"
 #include "xenkvm/log.h"
 #include "xenkvm/machine.h"
 #include "xenkvm/pci.h"
 #include "xenkvm/rtc.h"
 #include "xenkvm/serial.h"
 #include "xenkvm/vcpu.h"
+#include "xenkvm/xen_platform.h"
 
 #define CPUID_MAX_ENTRIES 256
 
@@ -34,14 +37,23 @@ static int machine_setup_vcpus(struct machine *m)
 {
 	struct vm *vm = &m->vm;
 	struct kvm_cpuid2 *cpuid = machine_supported_cpuid(vm->kvm_fd);
+	unsigned int max = CPUID_MAX_ENTRIES + 32, n;
+	struct kvm_cpuid_entry2 *e = NULL;
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	int rc = -EIO;
 
 	if (!cpuid)
 		return -EIO;
+	e = calloc(max, sizeof(*e));
+	if (!e)
+		goto out;
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
-		rc = vcpu_setup_cpuid(vm->vcpus[i], cpuid);
+		memcpy(e, cpuid->entries, cpuid->nent * sizeof(*e));
+		n = cpuid_adjust(e, cpuid->nent, max, i, vm->nr_vcpus);
+		if (m->xen)
+			n = xen_kvm_cpuid(m->xen, i, e, n, max);
+		rc = vcpu_set_cpuid(vm->vcpus[i], e, n);
 		if (!rc)
 			rc = vcpu_setup_lapic(vm->vcpus[i]);
 		if (rc) {
@@ -55,6 +67,7 @@ static int machine_setup_vcpus(struct machine *m)
 	if (rc)
 		pr_err("setting the boot vCPU's registers: %s", strerror(-rc));
 out:
+	free(e);
 	free(cpuid);
 	return rc;
 }
@@ -104,6 +117,20 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
 	pr_debug("VM and devices created");
 	if (cfg->console_escape)
 		serial_set_escape(vm->serial, machine_console_escape, vm);
+	if ((rc = event_loop_new(&m->loop))) {
+		pr_err("creating the I/O thread: %s", strerror(-rc));
+		return VM_EXIT_ERROR;
+	}
+	if (cfg->xen) {
+		rc = xen_kvm_create(vm, m->loop, &cfg->xen_cfg, &m->xen);
+		if (rc)
+			return rc == -ENOTSUP ? VM_EXIT_USAGE : VM_EXIT_ERROR;
+		rc = xen_platform_create(vm->pci, &vm->pio, &m->platform);
+		if (rc) {
+			pr_err("creating the Xen platform device: %s", strerror(-rc));
+			return VM_EXIT_ERROR;
+		}
+	}
 	if (machine_setup_acpi(m))
 		return VM_EXIT_ERROR;
 	rc = boot_load_linux(vm, cfg->kernel, cfg->ramdisk, cfg->cmdline, m->rsdp_addr);
@@ -116,9 +143,17 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
 
 enum vm_exit_status machine_run(struct machine *m)
 {
+	enum vm_exit_status st;
+
 	if (serial_start(m->vm.serial))
 		pr_warn("console input unavailable");
-	return vm_run(&m->vm);
+	if (event_loop_start(m->loop, "io")) {
+		pr_err("cannot start the I/O thread");
+		return VM_EXIT_ERROR;
+	}
+	st = vm_run(&m->vm);
+	event_loop_stop(m->loop);
+	return st;
 }
 
 void machine_destroy(struct machine *m)
@@ -126,6 +161,11 @@ void machine_destroy(struct machine *m)
 	struct vm *vm = &m->vm;
 
 	/* vCPU threads are joined by vm_run(); devices can go now. */
+	if (m->loop)
+		event_loop_stop(m->loop);
+	xen_kvm_destroy(m->xen);
+	xen_platform_destroy(m->platform);
+	event_loop_free(m->loop);
 	serial_destroy(vm->serial);
 	vm->serial = NULL;
 	rtc_destroy(m->rtc);

@@ -68,17 +68,16 @@ void vcpu_destroy(struct vcpu *vcpu)
 	free(vcpu);
 }
 
-int vcpu_setup_cpuid(struct vcpu *vcpu, const struct kvm_cpuid2 *supported)
+int vcpu_set_cpuid(struct vcpu *vcpu, const struct kvm_cpuid_entry2 *entries, unsigned int nent)
 {
-	unsigned int max = supported->nent + 4;
 	struct kvm_cpuid2 *c;
 	int rc = 0;
 
-	c = calloc(1, sizeof(*c) + max * sizeof(c->entries[0]));
+	c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
 	if (!c)
 		return -ENOMEM;
-	memcpy(c->entries, supported->entries, supported->nent * sizeof(c->entries[0]));
-	c->nent = cpuid_adjust(c->entries, supported->nent, max, vcpu->id, vcpu->vm->nr_vcpus);
+	c->nent = nent;
+	memcpy(c->entries, entries, nent * sizeof(c->entries[0]));
 	if (ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0) {
 		rc = -errno;
 		pr_err("KVM_SET_CPUID2 on vCPU %u: %s", vcpu->id, strerror(errno));
@@ -224,6 +223,8 @@ static void *vcpu_thread(void *arg)
 	vcpu_current_run = run;
 
 	while (!__atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE)) {
+		if (vm->pre_run_hook)
+			vm->pre_run_hook(vm->pre_run_hook_opaque, vcpu);
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				run->immediate_exit = 0;
@@ -234,6 +235,10 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 		vcpu->nr_exits++;
+		/* The Xen personality sees exits first: its hypercall port and MSR. */
+		if (vm->exit_hook && run->exit_reason != KVM_EXIT_MMIO &&
+		    vm->exit_hook(vm->exit_hook_opaque, vcpu))
+			continue;
 		switch (run->exit_reason) {
 		case KVM_EXIT_IO:
 			vcpu_handle_io(vcpu);
@@ -257,8 +262,6 @@ static void *vcpu_thread(void *arg)
 			vcpu_fatal(vcpu, VM_EXIT_ERROR, "VM entry failed");
 			break;
 		default:
-			if (vm->exit_hook && vm->exit_hook(vm->exit_hook_opaque, vcpu))
-				break;
 			vcpu_fatal(vcpu, VM_EXIT_ERROR, "unhandled KVM exit");
 			break;
 		}

@@ -420,5 +420,9 @@ enum vm_exit_status vm_run(struct vm *vm)
 		vcpu_kick(vm->vcpus[i]);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		vcpu_join(vm->vcpus[i]);
+	/* Where a guest that had to be destroyed was stuck. */
+	if (vm->exit_status == VM_EXIT_KILLED && log_get_level() >= LOG_DEBUG)
+		for (i = 0; i < vm->nr_vcpus; i++)
+			vcpu_dump(vm->vcpus[i], "state when destroyed");
 	return vm->exit_status;
 }

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,10 @@ static void usage(FILE *f)
 		"  -v, --verbose        debug messages\n"
 		"  -q, --quiet          errors only\n"
 		"      --trace=LIST     trace categories: +hcall,+evtchn,+xs,+io,+blk,+net,+exit,+all\n"
-		"      --domid=N        domain id used in messages (default 1)\n"
+		"      --domid=N        domain id (default 1)\n"
+		"      --xen-hcall=PATH how Xen hypercalls reach xenkvmd: auto (default),\n"
+		"                       intercept, blob (both need CONFIG_KVM_XEN) or msr\n"
+		"      --no-kernel-xen  keep pvclock/runstate/event delivery in userspace\n"
 		"  -h, --help           this text\n"
 		"      --version        print the version\n"
 		"\n"
@@ -74,6 +78,8 @@ int main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "trace", required_argument, NULL, 't' },
 		{ "domid", required_argument, NULL, 'd' },
+		{ "xen-hcall", required_argument, NULL, 'x' },
+		{ "no-kernel-xen", no_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -82,6 +88,8 @@ int main(int argc, char **argv)
 	struct config_error err;
 	struct machine_config mcfg;
 	struct machine *m = NULL;
+	enum xen_hcall_path hcall_path = XEN_PATH_AUTO;
+	bool no_kernel_xen = false;
 	int domid = 1, c, rc;
 	char *end;
 
@@ -106,6 +114,23 @@ int main(int argc, char **argv)
 				fprintf(stderr, "xenkvmd: --domid: '%s' is not a domain id (1..32751)\n", optarg);
 				return VM_EXIT_USAGE;
 			}
+			break;
+		case 'x':
+			if (!strcmp(optarg, "auto"))
+				hcall_path = XEN_PATH_AUTO;
+			else if (!strcmp(optarg, "intercept"))
+				hcall_path = XEN_PATH_INTERCEPT;
+			else if (!strcmp(optarg, "blob"))
+				hcall_path = XEN_PATH_BLOB;
+			else if (!strcmp(optarg, "msr"))
+				hcall_path = XEN_PATH_MSR;
+			else {
+				fprintf(stderr, "xenkvmd: --xen-hcall: '%s' is not auto, intercept, blob or msr\n", optarg);
+				return VM_EXIT_USAGE;
+			}
+			break;
+		case 'K':
+			no_kernel_xen = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -149,7 +174,15 @@ int main(int argc, char **argv)
 		.console_in_fd = STDIN_FILENO,
 		.console_out_fd = STDOUT_FILENO,
 		.console_escape = isatty(STDIN_FILENO),
+		.xen = cfg.xen_platform,
+		.xen_cfg = {
+			.domid = (uint16_t)domid,
+			.xen_version = cfg.xen_version,
+			.path = hcall_path,
+			.no_kernel_accel = no_kernel_xen,
+		},
 	};
+	memcpy(mcfg.xen_cfg.uuid, cfg.uuid, sizeof(mcfg.xen_cfg.uuid));
 	pr_debug("config loaded");
 	m = calloc(1, sizeof(*m));
 	if (!m) {

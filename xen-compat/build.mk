@@ -5,7 +5,7 @@ xen-core-y := xen-compat/xen_domain.o xen-compat/guest_access.o xen-compat/share
 	xen-compat/hypercall_page.o xen-compat/hypercall_blobs.o xen-compat/hvm.o \
 	xen-compat/memory.o xen-compat/vcpu.o xen-compat/sched.o xen-compat/gnttab.o \
 	xen-compat/physdev.o xen-compat/console_io.o
-core-y += $(xen-core-y)
+core-y += $(xen-core-y) xen-compat/platform_pci.o
 
 # Hypercall pages: preprocess (shared port/MSR constants), assemble for the
 # right mode, keep the raw .text; exactly one 4 KiB page or the build fails.

@@ -10,9 +10,12 @@
 #include <stdint.h>
 
 #include "xenkvm/vm.h"
+#include "xenkvm/xen_kvm.h"
 
 struct rtc;
 struct acpi_pm;
+struct event_loop;
+struct xen_platform;
 
 struct machine_config {
 	uint64_t memory_mib;
@@ -23,6 +26,11 @@ struct machine_config {
 	int console_in_fd;        /* -1: no console input */
 	int console_out_fd;
 	bool console_escape;      /* Ctrl-] on the input destroys the domain */
+
+	/* The Xen personality (xen_platform_pci=1): CPUID leaves, hypercalls,
+	 * the platform PCI device. */
+	bool xen;
+	struct xen_kvm_config xen_cfg;
 };
 
 struct machine {
@@ -30,6 +38,9 @@ struct machine {
 	struct rtc *rtc;
 	struct acpi_pm *pm;
 	uint64_t rsdp_addr;
+	struct event_loop *loop;   /* the I/O thread: timers, backends */
+	struct xen_kvm *xen;       /* NULL without the Xen personality */
+	struct xen_platform *platform;
 };
 
 /* 0, or a vm_exit_status (VM_EXIT_USAGE for the user's files or values,

@@ -25,8 +25,7 @@ struct vcpu {
 
 int vcpu_create(struct vm *vm, unsigned int id, struct vcpu **vcpu_r);
 void vcpu_destroy(struct vcpu *vcpu);
-/* CPUID for this vCPU from the supported set, with topology applied. */
-int vcpu_setup_cpuid(struct vcpu *vcpu, const struct kvm_cpuid2 *supported);
+int vcpu_set_cpuid(struct vcpu *vcpu, const struct kvm_cpuid_entry2 *entries, unsigned int nent);
 /* LINT0 = ExtINT, LINT1 = NMI: the "virtual wire" state firmware leaves. */
 int vcpu_setup_lapic(struct vcpu *vcpu);
 int vcpu_set_entry_state(struct vcpu *vcpu, const struct kvm_regs *regs, const struct kvm_sregs *sregs);

@@ -75,6 +75,9 @@ struct vm {
 	 * returns true when handled.  Set before vm_run(). */
 	bool (*exit_hook)(void *opaque, struct vcpu *vcpu);
 	void *exit_hook_opaque;
+	/* Runs on each vCPU's thread before it enters the guest. */
+	void (*pre_run_hook)(void *opaque, struct vcpu *vcpu);
+	void *pre_run_hook_opaque;
 
 	/* Stop protocol: the first stop request wins; vm_run() returns it. */
 	pthread_mutex_t stop_lock;

@@ -1,0 +1,668 @@
+/*
+ * KVM's side of the Xen personality (see include/xenkvm/xen_kvm.h).
+ *
+ * Threads: hypercalls run on the calling vCPU's thread; timers fire on the
+ * daemon's event loop.  Everything KVM-specific that xen-compat asks for
+ * through struct xen_vmm_ops lands here.  KVM vCPU ioctls may only be made
+ * from the vCPU's own thread without stalling (a vCPU ioctl from elsewhere
+ * waits until that vCPU leaves KVM_RUN, which for an AP waiting for SIPI is
+ * never), so per-vCPU attributes are queued and applied by the vCPU itself
+ * before it next enters the guest.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "xenkvm/acpi.h"
+#include "xenkvm/event_loop.h"
+#include "xenkvm/hypercall.h"
+#include "xenkvm/hypercall_page.h"
+#include "xenkvm/log.h"
+#include "xenkvm/vcpu.h"
+#include "xenkvm/vm.h"
+#include "xenkvm/xen_cpuid.h"
+#include "xenkvm/xen_domain.h"
+#include "xenkvm/xen_kvm.h"
+
+#define XEN_VCPU_INFO_SIZE 64   /* struct vcpu_info, both ABIs */
+#define XEN_LEGACY_VCPUS   32   /* vcpu_info slots inside shared_info */
+/* A blocked vCPU re-checks this often: KVM injects some interrupts itself,
+ * out of xen-compat's sight. */
+#define XEN_BLOCK_RECHECK_NS (5 * 1000 * 1000)
+
+enum {
+	PENDING_VCPU_INFO = 1u << 0,
+	PENDING_TIME_INFO = 1u << 1,
+	PENDING_RUNSTATE  = 1u << 2,
+};
+
+struct xen_kvm_vcpu {
+	struct xen_kvm *x;
+	unsigned int id;
+	struct event_timer *timer;
+	/* attributes for this vCPU's own thread to hand to KVM */
+	unsigned int pending;
+	uint64_t vcpu_info_gpa, time_info_gpa, runstate_gpa;
+	bool vcpu_info_registered;
+};
+
+struct xen_kvm {
+	struct vm *vm;
+	struct xen_domain *dom;
+	enum xen_hcall_path path;
+	uint32_t caps;                 /* KVM_CAP_XEN_HVM flags */
+	bool kernel_accel;
+	uint8_t cb_vector;             /* domain-wide callback vector, 0 = none */
+	struct xen_kvm_vcpu *vcpus;
+
+	pthread_mutex_t lock;          /* pending attrs, wake generation */
+	pthread_cond_t wake;
+	uint64_t wake_gen;
+};
+
+const char *xen_hcall_path_name(enum xen_hcall_path p)
+{
+	switch (p) {
+	case XEN_PATH_INTERCEPT: return "kernel intercept (KVM_EXIT_XEN)";
+	case XEN_PATH_BLOB:      return "kernel blob copy (KVM_XEN_HVM_CONFIG blobs, port-I/O stubs)";
+	case XEN_PATH_MSR:       return "userspace MSR exit (our hypercall page, port-I/O stubs)";
+	default:                 return "auto";
+	}
+}
+
+enum xen_hcall_path xen_kvm_path(const struct xen_kvm *x)
+{
+	return x->path;
+}
+
+struct xen_domain *xen_kvm_domain(struct xen_kvm *x)
+{
+	return x->dom;
+}
+
+/* ---- KVM attribute helpers ------------------------------------------------ */
+
+static int xen_kvm_vm_attr(struct xen_kvm *x, struct kvm_xen_hvm_attr *a)
+{
+	if (ioctl(x->vm->vm_fd, KVM_XEN_HVM_SET_ATTR, a) < 0) {
+		int err = errno;
+
+		pr_warn_rl("KVM_XEN_HVM_SET_ATTR type %u: %s", a->type, strerror(err));
+		return -err;
+	}
+	return 0;
+}
+
+static void xen_kvm_vcpu_attr(struct xen_kvm *x, unsigned int vcpu, uint16_t type, uint64_t gpa)
+{
+	struct kvm_xen_vcpu_attr a = { .type = type, .u.gpa = gpa };
+
+	if (ioctl(x->vm->vcpus[vcpu]->fd, KVM_XEN_VCPU_SET_ATTR, &a) < 0)
+		pr_warn_rl("vCPU %u: KVM_XEN_VCPU_SET_ATTR type %u: %s", vcpu, type, strerror(errno));
+}
+
+/* Queue an attribute for `vcpu`'s own thread and make it come round. */
+static void xen_kvm_queue(struct xen_kvm *x, unsigned int vcpu, unsigned int what, uint64_t gpa)
+{
+	struct xen_kvm_vcpu *v = &x->vcpus[vcpu];
+
+	pthread_mutex_lock(&x->lock);
+	if (what == PENDING_VCPU_INFO)
+		v->vcpu_info_gpa = gpa;
+	else if (what == PENDING_TIME_INFO)
+		v->time_info_gpa = gpa;
+	else
+		v->runstate_gpa = gpa;
+	__atomic_or_fetch(&v->pending, what, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&x->lock);
+	vcpu_kick(x->vm->vcpus[vcpu]);
+}
+
+/* vm->pre_run_hook: runs on the vCPU's thread before each KVM_RUN. */
+static void xen_kvm_pre_run(void *opaque, struct vcpu *vcpu)
+{
+	struct xen_kvm *x = opaque;
+	struct xen_kvm_vcpu *v = &x->vcpus[vcpu->id];
+	unsigned int pending;
+	uint64_t vi, ti, rs;
+
+	if (!__atomic_load_n(&v->pending, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&x->lock);
+	pending = v->pending;
+	v->pending = 0;
+	vi = v->vcpu_info_gpa;
+	ti = v->time_info_gpa;
+	rs = v->runstate_gpa;
+	pthread_mutex_unlock(&x->lock);
+	if (pending & PENDING_VCPU_INFO)
+		xen_kvm_vcpu_attr(x, vcpu->id, KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO, vi);
+	if (pending & PENDING_TIME_INFO)
+		xen_kvm_vcpu_attr(x, vcpu->id, KVM_XEN_VCPU_ATTR_TYPE_VCPU_TIME_INFO, ti);
+	if (pending & PENDING_RUNSTATE)
+		xen_kvm_vcpu_attr(x, vcpu->id, KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_ADDR, rs);
+}
+
+/* ---- struct xen_vmm_ops ----------------------------------------------------- */
+
+static int ops_gva_to_gpa(void *opaque, unsigned int vcpu, uint64_t gva, uint64_t *gpa_r)
+{
+	struct xen_kvm *x = opaque;
+	struct kvm_translation t = { .linear_address = gva };
+
+	if (ioctl(x->vm->vcpus[vcpu]->fd, KVM_TRANSLATE, &t) < 0 || !t.valid)
+		return -EFAULT;
+	*gpa_r = t.physical_address;
+	return 0;
+}
+
+static void ops_inject_vector(void *opaque, unsigned int vcpu, uint8_t vector)
+{
+	struct xen_kvm *x = opaque;
+	/* Fixed, edge, physical destination = the vCPU's APIC id (= its index). */
+	struct kvm_msi msi = {
+		.address_lo = (uint32_t)ACPI_LAPIC_ADDR | (vcpu << 12),
+		.data = vector,
+	};
+
+	pr_trace(TRACE_EVTCHN, "vCPU %u: upcall vector %#x%s", vcpu, vector,
+		 x->kernel_accel && vector == x->cb_vector ? " (KVM injects)" : " (MSI)");
+	if (x->kernel_accel && vector == x->cb_vector) {
+		/* KVM injects the domain-wide callback itself, the way Xen does
+		 * (no LAPIC ISR bit the guest would never EOI): just make the
+		 * vCPU look at evtchn_upcall_pending again. */
+		vcpu_kick(x->vm->vcpus[vcpu]);
+		return;
+	}
+	if (ioctl(x->vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
+		pr_err_rl("KVM_SIGNAL_MSI vector %#x to vCPU %u: %s", vector, vcpu, strerror(errno));
+}
+
+static void ops_set_gsi(void *opaque, unsigned int gsi, bool level)
+{
+	struct xen_kvm *x = opaque;
+
+	vm_set_irq(x->vm, gsi, level);
+}
+
+static int ops_pci_intx_to_gsi(void *opaque, uint16_t segment, uint8_t bus, uint8_t devfn, uint8_t pin)
+{
+	(void)opaque;
+	if (segment || bus || pin > 3)
+		return -1;
+	return acpi_pci_intx_gsi(devfn >> 3, pin);
+}
+
+static void ops_kick_vcpu(void *opaque, unsigned int vcpu)
+{
+	struct xen_kvm *x = opaque;
+
+	pthread_mutex_lock(&x->lock);
+	x->wake_gen++;
+	pthread_cond_broadcast(&x->wake);
+	pthread_mutex_unlock(&x->lock);
+	(void)vcpu;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Xen system time.  With KVM keeping pvclock it must be KVM's clock, the
+ * one the guest reads, or timer deadlines would drift against it. */
+static uint64_t ops_now_ns(void *opaque)
+{
+	struct xen_kvm *x = opaque;
+	struct kvm_clock_data c = { 0 };
+
+	if (ioctl(x->vm->vm_fd, KVM_GET_CLOCK, &c) == 0)
+		return c.clock;
+	return mono_ns();
+}
+
+static void ops_timer_arm(void *opaque, unsigned int vcpu, uint64_t deadline_ns)
+{
+	struct xen_kvm *x = opaque;
+	uint64_t mono = 0;
+
+	if (deadline_ns) {
+		uint64_t now = ops_now_ns(x);
+
+		mono = mono_ns() + (deadline_ns > now ? deadline_ns - now : 0);
+		pr_trace(TRACE_EVTCHN, "vCPU %u: timer at %llu, now %llu (in %lld us)", vcpu,
+			 (unsigned long long)deadline_ns, (unsigned long long)now,
+			 (long long)(deadline_ns - now) / 1000);
+	}
+	if (event_timer_arm(x->vcpus[vcpu].timer, mono))
+		pr_err_rl("vCPU %u: arming the Xen timer failed", vcpu);
+}
+
+static void xen_kvm_timer_fired(void *opaque, uint32_t events)
+{
+	struct xen_kvm_vcpu *v = opaque;
+
+	(void)events;
+	pr_trace(TRACE_EVTCHN, "vCPU %u: timer fired", v->id);
+	xen_vcpu_timer_expired(v->x->dom, v->id);
+}
+
+static void ops_shutdown(void *opaque, enum xen_shutdown_reason reason, unsigned int code)
+{
+	struct xen_kvm *x = opaque;
+
+	switch (reason) {
+	case XEN_SHUTDOWN_POWEROFF:
+		vm_request_stop(x->vm, VM_EXIT_POWEROFF, "guest powered off (SCHEDOP_shutdown)");
+		break;
+	case XEN_SHUTDOWN_REBOOT:
+	case XEN_SHUTDOWN_SOFT_RESET:
+		vm_request_stop(x->vm, VM_EXIT_REBOOT, "guest rebooted (SCHEDOP_shutdown code %u)", code);
+		break;
+	default:
+		vm_request_stop(x->vm, VM_EXIT_CRASH, "guest crashed (SCHEDOP_shutdown code %u)", code);
+		break;
+	}
+}
+
+static int ops_map_page(void *opaque, uint64_t gfn, void *hva)
+{
+	struct xen_kvm *x = opaque;
+
+	return vm_map_page(x->vm, gfn, hva);
+}
+
+static void ops_console_write(void *opaque, const char *buf, size_t len)
+{
+	(void)opaque;
+	pr_info("guest console_io: %.*s", (int)len, buf);
+}
+
+static void ops_long_mode_set(void *opaque, bool long_mode)
+{
+	struct xen_kvm *x = opaque;
+	struct kvm_xen_hvm_attr a = { .type = KVM_XEN_ATTR_TYPE_LONG_MODE, .u.long_mode = long_mode };
+
+	if (x->kernel_accel)
+		xen_kvm_vm_attr(x, &a);
+}
+
+static void ops_shared_info_set(void *opaque, uint64_t gfn)
+{
+	struct xen_kvm *x = opaque;
+	struct kvm_xen_hvm_attr a = { .type = KVM_XEN_ATTR_TYPE_SHARED_INFO, .u.shared_info.gfn = gfn };
+
+	if (!x->kernel_accel)
+		return;
+	xen_kvm_vm_attr(x, &a);
+	/* KVM reads evtchn_upcall_pending (and writes pvclock) only through a
+	 * registered vcpu_info: point the legacy ones into shared_info. */
+	for (unsigned int i = 0; i < x->vm->nr_vcpus && i < XEN_LEGACY_VCPUS; i++)
+		if (!x->vcpus[i].vcpu_info_registered)
+			xen_kvm_queue(x, i, PENDING_VCPU_INFO,
+				      (gfn << GUEST_PAGE_SHIFT) + i * XEN_VCPU_INFO_SIZE);
+}
+
+static void ops_vcpu_info_set(void *opaque, unsigned int vcpu, uint64_t gpa)
+{
+	struct xen_kvm *x = opaque;
+
+	x->vcpus[vcpu].vcpu_info_registered = true;
+	if (x->kernel_accel)
+		xen_kvm_queue(x, vcpu, PENDING_VCPU_INFO, gpa);
+}
+
+static void ops_vcpu_time_info_set(void *opaque, unsigned int vcpu, uint64_t gpa)
+{
+	struct xen_kvm *x = opaque;
+
+	if (x->kernel_accel)
+		xen_kvm_queue(x, vcpu, PENDING_TIME_INFO, gpa);
+}
+
+static void ops_runstate_set(void *opaque, unsigned int vcpu, uint64_t gpa)
+{
+	struct xen_kvm *x = opaque;
+
+	if (x->kernel_accel && (x->caps & KVM_XEN_HVM_CONFIG_RUNSTATE))
+		xen_kvm_queue(x, vcpu, PENDING_RUNSTATE, gpa);
+}
+
+static void ops_callback_vector_set(void *opaque, uint8_t vector)
+{
+	struct xen_kvm *x = opaque;
+	struct kvm_xen_hvm_attr a = { .type = KVM_XEN_ATTR_TYPE_UPCALL_VECTOR, .u.vector = vector };
+
+	x->cb_vector = vector;
+	if (x->kernel_accel)
+		xen_kvm_vm_attr(x, &a);
+	else if (vector)
+		pr_warn("guest uses the domain-wide callback vector %#x without kernel Xen support: "
+			"delivered through the LAPIC, which such a guest may not acknowledge", vector);
+}
+
+static const struct xen_vmm_ops xen_kvm_ops = {
+	.gva_to_gpa = ops_gva_to_gpa,
+	.inject_vector = ops_inject_vector,
+	.set_gsi = ops_set_gsi,
+	.pci_intx_to_gsi = ops_pci_intx_to_gsi,
+	.kick_vcpu = ops_kick_vcpu,
+	.now_ns = ops_now_ns,
+	.timer_arm = ops_timer_arm,
+	.shutdown = ops_shutdown,
+	.map_page = ops_map_page,
+	.console_write = ops_console_write,
+	.long_mode_set = ops_long_mode_set,
+	.shared_info_set = ops_shared_info_set,
+	.vcpu_info_set = ops_vcpu_info_set,
+	.vcpu_time_info_set = ops_vcpu_time_info_set,
+	.runstate_set = ops_runstate_set,
+	.callback_vector_set = ops_callback_vector_set,
+};
+
+/* ---- hypercall entry ------------------------------------------------------------ */
+
+/* Waits out SCHEDOP_block/poll on the vCPU's thread. */
+static void xen_kvm_block(struct xen_kvm *x, struct vcpu *vcpu, const struct xen_hcall *hc)
+{
+	struct vm *vm = x->vm;
+
+	for (;;) {
+		uint64_t gen, now;
+		struct timespec ts;
+
+		pthread_mutex_lock(&x->lock);
+		gen = x->wake_gen;
+		pthread_mutex_unlock(&x->lock);
+		if (xen_vcpu_wake_ready(x->dom, vcpu->id) || __atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE))
+			break;
+		now = ops_now_ns(x);
+		if (hc->action == XEN_HCALL_POLL && hc->deadline_ns && now >= hc->deadline_ns)
+			break;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += XEN_BLOCK_RECHECK_NS;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_mutex_lock(&x->lock);
+		while (x->wake_gen == gen && !__atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE))
+			if (pthread_cond_timedwait(&x->wake, &x->lock, &ts))
+				break;
+		pthread_mutex_unlock(&x->lock);
+	}
+	xen_vcpu_unblock(x->dom, vcpu->id);
+}
+
+static uint64_t xen_kvm_dispatch(struct xen_kvm *x, struct vcpu *vcpu, struct xen_hcall *hc)
+{
+	uint64_t ret;
+
+	pr_trace(TRACE_HCALL, "vCPU %u: hypercall %llu (%s) %llx %llx %llx", vcpu->id,
+		 (unsigned long long)hc->nr, xen_hcall_name(hc->nr) ? xen_hcall_name(hc->nr) : "?",
+		 (unsigned long long)hc->args[0], (unsigned long long)hc->args[1],
+		 (unsigned long long)hc->args[2]);
+	ret = xen_hypercall(x->dom, hc);
+	switch (hc->action) {
+	case XEN_HCALL_BLOCK:
+	case XEN_HCALL_POLL:
+		xen_kvm_block(x, vcpu, hc);
+		break;
+	case XEN_HCALL_YIELD:
+		sched_yield();
+		break;
+	default:
+		break;
+	}
+	return ret;
+}
+
+/* A hypercall-page stub trapped on XEN_HCALL_IO_PORT: arguments are in the
+ * registers, the result goes to rax. */
+static bool xen_kvm_port_hcall(struct xen_kvm *x, struct vcpu *vcpu)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	struct xen_hcall hc;
+	struct xen_hcall_regs hr;
+	bool longmode;
+
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0 || ioctl(vcpu->fd, KVM_GET_SREGS, &s) < 0) {
+		vm_request_stop(x->vm, VM_EXIT_ERROR, "vCPU %u: reading registers for a hypercall: %s",
+				vcpu->id, strerror(errno));
+		return true;
+	}
+	longmode = (s.efer & (1u << 10)) && s.cs.l;
+	hr = (struct xen_hcall_regs){ r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.r8, r.r9, r.r10 };
+	xen_hcall_from_regs(&hc, &hr, vcpu->id, longmode, s.ss.dpl);
+	r.rax = xen_kvm_dispatch(x, vcpu, &hc);
+	if (ioctl(vcpu->fd, KVM_SET_REGS, &r) < 0)
+		vm_request_stop(x->vm, VM_EXIT_ERROR, "vCPU %u: writing a hypercall result: %s",
+				vcpu->id, strerror(errno));
+	return true;
+}
+
+static bool xen_kvm_exit(void *opaque, struct vcpu *vcpu)
+{
+	struct xen_kvm *x = opaque;
+	struct kvm_run *run = vcpu->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_XEN: {
+		struct xen_hcall hc = { 0 };
+
+		if (run->xen.type != KVM_EXIT_XEN_HCALL)
+			return false;
+		hc.vcpu = vcpu->id;
+		hc.longmode = run->xen.u.hcall.longmode;
+		hc.cpl = run->xen.u.hcall.cpl;
+		hc.nr = run->xen.u.hcall.input;
+		memcpy(hc.args, run->xen.u.hcall.params, sizeof(hc.args));
+		/* A modern guest never writes the hypercall MSR: its word size is
+		 * what its hypercalls say. */
+		xen_domain_set_long_mode(x->dom, hc.longmode);
+		run->xen.u.hcall.result = xen_kvm_dispatch(x, vcpu, &hc);
+		if (vcpu->id == 0)
+			xen_evtchn_callback_check(x->dom);
+		return true;
+	}
+	case KVM_EXIT_IO:
+		if (run->io.port != XEN_HCALL_IO_PORT || run->io.direction != KVM_EXIT_IO_OUT ||
+		    x->path == XEN_PATH_INTERCEPT)
+			return false;
+		return xen_kvm_port_hcall(x, vcpu);
+	case KVM_EXIT_X86_WRMSR: {
+		struct kvm_sregs s;
+		bool longmode = true;
+
+		if (run->msr.index != XEN_HYPERCALL_MSR)
+			return false;
+		if (ioctl(vcpu->fd, KVM_GET_SREGS, &s) == 0)
+			longmode = (s.efer & (1u << 10)) && s.cs.l;
+		/* error = 1 makes KVM inject #GP, as Xen does for a bad page index. */
+		run->msr.error = xen_hypercall_msr_write(x->dom, vcpu->id, longmode, run->msr.data) ? 1 : 0;
+		return true;
+	}
+	case KVM_EXIT_X86_RDMSR:
+		run->msr.error = 1;
+		return run->msr.index == XEN_HYPERCALL_MSR;
+	default:
+		return false;
+	}
+}
+
+/* ---- setup ---------------------------------------------------------------------- */
+
+static int xen_kvm_setup_path(struct xen_kvm *x, enum xen_hcall_path want)
+{
+	struct vm *vm = x->vm;
+	int user_msr = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_USER_SPACE_MSR) > 0 &&
+		       ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_MSR_FILTER) > 0;
+	enum xen_hcall_path p = want;
+
+	if (p == XEN_PATH_AUTO)
+		p = (x->caps & KVM_XEN_HVM_CONFIG_INTERCEPT_HCALL) ? XEN_PATH_INTERCEPT :
+		    x->caps ? XEN_PATH_BLOB : XEN_PATH_MSR;
+	if ((p == XEN_PATH_INTERCEPT && !(x->caps & KVM_XEN_HVM_CONFIG_INTERCEPT_HCALL)) ||
+	    (p == XEN_PATH_BLOB && !x->caps)) {
+		pr_err("Xen hypercalls: %s needs a kernel with CONFIG_KVM_XEN (KVM_CAP_XEN_HVM = %#x); "
+		       "see docs/KERNEL-MODULES.md", xen_hcall_path_name(p), x->caps);
+		return -ENOTSUP;
+	}
+	if (p == XEN_PATH_MSR && !user_msr) {
+		pr_err("Xen hypercalls: this KVM has neither CONFIG_KVM_XEN nor userspace MSR exits");
+		return -ENOTSUP;
+	}
+
+	if (p == XEN_PATH_INTERCEPT || p == XEN_PATH_BLOB) {
+		struct kvm_xen_hvm_config c = { .msr = XEN_HYPERCALL_MSR };
+
+		if (p == XEN_PATH_INTERCEPT) {
+			c.flags = KVM_XEN_HVM_CONFIG_INTERCEPT_HCALL;
+		} else {
+			c.blob_addr_32 = (uintptr_t)xen_hypercall_page32;
+			c.blob_addr_64 = (uintptr_t)xen_hypercall_page64;
+			c.blob_size_32 = 1;
+			c.blob_size_64 = 1;
+		}
+		if (ioctl(vm->vm_fd, KVM_XEN_HVM_CONFIG, &c) < 0) {
+			int err = errno;
+
+			pr_err("KVM_XEN_HVM_CONFIG (%s): %s", xen_hcall_path_name(p), strerror(err));
+			return -err;
+		}
+	} else {
+		struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_USER_SPACE_MSR,
+					      .args = { KVM_MSR_EXIT_REASON_FILTER } };
+		static uint8_t deny_bitmap[1];   /* bit clear = deny = exit to us */
+		struct kvm_msr_filter f = {
+			.flags = KVM_MSR_FILTER_DEFAULT_ALLOW,
+			.ranges[0] = { .flags = KVM_MSR_FILTER_WRITE, .base = XEN_HYPERCALL_MSR,
+				       .nmsrs = 1, .bitmap = deny_bitmap },
+		};
+
+		if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0 || ioctl(vm->vm_fd, KVM_X86_SET_MSR_FILTER, &f) < 0) {
+			int err = errno;
+
+			pr_err("setting up the hypercall MSR filter: %s", strerror(err));
+			return -err;
+		}
+	}
+	x->path = p;
+	return 0;
+}
+
+static int xen_kvm_tsc_khz(struct vm *vm)
+{
+	int khz = ioctl(vm->vcpus[0]->fd, KVM_GET_TSC_KHZ, 0);
+
+	return khz > 0 ? khz : 0;
+}
+
+int xen_kvm_create(struct vm *vm, struct event_loop *loop, const struct xen_kvm_config *cfg,
+		   struct xen_kvm **x_r)
+{
+	struct xen_kvm *x = calloc(1, sizeof(*x));
+	struct xen_domain_params p = { 0 };
+	int caps, rc;
+
+	if (!x)
+		return -ENOMEM;
+	x->vm = vm;
+	pthread_mutex_init(&x->lock, NULL);
+	pthread_cond_init(&x->wake, NULL);
+	caps = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XEN_HVM);
+	x->caps = caps > 0 ? (uint32_t)caps : 0;
+	rc = xen_kvm_setup_path(x, cfg->path);
+	if (rc)
+		goto fail;
+	/* KVM keeps pvclock and runstate itself only with the shared_info attr. */
+	x->kernel_accel = !cfg->no_kernel_accel && (x->caps & KVM_XEN_HVM_CONFIG_SHARED_INFO);
+
+	x->vcpus = calloc(vm->nr_vcpus, sizeof(*x->vcpus));
+	if (!x->vcpus) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		x->vcpus[i].x = x;
+		x->vcpus[i].id = i;
+		rc = event_timer_new(loop, xen_kvm_timer_fired, &x->vcpus[i], &x->vcpus[i].timer);
+		if (rc)
+			goto fail;
+	}
+
+	p.domid = cfg->domid;
+	p.nr_vcpus = vm->nr_vcpus;
+	p.xen_version = cfg->xen_version;
+	p.ram_pages = vm->ram_size >> GUEST_PAGE_SHIFT;
+	p.max_gfn = ((vm->ram_size > vm->lowmem_size ? VM_HIGHMEM_BASE + vm->ram_size - vm->lowmem_size
+						      : VM_HIGHMEM_BASE) >> GUEST_PAGE_SHIFT) - 1;
+	p.tsc_khz = (uint64_t)xen_kvm_tsc_khz(vm);
+	p.kernel_accel = x->kernel_accel;
+	memcpy(p.handle, cfg->uuid, sizeof(p.handle));
+	rc = xen_domain_create(&x->dom, &p, &xen_kvm_ops, x, &vm->mem);
+	if (rc) {
+		pr_err("creating the Xen domain: %s", strerror(-rc));
+		goto fail;
+	}
+	vm->exit_hook = xen_kvm_exit;
+	vm->exit_hook_opaque = x;
+	vm->pre_run_hook = xen_kvm_pre_run;
+	vm->pre_run_hook_opaque = x;
+	pr_info("Xen %u.%u personality; hypercalls: %s; %s", p.xen_version >> 16, p.xen_version & 0xffff,
+		xen_hcall_path_name(x->path),
+		x->kernel_accel ? "pvclock, runstate and callback injection by KVM"
+				: "pvclock, runstate and event delivery in userspace");
+	*x_r = x;
+	return 0;
+fail:
+	xen_kvm_destroy(x);
+	return rc;
+}
+
+void xen_kvm_destroy(struct xen_kvm *x)
+{
+	if (!x)
+		return;
+	if (x->vcpus)
+		for (unsigned int i = 0; i < x->vm->nr_vcpus; i++)
+			event_timer_free(x->vcpus[i].timer);
+	free(x->vcpus);
+	if (x->dom)
+		xen_domain_destroy(x->dom);
+	if (x->vm->exit_hook_opaque == x) {
+		x->vm->exit_hook = NULL;
+		x->vm->pre_run_hook = NULL;
+	}
+	free(x);
+}
+
+unsigned int xen_kvm_cpuid(struct xen_kvm *x, unsigned int vcpu, struct kvm_cpuid_entry2 *e,
+			   unsigned int nent, unsigned int max)
+{
+	struct xen_cpuid_entry leaves[16];
+	unsigned int n, out = 0;
+
+	/* KVM's own leaves go: Linux picks the hypervisor whose leaves sit
+	 * highest (KVM at 0x40000100 would beat Xen at 0x40000000), and a
+	 * real Xen host has none, so a Xen guest must not see them. */
+	for (unsigned int i = 0; i < nent; i++)
+		if ((e[i].function & 0xffffff00u) != XEN_CPUID_BASE)
+			e[out++] = e[i];
+	nent = out;
+	n = xen_cpuid_leaves(x->dom, vcpu, XEN_CPUID_BASE, leaves, 16);
+	for (unsigned int i = 0; i < n && nent < max; i++)
+		e[nent++] = (struct kvm_cpuid_entry2){
+			.function = leaves[i].function, .index = leaves[i].index,
+			.flags = leaves[i].indexed ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0,
+			.eax = leaves[i].eax, .ebx = leaves[i].ebx, .ecx = leaves[i].ecx, .edx = leaves[i].edx,
+		};
+	return nent;
+}
