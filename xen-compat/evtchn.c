@@ -87,8 +87,13 @@ void evtchn_mark_events_pending(struct xen_domain *d, unsigned int vcpu)
 
 	if (!vi)
 		return;
-	if (!(__atomic_fetch_or(vi + XEN_VI_UPCALL_PENDING, 1, __ATOMIC_SEQ_CST) & 1))
-		deliver_upcall(d, vcpu);
+	__atomic_fetch_or(vi + XEN_VI_UPCALL_PENDING, 1, __ATOMIC_SEQ_CST);
+	/* Xen injects only on the 0->1 edge of evtchn_upcall_pending, relying
+	 * on its vLAPIC to hold the vector while the guest's APIC is still
+	 * disabled.  KVM's LAPIC drops fixed interrupts then (early boot), and
+	 * the guest would never hear of an event again: re-assert on every new
+	 * event instead.  A spare upcall finds nothing and costs one IRQ. */
+	deliver_upcall(d, vcpu);
 }
 
 /* Step 2 of the comment at the top, for port on its notify vCPU. */
@@ -98,9 +103,10 @@ static void port_signal_vcpu(struct xen_domain *d, evtchn_port_t port)
 	uint8_t *vi = shinfo_vcpu_info(d, vcpu);
 	unsigned int word_bits = d->long_mode ? 64 : 32;
 
-	if (vi && !xen_test_and_set_bit(vi + XEN_VI_PENDING_SEL(d->long_mode), port / word_bits,
-					d->long_mode))
-		evtchn_mark_events_pending(d, vcpu);
+	if (!vi)
+		return;
+	xen_test_and_set_bit(vi + XEN_VI_PENDING_SEL(d->long_mode), port / word_bits, d->long_mode);
+	evtchn_mark_events_pending(d, vcpu);
 }
 
 static void wake_pollers(struct xen_domain *d, evtchn_port_t port)
@@ -126,11 +132,16 @@ void evtchn_set_pending(struct xen_domain *d, evtchn_port_t port)
 
 	if (!port_valid(d, port))
 		return;
-	pr_trace(TRACE_EVTCHN, "evtchn: raise port %u\n", port);
-	if (xen_test_and_set_bit(shinfo_evtchn_pending(d), port, lm))
+	if (xen_test_and_set_bit(shinfo_evtchn_pending(d), port, lm)) {
+		pr_trace(TRACE_EVTCHN, "evtchn: port %u already pending", port);
 		return;
-	if (!xen_test_bit(shinfo_evtchn_mask(d), port, lm))
+	}
+	if (!xen_test_bit(shinfo_evtchn_mask(d), port, lm)) {
+		pr_trace(TRACE_EVTCHN, "evtchn: raise port %u on vCPU %u", port, d->evtchn.ports[port].vcpu);
 		port_signal_vcpu(d, port);
+	} else {
+		pr_trace(TRACE_EVTCHN, "evtchn: port %u pending, masked", port);
+	}
 	wake_pollers(d, port);
 }
 

@@ -289,10 +289,12 @@ static void test_2level_delivery(void)
 	clear_upcall(1);
 	CU_ASSERT_EQUAL(send(p), 0);
 	CU_ASSERT_EQUAL(F.injected[1], 2);
-	/* pending bit cleared but selector/upcall still set: no new upcall */
+	/* a new event while the upcall flag is still set re-asserts the vector:
+	 * KVM drops vectors a disabled LAPIC sees, so the edge alone could be lost */
 	memset(F.d->shinfo + XEN_SI_EVTCHN_PENDING, 0, 512);
 	CU_ASSERT_EQUAL(send(p), 0);
-	CU_ASSERT_EQUAL(F.injected[1], 2);
+	CU_ASSERT_EQUAL(F.injected[1], 3);
+	CU_ASSERT_EQUAL(vi(1)[XEN_VI_UPCALL_PENDING], 1);
 }
 
 static void test_mask_unmask(void)
