@@ -190,7 +190,7 @@ INIT
 
 key=$( {
 	printf '%s\n' "$init" "$bbver" "$kernel_key"
-	for f in "$here"/guest/*.sh; do [ -e "$f" ] && { echo "$f"; cat "$f"; }; done
+	for f in "$here"/guest/*.sh; do [ -e "$f" ] && { basename "$f"; cat "$f"; }; done
 } | sha256sum | cut -c1-16)
 initrd=$cache/initramfs-$key.cpio.gz
 if [ ! -f "$initrd" ]; then
