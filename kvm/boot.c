@@ -69,7 +69,8 @@ int bzimage_parse(const uint8_t *img, size_t len, uint64_t file_len, struct bzim
 	return 0;
 }
 
-unsigned int e820_build(struct boot_e820_entry *e, unsigned int max, uint64_t lowmem, uint64_t highmem)
+unsigned int e820_build(struct boot_e820_entry *e, unsigned int max, uint64_t lowmem, uint64_t highmem,
+			uint64_t special)
 {
 	unsigned int n = 0;
 
@@ -77,8 +78,12 @@ unsigned int e820_build(struct boot_e820_entry *e, unsigned int max, uint64_t lo
 	E820_ADD(0, BOOT_EBDA_START, E820_RAM);
 	E820_ADD(BOOT_EBDA_START, 0xa0000 - BOOT_EBDA_START, E820_RESERVED);
 	E820_ADD(BOOT_BIOS_START, BOOT_BIOS_END - BOOT_BIOS_START, E820_RESERVED);
-	if (lowmem > BOOT_BIOS_END)
-		E820_ADD(BOOT_BIOS_END, lowmem - BOOT_BIOS_END, E820_RAM);
+	if (lowmem - special > BOOT_BIOS_END)
+		E820_ADD(BOOT_BIOS_END, lowmem - special - BOOT_BIOS_END, E820_RAM);
+	/* Pages the VMM shares with the guest (the XenStore ring, ...), as
+	 * Xen's special pages: backed by RAM, but never the guest's to use. */
+	if (special)
+		E820_ADD(lowmem - special, special, E820_RESERVED);
 	/* The IOAPIC, LAPIC and TSS pages up to 4 GiB: never RAM to the guest. */
 	E820_ADD(VM_IOAPIC_BASE, VM_HIGHMEM_BASE - VM_IOAPIC_BASE, E820_RESERVED);
 	if (highmem)
@@ -121,7 +126,7 @@ void boot_params_build(struct boot_params *bp, const struct bzimage *bz, const s
 	bp->ext_ramdisk_size = (uint32_t)(l->initrd_size >> 32);
 	bp->acpi_rsdp_addr = l->rsdp_addr;
 	bp->e820_entries = (uint8_t)e820_build(bp->e820_table, E820_MAX_ENTRIES_ZEROPAGE,
-					       l->lowmem, l->highmem);
+					       l->lowmem, l->highmem, l->special);
 }
 
 void boot_write_tables(uint8_t *ram)
@@ -227,13 +232,14 @@ static int read_at(int fd, const char *path, void *dst, size_t len, off_t off)
 #define SETUP_MAX (256 * 512)
 
 int boot_load_linux(struct vm *vm, const char *kernel, const char *initrd, const char *cmdline,
-		    uint64_t rsdp_addr)
+		    uint64_t rsdp_addr, uint64_t special)
 {
 	struct boot_layout l = {
 		.cmdline_addr = BOOT_CMDLINE_ADDR,
 		.rsdp_addr = rsdp_addr,
 		.lowmem = vm->lowmem_size,
 		.highmem = vm->ram_size - vm->lowmem_size,
+		.special = special,
 	};
 	static uint8_t setup[SETUP_MAX];
 	struct bzimage bz;
@@ -256,7 +262,7 @@ int boot_load_linux(struct vm *vm, const char *kernel, const char *initrd, const
 		goto out;
 	}
 	kernel_end = BOOT_KERNEL_ADDR + bz.init_size;
-	if (kernel_end > vm->lowmem_size) {
+	if (kernel_end > vm->lowmem_size - special) {
 		pr_err("kernel '%s' needs %u MiB from 1 MiB up, more than the guest's %llu MiB of low memory",
 		       kernel, bz.init_size >> 20, (unsigned long long)(vm->lowmem_size >> 20));
 		rc = -EINVAL;
@@ -272,7 +278,8 @@ int boot_load_linux(struct vm *vm, const char *kernel, const char *initrd, const
 			rc = rfd == -EFBIG ? -EINVAL : rfd;
 			goto out;
 		}
-		rc = boot_initrd_place(kernel_end, vm->lowmem_size, bz.initrd_addr_max, rd_len, &l.initrd_addr);
+		rc = boot_initrd_place(kernel_end, vm->lowmem_size - special, bz.initrd_addr_max, rd_len,
+				       &l.initrd_addr);
 		if (rc) {
 			pr_err("initrd '%s' (%llu MiB) does not fit in guest memory above the kernel; "
 			       "raise 'memory'", initrd, (unsigned long long)(rd_len >> 20));

@@ -99,6 +99,7 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
 {
 	struct vm *vm = &m->vm;
 	struct vm_config vcfg = { .memory_mib = cfg->memory_mib, .nr_vcpus = cfg->vcpus };
+	uint64_t special;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
@@ -133,12 +134,24 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
 	}
 	if (machine_setup_acpi(m))
 		return VM_EXIT_ERROR;
-	rc = boot_load_linux(vm, cfg->kernel, cfg->ramdisk, cfg->cmdline, m->rsdp_addr);
+	special = cfg->xen ? MACHINE_NR_SPECIAL_PAGES * GUEST_PAGE_SIZE : 0;
+	m->special_gpa = vm->lowmem_size - special;
+	rc = boot_load_linux(vm, cfg->kernel, cfg->ramdisk, cfg->cmdline, m->rsdp_addr, special);
 	if (rc)
 		return rc == -ENOMEM ? VM_EXIT_ERROR : VM_EXIT_USAGE;
 	if (machine_setup_vcpus(m))
 		return VM_EXIT_ERROR;
 	return 0;
+}
+
+uint64_t machine_special_gfn(const struct machine *m, enum machine_special_page p)
+{
+	return (m->special_gpa >> GUEST_PAGE_SHIFT) + p;
+}
+
+void *machine_special_page(struct machine *m, enum machine_special_page p)
+{
+	return m->vm.ram + m->special_gpa + (uint64_t)p * GUEST_PAGE_SIZE;
 }
 
 enum vm_exit_status machine_run(struct machine *m)

@@ -26,6 +26,8 @@ struct event_loop {
 	pthread_mutex_t lock;          /* guards the source list, not the handlers */
 	struct event_source *sources;
 	struct event_source *removed;  /* kept until free: epoll may still hold them */
+	struct event_poll_source poll_src;
+	bool has_poll_src;
 };
 
 struct event_notifier {
@@ -150,13 +152,53 @@ int event_loop_remove(struct event_loop *l, int fd)
 	return rc;
 }
 
+void event_loop_set_poll_source(struct event_loop *l, const struct event_poll_source *src)
+{
+	l->poll_src = *src;
+	l->has_poll_src = true;
+}
+
+/* With a poll source, wait in poll() on the epoll fd and the source's fds;
+ * returns epoll_wait's timeout (0 if the epoll fd is ready, else -1 meaning
+ * "nothing for epoll this round", reported as -2). */
+static int event_loop_poll_source(struct event_loop *l)
+{
+	struct event_poll_source *src = &l->poll_src;
+	unsigned int max = src->nfds(src->opaque) + 1, n;
+	struct pollfd *fds = calloc(max, sizeof(*fds));
+	int rc = -2;
+
+	if (!fds)
+		return 0;   /* degrade to plain epoll this round */
+	fds[0] = (struct pollfd){ .fd = l->epfd, .events = POLLIN };
+	n = 1 + src->fill(src->opaque, fds + 1, max - 1);
+	if (poll(fds, n, -1) > 0) {
+		for (unsigned int i = 1; i < n; i++)
+			if (fds[i].revents)
+				src->handle(src->opaque, fds[i].fd, fds[i].revents);
+		if (fds[0].revents)
+			rc = 0;
+	}
+	free(fds);
+	return rc;
+}
+
 static void *event_loop_thread(void *arg)
 {
 	struct event_loop *l = arg;
 	struct epoll_event evs[32];
 
 	for (;;) {
-		int n = epoll_wait(l->epfd, evs, 32, -1);
+		int timeout = -1, n;
+
+		if (l->has_poll_src) {
+			timeout = event_loop_poll_source(l);
+			if (l->poll_src.after)
+				l->poll_src.after(l->poll_src.opaque);
+			if (timeout == -2)
+				continue;
+		}
+		n = epoll_wait(l->epfd, evs, 32, timeout);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -172,6 +214,8 @@ static void *event_loop_thread(void *arg)
 			if (s->fn)
 				s->fn(s->opaque, evs[i].events);
 		}
+		if (l->has_poll_src && l->poll_src.after)
+			l->poll_src.after(l->poll_src.opaque);
 	}
 	return NULL;
 }

@@ -13,8 +13,10 @@
 #include <unistd.h>
 
 #include "xenkvm/domain_config.h"
+#include "xenkvm/event_loop.h"
 #include "xenkvm/log.h"
 #include "xenkvm/machine.h"
+#include "xenkvm/xs_service.h"
 
 #define XENKVM_VERSION "0.1"
 
@@ -37,6 +39,8 @@ static void usage(FILE *f)
 		"      --xen-hcall=PATH how Xen hypercalls reach xenkvmd: auto (default),\n"
 		"                       intercept, blob (both need CONFIG_KVM_XEN) or msr\n"
 		"      --no-kernel-xen  keep pvclock/runstate/event delivery in userspace\n"
+		"      --xenstore-socket=PATH  serve the domain's XenStore on a unix socket\n"
+		"                       (XENSTORED_PATH=PATH xenstore-ls)\n"
 		"  -h, --help           this text\n"
 		"      --version        print the version\n"
 		"\n"
@@ -80,6 +84,7 @@ int main(int argc, char **argv)
 		{ "domid", required_argument, NULL, 'd' },
 		{ "xen-hcall", required_argument, NULL, 'x' },
 		{ "no-kernel-xen", no_argument, NULL, 'K' },
+		{ "xenstore-socket", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -90,6 +95,8 @@ int main(int argc, char **argv)
 	struct machine *m = NULL;
 	enum xen_hcall_path hcall_path = XEN_PATH_AUTO;
 	bool no_kernel_xen = false;
+	const char *xs_socket = NULL;
+	struct xs_service *xs = NULL;
 	int domid = 1, c, rc;
 	char *end;
 
@@ -131,6 +138,9 @@ int main(int argc, char **argv)
 			break;
 		case 'K':
 			no_kernel_xen = true;
+			break;
+		case 'S':
+			xs_socket = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -192,6 +202,25 @@ int main(int argc, char **argv)
 	rc = machine_create(m, &mcfg);
 	if (rc)
 		goto out;
+	if (m->xen) {
+		struct xs_service_params xp = {
+			.loop = m->loop,
+			.dom = xen_kvm_domain(m->xen),
+			.domid = (unsigned int)domid,
+			.name = cfg.name,
+			.uuid = cfg.uuid,
+			.memory_kb = cfg.memory_mib << 10,
+			.vcpus = cfg.vcpus,
+			.ring_page = machine_special_page(m, MACHINE_PAGE_XENSTORE),
+			.ring_gfn = machine_special_gfn(m, MACHINE_PAGE_XENSTORE),
+			.socket_path = xs_socket,
+		};
+
+		if (xs_service_start(&xp, &xs)) {
+			rc = VM_EXIT_ERROR;
+			goto out;
+		}
+	}
 	pr_info("domain '%s': %llu MiB, %u vCPU%s, kernel %s", cfg.name ? cfg.name : "?",
 		(unsigned long long)cfg.memory_mib, cfg.vcpus, cfg.vcpus == 1 ? "" : "s", cfg.kernel);
 	tty_raw();
@@ -199,6 +228,9 @@ int main(int argc, char **argv)
 	tty_restore();
 	pr_info("domain ended: %s (exit status %d)", m->vm.stop_reason, rc);
 out:
+	if (m && m->loop)
+		event_loop_stop(m->loop);
+	xs_service_stop(xs);
 	if (m)
 		machine_destroy(m);
 	free(m);

@@ -45,8 +45,10 @@ struct bzimage {
 int bzimage_parse(const uint8_t *img, size_t len, uint64_t file_len, struct bzimage *bz,
 		  char *err, size_t errlen);
 
-/* The guest's memory map for `lowmem` bytes below 4 GiB and `highmem` above. */
-unsigned int e820_build(struct boot_e820_entry *e, unsigned int max, uint64_t lowmem, uint64_t highmem);
+/* The guest's memory map for `lowmem` bytes below 4 GiB and `highmem`
+ * above; the top `special` bytes of low RAM are reserved for the VMM. */
+unsigned int e820_build(struct boot_e820_entry *e, unsigned int max, uint64_t lowmem, uint64_t highmem,
+			uint64_t special);
 
 /* Highest page-aligned address for an initrd of `size` bytes between
  * `kernel_end` and min(lowmem, addr_max + 1).  0 or -ENOSPC. */
@@ -61,6 +63,7 @@ struct boot_layout {
 	uint64_t rsdp_addr;
 	uint64_t lowmem;
 	uint64_t highmem;
+	uint64_t special;           /* reserved at the top of low RAM */
 };
 
 void boot_params_build(struct boot_params *bp, const struct bzimage *bz, const struct boot_layout *l);
@@ -74,6 +77,6 @@ struct vm;
 /* Loads kernel, initrd and command line and writes boot_params.  On error,
  * prints why and returns -errno (-EINVAL: the user's files are unusable). */
 int boot_load_linux(struct vm *vm, const char *kernel, const char *initrd, const char *cmdline,
-		    uint64_t rsdp_addr);
+		    uint64_t rsdp_addr, uint64_t special);
 
 #endif

@@ -7,6 +7,7 @@
 #ifndef XENKVM_EVENT_LOOP_H
 #define XENKVM_EVENT_LOOP_H
 
+#include <poll.h>
 #include <stdint.h>
 
 struct event_loop;
@@ -23,6 +24,21 @@ int event_loop_add(struct event_loop *loop, int fd, uint32_t events, event_fn *f
 int event_loop_modify(struct event_loop *loop, int fd, uint32_t events);
 int event_loop_remove(struct event_loop *loop, int fd);
 int event_loop_start(struct event_loop *loop, const char *name);
+
+/*
+ * A set of fds someone else manages as a poll() set (XenStore's socket
+ * server): each round the loop asks for the current fds, polls them with
+ * its own, and hands back their revents; `after` runs once per round.
+ * At most one per loop.  Called on the loop's thread.
+ */
+struct event_poll_source {
+	unsigned int (*nfds)(void *opaque);
+	unsigned int (*fill)(void *opaque, struct pollfd *fds, unsigned int max);
+	void (*handle)(void *opaque, int fd, short revents);
+	void (*after)(void *opaque);
+	void *opaque;
+};
+void event_loop_set_poll_source(struct event_loop *loop, const struct event_poll_source *src);
 
 /* An eventfd whose signal (from any thread, async-signal-safe) runs fn on the loop. */
 struct event_notifier;

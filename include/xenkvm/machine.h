@@ -33,6 +33,14 @@ struct machine_config {
 	struct xen_kvm_config xen_cfg;
 };
 
+/* Special pages at the top of low RAM (reserved in e820), as Xen's toolstack
+ * sets aside for the XenStore and console rings. */
+enum machine_special_page {
+	MACHINE_PAGE_XENSTORE,
+	MACHINE_PAGE_CONSOLE,
+	MACHINE_NR_SPECIAL_PAGES,
+};
+
 struct machine {
 	struct vm vm;
 	struct rtc *rtc;
@@ -41,7 +49,12 @@ struct machine {
 	struct event_loop *loop;   /* the I/O thread: timers, backends */
 	struct xen_kvm *xen;       /* NULL without the Xen personality */
 	struct xen_platform *platform;
+	uint64_t special_gpa;      /* first special page */
 };
+
+/* Guest frame and host view of a special page (Xen personality only). */
+uint64_t machine_special_gfn(const struct machine *m, enum machine_special_page p);
+void *machine_special_page(struct machine *m, enum machine_special_page p);
 
 /* 0, or a vm_exit_status (VM_EXIT_USAGE for the user's files or values,
  * VM_EXIT_ERROR for host failures); the reason has been printed. */

@@ -99,7 +99,7 @@ static void test_parse_rejects(void)
 static void test_e820_layout(void)
 {
 	struct boot_e820_entry e[16];
-	unsigned int n = e820_build(e, 16, 256ull << 20, 0);
+	unsigned int n = e820_build(e, 16, 256ull << 20, 0, 0);
 	uint64_t ram = 0;
 
 	CU_ASSERT_EQUAL_FATAL(n, 5);
@@ -117,12 +117,19 @@ static void test_e820_layout(void)
 	CU_ASSERT_EQUAL(e[3].addr + e[3].size, 256ull << 20);
 	CU_ASSERT_EQUAL(ram, (256ull << 20) - (0x100000 - BOOT_EBDA_START));
 
-	n = e820_build(e, 16, VM_LOWMEM_LIMIT, 1ull << 30);
+	n = e820_build(e, 16, VM_LOWMEM_LIMIT, 1ull << 30, 0);
 	CU_ASSERT_EQUAL_FATAL(n, 6);
 	CU_ASSERT_EQUAL(e[5].addr, VM_HIGHMEM_BASE);
 	CU_ASSERT_EQUAL(e[5].size, 1ull << 30);
 	CU_ASSERT_EQUAL(e[5].type, 1);
-	CU_ASSERT_EQUAL(e820_build(e, 2, 256ull << 20, 0), 2);   /* never writes past max */
+	CU_ASSERT_EQUAL(e820_build(e, 2, 256ull << 20, 0, 0), 2);   /* never writes past max */
+	/* special pages at the top of low RAM are reserved, RAM stops below them */
+	n = e820_build(e, 16, 256ull << 20, 0, 0x2000);
+	CU_ASSERT_EQUAL_FATAL(n, 6);
+	CU_ASSERT_EQUAL(e[3].addr + e[3].size, (256ull << 20) - 0x2000);
+	CU_ASSERT_EQUAL(e[4].addr, (256ull << 20) - 0x2000);
+	CU_ASSERT_EQUAL(e[4].size, 0x2000);
+	CU_ASSERT_EQUAL(e[4].type, 2);
 }
 
 static void test_initrd_place(void)

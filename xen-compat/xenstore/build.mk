@@ -5,7 +5,7 @@ xs-dir := xen-compat/xenstore
 xs-engine-y := $(xs-dir)/strmap.o $(xs-dir)/store.o $(xs-dir)/accounting.o \
 	$(xs-dir)/transaction.o $(xs-dir)/watch.o
 xs-y := $(xs-engine-y) $(xs-dir)/wire.o $(xs-dir)/socket.o $(xs-dir)/ring.o $(xs-dir)/domain.o
-core-y += $(xs-y)
+core-y += $(xs-y) $(xs-dir)/service.o
 
 # Unit tests link only the xenstore objects they exercise (+ lib/log.o).
 unit-tests += xenstore_store

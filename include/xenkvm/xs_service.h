@@ -1,0 +1,44 @@
+/*
+ * A domain's XenStore service: the store, populated the way xl does it,
+ * served on the guest's ring (HVM_PARAM_STORE_PFN/EVTCHN) and on a unix
+ * socket for host tools (XENSTORED_PATH), all driven by the daemon's I/O
+ * thread (event_loop).  The store belongs to that thread: backends living
+ * in xenkvmd use it from there (their handlers run on the loop), or hand
+ * work over with xs_service_run().
+ */
+#ifndef XENKVM_XS_SERVICE_H
+#define XENKVM_XS_SERVICE_H
+
+#include <stdint.h>
+
+struct event_loop;
+struct xen_domain;
+struct xs_store;
+struct xs_service;
+
+struct xs_service_params {
+	struct event_loop *loop;
+	struct xen_domain *dom;    /* for the event channel and HVM params */
+	unsigned int domid;
+	const char *name;
+	const uint8_t *uuid;       /* 16 bytes */
+	uint64_t memory_kb;
+	unsigned int vcpus;
+	void *ring_page;           /* host view of the guest page for the ring */
+	uint64_t ring_gfn;
+	const char *socket_path;   /* NULL: no socket */
+};
+
+/* Creates and populates the store, sets STORE_PFN/STORE_EVTCHN, starts
+ * serving.  Call before the guest runs.  0 or -errno (message printed). */
+int xs_service_start(const struct xs_service_params *p, struct xs_service **svc_r);
+/* Stops serving (after the I/O thread stopped) and frees everything. */
+void xs_service_stop(struct xs_service *svc);
+/* Only on the I/O thread. */
+struct xs_store *xs_service_store(struct xs_service *svc);
+/* Runs fn(opaque) on the I/O thread soon; safe from any thread. 0 or -ENOMEM. */
+int xs_service_run(struct xs_service *svc, void (*fn)(void *opaque), void *opaque);
+/* Asks the guest to stop through control/shutdown ("poweroff", "reboot"); any thread. */
+int xs_service_request_shutdown(struct xs_service *svc, const char *reason);
+
+#endif

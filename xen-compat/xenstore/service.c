@@ -1,0 +1,295 @@
+/*
+ * A domain's XenStore service (include/xenkvm/xs_service.h): the store,
+ * its guest ring and its socket, on the daemon's I/O thread.
+ *
+ * Event flow: the guest's EVTCHNOP_send on its store port reaches
+ * xs_service_kick() on the guest's vCPU thread, which only signals the
+ * I/O thread; there the ring is drained (xs_ring_handle) and socket
+ * clients get the watch events the guest's writes fired.  Replies go back
+ * with evtchn_backend_notify().  Socket fds are a poll source of the loop.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <xen/xen.h>
+#include <xen/hvm/params.h>
+
+#include "xenkvm/event_loop.h"
+#include "xenkvm/evtchn.h"
+#include "xenkvm/log.h"
+#include "xenkvm/xen_domain.h"
+#include "xenkvm/xenstore.h"
+#include "xenkvm/xs_ring.h"
+#include "xenkvm/xs_service.h"
+#include "xenkvm/xs_socket.h"
+
+struct xs_work {
+	void (*fn)(void *opaque);
+	void *opaque;
+	struct xs_work *next;
+};
+
+struct xs_service {
+	struct xs_store *store;
+	struct xs_ring *ring;
+	struct xs_socket_server *sock;
+	struct xen_domain *dom;
+	struct event_loop *loop;
+	struct event_notifier *kick;      /* guest notified, or ring work queued */
+	unsigned int domid;
+	evtchn_port_t be_port;            /* our end of the store event channel */
+
+	pthread_mutex_t work_lock;
+	struct xs_work *work, **work_tail;
+};
+
+/* Guest's vCPU thread, no xen-compat lock held: hand over to the I/O thread. */
+static void xs_service_guest_kick(void *opaque, evtchn_port_t be_port)
+{
+	struct xs_service *svc = opaque;
+
+	(void)be_port;
+	event_notifier_signal(svc->kick);
+}
+
+static void xs_service_notify_guest(void *opaque)
+{
+	struct xs_service *svc = opaque;
+
+	evtchn_backend_notify(svc->dom, svc->be_port);
+}
+
+static void xs_service_ring_wakeup(void *opaque)
+{
+	struct xs_service *svc = opaque;
+
+	event_notifier_signal(svc->kick);
+}
+
+static const struct xs_ring_ops xs_service_ring_ops = {
+	.notify = xs_service_notify_guest,
+	.wakeup = xs_service_ring_wakeup,
+};
+
+static void xs_service_run_work(struct xs_service *svc)
+{
+	struct xs_work *w;
+
+	pthread_mutex_lock(&svc->work_lock);
+	w = svc->work;
+	svc->work = NULL;
+	svc->work_tail = &svc->work;
+	pthread_mutex_unlock(&svc->work_lock);
+	while (w) {
+		struct xs_work *next = w->next;
+
+		w->fn(w->opaque);
+		free(w);
+		w = next;
+	}
+}
+
+/* On the I/O thread: drain queued work, the ring, then socket output. */
+static void xs_service_pump(void *opaque, uint32_t events)
+{
+	struct xs_service *svc = opaque;
+	int rc;
+
+	(void)events;
+	xs_service_run_work(svc);
+	if (svc->ring && !xs_ring_dead(svc->ring)) {
+		do
+			rc = xs_ring_handle(svc->ring);
+		while (rc == 1);
+	}
+	if (svc->sock)
+		xs_socket_server_flush(svc->sock);
+}
+
+static unsigned int xs_service_nfds(void *opaque)
+{
+	struct xs_service *svc = opaque;
+
+	return xs_socket_server_nfds(svc->sock);
+}
+
+static unsigned int xs_service_fill(void *opaque, struct pollfd *fds, unsigned int max)
+{
+	struct xs_service *svc = opaque;
+
+	return xs_socket_server_pollfds(svc->sock, fds, max);
+}
+
+static void xs_service_handle(void *opaque, int fd, short revents)
+{
+	struct xs_service *svc = opaque;
+
+	xs_socket_server_handle(svc->sock, fd, revents);
+}
+
+/* After socket requests ran: a tool's write may have fired the guest's watches. */
+static void xs_service_after(void *opaque)
+{
+	struct xs_service *svc = opaque;
+
+	if (svc->ring && !xs_ring_dead(svc->ring))
+		xs_ring_handle(svc->ring);
+	xs_socket_server_flush(svc->sock);
+}
+
+int xs_service_run(struct xs_service *svc, void (*fn)(void *opaque), void *opaque)
+{
+	struct xs_work *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	w->fn = fn;
+	w->opaque = opaque;
+	pthread_mutex_lock(&svc->work_lock);
+	*svc->work_tail = w;
+	svc->work_tail = &w->next;
+	pthread_mutex_unlock(&svc->work_lock);
+	event_notifier_signal(svc->kick);
+	return 0;
+}
+
+struct xs_shutdown_req {
+	struct xs_service *svc;
+	char reason[16];
+};
+
+static void xs_service_do_shutdown(void *opaque)
+{
+	struct xs_shutdown_req *r = opaque;
+
+	if (xs_domain_request_shutdown(r->svc->store, r->svc->domid, r->reason))
+		pr_warn("xenstore: could not write control/shutdown");
+	free(r);
+}
+
+int xs_service_request_shutdown(struct xs_service *svc, const char *reason)
+{
+	struct xs_shutdown_req *r = calloc(1, sizeof(*r));
+	int rc;
+
+	if (!r)
+		return -ENOMEM;
+	r->svc = svc;
+	snprintf(r->reason, sizeof(r->reason), "%s", reason);
+	rc = xs_service_run(svc, xs_service_do_shutdown, r);
+	if (rc)
+		free(r);
+	return rc;
+}
+
+struct xs_store *xs_service_store(struct xs_service *svc)
+{
+	return svc->store;
+}
+
+static void uuid_format(const uint8_t *u, char *buf, size_t len)
+{
+	snprintf(buf, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+		 u[13], u[14], u[15]);
+}
+
+int xs_service_start(const struct xs_service_params *p, struct xs_service **svc_r)
+{
+	struct xs_service *svc = calloc(1, sizeof(*svc));
+	struct xs_domain_info info = { 0 };
+	evtchn_port_t guest_port = 0;
+	char uuid[40];
+	int rc;
+
+	if (!svc)
+		return -ENOMEM;
+	pthread_mutex_init(&svc->work_lock, NULL);
+	svc->work_tail = &svc->work;
+	svc->dom = p->dom;
+	svc->loop = p->loop;
+	svc->domid = p->domid;
+	svc->store = xs_store_new(NULL);
+	if (!svc->store) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rc = event_notifier_new(p->loop, xs_service_pump, svc, &svc->kick);
+	if (rc)
+		goto fail;
+
+	/* The store's event channel: a guest port waiting for domain 0, which
+	 * we bind as the backend (what xl's toolstack and xenstored do). */
+	rc = evtchn_alloc_guest_unbound(p->dom, 0, &guest_port);
+	if (!rc)
+		rc = evtchn_backend_bind(p->dom, guest_port, xs_service_guest_kick, svc, &svc->be_port);
+	if (rc) {
+		pr_err("xenstore: event channel: %s", strerror(-rc));
+		goto fail;
+	}
+	memset(p->ring_page, 0, 4096);
+	rc = xs_ring_new(svc->store, p->domid, p->ring_page, &xs_service_ring_ops, svc, &svc->ring);
+	if (rc) {
+		pr_err("xenstore: ring: %s", strerror(-rc));
+		goto fail;
+	}
+
+	uuid_format(p->uuid, uuid, sizeof(uuid));
+	info.domid = p->domid;
+	info.name = p->name;
+	info.uuid = uuid;
+	info.max_memkb = p->memory_kb;
+	info.target_memkb = p->memory_kb;
+	info.vcpus = p->vcpus;
+	info.store_pfn = p->ring_gfn;
+	info.store_port = guest_port;
+	info.hvm = true;
+	rc = xs_domain_populate_dom0(svc->store);
+	if (!rc)
+		rc = xs_domain_populate(svc->store, &info);
+	if (rc) {
+		pr_err("xenstore: populating the store: %s", strerror(-rc));
+		goto fail;
+	}
+	xen_domain_set_param(p->dom, HVM_PARAM_STORE_PFN, p->ring_gfn);
+	xen_domain_set_param(p->dom, HVM_PARAM_STORE_EVTCHN, guest_port);
+
+	if (p->socket_path) {
+		struct event_poll_source src = {
+			.nfds = xs_service_nfds, .fill = xs_service_fill,
+			.handle = xs_service_handle, .after = xs_service_after, .opaque = svc,
+		};
+
+		rc = xs_socket_server_new(svc->store, p->socket_path, 64, &svc->sock);
+		if (rc) {
+			pr_err("xenstore: socket %s: %s", p->socket_path, strerror(-rc));
+			goto fail;
+		}
+		event_loop_set_poll_source(p->loop, &src);
+		pr_info("xenstore: socket %s (XENSTORED_PATH=%s xenstore-ls)", p->socket_path, p->socket_path);
+	}
+	*svc_r = svc;
+	return 0;
+fail:
+	xs_service_stop(svc);
+	return rc;
+}
+
+void xs_service_stop(struct xs_service *svc)
+{
+	if (!svc)
+		return;
+	xs_service_run_work(svc);   /* frees queued requests (the loop is stopped) */
+	if (svc->be_port)
+		evtchn_backend_close(svc->dom, svc->be_port);
+	xs_socket_server_free(svc->sock);
+	xs_ring_free(svc->ring);
+	event_notifier_free(svc->kick);
+	if (svc->store)
+		xs_store_free(svc->store);
+	free(svc);
+}
