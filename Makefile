@@ -12,6 +12,8 @@
 #   make                      build/xenkvmd, build/xenkvm (CC=clang works too)
 #   make check-unit           CUnit tests, plain build
 #   make check-asan           the same tests built with ASan+UBSan
+#   make check-xlcfg          xl.cfg golden corpus (and the libxlutil cross-check)
+#   make check-acpi           ACPI tables through ACPICA's iasl/acpiexec
 #   make check-system         system tests (boot real guests; nested host if needed)
 #   make check                all of the above
 #   make fuzz FUZZ_SECONDS=N  build the libFuzzer harnesses (clang) and run each for N s
@@ -43,7 +45,7 @@ ASAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sani
 FUZZ_CC    ?= clang
 FUZZ_FLAGS := -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -DXENKVM_FUZZING
 
-.PHONY: all clean check check-unit check-asan check-system fuzz fuzz-build
+.PHONY: all clean check check-unit check-asan check-acpi check-system fuzz fuzz-build
 all: $(BUILD)/xenkvmd $(BUILD)/xenkvm
 
 # --- object rules: one tree per flavour (plain, asan, fuzz) -------------------
@@ -102,9 +104,11 @@ check-unit: $(unit-bins) all
 check-asan: $(asan-bins)
 	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		tests/run-unit.sh asan $(asan-bins)
+check-acpi:
+	$(Q)CC=$(CC) BUILD=$(BUILD) tests/unit/acpi-iasl-check.sh
 check-system: all
 	$(Q)tests/system/run.sh
-check: check-unit check-asan check-system
+check: check-unit check-asan check-xlcfg check-acpi check-system
 
 # --- fuzzers (clang/libFuzzer) ------------------------------------------------
 define fuzzer_rule

@@ -21,7 +21,7 @@ step "make CC=clang BUILD=build-clang"
 make -j"$jobs" CC=clang BUILD=build-clang
 step "make check"
 rc=0
-for target in check-unit check-asan check-system; do
+for target in check-unit check-asan check-xlcfg check-acpi check-system; do
 	step "make $target"
 	make -j"$jobs" "$target" || { rc=1; echo "=== make $target FAILED"; }
 done

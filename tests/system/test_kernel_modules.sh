@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# xenkvm-system-test: host
 # test_kernel_modules: the kernel half of xenkvm (scripts/kvm-kernel/, kvm/kernel/, dkms.conf).
 #
 # Outside the nested host (fast, no VM):

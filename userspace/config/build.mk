@@ -10,8 +10,6 @@ test-domain_config-y := tests/unit/test_domain_config.o $(config-objs) lib/log.o
 fuzzers += xlcfg
 fuzz-xlcfg-y := tests/fuzz/fuzz_xlcfg.o $(config-objs) lib/log.o
 
-# This fragment is included before the Makefile's `all:`; keep `all` the default goal.
-.DEFAULT_GOAL := all
 
 # xlcfg-dump: prints a parsed config canonically (golden tests, debugging).
 $(BUILD)/xlcfg-dump: $(addprefix $(BUILD)/obj/,userspace/config/xlcfg-dump.o $(config-objs) lib/log.o)

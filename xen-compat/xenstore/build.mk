@@ -25,6 +25,7 @@ fuzz-xenstore_ring-y := tests/fuzz/fuzz_xenstore_ring.o $(xs-engine-y) $(xs-dir)
 
 # Standalone socket server (tests/system/test_xenstore_utils.sh, bench/xenstore).
 xs-server-y := userspace/xenkvm-xenstored.o $(xs-y) lib/log.o
+all: $(BUILD)/xenkvm-xenstored
 $(BUILD)/xenkvm-xenstored: $(addprefix $(BUILD)/obj/,$(xs-server-y))
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ -pthread
