@@ -1,0 +1,70 @@
+/*
+ * blkback: the backend of a guest's xen-blkfront disk, living in xenkvmd
+ * as domain 0.  One per xl.cfg `disk = [...]` entry.  It creates the
+ * libxl-style frontend/backend XenStore directories, walks the xenbus
+ * handshake (InitWait -> Connected, Closing/Closed, reconnect), consumes
+ * the blkif ring(s) (native x86_64 and x86_32 layouts, indirect
+ * descriptors, persistent grants, multi-page rings, multi-queue) and does
+ * the I/O on a raw image file or block device with io_uring.
+ *
+ * Threading: everything runs on the daemon's I/O thread (event_loop):
+ * blkback_create()/blkback_destroy() must be called there (e.g. through
+ * xs_service_run()) or before that thread started / after it stopped,
+ * because they use the XenStore, which belongs to that thread.  The only
+ * other-thread entry is the event-channel handler, which just signals.
+ *
+ * blkback_destroy() must run after the guest's vCPUs stopped sending
+ * events (an event-channel handler may run once after the port closed).
+ */
+#ifndef XENKVM_BLKBACK_H
+#define XENKVM_BLKBACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct blkback;
+struct disk_spec;
+struct event_loop;
+struct xen_domain;
+struct xs_store;
+
+struct blkback_params {
+	struct event_loop *loop;
+	struct xen_domain *dom;
+	struct xs_store *store;
+	unsigned int domid;            /* the guest (frontend) domain */
+	const struct disk_spec *disk;  /* target, vdev, format, readonly, cdrom, direct_io */
+	/* Tuning; 0 picks the default in brackets. */
+	unsigned int max_queues;       /* multi-queue-max-queues [4] (1..16) */
+	unsigned int max_ring_order;   /* max-ring-page-order [4] (0..4) */
+	unsigned int max_indirect;     /* feature-max-indirect-segments [256] (11..4096) */
+	bool no_persistent;            /* don't offer feature-persistent */
+	bool no_indirect;              /* don't offer indirect descriptors */
+};
+
+struct blkback_stats {
+	uint64_t requests;       /* consumed from the ring(s) */
+	uint64_t errors;         /* BLKIF_RSP_ERROR / EOPNOTSUPP responses */
+	uint64_t rd_bytes, wr_bytes;
+	uint64_t flushes, discards;
+	unsigned int connects;   /* times the device reached Connected */
+	unsigned int inflight;   /* requests consumed, response not yet pushed */
+	unsigned int persistent; /* persistent grants currently mapped */
+};
+
+/* xl's vdev naming (xvda, xvdq, xvdaa1, hdb, sdc2, d0p1) -> the virtual
+ * device number in device/vbd/<devid> (xvda = 51712).  0 or -EINVAL. */
+int blkback_vdev_to_devid(const char *vdev, unsigned int *devid_r);
+
+/* Opens the backing store (raw only: qcow2/vhd/vmdk/vdi are refused with a
+ * message), writes device/vbd/<devid> and backend/vbd/<domid>/<devid>
+ * and enters InitWait.  0 or -errno (a message was printed). */
+int blkback_create(const struct blkback_params *p, struct blkback **be_r);
+/* Disconnects (waiting for in-flight I/O), removes both XenStore
+ * directories and frees everything.  NULL is fine. */
+void blkback_destroy(struct blkback *be);
+
+unsigned int blkback_devid(const struct blkback *be);
+void blkback_get_stats(const struct blkback *be, struct blkback_stats *st);
+
+#endif
