@@ -1,13 +1,14 @@
 /*
  * xenkvm test guest: a freestanding guest that talks to its Xen hypervisor
  * the old way, through the hypercall page, and checks the answers against
- * Xen's public ABI (the xen/ headers, compiled for this guest's word size, so the
- * 32-bit build checks the compat layouts).
+ * Xen's public ABI (the xen/ headers, compiled for this guest's word size,
+ * so the 32-bit build checks the compat layouts).
  *
  * Sequence: find Xen's CPUID leaves; write the hypercall MSR with a
  * page-aligned buffer; xen_version (version, features, extraversion, an
  * unknown command); error paths (unknown hypercall -> -ENOSYS, bad guest
- * pointers -> -EFAULT); map shared_info with XENMEM_add_to_physmap; event
+ * pointers -> -EFAULT); map shared_info with XENMEM_add_to_physmap (no
+ * stray pending bits, wallclock and vCPU 0's pvclock filled in); event
  * channels (alloc_unbound, bind_ipi, status, send with the 2-level
  * pending/selector/upcall bits, masked send + unmask, a loopback
  * interdomain pair, close); then SCHEDOP_shutdown.
@@ -240,7 +241,7 @@ static void bit_clear(xen_ulong_t *words, unsigned int bit)
 			   __ATOMIC_SEQ_CST);
 }
 
-static struct vcpu_info *vcpu0(void)
+static volatile struct vcpu_info *vcpu0(void)
 {
 	return &shinfo.s.vcpu_info[0];
 }
@@ -385,6 +386,7 @@ static bool test_shared_info(void)
 		.idx = 0,
 		.gpfn = (xen_pfn_t)((uintptr_t)&shinfo / PAGE_SIZE),
 	};
+	unsigned int first = 0;
 	bool clear = true;
 	long rc;
 
@@ -393,9 +395,21 @@ static bool test_shared_info(void)
 	rc = hcall2(__HYPERVISOR_memory_op, XENMEM_add_to_physmap, &xatp);
 	if (!check(rc == 0, "memory_op(XENMEM_add_to_physmap, shared_info)", raw(rc)))
 		return false;
-	for (unsigned int i = 0; i < sizeof(shinfo.s.evtchn_pending) / sizeof(xen_ulong_t); i++)
-		clear &= __atomic_load_n(&shinfo.s.evtchn_pending[i], __ATOMIC_SEQ_CST) == 0;
-	return check(clear, "shared_info mapped: no event pending", shinfo.s.evtchn_pending[0]);
+	for (unsigned int i = 0; i < sizeof(shinfo.s.evtchn_pending) / sizeof(xen_ulong_t); i++) {
+		if (clear && __atomic_load_n(&shinfo.s.evtchn_pending[i], __ATOMIC_SEQ_CST)) {
+			clear = false;
+			first = i;
+		}
+	}
+	check(clear, "shared_info mapped: evtchn_pending clear (got: first set word)", first);
+
+	/* Both at this word size's offsets: a host writing the other layout
+	 * leaves them zero here (and scribbles elsewhere). */
+	check(!(shinfo.s.wc_version & 1) && shinfo.s.wc_sec != 0, "shared_info: wallclock set (wc_sec)",
+	      shinfo.s.wc_sec);
+	check(!(vcpu0()->time.version & 1) && vcpu0()->time.tsc_to_system_mul != 0,
+	      "vcpu_info[0]: pvclock set (tsc_to_system_mul)", vcpu0()->time.tsc_to_system_mul);
+	return true;
 }
 
 static void test_event_channels(void)
