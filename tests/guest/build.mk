@@ -10,7 +10,7 @@ all: $(tg-images)
 # image is linked at 1 MiB.  Xen's public headers come from /usr/include/xen.
 TG_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 	-fno-asynchronous-unwind-tables -fno-unwind-tables -fcf-protection=none \
-	-mgeneral-regs-only -mno-red-zone $(WARN) -Wno-address-of-packed-member
+	-mgeneral-regs-only -mno-red-zone $(WARN)
 TG_LDFLAGS := -nostdlib -static --build-id=none --no-warn-rwx-segments -T tests/guest/tg.lds
 
 $(tg-dir)/%/header.o: tests/guest/header.S
