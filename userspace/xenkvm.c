@@ -1,84 +1,95 @@
 /*
- * xenkvm: the xl-like command line.  Verbs are one table; each verb parses
- * its own options.  For now domains run in the foreground through xenkvmd;
- * detached domains and the control socket come with the lifecycle work.
+ * xenkvm: the xl-like command line.  One table of verbs, each with its
+ * usage and help (`xenkvm help VERB`, `xenkvm VERB --help`); the verbs live
+ * in userspace/cli/.  Domains run in xenkvmd processes the CLI starts and
+ * talks to through the run directory (rundir.h) and the control socket
+ * (control.h).
  */
-#include <errno.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-struct verb {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *usage;
-	const char *help;
+#include "cli/cli.h"
+
+#define XENKVM_VERSION "0.1"
+
+static int cli_help(int argc, char **argv);
+
+static const struct cli_verb verbs[] = {
+	{ "create", cli_create, "create [-c] [-p] [-F] [-n] [-q] [-v] CONFIG [key=value ...]",
+	  "Create a domain from an xl.cfg file.",
+	  "Reads and checks CONFIG (key=value pairs override it, in xl.cfg syntax), allocates\n"
+	  "a domid and starts xenkvmd in the background with its log in the run directory;\n"
+	  "returns once the domain runs, or prints why it failed with the log's last lines.\n"
+	  "  -c   attach to the domain's console once it runs (Ctrl-] detaches)\n"
+	  "  -p   leave the domain paused after creating it (see unpause)\n"
+	  "  -F   run xenkvmd in the foreground, console on this terminal (Ctrl-] destroys)\n"
+	  "  -n   dry run: check the config and print what would run, start nothing\n"
+	  "  -q   quiet: no 'Parsing config' line\n"
+	  "  -v   verbose daemon log (xenkvmd -v)" },
+	{ "list", cli_list, "list [-l|--json] [DOMAIN ...]",
+	  "List domains.",
+	  "Columns as xl's: Name, ID, Mem (MiB), VCPUs, State (r running, b blocked,\n"
+	  "p paused, s shutting down, c crashed, d dying) and Time(s) of CPU.  Entries of\n"
+	  "daemons that died are cleaned up (their log is kept as logs/NAME.log).\n"
+	  "  --json  one JSON array for scripts (docs/CLI.md)\n"
+	  "  -l      the same with each domain's vCPUs and configuration" },
+	{ "console", cli_console, "console DOMAIN",
+	  "Attach to a domain's serial console.",
+	  "Relays the terminal (raw mode) to the domain's serial console; Ctrl-] detaches\n"
+	  "and leaves the domain running.  Output the domain wrote recently is shown first.\n"
+	  "Only one console client at a time: a new one takes over from the previous." },
+	{ "destroy", cli_destroy, "destroy DOMAIN",
+	  "Terminate a domain immediately.",
+	  "Asks the daemon to end the domain; if it has not gone within 5 s it is killed\n"
+	  "(SIGKILL) and its run-directory entry removed." },
+	{ "shutdown", cli_shutdown, "shutdown [-w] [-a] [DOMAIN]",
+	  "Ask a domain to shut down.",
+	  "Writes control/shutdown=poweroff for the guest's PV drivers (the daemon falls\n"
+	  "back to the ACPI power button).  Returns at once unless -w.\n"
+	  "  -w   wait until the domain has gone\n"
+	  "  -a   all domains" },
+	{ "reboot", cli_reboot, "reboot DOMAIN",
+	  "Ask a domain to reboot.",
+	  "Like shutdown with reason reboot; what then happens follows the config's\n"
+	  "on_reboot (restart, the default, keeps the domain and its domid)." },
+	{ "pause", cli_pause, "pause DOMAIN", "Pause a domain's vCPUs.", "" },
+	{ "unpause", cli_unpause, "unpause DOMAIN", "Unpause a paused domain.", "" },
+	{ "vcpu-list", cli_vcpu_list, "vcpu-list [DOMAIN ...]", "List the vCPUs of domains.",
+	  "Columns as xl's: Name, ID, VCPU, CPU (host CPU last run on), State (r running,\n"
+	  "b blocked, p paused), Time(s) and Affinity." },
+	{ "info", cli_info, "info", "Show information about this host.",
+	  "Host name, kernel, CPUs, memory, /dev/kvm, running domains and the run directory." },
+	{ "block-attach", cli_block_attach, "block-attach DOMAIN DISKSPEC",
+	  "Hot-plug a disk (xl disk spec).", "The spec is checked here before it is sent." },
+	{ "block-detach", cli_block_detach, "block-detach DOMAIN VDEV", "Hot-unplug a disk.", "" },
+	{ "block-list", cli_block_list, "block-list DOMAIN", "List a domain's disks.", "" },
+	{ "network-attach", cli_network_attach, "network-attach DOMAIN VIFSPEC",
+	  "Hot-plug a network interface (xl vif spec).", "The spec is checked here before it is sent." },
+	{ "network-detach", cli_network_detach, "network-detach DOMAIN DEVID|MAC",
+	  "Hot-unplug a network interface.", "" },
+	{ "network-list", cli_network_list, "network-list DOMAIN", "List a domain's network interfaces.", "" },
+	{ "xenstore-ls", cli_xenstore_ls, "xenstore-ls [-f] DOMAIN [PATH]",
+	  "List a XenStore subtree of a domain.",
+	  "Prints 'name = \"value\"' lines indented by depth, like xenstore-ls.  Relative\n"
+	  "paths are under /local/domain/<domid>; the default is that directory.\n"
+	  "  -f   full paths, one per line" },
+	{ "xenstore-read", cli_xenstore_read, "xenstore-read DOMAIN PATH ...",
+	  "Read XenStore values of a domain.",
+	  "Relative paths are under /local/domain/<domid>." },
+	{ "xenstore-write", cli_xenstore_write, "xenstore-write DOMAIN PATH VALUE [PATH VALUE ...]",
+	  "Write XenStore values of a domain.", "Relative paths are under /local/domain/<domid>." },
+	{ "xenstore-rm", cli_xenstore_rm, "xenstore-rm DOMAIN PATH ...",
+	  "Remove XenStore nodes (and their children) of a domain.",
+	  "Relative paths are under /local/domain/<domid>." },
+	{ "xenstore-watch", cli_xenstore_watch, "xenstore-watch [-n COUNT] DOMAIN PATH",
+	  "Print the paths that change under PATH.",
+	  "Prints one line per event (the first fires at once, as in Xen) until COUNT\n"
+	  "events were printed (-n) or the domain goes away.  Relative paths are under\n"
+	  "/local/domain/<domid>." },
+	{ "help", cli_help, "help [VERB]", "Show the verbs, or one verb's usage and help.", "" },
 };
 
-static const struct verb *verb_find(const char *name);
-static int verb_help(int argc, char **argv);
-
-/* xenkvmd is installed next to us. */
-static int exec_daemon(char **args)
-{
-	char self[PATH_MAX], path[PATH_MAX + 16];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n > 0) {
-		self[n] = 0;
-		snprintf(path, sizeof(path), "%s/xenkvmd", dirname(self));
-		execv(path, args);
-	}
-	execvp("xenkvmd", args);
-	fprintf(stderr, "xenkvm: cannot run xenkvmd: %s\n", strerror(errno));
-	return 1;
-}
-
-static int verb_create(int argc, char **argv)
-{
-	char **args = calloc((size_t)argc + 2, sizeof(*args));
-	int i, n = 0, foreground = 0;
-
-	if (!args)
-		return 1;
-	args[n++] = "xenkvmd";
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "-F") || !strcmp(argv[i], "-c")) {
-			foreground = 1;
-		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			free(args);
-			return verb_help(2, (char *[]){ "help", "create", NULL });
-		} else {
-			fprintf(stderr, "xenkvm create: unknown option '%s'\n", argv[i]);
-			free(args);
-			return 2;
-		}
-	}
-	if (i >= argc) {
-		fprintf(stderr, "xenkvm create: no config file given\n");
-		free(args);
-		return 2;
-	}
-	if (!foreground) {
-		fprintf(stderr, "xenkvm create: detached domains are not supported yet; use -F (or -c)\n");
-		free(args);
-		return 1;
-	}
-	for (; i < argc; i++)
-		args[n++] = argv[i];
-	return exec_daemon(args);
-}
-
-static const struct verb verbs[] = {
-	{ "create", verb_create, "create -F|-c CONFIG [key=value ...]",
-	  "Create a domain from an xl.cfg file and run it in the foreground with its console attached." },
-	{ "help", verb_help, "help [VERB]", "Show the verbs, or one verb's usage." },
-};
-
-static const struct verb *verb_find(const char *name)
+const struct cli_verb *cli_verb_find(const char *name)
 {
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		if (!strcmp(verbs[i].name, name))
@@ -86,39 +97,62 @@ static const struct verb *verb_find(const char *name)
 	return NULL;
 }
 
-static int verb_help(int argc, char **argv)
+void cli_print_help(const struct cli_verb *v)
 {
-	const struct verb *v;
+	printf("Usage: xenkvm %s\n\n%s\n", v->usage, v->summary);
+	if (v->help[0])
+		printf("\n%s\n", v->help);
+}
 
-	if (argc > 1) {
-		v = verb_find(argv[1]);
-		if (!v) {
-			fprintf(stderr, "xenkvm: unknown verb '%s'\n", argv[1]);
-			return 2;
-		}
-		printf("usage: xenkvm %s\n\n%s\n", v->usage, v->help);
-		return 0;
-	}
-	printf("usage: xenkvm VERB [args]\n\n");
+static void print_overview(FILE *f)
+{
+	fprintf(f, "Usage: xenkvm [--version] VERB [args]\n\n"
+		   "Runs Xen HVM guests from their xl.cfg files on KVM; the verbs follow xl's.\n\n");
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		printf("  %-10s %s\n", verbs[i].name, verbs[i].help);
-	return 0;
+		fprintf(f, "  %-16s %s\n", verbs[i].name, verbs[i].summary);
+	fprintf(f, "\nDOMAIN is a domain's name or domid.  'xenkvm help VERB' or 'xenkvm VERB --help'\n"
+		   "for one verb.  Exit status: 0 success, 1 failure, 2 bad usage.\n");
+}
+
+static int cli_help(int argc, char **argv)
+{
+	const struct cli_verb *v;
+
+	if (argc > 2)
+		return cli_usage_error("help", "one verb at most");
+	if (argc == 2 && strcmp(argv[1], "-h") && strcmp(argv[1], "--help")) {
+		v = cli_verb_find(argv[1]);
+		if (!v) {
+			fprintf(stderr, "xenkvm: unknown verb '%s' (see 'xenkvm help')\n", argv[1]);
+			return CLI_USAGE;
+		}
+		cli_print_help(v);
+		return CLI_OK;
+	}
+	print_overview(stdout);
+	return CLI_OK;
 }
 
 int main(int argc, char **argv)
 {
-	const struct verb *v;
+	const struct cli_verb *v;
 
 	if (argc < 2) {
-		verb_help(1, argv);
-		return 2;
+		print_overview(stderr);
+		return CLI_USAGE;
 	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
-		return verb_help(1, argv);
-	v = verb_find(argv[1]);
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		print_overview(stdout);
+		return CLI_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("xenkvm %s (control protocol %d)\n", XENKVM_VERSION, CONTROL_PROTOCOL_VERSION);
+		return CLI_OK;
+	}
+	v = cli_verb_find(argv[1]);
 	if (!v) {
 		fprintf(stderr, "xenkvm: unknown verb '%s' (see 'xenkvm help')\n", argv[1]);
-		return 2;
+		return CLI_USAGE;
 	}
 	return v->fn(argc - 1, argv + 1);
 }

@@ -1,0 +1,489 @@
+/*
+ * xenkvm create: check the config, reserve a domid in the run directory,
+ * start xenkvmd detached (or exec it with -F) and wait until it reports the
+ * domain running over its control socket, or has died (its `alive` lock
+ * freed), in which case the end of its log says why.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "xenkvm/domain_config.h"
+
+#define CREATE_TIMEOUT_MS 60000
+
+struct create_opts {
+	bool console, paused, foreground, dry_run, quiet, verbose;
+	const char *config;
+	char **overrides;
+	size_t nr_overrides;
+};
+
+static void config_warning(const char *msg)
+{
+	fprintf(stderr, "xenkvm create: warning: %s\n", msg);
+}
+
+static int parse_opts(int argc, char **argv, struct create_opts *o)
+{
+	static const struct option lopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	optind = 0;   /* glibc: full re-initialisation for a verb's own argv */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+cpFnqvh", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->console = true; break;
+		case 'p': o->paused = true; break;
+		case 'F': o->foreground = true; break;
+		case 'n': o->dry_run = true; break;
+		case 'q': o->quiet = true; break;
+		case 'v': o->verbose = true; break;
+		case 'h':
+			cli_print_help(cli_verb_find("create"));
+			return -1;
+		default:
+			return cli_usage_error("create", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error("create", "no config file given");
+	o->config = argv[optind];
+	o->overrides = argv + optind + 1;
+	o->nr_overrides = (size_t)(argc - optind - 1);
+	for (size_t i = 0; i < o->nr_overrides; i++)
+		if (!strchr(o->overrides[i], '='))
+			return cli_usage_error("create", "'%s' is not a key=value override", o->overrides[i]);
+	if (o->foreground && o->console)
+		o->console = false;   /* -F already has the console on this terminal */
+	return 0;
+}
+
+/* The config file as read, plus the overrides as later lines (xl.cfg lets
+ * a later assignment win, as the command line does): the run directory's copy. */
+static int save_config(const struct rundir *rd, int domid, const struct create_opts *o)
+{
+	char *text = NULL, *p;
+	size_t len = 0, cap;
+	FILE *f = fopen(o->config, "r");
+	int rc = 0;
+
+	if (!f)
+		return -errno;
+	cap = 65536;
+	text = malloc(cap);
+	if (!text) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	for (;;) {
+		size_t n = fread(text + len, 1, cap - len, f);
+
+		len += n;
+		if (len < cap)
+			break;
+		cap *= 2;
+		if (cap > (16u << 20)) {
+			rc = -EFBIG;
+			goto out;
+		}
+		p = realloc(text, cap);
+		if (!p) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		text = p;
+	}
+	for (size_t i = 0; i < o->nr_overrides; i++) {
+		size_t need = strlen(o->overrides[i]) + 64;
+
+		if (len + need > cap) {
+			cap = len + need;
+			p = realloc(text, cap);
+			if (!p) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			text = p;
+		}
+		len += (size_t)snprintf(text + len, cap - len, "%s%s\n",
+					i == 0 ? "\n# xenkvm create: overrides from the command line\n" : "",
+					o->overrides[i]);
+	}
+	rc = rundir_write_file(rd, domid, "config", text, len);
+out:
+	free(text);
+	fclose(f);
+	return rc;
+}
+
+/* argv for xenkvmd; strings it points to live in `paths` (caller frees both). */
+static char **daemon_argv(const struct rundir *rd, int domid, const struct create_opts *o,
+			  const char *daemon, const char *config_abs, char ***paths_r)
+{
+	static const char *const sockets[][2] = {
+		{ "--control=", "control.sock" },
+		{ "--xenstore-socket=", "xenstore.sock" },
+		{ "--console=", "console.sock" },
+	};
+	char **argv = calloc(16 + o->nr_overrides, sizeof(*argv));
+	char **paths = calloc(8, sizeof(*paths));
+	char path[sizeof(rd->base) + 32];
+	size_t n = 0, np = 0;
+
+	if (!argv || !paths)
+		goto fail;
+	argv[n++] = (char *)daemon;
+	if (asprintf(&paths[np], "--domid=%d", domid) < 0)
+		goto fail;
+	argv[n++] = paths[np++];
+	/* -F keeps the console on this terminal: no console socket then. */
+	for (size_t i = 0; i < (o->foreground ? 2u : 3u); i++) {
+		if (rundir_path(rd, domid, sockets[i][1], path, sizeof(path)) ||
+		    asprintf(&paths[np], "%s%s", sockets[i][0], path) < 0)
+			goto fail;
+		argv[n++] = paths[np++];
+	}
+	if (o->paused)
+		argv[n++] = "--paused";
+	if (o->verbose)
+		argv[n++] = "-v";
+	argv[n++] = "--";
+	argv[n++] = (char *)config_abs;
+	for (size_t i = 0; i < o->nr_overrides; i++)
+		argv[n++] = o->overrides[i];
+	*paths_r = paths;
+	return argv;
+fail:
+	if (paths)
+		for (size_t i = 0; i < np; i++)
+			free(paths[i]);
+	free(paths);
+	free(argv);
+	return NULL;
+}
+
+static void free_argv(char **argv, char **paths)
+{
+	if (paths)
+		for (size_t i = 0; paths[i]; i++)
+			free(paths[i]);
+	free(paths);
+	free(argv);
+}
+
+/* Writes all of buf to fd (a pipe to the parent); errors are ignored: the
+ * parent notices a short message. */
+static void put_int(int fd, int v)
+{
+	ssize_t n;
+
+	do
+		n = write(fd, &v, sizeof(v));
+	while (n < 0 && errno == EINTR);
+}
+
+/*
+ * Double fork: the daemon is re-parented to init and in its own session,
+ * so it survives this terminal.  Its stdin is /dev/null, stdout and stderr
+ * the log.  The pipe carries the daemon's pid, then (only if exec failed)
+ * the errno; EOF without the errno means exec succeeded (O_CLOEXEC).
+ */
+static int spawn_detached(char **argv, const char *log_path, pid_t *pid_r)
+{
+	int pfd[2] = { -1, -1 }, log_fd = -1, null_fd = -1, rc = 0, v, status;
+	pid_t child, daemon_pid = -1;
+	ssize_t n;
+
+	log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (log_fd < 0 || null_fd < 0 || pipe2(pfd, O_CLOEXEC) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	fflush(NULL);
+	child = fork();
+	if (child < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (child == 0) {
+		pid_t gc;
+
+		close(pfd[0]);
+		setsid();
+		gc = fork();
+		if (gc < 0)
+			_exit(1);
+		if (gc > 0) {
+			put_int(pfd[1], (int)gc);
+			_exit(0);
+		}
+		if (dup2(null_fd, STDIN_FILENO) < 0 || dup2(log_fd, STDOUT_FILENO) < 0 ||
+		    dup2(log_fd, STDERR_FILENO) < 0)
+			_exit(127);
+		signal(SIGPIPE, SIG_DFL);
+		execvp(argv[0], argv);
+		v = errno;
+		put_int(pfd[1], v);
+		_exit(127);
+	}
+	close(pfd[1]);
+	pfd[1] = -1;
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	do
+		n = read(pfd[0], &v, sizeof(v));
+	while (n < 0 && errno == EINTR);
+	if (n != sizeof(v)) {
+		rc = -ECHILD;
+		goto out;
+	}
+	daemon_pid = (pid_t)v;
+	do
+		n = read(pfd[0], &v, sizeof(v));
+	while (n < 0 && errno == EINTR);
+	if (n == sizeof(v)) {
+		rc = -v;   /* exec failed */
+		goto out;
+	}
+	*pid_r = daemon_pid;
+out:
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	if (pfd[1] >= 0)
+		close(pfd[1]);
+	if (log_fd >= 0)
+		close(log_fd);
+	if (null_fd >= 0)
+		close(null_fd);
+	return rc;
+}
+
+static int write_pid(const struct rundir *rd, int domid, pid_t pid)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d\n", (int)pid);
+
+	return rundir_write_file(rd, domid, "pid", buf, (size_t)n);
+}
+
+/* 0 when the daemon reports the domain running (or paused, with -p);
+ * -ECHILD when it died; -ETIMEDOUT. */
+static int create_timeout_ms(void)
+{
+	const char *env = getenv("XENKVM_CREATE_TIMEOUT");
+	int secs = env ? atoi(env) : 0;
+
+	return secs > 0 ? secs * 1000 : CREATE_TIMEOUT_MS;
+}
+
+static int wait_running(const struct rundir *rd, const struct rundir_entry *e, bool paused)
+{
+	struct control_request req = { .version = CONTROL_PROTOCOL_VERSION, .op = CONTROL_OP_INFO };
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+	struct control_reply rep;
+	char path[sizeof(rd->base) + 32], err[CONTROL_TEXT_MAX];
+	int limit = create_timeout_ms();
+	int waited = 0, rc;
+
+	rc = rundir_path(rd, e->domid, "control.sock", path, sizeof(path));
+	if (rc)
+		return rc;
+	for (;;) {
+		if (!rundir_alive(rd, e->domid))
+			return -ECHILD;
+		rc = control_call(path, &req, 2000, &rep, err, sizeof(err));
+		if (!rc && !rep.error) {
+			enum control_state s = rep.info.state;
+
+			control_reply_free(&rep);
+			if (s == CONTROL_STATE_RUNNING || (paused && s == CONTROL_STATE_PAUSED))
+				return 0;
+			if (s != CONTROL_STATE_PAUSED)
+				return -ECHILD;   /* already shutting down, crashed or dying */
+		}
+		control_reply_free(&rep);
+		if (waited >= limit)
+			return -ETIMEDOUT;
+		nanosleep(&ts, NULL);
+		waited += 100;
+	}
+}
+
+static void report_failure(const struct rundir *rd, int domid, const char *name)
+{
+	char path[sizeof(rd->base) + 96];
+
+	if (rundir_path(rd, domid, "xenkvmd.log", path, sizeof(path)))
+		return;
+	if (access(path, F_OK) < 0)   /* a concurrent `list` pruned it already */
+		snprintf(path, sizeof(path), "%s/logs/%s.log", rd->base, name);
+	fprintf(stderr, "xenkvm create: domain %s (id %d) failed to start; the end of its log (%s):\n",
+		name, domid, path);
+	cli_print_tail(path, 20);
+}
+
+int cli_create(int argc, char **argv)
+{
+	struct create_opts o;
+	struct domain_config cfg;
+	struct config_error err;
+	struct rundir rd = { .lock_fd = -1 };
+	struct rundir_entry e;
+	char daemon[PATH_MAX], config_abs[PATH_MAX], log_path[sizeof(rd.base) + 32];
+	char **dargv = NULL, **paths = NULL;
+	const char *why;
+	int rc, domid = -1, alive_fd = -1;
+	pid_t pid = -1;
+
+	memset(&cfg, 0, sizeof(cfg));
+	rc = parse_opts(argc, argv, &o);
+	if (rc)
+		return rc < 0 ? CLI_OK : rc;
+	if (!o.quiet)
+		fprintf(stderr, "Parsing config from %s\n", o.config);
+	if (domain_config_load(o.config, o.overrides, o.nr_overrides, &cfg, &err, config_warning)) {
+		fprintf(stderr, "%s\n", err.msg);
+		return CLI_FAIL;
+	}
+	rc = CLI_FAIL;
+	if (cfg.type != DOMAIN_TYPE_HVM) {
+		cli_fail("create", "%s: type \"%s\" is not supported yet; only type=\"hvm\" domains run",
+			 o.config, cfg.type == DOMAIN_TYPE_PV ? "pv" : "pvh");
+		goto out;
+	}
+	if (!cfg.name) {
+		cli_fail("create", "%s: the domain needs a name (name = \"...\")", o.config);
+		goto out;
+	}
+	if (rundir_name_check(cfg.name, &why)) {
+		cli_fail("create", "%s: name \"%s\": %s", o.config, cfg.name, why);
+		goto out;
+	}
+	if (!cfg.kernel) {
+		cli_fail("create", "%s: 'kernel' is required (direct kernel boot)", o.config);
+		goto out;
+	}
+	if (!realpath(o.config, config_abs)) {
+		cli_fail("create", "%s: %s", o.config, strerror(errno));
+		goto out;
+	}
+	if (cli_daemon_path(daemon, sizeof(daemon))) {
+		cli_fail("create", "cannot locate xenkvmd");
+		goto out;
+	}
+	if (o.dry_run) {
+		struct rundir fake = { .lock_fd = -1 };
+
+		if (rundir_default_base(fake.base, sizeof(fake.base)))
+			goto out;
+		dargv = daemon_argv(&fake, 0, &o, daemon, config_abs, &paths);
+		if (!dargv)
+			goto out;
+		printf("domain %s: %llu MiB, %u vCPU%s, kernel %s\nwould run:", cfg.name,
+		       (unsigned long long)cfg.memory_mib, cfg.vcpus, cfg.vcpus == 1 ? "" : "s", cfg.kernel);
+		for (size_t i = 0; dargv[i]; i++)
+			printf(" %s", dargv[i]);
+		printf("\n(with DOMID allocated in %s)\n", fake.base);
+		rc = CLI_OK;
+		goto out;
+	}
+	if (cli_rundir_open("create", &rd))
+		goto out;
+	rc = rundir_reserve(&rd, cfg.name, &domid, &alive_fd);
+	if (rc) {
+		if (rc == -EEXIST)
+			cli_fail("create", "a domain called '%s' already exists", cfg.name);
+		else if (rc == -ENOSPC)
+			cli_fail("create", "no free domid in %s", rd.base);
+		else
+			cli_fail("create", "cannot reserve a domid in %s: %s", rd.base, strerror(-rc));
+		domid = -1;
+		rc = CLI_FAIL;
+		goto out;
+	}
+	rc = save_config(&rd, domid, &o);
+	if (rc) {
+		cli_fail("create", "cannot copy the config into %s: %s", rd.base, strerror(-rc));
+		rc = CLI_FAIL;
+		goto out_release;
+	}
+	rc = CLI_FAIL;
+	dargv = daemon_argv(&rd, domid, &o, daemon, config_abs, &paths);
+	if (!dargv) {
+		cli_fail("create", "out of memory");
+		goto out_release;
+	}
+	if (o.foreground) {
+		/* The daemon becomes this process: it keeps the alive lock and the pid. */
+		if (write_pid(&rd, domid, getpid()))
+			goto out_release;
+		rundir_close(&rd);
+		execvp(dargv[0], dargv);
+		cli_fail("create", "cannot run %s: %s", dargv[0], strerror(errno));
+		goto out_release;
+	}
+	if (rundir_path(&rd, domid, "xenkvmd.log", log_path, sizeof(log_path)))
+		goto out_release;
+	rc = spawn_detached(dargv, log_path, &pid);
+	if (rc) {
+		cli_fail("create", "cannot start %s: %s", dargv[0], strerror(-rc));
+		rc = CLI_FAIL;
+		goto out_release;
+	}
+	write_pid(&rd, domid, pid);
+	/* From here the daemon alone holds the domain's lock. */
+	close(alive_fd);
+	alive_fd = -1;
+	e.domid = domid;
+	e.pid = pid;
+	snprintf(e.name, sizeof(e.name), "%s", cfg.name);
+	rc = wait_running(&rd, &e, o.paused);
+	if (rc == -ETIMEDOUT) {
+		cli_fail("create", "domain %s (id %d) did not report running within %d s; it is still "
+			 "there (see %s, or 'xenkvm destroy %d')", cfg.name, domid,
+			 create_timeout_ms() / 1000, log_path, domid);
+		rc = CLI_FAIL;
+		goto out;
+	}
+	if (rc) {
+		report_failure(&rd, domid, cfg.name);
+		rundir_remove(&rd, domid);
+		rc = CLI_FAIL;
+		goto out;
+	}
+	if (!o.quiet)
+		fprintf(stderr, "Started domain %s (id=%d)%s\n", cfg.name, domid, o.paused ? ", paused" : "");
+	rc = CLI_OK;
+	if (o.console)
+		rc = cli_console_attach("create", &rd, &e);
+	goto out;
+out_release:
+	if (alive_fd >= 0) {
+		close(alive_fd);
+		alive_fd = -1;
+	}
+	rundir_remove(&rd, domid);
+out:
+	if (alive_fd >= 0)
+		close(alive_fd);
+	free_argv(dargv, paths);
+	rundir_close(&rd);
+	domain_config_free(&cfg);
+	return rc;
+}
