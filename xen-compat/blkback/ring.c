@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* xen_abi.h first: it selects the Xen interface version. */
+#include "xenkvm/xen_abi.h"
 #include <xen/io/blkif.h>
 
 #include "blkback.h"

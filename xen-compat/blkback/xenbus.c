@@ -21,6 +21,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+/* xen_abi.h first: it selects the Xen interface version. */
+#include "xenkvm/xen_abi.h"
 #include <xen/io/blkif.h>
 #include <xen/io/protocols.h>
 #include <xen/io/xenbus.h>
@@ -208,7 +210,7 @@ static int blk_connect_queue(struct blkback *be, unsigned int q, unsigned int nr
 {
 	grant_ref_t refs[BLK_MAX_RING_PAGES];
 	struct blk_ring_config c = { .abi = abi, .refs = refs, .persistent = persistent };
-	char dir[128], key[16];
+	char dir[160], key[24];
 	unsigned long v;
 	int rc;
 
