@@ -120,7 +120,11 @@ static int cli_help(int argc, char **argv)
 
 	if (argc > 2)
 		return cli_usage_error("help", "one verb at most");
-	if (argc == 2 && strcmp(argv[1], "-h") && strcmp(argv[1], "--help")) {
+	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		cli_print_help(cli_verb_find("help"));
+		return CLI_OK;
+	}
+	if (argc == 2) {
 		v = cli_verb_find(argv[1]);
 		if (!v) {
 			fprintf(stderr, "xenkvm: unknown verb '%s' (see 'xenkvm help')\n", argv[1]);

@@ -16,3 +16,12 @@ fuzzers += control
 fuzz-control-y := tests/fuzz/fuzz_control.o userspace/control.o userspace/json.o lib/log.o
 
 .DEFAULT_GOAL := all
+
+# A stand-in daemon with xenkvmd's command line and sockets but no guest, for
+# tests/system/test_cli.sh on hosts without a usable KVM (see the file).  It
+# links the library (this fragment is read before config/ and xen-compat/).
+all: $(BUILD)/tests/cli-fake-xenkvmd
+$(BUILD)/tests/cli-fake-xenkvmd: $(BUILD)/obj/tests/system/cli-fake-xenkvmd.o $(BUILD)/libxenkvm.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(ldlibs-y)
