@@ -334,10 +334,11 @@ static int parse_value(struct json_parser *ps, struct json_value *v, unsigned in
 	int c;
 
 	v->type = JSON_NULL;
-	if (depth > JSON_MAX_DEPTH)
-		return parse_fail(ps, -EINVAL, "nested deeper than %d", JSON_MAX_DEPTH);
 	skip_ws(ps);
 	c = peek(ps);
+	/* At most JSON_MAX_DEPTH containers deep, the writer's limit too. */
+	if ((c == '{' || c == '[') && depth >= JSON_MAX_DEPTH)
+		return parse_fail(ps, -EINVAL, "nested deeper than %d", JSON_MAX_DEPTH);
 	switch (c) {
 	case '{':
 		return parse_object(ps, v, depth);

@@ -108,6 +108,9 @@ static void test_json_reject(void)
 	/* depth 16 is fine, 17 is not */
 	CU_ASSERT_EQUAL(json_parse("[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]", 33, &v, NULL, 0), 0);
 	json_free(v);
+	/* an empty 17th level is still too deep (the writer could not copy it) */
+	CU_ASSERT_EQUAL(json_parse("[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]", 34, &v, NULL, 0), -EINVAL);
+	CU_ASSERT_EQUAL(json_parse("[[[[[[[[[[[[[[[[{}]]]]]]]]]]]]]]]]", 34, &v, NULL, 0), -EINVAL);
 }
 
 static void test_json_write(void)
