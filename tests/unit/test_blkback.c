@@ -1090,6 +1090,17 @@ static void test_bogus_ring_and_reconnect(void)
 		CU_ASSERT_EQUAL(F.d->gnttab.nr_maps, 0);
 		CU_ASSERT_EQUAL(evtchn_backend_nr_open(F.d), 0);
 	}
+	/* req_prod moving backwards is as bogus as one running ahead */
+	CU_ASSERT_EQUAL(gw(51712, "state", "%d", XenbusStateInitialising), 0);
+	CU_ASSERT_TRUE(wait_be_state(51712, XenbusStateInitWait));
+	fe_connect(&fe);
+	t.id = 200;
+	CU_ASSERT_EQUAL(fe_do(&fe, 0, &t), BLKIF_RSP_OKAY);
+	__atomic_store_n(idx(&fe.q[0], 0), 0u, __ATOMIC_RELEASE);
+	fe_kick(&fe, 0);
+	CU_ASSERT_TRUE(wait_be_state(51712, XenbusStateClosing));
+	CU_ASSERT_EQUAL(F.d->gnttab.nr_maps, 0);
+	fe_close(&fe);
 	/* the second device was never disturbed and still connects */
 	CU_ASSERT_STRING_EQUAL(be_node(51728, "state"), "2");
 	destroy(be);

@@ -504,8 +504,9 @@ void blk_ring_process(struct blk_ring *r)
 	while (!r->dead && !r->stopping && !r->held) {
 		uint32_t rp = __atomic_load_n(ring_idx(r, IDX_REQ_PROD), __ATOMIC_ACQUIRE);
 
-		/* More unanswered requests than slots: the frontend is lying. */
-		if (rp - r->rsp_prod_pvt > r->size) {
+		/* More unanswered requests than slots, or req_prod moved back:
+		 * the frontend is lying. */
+		if (rp - r->rsp_prod_pvt > r->size || rp - r->req_cons > r->size) {
 			ring_fatal(r, "bogus req_prod", rp, r->req_cons);
 			break;
 		}
