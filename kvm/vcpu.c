@@ -22,6 +22,12 @@
  * KVM_RUN that is about to start (or already running) return -EINTR, so a
  * stop request is never lost between the flag check and the ioctl. */
 static __thread struct kvm_run *vcpu_current_run;
+static __thread struct vcpu *vcpu_self;
+
+struct vcpu *vcpu_current(void)
+{
+	return vcpu_self;
+}
 
 static void vcpu_kick_handler(int sig)
 {
@@ -221,6 +227,7 @@ static void *vcpu_thread(void *arg)
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
 	pthread_setname_np(pthread_self(), name);
 	vcpu_current_run = run;
+	vcpu_self = vcpu;
 
 	while (!__atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE)) {
 		if (vm->pre_run_hook)

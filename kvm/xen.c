@@ -13,8 +13,11 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "xenkvm/acpi.h"
 #include "xenkvm/event_loop.h"
@@ -57,6 +60,17 @@ struct xen_kvm {
 	bool kernel_accel;
 	uint8_t cb_vector;             /* domain-wide callback vector, 0 = none */
 	struct xen_kvm_vcpu *vcpus;
+
+	/* GSI/INTx callback: a resampling irqfd, so the line drops at the
+	 * guest's EOI and we hear of it (no polling of evtchn_upcall_pending). */
+	int cb_gsi;                    /* -1: none yet */
+	int cb_irqfd, cb_resamplefd;
+	struct event_loop *loop;
+
+	/* Guest TSC = host TSC + tsc_offset (KVM gives every vCPU the same
+	 * offset at creation); learnt on a vCPU thread, used from any. */
+	bool tsc_offset_known;
+	uint64_t tsc_offset;
 
 	pthread_mutex_t lock;          /* pending attrs, wake generation */
 	pthread_cond_t wake;
@@ -181,10 +195,61 @@ static void ops_inject_vector(void *opaque, unsigned int vcpu, uint8_t vector)
 		pr_err_rl("KVM_SIGNAL_MSI vector %#x to vCPU %u: %s", vector, vcpu, strerror(errno));
 }
 
+static void xen_kvm_resampled(void *opaque, uint32_t events)
+{
+	struct xen_kvm *x = opaque;
+	uint64_t v;
+
+	(void)events;
+	if (read(x->cb_resamplefd, &v, sizeof(v)) == sizeof(v))
+		xen_evtchn_callback_check(x->dom);
+}
+
+/* Sets up the resampling irqfd for `gsi`; false if KVM refused (then the
+ * line is driven with KVM_IRQ_LINE and lowered on vCPU 0's exits). */
+static bool xen_kvm_cb_irqfd(struct xen_kvm *x, unsigned int gsi)
+{
+	struct kvm_irqfd fd = { .gsi = gsi, .flags = KVM_IRQFD_FLAG_RESAMPLE };
+
+	if (x->cb_gsi == (int)gsi)
+		return x->cb_irqfd >= 0;
+	if (x->cb_gsi >= 0)
+		return false;   /* the guest moved its callback GSI: keep it simple */
+	x->cb_gsi = (int)gsi;
+	x->cb_irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	x->cb_resamplefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (x->cb_irqfd < 0 || x->cb_resamplefd < 0)
+		goto fail;
+	fd.fd = (uint32_t)x->cb_irqfd;
+	fd.resamplefd = (uint32_t)x->cb_resamplefd;
+	if (ioctl(x->vm->vm_fd, KVM_IRQFD, &fd) < 0) {
+		pr_warn("KVM_IRQFD with resample for the callback GSI %u: %s", gsi, strerror(errno));
+		goto fail;
+	}
+	if (event_loop_add(x->loop, x->cb_resamplefd, EPOLLIN, xen_kvm_resampled, x))
+		goto fail;
+	return true;
+fail:
+	if (x->cb_irqfd >= 0)
+		close(x->cb_irqfd);
+	if (x->cb_resamplefd >= 0)
+		close(x->cb_resamplefd);
+	x->cb_irqfd = x->cb_resamplefd = -1;
+	return false;
+}
+
 static void ops_set_gsi(void *opaque, unsigned int gsi, bool level)
 {
 	struct xen_kvm *x = opaque;
+	uint64_t one = 1;
 
+	if (xen_kvm_cb_irqfd(x, gsi)) {
+		/* Asserting is a write; KVM lowers the line itself at EOI and
+		 * tells us through the resample fd, where we re-check. */
+		if (level && write(x->cb_irqfd, &one, sizeof(one)) < 0)
+			pr_err_rl("callback GSI %u: %s", gsi, strerror(errno));
+		return;
+	}
 	vm_set_irq(x->vm, gsi, level);
 }
 
@@ -225,6 +290,36 @@ static uint64_t ops_now_ns(void *opaque)
 	if (ioctl(x->vm->vm_fd, KVM_GET_CLOCK, &c) == 0)
 		return c.clock;
 	return mono_ns();
+}
+
+/* Userspace pvclock: a (guest TSC, system time) pair.  A vCPU's MSRs can
+ * only be read on its own thread without stalling, so other threads
+ * extrapolate from the host TSC with the offset learnt there. */
+static int ops_read_tsc(void *opaque, unsigned int vcpu, uint64_t *tsc_r, uint64_t *ns_r)
+{
+	struct xen_kvm *x = opaque;
+	struct vcpu *self = vcpu_current();
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e.index = 0x10 /* IA32_TSC */ };
+
+	(void)vcpu;
+	if (self && self->vm == x->vm) {
+		uint64_t host = __builtin_ia32_rdtsc();
+
+		if (ioctl(self->fd, KVM_GET_MSRS, &m) != 1)
+			return -EIO;
+		x->tsc_offset = m.e.data - host;
+		__atomic_store_n(&x->tsc_offset_known, true, __ATOMIC_RELEASE);
+		*tsc_r = m.e.data;
+	} else if (__atomic_load_n(&x->tsc_offset_known, __ATOMIC_ACQUIRE)) {
+		*tsc_r = __builtin_ia32_rdtsc() + x->tsc_offset;
+	} else {
+		return -EAGAIN;
+	}
+	*ns_r = ops_now_ns(x);
+	return 0;
 }
 
 static void ops_timer_arm(void *opaque, unsigned int vcpu, uint64_t deadline_ns)
@@ -355,6 +450,7 @@ static const struct xen_vmm_ops xen_kvm_ops = {
 	.kick_vcpu = ops_kick_vcpu,
 	.now_ns = ops_now_ns,
 	.timer_arm = ops_timer_arm,
+	.read_tsc = ops_read_tsc,
 	.shutdown = ops_shutdown,
 	.map_page = ops_map_page,
 	.console_write = ops_console_write,
@@ -441,6 +537,9 @@ static bool xen_kvm_port_hcall(struct xen_kvm *x, struct vcpu *vcpu)
 	longmode = (s.efer & (1u << 10)) && s.cs.l;
 	hr = (struct xen_hcall_regs){ r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.r8, r.r9, r.r10 };
 	xen_hcall_from_regs(&hc, &hr, vcpu->id, longmode, s.ss.dpl);
+	/* On the blob path KVM handled the MSR write: the word size is only
+	 * known from here. */
+	xen_domain_set_long_mode(x->dom, longmode);
 	r.rax = xen_kvm_dispatch(x, vcpu, &hc);
 	if (ioctl(vcpu->fd, KVM_SET_REGS, &r) < 0)
 		vm_request_stop(x->vm, VM_EXIT_ERROR, "vCPU %u: writing a hypercall result: %s",
@@ -575,6 +674,9 @@ int xen_kvm_create(struct vm *vm, struct event_loop *loop, const struct xen_kvm_
 	if (!x)
 		return -ENOMEM;
 	x->vm = vm;
+	x->loop = loop;
+	x->cb_gsi = -1;
+	x->cb_irqfd = x->cb_resamplefd = -1;
 	pthread_mutex_init(&x->lock, NULL);
 	pthread_cond_init(&x->wake, NULL);
 	caps = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XEN_HVM);
@@ -612,6 +714,14 @@ int xen_kvm_create(struct vm *vm, struct event_loop *loop, const struct xen_kvm_
 		pr_err("creating the Xen domain: %s", strerror(-rc));
 		goto fail;
 	}
+	if (x->kernel_accel) {
+		/* xen-compat starts in 64-bit layout and says so only on a change;
+		 * KVM starts in 32-bit: agree now, or KVM writes pvclock and the
+		 * wallclock at 32-bit offsets under a 64-bit guest. */
+		struct kvm_xen_hvm_attr lm = { .type = KVM_XEN_ATTR_TYPE_LONG_MODE, .u.long_mode = 1 };
+
+		xen_kvm_vm_attr(x, &lm);
+	}
 	vm->exit_hook = xen_kvm_exit;
 	vm->exit_hook_opaque = x;
 	vm->pre_run_hook = xen_kvm_pre_run;
@@ -635,6 +745,11 @@ void xen_kvm_destroy(struct xen_kvm *x)
 		for (unsigned int i = 0; i < x->vm->nr_vcpus; i++)
 			event_timer_free(x->vcpus[i].timer);
 	free(x->vcpus);
+	if (x->cb_resamplefd >= 0) {
+		event_loop_remove(x->loop, x->cb_resamplefd);
+		close(x->cb_resamplefd);
+		close(x->cb_irqfd);
+	}
 	if (x->dom)
 		xen_domain_destroy(x->dom);
 	if (x->vm->exit_hook_opaque == x) {

@@ -504,6 +504,10 @@ void xen_evtchn_callback_check(struct xen_domain *d)
 		if (!vi || !(__atomic_load_n(vi + XEN_VI_UPCALL_PENDING, __ATOMIC_SEQ_CST) & 1)) {
 			d->cb_gsi_level = false;
 			d->vmm->set_gsi(d->opaque, (unsigned int)d->cb_gsi, false);
+		} else {
+			/* Still pending after the guest's EOI: a VMM whose line
+			 * drops at EOI (KVM's resampling irqfd) needs it raised again. */
+			d->vmm->set_gsi(d->opaque, (unsigned int)d->cb_gsi, true);
 		}
 	}
 	pthread_mutex_unlock(&d->lock);

@@ -83,7 +83,8 @@ int evtchn_upcall_vector_set(struct xen_domain *d, unsigned int vcpu, uint8_t ve
  * GSI/INTx callbacks are level-triggered on vCPU 0's evtchn_upcall_pending,
  * which the guest clears by plain memory write.  The VMM calls this when
  * the line may have been acknowledged (resample/EOI notification, and on
- * exits of vCPU 0) to lower it once the guest has cleared the flag.
+ * exits of vCPU 0) to lower it once the guest has cleared the flag, or to
+ * raise it again (set_gsi(true)) if the flag is still set.
  */
 void xen_evtchn_callback_check(struct xen_domain *d);
 

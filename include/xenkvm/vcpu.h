@@ -33,6 +33,8 @@ int vcpu_start(struct vcpu *vcpu);
 /* Makes a running KVM_RUN return so the thread sees the stop request. */
 void vcpu_kick(struct vcpu *vcpu);
 void vcpu_join(struct vcpu *vcpu);
+/* The vCPU whose thread this is, or NULL. */
+struct vcpu *vcpu_current(void);
 /* Prints registers and the exit reason: every fatal exit goes through it. */
 void vcpu_dump(struct vcpu *vcpu, const char *why);
 
