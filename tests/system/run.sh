@@ -54,7 +54,7 @@ fi
 
 if [ -z "${XENKVM_IN_L1:-}" ]; then
 	# Assets come from Debian's archive, which only this side can reach.
-	assets=$("$here/assets.sh") || { echo "system: tests/system/assets.sh failed"; summary 0 1 0; }
+	assets=$("$here/assets.sh" --with-6.12) || { echo "system: tests/system/assets.sh failed"; summary 0 1 0; }
 	eval "$assets"
 	export XENKVM_KERNEL XENKVM_INITRD XENKVM_BLKFRONT XENKVM_NETFRONT
 	[ -n "${XENKVM_KERNEL_612:-}" ] && export XENKVM_KERNEL_612
