@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# bench/blk: block I/O from inside the guest, xenkvmd's blkback (xen-blkfront)
+# against Debian's QEMU 7.2 + KVM with virtio-blk, same kernel, same image
+# size on the same filesystem, alternating, in the same host (the nested
+# host when the local /dev/kvm cannot run guests).  Per run: sequential
+# write and read MB/s with 1 MiB requests, 4 KiB random read and write IOPS,
+# all O_DIRECT at queue depth 1 (bench/blk/blkload.c, run in the guest).
+#
+# usage: bench/blk/run.sh [-n RUNS] [-s SECONDS] [-m IMAGE_MIB]
+# Prints one line per run and side, then medians and xenkvmd/QEMU ratios.
+# BENCH_SIDES="qemu" (or "xenkvmd") runs one side only.
+# The virtio side needs virtio_blk.ko & co. in the initramfs: they are taken
+# from the guest kernel's Debian package (apt-get download, cached).
+set -euo pipefail
+
+# One block: bash reads all of it before running, so editing the file
+# during a long run cannot change what this run does.
+{
+cd "$(dirname "$0")/../.."
+runs=3 secs=10 img_mb=512
+while getopts "n:s:m:" o; do
+	case $o in
+	n) runs=$OPTARG ;; s) secs=$OPTARG ;; m) img_mb=$OPTARG ;;
+	*) sed -n '2,13p' "$0"; exit 2 ;;
+	esac
+done
+BUILD=${BUILD:-build}
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/xenkvm/bench-blk
+
+if [ -z "${L1_RUN:-}" ]; then
+	make -s BUILD="$BUILD" all "$BUILD/kvm-probe"
+	eval "$(tests/system/assets.sh)"
+	mkdir -p "$cache" "$BUILD/bench"
+	gcc -static -O2 -o "$BUILD/bench/blkload" bench/blk/blkload.c
+	kver=$(basename "$(dirname "$XENKVM_BLKFRONT")")
+	# virtio modules of the same kernel, in load order, as an extra cpio
+	# appended to the test initramfs (Linux unpacks concatenated archives).
+	extra=$cache/virtio-$kver.cpio.gz
+	if [ ! -s "$extra" ]; then
+		work=$(mktemp -d)
+		(cd "$work" && apt-get download "linux-image-$kver" >/dev/null)
+		dpkg-deb -x "$work"/linux-image-*.deb "$work/root"
+		mdir=$work/root/lib/modules/$kver
+		mkdir -p "$work/cpio/lib/modules/$kver"
+		# Debian's package leaves modules.dep to depmod at install time
+		[ -f "$mdir/modules.dep" ] || depmod -b "$work/root" "$kver"
+		# load order from modules.dep: dependencies first
+		order=()
+		add() {
+			local path=$1 d
+			for d in $(awk -F': ' -v m="$path" '$1 == m { print $2 }' "$mdir/modules.dep" | tr ' ' '\n' | tac); do
+				add "$d"
+			done
+			case " ${order[*]} " in *" $(basename "${path%.ko*}").ko "*) return ;; esac
+			case $path in
+			*.xz) xz -dc "$mdir/$path" ;; *.zst) zstd -dcq "$mdir/$path" ;; *) cat "$mdir/$path" ;;
+			esac >"$work/cpio/lib/modules/$kver/$(basename "${path%.ko*}").ko"
+			order+=("$(basename "${path%.ko*}").ko")
+		}
+		for m in virtio_pci virtio_blk; do
+			p=$(awk -F: -v m="$m" '{ n = $1; sub(/.*\//, "", n); sub(/\.ko.*/, "", n) } n == m { print $1 }' "$mdir/modules.dep")
+			[ -n "$p" ] && add "$p"	# else built in
+		done
+		printf '%s\n' "${order[@]}" >"$work/cpio/lib/modules/$kver/virtio.order"
+		(cd "$work/cpio" && find . | cpio -o -H newc --quiet | gzip -9) >"$extra"
+		rm -rf "$work"
+	fi
+	cat "$XENKVM_INITRD" "$extra" >"$BUILD/bench/blk-initrd.cpio.gz"
+	if ! "$BUILD/kvm-probe" >/dev/null 2>&1; then
+		echo "bench/blk: local KVM cannot run guests at hardware speed; running in the nested host" >&2
+		exec tests/nested/l1-run -t 3600 -e XENKVM_KERNEL="$XENKVM_KERNEL" \
+			-e BENCH_SIDES="${BENCH_SIDES:-xenkvmd qemu}" \
+			-e XENKVM_INITRD="$BUILD/bench/blk-initrd.cpio.gz" \
+			-- env BUILD="$BUILD" bench/blk/run.sh -n "$runs" -s "$secs" -m "$img_mb"
+	fi
+	XENKVM_INITRD=$BUILD/bench/blk-initrd.cpio.gz
+fi
+: "${XENKVM_KERNEL:?}" "${XENKVM_INITRD:?}"
+command -v qemu-system-x86_64 >/dev/null || { echo "bench/blk: qemu-system-x86_64 missing" >&2; exit 1; }
+
+tmp=$(mktemp -d /tmp/bench-blk.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+tool=$tmp/tool.img
+cp "$BUILD/bench/blkload" "$tool"
+toolsz=$(stat -c %s "$tool")
+truncate -s $(( (toolsz + 4095) / 4096 * 4096 )) "$tool"
+img=$tmp/disk.img
+append_base="console=ttyS0 quiet xktest=blk_bench xkblk_secs=$secs xkblk_toolsz=$toolsz"
+
+# run SIDE: one guest run; prints "seqwrite MBps seqread MBps randread IOPS randwrite IOPS"
+run() {
+	local out
+	rm -f "$img"
+	truncate -s "${img_mb}M" "$img"
+	if [ "$1" = xenkvmd ]; then
+		cat >"$tmp/b.cfg" <<CFG
+name = "bench-blk"
+kernel = "$XENKVM_KERNEL"
+ramdisk = "$XENKVM_INITRD"
+extra = "$append_base xkblk_dev=xvda xkblk_tool=xvdb"
+memory = 512
+vcpus = 1
+disk = [ 'format=raw, vdev=xvda, access=rw, target=$img', 'format=raw, vdev=xvdb, access=ro, target=$tool' ]
+CFG
+		out=$(timeout 900 "$BUILD/xenkvmd" -q "$tmp/b.cfg" </dev/null 2>"$tmp/err" | tr -d '\r') || true
+	else
+		out=$(timeout 900 qemu-system-x86_64 -enable-kvm -cpu host -m 512 -smp 1 \
+			-nodefaults -nographic -no-reboot -serial stdio \
+			-drive "file=$img,if=virtio,format=raw" \
+			-drive "file=$tool,if=virtio,format=raw,readonly=on" \
+			-kernel "$XENKVM_KERNEL" -initrd "$XENKVM_INITRD" \
+			-append "$append_base xkblk_dev=vda xkblk_tool=vdb" </dev/null 2>"$tmp/err" | tr -d '\r') || true
+	fi
+	if ! printf '%s\n' "$out" | grep -q '^BENCH-DONE'; then
+		echo "bench/blk: $1 run failed:" >&2
+		printf '%s\n' "$out" | tail -20 >&2
+		tail -5 "$tmp/err" >&2
+		return 1
+	fi
+	printf '%s\n' "$out" | awk '$1 == "BENCH" && $2 ~ /^seq/ { printf "%s %s ", $2, $4 }
+				    $1 == "BENCH" && $2 ~ /^rand/ { printf "%s %s ", $2, $5 } END { print "" }'
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+declare -A res
+echo "bench/blk: $runs runs each, ${secs}s per test, ${img_mb} MiB image on $(df --output=fstype "$tmp" | tail -1), O_DIRECT QD1 in the guest"
+for i in $(seq 1 "$runs"); do
+	for side in ${BENCH_SIDES:-xenkvmd qemu}; do
+		line=$(run "$side") || exit 1
+		echo "  run $i $side: $line"
+		set -- $line
+		while [ $# -ge 2 ]; do res[$side.$1]+="$2 "; shift 2; done
+	done
+done
+echo "bench/blk: medians (MB/s for seq 1 MiB, IOPS for rand 4 KiB), xenkvmd/QEMU virtio-blk"
+for t in seqwrite seqread randread randwrite; do
+	x=$(median ${res[xenkvmd.$t]:-0}) q=$(median ${res[qemu.$t]:-0})
+	printf '  %-10s xenkvmd %8s   qemu-virtio %8s   ratio %s\n' "$t" "$x" "$q" \
+		"$(awk -v a="$x" -v b="$q" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
+done
+exit
+}
