@@ -118,10 +118,7 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
 	pr_debug("VM and devices created");
 	if (cfg->console_escape)
 		serial_set_escape(vm->serial, machine_console_escape, vm);
-	if ((rc = event_loop_new(&m->loop))) {
-		pr_err("creating the I/O thread: %s", strerror(-rc));
-		return VM_EXIT_ERROR;
-	}
+	m->loop = cfg->loop;
 	if (cfg->xen) {
 		rc = xen_kvm_create(vm, m->loop, &cfg->xen_cfg, &m->xen);
 		if (rc)
@@ -156,17 +153,9 @@ void *machine_special_page(struct machine *m, enum machine_special_page p)
 
 enum vm_exit_status machine_run(struct machine *m)
 {
-	enum vm_exit_status st;
-
 	if (serial_start(m->vm.serial))
 		pr_warn("console input unavailable");
-	if (event_loop_start(m->loop, "io")) {
-		pr_err("cannot start the I/O thread");
-		return VM_EXIT_ERROR;
-	}
-	st = vm_run(&m->vm);
-	event_loop_stop(m->loop);
-	return st;
+	return vm_run(&m->vm);
 }
 
 void machine_destroy(struct machine *m)
@@ -174,11 +163,9 @@ void machine_destroy(struct machine *m)
 	struct vm *vm = &m->vm;
 
 	/* vCPU threads are joined by vm_run(); devices can go now. */
-	if (m->loop)
-		event_loop_stop(m->loop);
+	/* The caller stopped the I/O thread: timers and fds can go. */
 	xen_kvm_destroy(m->xen);
 	xen_platform_destroy(m->platform);
-	event_loop_free(m->loop);
 	serial_destroy(vm->serial);
 	vm->serial = NULL;
 	rtc_destroy(m->rtc);

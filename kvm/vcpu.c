@@ -230,6 +230,13 @@ static void *vcpu_thread(void *arg)
 	vcpu_self = vcpu;
 
 	while (!__atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE)) {
+		if (__atomic_load_n(&vm->paused, __ATOMIC_ACQUIRE)) {
+			pthread_mutex_lock(&vm->stop_lock);
+			while (vm->paused && !vm->stopping)
+				pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
+			pthread_mutex_unlock(&vm->stop_lock);
+			continue;
+		}
 		if (vm->pre_run_hook)
 			vm->pre_run_hook(vm->pre_run_hook_opaque, vcpu);
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {

@@ -374,6 +374,17 @@ void vm_request_stop(struct vm *vm, enum vm_exit_status status, const char *fmt,
 	pthread_mutex_unlock(&vm->stop_lock);
 }
 
+void vm_set_paused(struct vm *vm, bool paused)
+{
+	pthread_mutex_lock(&vm->stop_lock);
+	vm->paused = paused;
+	pthread_cond_broadcast(&vm->stop_cond);
+	pthread_mutex_unlock(&vm->stop_lock);
+	if (paused && vm->vcpus)
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+			vcpu_kick(vm->vcpus[i]);
+}
+
 static volatile sig_atomic_t vm_host_signal;
 
 static void vm_signal_handler(int sig)

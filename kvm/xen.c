@@ -299,20 +299,21 @@ static int ops_read_tsc(void *opaque, unsigned int vcpu, uint64_t *tsc_r, uint64
 {
 	struct xen_kvm *x = opaque;
 	struct vcpu *self = vcpu_current();
-	struct {
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = { .hdr.nmsrs = 1, .e.index = 0x10 /* IA32_TSC */ };
+		uint8_t buf[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
+	} m = { .hdr.nmsrs = 1 };
 
 	(void)vcpu;
 	if (self && self->vm == x->vm) {
 		uint64_t host = __builtin_ia32_rdtsc();
 
+		m.hdr.entries[0].index = 0x10;   /* IA32_TSC */
 		if (ioctl(self->fd, KVM_GET_MSRS, &m) != 1)
 			return -EIO;
-		x->tsc_offset = m.e.data - host;
+		x->tsc_offset = m.hdr.entries[0].data - host;
 		__atomic_store_n(&x->tsc_offset_known, true, __ATOMIC_RELEASE);
-		*tsc_r = m.e.data;
+		*tsc_r = m.hdr.entries[0].data;
 	} else if (__atomic_load_n(&x->tsc_offset_known, __ATOMIC_ACQUIRE)) {
 		*tsc_r = __builtin_ia32_rdtsc() + x->tsc_offset;
 	} else {

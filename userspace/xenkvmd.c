@@ -12,8 +12,20 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "xenkvm/xen_abi.h"   /* before any <xen/...> header (blkback.h) */
+#include "xenkvm/blkback.h"
+#include "xenkvm/console_server.h"
+#include "xenkvm/control.h"
 #include "xenkvm/domain_config.h"
 #include "xenkvm/event_loop.h"
+#include "xenkvm/rundir.h"
+#include "xenkvm/vcpu.h"
 #include "xenkvm/log.h"
 #include "xenkvm/machine.h"
 #include "xenkvm/xs_service.h"
@@ -41,12 +53,18 @@ static void usage(FILE *f)
 		"      --no-kernel-xen  keep pvclock/runstate/event delivery in userspace\n"
 		"      --xenstore-socket=PATH  serve the domain's XenStore on a unix socket\n"
 		"                       (XENSTORED_PATH=PATH xenstore-ls)\n"
+		"      --control=PATH   serve the control protocol (xenkvm list, shutdown, ...)\n"
+		"      --console=PATH   the serial console on a unix socket instead of stdio\n"
+		"      --paused         build the domain, start its vCPUs on unpause\n"
+		"      --log=PATH       append messages to PATH\n"
 		"  -h, --help           this text\n"
 		"      --version        print the version\n"
 		"\n"
 		"exit status: 0 guest powered off; 1 host-side error; 2 bad usage or\n"
 		"configuration; 3 guest rebooted; 4 guest crashed (triple fault, KVM\n"
-		"emulation failure, crash report); 5 destroyed by a signal or Ctrl-].\n");
+		"emulation failure, crash report); 5 destroyed (signal, Ctrl-], xenkvm destroy).\n"
+		"on_poweroff/on_reboot/on_crash = \"restart\" rebuild the domain in this\n"
+		"process; on_crash = \"preserve\" keeps it (crashed) until destroyed.\n");
 }
 
 static void tty_restore(void)
@@ -70,9 +88,295 @@ static void tty_raw(void)
 	tcsetattr(STDIN_FILENO, TCSANOW, &t);
 }
 
+
 static void config_warning(const char *msg)
 {
 	pr_warn("%s", msg);
+}
+
+/* The daemon: one domain, rebuilt in place on restart. */
+struct daemon {
+	struct domain_config cfg;
+	int domid;
+	enum xen_hcall_path hcall_path;
+	bool no_kernel_xen;
+	bool start_paused;
+	const char *xs_socket;
+	const char *control_path;
+	struct event_loop *loop;
+	struct console_server *console;
+	struct control_server *control;
+
+	/* the current incarnation; swapped only while the loop is stopped */
+	struct machine *m;
+	struct xs_service *xs;
+	struct blkback **disks;    /* one per cfg.disks entry */
+	enum control_state state;
+	unsigned int restarts;
+	time_t start_time;
+};
+
+static uint64_t thread_cpu_ns(pthread_t t)
+{
+	struct timespec ts;
+	clockid_t cid;
+
+	if (pthread_getcpuclockid(t, &cid) || clock_gettime(cid, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int ctl_info(void *opaque, struct control_domain_info *info)
+{
+	struct daemon *dm = opaque;
+	const uint8_t *u = dm->cfg.uuid;
+
+	info->domid = dm->domid;
+	snprintf(info->name, sizeof(info->name), "%s", dm->cfg.name ? dm->cfg.name : "");
+	snprintf(info->uuid, sizeof(info->uuid),
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+	info->state = dm->state;
+	info->memory_mib = dm->cfg.memory_mib;
+	info->maxmem_mib = dm->cfg.maxmem_mib ? dm->cfg.maxmem_mib : dm->cfg.memory_mib;
+	info->vcpus = dm->cfg.vcpus;
+	info->maxvcpus = dm->cfg.maxvcpus ? dm->cfg.maxvcpus : dm->cfg.vcpus;
+	info->cpu_time_ns = 0;
+	if (dm->m)
+		for (unsigned int i = 0; i < dm->m->vm.nr_vcpus; i++)
+			if (dm->m->vm.vcpus[i]->thread_started)
+				info->cpu_time_ns += thread_cpu_ns(dm->m->vm.vcpus[i]->thread);
+	info->start_time = dm->start_time;
+	info->pid = (int)getpid();
+	info->restarts = dm->restarts;
+	snprintf(info->config, sizeof(info->config), "%s", dm->cfg.path ? dm->cfg.path : "");
+	return 0;
+}
+
+static int ctl_vcpu_list(void *opaque, struct control_vcpu_info *v, unsigned int max, unsigned int *nr_r)
+{
+	struct daemon *dm = opaque;
+	unsigned int n = 0;
+
+	if (!dm->m)
+		return -ESRCH;
+	for (unsigned int i = 0; i < dm->m->vm.nr_vcpus && n < max; i++, n++) {
+		struct vcpu *vc = dm->m->vm.vcpus[i];
+
+		v[n] = (struct control_vcpu_info){
+			.id = i, .online = true, .running = !dm->m->vm.paused, .paused = dm->m->vm.paused,
+			.host_cpu = -1,
+			.cpu_time_ns = vc->thread_started ? thread_cpu_ns(vc->thread) : 0,
+		};
+		snprintf(v[n].affinity, sizeof(v[n].affinity), "all");
+	}
+	*nr_r = n;
+	return 0;
+}
+
+static int ctl_pause(void *opaque)
+{
+	struct daemon *dm = opaque;
+
+	if (!dm->m)
+		return -ESRCH;
+	vm_set_paused(&dm->m->vm, true);
+	dm->state = CONTROL_STATE_PAUSED;
+	return 0;
+}
+
+static int ctl_unpause(void *opaque)
+{
+	struct daemon *dm = opaque;
+
+	if (!dm->m)
+		return -ESRCH;
+	vm_set_paused(&dm->m->vm, false);
+	dm->state = CONTROL_STATE_RUNNING;
+	return 0;
+}
+
+static int ctl_shutdown(void *opaque, enum control_shutdown_reason reason)
+{
+	struct daemon *dm = opaque;
+
+	if (!dm->m)
+		return -ESRCH;
+	if (!dm->xs) {
+		control_server_set_message(dm->control, "the guest has no Xen PV drivers to ask "
+					   "(xen_platform_pci=0); use destroy");
+		return -EOPNOTSUPP;
+	}
+	return xs_service_request_shutdown(dm->xs, reason == CONTROL_SHUTDOWN_REBOOT ? "reboot" : "poweroff");
+}
+
+static int ctl_destroy(void *opaque)
+{
+	struct daemon *dm = opaque;
+
+	dm->state = CONTROL_STATE_DYING;
+	if (dm->m)
+		vm_request_stop(&dm->m->vm, VM_EXIT_KILLED, "destroyed (xenkvm destroy)");
+	return 0;
+}
+
+static const struct control_handlers daemon_control = {
+	.info = ctl_info,
+	.vcpu_list = ctl_vcpu_list,
+	.pause = ctl_pause,
+	.unpause = ctl_unpause,
+	.shutdown = ctl_shutdown,
+	.destroy = ctl_destroy,
+};
+
+/* Builds and runs one incarnation of the domain; returns how it ended. */
+static int daemon_run_once(struct daemon *dm)
+{
+	struct domain_config *cfg = &dm->cfg;
+	struct machine_config mcfg = {
+		.memory_mib = cfg->memory_mib,
+		.vcpus = cfg->vcpus,
+		.kernel = cfg->kernel,
+		.ramdisk = cfg->ramdisk,
+		.cmdline = cfg->cmdline,
+		.console_in_fd = STDIN_FILENO,
+		.console_out_fd = STDOUT_FILENO,
+		.console_escape = !dm->console && isatty(STDIN_FILENO),
+		.loop = dm->loop,
+		.xen = cfg->xen_platform,
+		.xen_cfg = {
+			.domid = (uint16_t)dm->domid,
+			.xen_version = cfg->xen_version,
+			.path = dm->hcall_path,
+			.no_kernel_accel = dm->no_kernel_xen,
+		},
+	};
+	int rc;
+
+	memcpy(mcfg.xen_cfg.uuid, cfg->uuid, sizeof(mcfg.xen_cfg.uuid));
+	if (dm->console)
+		console_server_fds(dm->console, &mcfg.console_in_fd, &mcfg.console_out_fd);
+	dm->m = calloc(1, sizeof(*dm->m));
+	if (!dm->m)
+		return VM_EXIT_ERROR;
+	rc = machine_create(dm->m, &mcfg);
+	if (rc)
+		goto out;
+	if (dm->m->xen) {
+		struct xs_service_params xp = {
+			.loop = dm->loop,
+			.dom = xen_kvm_domain(dm->m->xen),
+			.domid = (unsigned int)dm->domid,
+			.name = cfg->name,
+			.uuid = cfg->uuid,
+			.memory_kb = cfg->memory_mib << 10,
+			.vcpus = cfg->vcpus,
+			.ring_page = machine_special_page(dm->m, MACHINE_PAGE_XENSTORE),
+			.ring_gfn = machine_special_gfn(dm->m, MACHINE_PAGE_XENSTORE),
+			.socket_path = dm->xs_socket,
+		};
+
+		if (xs_service_start(&xp, &dm->xs)) {
+			rc = VM_EXIT_ERROR;
+			goto out;
+		}
+		/* The I/O thread is not running yet: backends may use the store. */
+		dm->disks = calloc(cfg->nr_disks ? cfg->nr_disks : 1, sizeof(*dm->disks));
+		if (!dm->disks) {
+			rc = VM_EXIT_ERROR;
+			goto out;
+		}
+		for (size_t i = 0; i < cfg->nr_disks; i++) {
+			struct blkback_params bp = {
+				.loop = dm->loop,
+				.dom = xen_kvm_domain(dm->m->xen),
+				.store = xs_service_store(dm->xs),
+				.domid = (unsigned int)dm->domid,
+				.disk = &cfg->disks[i],
+			};
+
+			if (blkback_create(&bp, &dm->disks[i])) {
+				rc = VM_EXIT_USAGE;
+				goto out;
+			}
+		}
+	} else if (cfg->nr_disks) {
+		pr_err("disks need the Xen platform device (xen_platform_pci=1): this VMM has no emulated disks");
+		rc = VM_EXIT_USAGE;
+		goto out;
+	}
+	if (dm->start_paused) {
+		dm->m->vm.paused = true;
+		dm->start_paused = false;
+	}
+	dm->state = dm->m->vm.paused ? CONTROL_STATE_PAUSED : CONTROL_STATE_RUNNING;
+	dm->start_time = time(NULL);
+	/* Last, so that `xenkvm create` sees the domain only once it can run. */
+	if (dm->control_path && !dm->control &&
+	    control_server_start(dm->loop, dm->control_path, &daemon_control, dm, &dm->control)) {
+		pr_err("cannot serve the control socket %s", dm->control_path);
+		rc = VM_EXIT_ERROR;
+		goto out;
+	}
+	if (event_loop_start(dm->loop, "io")) {
+		pr_err("cannot start the I/O thread");
+		rc = VM_EXIT_ERROR;
+		goto out;
+	}
+	pr_info("domain '%s': %llu MiB, %u vCPU%s, kernel %s", cfg->name ? cfg->name : "?",
+		(unsigned long long)cfg->memory_mib, cfg->vcpus, cfg->vcpus == 1 ? "" : "s", cfg->kernel);
+	tty_raw();
+	rc = machine_run(dm->m);
+	tty_restore();
+	pr_info("domain ended: %s (exit status %d)", dm->m->vm.stop_reason, rc);
+out:
+	event_loop_stop(dm->loop);
+	/* vCPUs are stopped: no event-channel handler can reach a backend now. */
+	if (dm->disks)
+		for (size_t i = 0; i < cfg->nr_disks; i++)
+			blkback_destroy(dm->disks[i]);
+	free(dm->disks);
+	dm->disks = NULL;
+	xs_service_stop(dm->xs);
+	dm->xs = NULL;
+	machine_destroy(dm->m);
+	free(dm->m);
+	dm->m = NULL;
+	return rc;
+}
+
+static enum domain_action daemon_action(const struct domain_config *cfg, int status)
+{
+	switch (status) {
+	case VM_EXIT_POWEROFF: return cfg->on_poweroff;
+	case VM_EXIT_REBOOT:   return cfg->on_reboot;
+	case VM_EXIT_CRASH:    return cfg->on_crash;
+	default:               return ACTION_DESTROY;
+	}
+}
+
+static volatile sig_atomic_t daemon_signal;
+
+static void daemon_on_signal(int sig)
+{
+	daemon_signal = sig;
+}
+
+/* on_crash="preserve": keep answering `list` as crashed until destroyed. */
+static void daemon_preserve(struct daemon *dm)
+{
+	struct sigaction sa = { .sa_handler = daemon_on_signal };
+
+	dm->state = CONTROL_STATE_CRASHED;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (event_loop_start(dm->loop, "io"))
+		return;
+	pr_info("domain crashed and is preserved (on_crash=\"preserve\"); destroy it to end");
+	while (!daemon_signal && dm->state == CONTROL_STATE_CRASHED)
+		usleep(100 * 1000);
+	event_loop_stop(dm->loop);
 }
 
 int main(int argc, char **argv)
@@ -85,21 +389,21 @@ int main(int argc, char **argv)
 		{ "xen-hcall", required_argument, NULL, 'x' },
 		{ "no-kernel-xen", no_argument, NULL, 'K' },
 		{ "xenstore-socket", required_argument, NULL, 'S' },
+		{ "control", required_argument, NULL, 'C' },
+		{ "console", required_argument, NULL, 'O' },
+		{ "paused", no_argument, NULL, 'P' },
+		{ "log", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct domain_config cfg;
+	struct daemon dm = { .domid = 1, .hcall_path = XEN_PATH_AUTO };
 	struct config_error err;
-	struct machine_config mcfg;
-	struct machine *m = NULL;
-	enum xen_hcall_path hcall_path = XEN_PATH_AUTO;
-	bool no_kernel_xen = false;
-	const char *xs_socket = NULL;
-	struct xs_service *xs = NULL;
-	int domid = 1, c, rc;
+	const char *console_path = NULL;
+	int c, rc;
 	char *end;
 
+	rundir_cloexec_inherited();
 	while ((c = getopt_long(argc, argv, "+vqh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
@@ -116,32 +420,51 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			errno = 0;
-			domid = (int)strtol(optarg, &end, 10);
-			if (errno || *end || domid < 1 || domid > 0x7fef) {
+			dm.domid = (int)strtol(optarg, &end, 10);
+			if (errno || *end || dm.domid < 1 || dm.domid > 0x7fef) {
 				fprintf(stderr, "xenkvmd: --domid: '%s' is not a domain id (1..32751)\n", optarg);
 				return VM_EXIT_USAGE;
 			}
 			break;
 		case 'x':
 			if (!strcmp(optarg, "auto"))
-				hcall_path = XEN_PATH_AUTO;
+				dm.hcall_path = XEN_PATH_AUTO;
 			else if (!strcmp(optarg, "intercept"))
-				hcall_path = XEN_PATH_INTERCEPT;
+				dm.hcall_path = XEN_PATH_INTERCEPT;
 			else if (!strcmp(optarg, "blob"))
-				hcall_path = XEN_PATH_BLOB;
+				dm.hcall_path = XEN_PATH_BLOB;
 			else if (!strcmp(optarg, "msr"))
-				hcall_path = XEN_PATH_MSR;
+				dm.hcall_path = XEN_PATH_MSR;
 			else {
 				fprintf(stderr, "xenkvmd: --xen-hcall: '%s' is not auto, intercept, blob or msr\n", optarg);
 				return VM_EXIT_USAGE;
 			}
 			break;
 		case 'K':
-			no_kernel_xen = true;
+			dm.no_kernel_xen = true;
 			break;
 		case 'S':
-			xs_socket = optarg;
+			dm.xs_socket = optarg;
 			break;
+		case 'C':
+			dm.control_path = optarg;
+			break;
+		case 'O':
+			console_path = optarg;
+			break;
+		case 'P':
+			dm.start_paused = true;
+			break;
+		case 'L': {
+			int fd = open(optarg, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+			if (fd < 0 || dup2(fd, STDERR_FILENO) < 0) {
+				fprintf(stderr, "xenkvmd: --log: %s: %s\n", optarg, strerror(errno));
+				return VM_EXIT_USAGE;
+			}
+			close(fd);
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -157,83 +480,64 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return VM_EXIT_USAGE;
 	}
-	log_set_domid(domid);
+	log_set_domid(dm.domid);
 
-	memset(&cfg, 0, sizeof(cfg));
-	if (domain_config_load(argv[optind], argv + optind + 1, (size_t)(argc - optind - 1), &cfg, &err,
+	if (domain_config_load(argv[optind], argv + optind + 1, (size_t)(argc - optind - 1), &dm.cfg, &err,
 			       config_warning)) {
 		fprintf(stderr, "xenkvmd: %s\n", err.msg);
 		return VM_EXIT_USAGE;
 	}
-	if (cfg.type != DOMAIN_TYPE_HVM) {
-		fprintf(stderr, "xenkvmd: %s: only type=\"hvm\" domains are supported\n", cfg.path);
-		rc = VM_EXIT_USAGE;
+	rc = VM_EXIT_USAGE;
+	if (dm.cfg.type != DOMAIN_TYPE_HVM) {
+		fprintf(stderr, "xenkvmd: %s: only type=\"hvm\" domains are supported\n", dm.cfg.path);
 		goto out;
 	}
-	if (!cfg.kernel) {
-		fprintf(stderr, "xenkvmd: %s: 'kernel' is required (direct kernel boot)\n", cfg.path);
-		rc = VM_EXIT_USAGE;
+	if (!dm.cfg.kernel) {
+		fprintf(stderr, "xenkvmd: %s: 'kernel' is required (direct kernel boot)\n", dm.cfg.path);
 		goto out;
 	}
-	mcfg = (struct machine_config){
-		.memory_mib = cfg.memory_mib,
-		.vcpus = cfg.vcpus,
-		.kernel = cfg.kernel,
-		.ramdisk = cfg.ramdisk,
-		.cmdline = cfg.cmdline,
-		.console_in_fd = STDIN_FILENO,
-		.console_out_fd = STDOUT_FILENO,
-		.console_escape = isatty(STDIN_FILENO),
-		.xen = cfg.xen_platform,
-		.xen_cfg = {
-			.domid = (uint16_t)domid,
-			.xen_version = cfg.xen_version,
-			.path = hcall_path,
-			.no_kernel_accel = no_kernel_xen,
-		},
-	};
-	memcpy(mcfg.xen_cfg.uuid, cfg.uuid, sizeof(mcfg.xen_cfg.uuid));
+	/* xl gives every domain a UUID; so do we when the config has none. */
+	if (!dm.cfg.has_uuid && getrandom(dm.cfg.uuid, sizeof(dm.cfg.uuid), 0) == sizeof(dm.cfg.uuid)) {
+		dm.cfg.uuid[6] = (uint8_t)((dm.cfg.uuid[6] & 0x0f) | 0x40);   /* version 4 */
+		dm.cfg.uuid[8] = (uint8_t)((dm.cfg.uuid[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
+		dm.cfg.has_uuid = true;
+	}
+	if (dm.cfg.nr_vifs)
+		pr_warn("%s: %zu vif entr%s ignored: xenkvm has no network backend yet", dm.cfg.path,
+			dm.cfg.nr_vifs, dm.cfg.nr_vifs == 1 ? "y" : "ies");
+	rc = VM_EXIT_ERROR;
+	if (event_loop_new(&dm.loop)) {
+		pr_err("cannot create the I/O thread");
+		goto out;
+	}
+	if (console_path && console_server_start(dm.loop, console_path, &dm.console)) {
+		pr_err("cannot serve the console on %s", console_path);
+		goto out;
+	}
 	pr_debug("config loaded");
-	m = calloc(1, sizeof(*m));
-	if (!m) {
-		rc = VM_EXIT_ERROR;
-		goto out;
-	}
-	rc = machine_create(m, &mcfg);
-	if (rc)
-		goto out;
-	if (m->xen) {
-		struct xs_service_params xp = {
-			.loop = m->loop,
-			.dom = xen_kvm_domain(m->xen),
-			.domid = (unsigned int)domid,
-			.name = cfg.name,
-			.uuid = cfg.uuid,
-			.memory_kb = cfg.memory_mib << 10,
-			.vcpus = cfg.vcpus,
-			.ring_page = machine_special_page(m, MACHINE_PAGE_XENSTORE),
-			.ring_gfn = machine_special_gfn(m, MACHINE_PAGE_XENSTORE),
-			.socket_path = xs_socket,
-		};
+	for (;;) {
+		enum domain_action a;
 
-		if (xs_service_start(&xp, &xs)) {
-			rc = VM_EXIT_ERROR;
-			goto out;
+		rc = daemon_run_once(&dm);
+		a = daemon_action(&dm.cfg, rc);
+		if (rc == VM_EXIT_POWEROFF || rc == VM_EXIT_REBOOT || rc == VM_EXIT_CRASH) {
+			if (a == ACTION_RESTART || a == ACTION_RENAME_RESTART || a == ACTION_COREDUMP_RESTART) {
+				dm.restarts++;
+				pr_info("restarting the domain (%s)", rc == VM_EXIT_POWEROFF ? "on_poweroff" :
+					rc == VM_EXIT_REBOOT ? "on_reboot" : "on_crash");
+				continue;
+			}
+			if (rc == VM_EXIT_CRASH && a == ACTION_PRESERVE)
+				daemon_preserve(&dm);
 		}
+		break;
 	}
-	pr_info("domain '%s': %llu MiB, %u vCPU%s, kernel %s", cfg.name ? cfg.name : "?",
-		(unsigned long long)cfg.memory_mib, cfg.vcpus, cfg.vcpus == 1 ? "" : "s", cfg.kernel);
-	tty_raw();
-	rc = machine_run(m);
-	tty_restore();
-	pr_info("domain ended: %s (exit status %d)", m->vm.stop_reason, rc);
 out:
-	if (m && m->loop)
-		event_loop_stop(m->loop);
-	xs_service_stop(xs);
-	if (m)
-		machine_destroy(m);
-	free(m);
-	domain_config_free(&cfg);
+	if (dm.loop)
+		event_loop_stop(dm.loop);
+	control_server_free(dm.control);
+	console_server_free(dm.console);
+	event_loop_free(dm.loop);
+	domain_config_free(&dm.cfg);
 	return rc;
 }

@@ -26,6 +26,7 @@ struct machine_config {
 	int console_in_fd;        /* -1: no console input */
 	int console_out_fd;
 	bool console_escape;      /* Ctrl-] on the input destroys the domain */
+	struct event_loop *loop;  /* the caller's I/O thread (started and stopped by it) */
 
 	/* The Xen personality (xen_platform_pci=1): CPUID leaves, hypercalls,
 	 * the platform PCI device. */
@@ -46,7 +47,7 @@ struct machine {
 	struct rtc *rtc;
 	struct acpi_pm *pm;
 	uint64_t rsdp_addr;
-	struct event_loop *loop;   /* the I/O thread: timers, backends */
+	struct event_loop *loop;   /* the caller's I/O thread: timers, backends */
 	struct xen_kvm *xen;       /* NULL without the Xen personality */
 	struct xen_platform *platform;
 	uint64_t special_gpa;      /* first special page */

@@ -83,6 +83,7 @@ struct vm {
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
 	bool stopping;
+	bool paused;                /* vCPUs wait outside KVM_RUN (stop_lock, stop_cond) */
 	enum vm_exit_status exit_status;
 	char stop_reason[160];
 };
@@ -120,6 +121,9 @@ void vm_pulse_irq(struct vm *vm, unsigned int gsi);
 /* Ask the domain to stop; safe from any thread, idempotent (first wins). */
 void vm_request_stop(struct vm *vm, enum vm_exit_status status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Pauses or resumes every vCPU (xenkvm pause/unpause, create -p); any thread. */
+void vm_set_paused(struct vm *vm, bool paused);
+
 /* Starts the vCPU threads and blocks until a stop request; returns its status. */
 enum vm_exit_status vm_run(struct vm *vm);
 

@@ -63,7 +63,7 @@ write_cfg() {
 		echo "name = \"xktest-boot\""
 		echo "kernel = \"$XENKVM_KERNEL\""
 		echo "ramdisk = \"$XENKVM_INITRD\""
-		echo "extra = \"console=ttyS0 xktest=smp\""
+		echo "extra = \"console=ttyS0 quiet xktest=smp\""
 		echo "memory = 256"
 		echo "vcpus = 2"
 		for l in "$@"; do echo "$l"; done
@@ -122,7 +122,7 @@ fi
 
 # --- a guest reboot ends the VMM with exit 3 ---------------------------------------
 cfg=$tmp/reboot.cfg
-write_cfg "$cfg" 'extra = "console=ttyS0 xktest=reboot"'
+write_cfg "$cfg" 'extra = "console=ttyS0 quiet xktest=reboot"'
 vmm "$boot_limit" "$cfg"
 if [ $rc = 3 ] && printf '%s\n' "$out" | grep -q '^XENKVM-REBOOTING'; then
 	ok "reboot -f: exit 3"

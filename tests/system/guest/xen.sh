@@ -6,7 +6,7 @@ echo "CPUS-ONLINE-LIST=$(cat /sys/devices/system/cpu/online)"
 dmesg | grep -E "Hypervisor detected|Xen version|2-level ABI|callback vector|Grant table|xen-platform-pci|Xen HVM" |
 	sed 's/^\[[^]]*\] /DMESG: /'
 # Xen IPIs are event channels: "xen-percpu-ipi" rows of /proc/interrupts, one count per CPU.
-grep -E "xen-percpu-ipi|xen-percpu-virq|xen-pirq|xen-platform" /proc/interrupts | sed 's/^ */IRQ: /'
+grep -E "resched|callfunc|xen-platform|timer" /proc/interrupts | sed 's/^ */IRQ: /'
 echo SLEEP-BEGIN
 sleep 2
 echo SLEEP-END
