@@ -63,8 +63,9 @@ static void usage(FILE *f)
 		"exit status: 0 guest powered off; 1 host-side error; 2 bad usage or\n"
 		"configuration; 3 guest rebooted; 4 guest crashed (triple fault, KVM\n"
 		"emulation failure, crash report); 5 destroyed (signal, Ctrl-], xenkvm destroy).\n"
-		"on_poweroff/on_reboot/on_crash = \"restart\" rebuild the domain in this\n"
-		"process; on_crash = \"preserve\" keeps it (crashed) until destroyed.\n");
+		"With --control (as `xenkvm create` runs it), on_poweroff/on_reboot/on_crash\n"
+		"= \"restart\" rebuild the domain in this process and on_crash = \"preserve\"\n"
+		"keeps it (crashed) until destroyed; without, the status reports the event.\n");
 }
 
 static void tty_restore(void)
@@ -519,7 +520,9 @@ int main(int argc, char **argv)
 		enum domain_action a;
 
 		rc = daemon_run_once(&dm);
-		a = daemon_action(&dm.cfg, rc);
+		/* Standalone, the exit status reports what happened (issue 2's
+		 * contract); managed by the CLI (--control), xl's actions apply. */
+		a = dm.control_path ? daemon_action(&dm.cfg, rc) : ACTION_DESTROY;
 		if (rc == VM_EXIT_POWEROFF || rc == VM_EXIT_REBOOT || rc == VM_EXIT_CRASH) {
 			if (a == ACTION_RESTART || a == ACTION_RENAME_RESTART || a == ACTION_COREDUMP_RESTART) {
 				dm.restarts++;
