@@ -16,35 +16,11 @@ set -uo pipefail
 # or updating the file during a long run cannot change what this run does.
 {
 name=test_boot
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-build=${BUILD:-build}
-case $build in /*) ;; *) build=$root/$build ;; esac
-vmm=$build/xenkvmd
+. "$(dirname "$0")/lib.sh"
 boot_limit=${XENKVM_BOOT_TIMEOUT:-150}	# seconds for one guest boot (nested, emulated)
 error_limit=30				# seconds for the VMM to refuse bad input
-
-passed=0 failed=0
-ok() { echo "  ok   $*"; passed=$((passed + 1)); }
-fail() { echo "  FAIL $*"; failed=$((failed + 1)); }
-finish() {
-	echo "$name: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit
-}
-
-if [ "${XENKVM_KVM_CAPABLE:-}" != 1 ]; then
-	verdict=$("$build/kvm-probe" 2>&1) && XENKVM_KVM_CAPABLE=1 || XENKVM_KVM_CAPABLE=0
-	if [ "$XENKVM_KVM_CAPABLE" = 0 ]; then
-		echo "SKIP: $name: the local KVM cannot run guests (${verdict:-no $build/kvm-probe});" \
-		     "tests/system/run.sh runs it in a nested host"
-		exit 77
-	fi
-fi
-if [ -z "${XENKVM_KERNEL:-}" ] || [ -z "${XENKVM_INITRD:-}" ]; then
-	assets=$("$here/assets.sh") || { fail "guest assets (tests/system/assets.sh)"; finish; }
-	eval "$assets"
-fi
+require_kvm
+need_assets
 if [ ! -x "$vmm" ]; then
 	fail "$vmm is not built"
 	finish

@@ -14,33 +14,10 @@
 set -uo pipefail
 {
 name=test_xen
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-build=${BUILD:-build}
-case $build in /*) ;; *) build=$root/$build ;; esac
-vmm=$build/xenkvmd
+. "$(dirname "$0")/lib.sh"
 boot_limit=${XENKVM_BOOT_TIMEOUT:-180}
-
-passed=0 failed=0
-ok() { echo "  ok   $*"; passed=$((passed + 1)); }
-fail() { echo "  FAIL $*"; failed=$((failed + 1)); }
-finish() {
-	echo "$name: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit
-}
-
-if [ "${XENKVM_KVM_CAPABLE:-}" != 1 ]; then
-	if ! verdict=$("$build/kvm-probe" -x 2>&1); then
-		echo "SKIP: $name: no KVM with Xen support here (${verdict:-no probe});" \
-		     "tests/system/run.sh runs it in a nested host"
-		exit 77
-	fi
-fi
-if [ -z "${XENKVM_KERNEL:-}" ] || [ -z "${XENKVM_INITRD:-}" ]; then
-	assets=$("$here/assets.sh" --with-6.12) || { fail "guest assets"; finish; }
-	eval "$assets"
-fi
+require_kvm -x
+need_assets --with-6.12
 command -v xenstore-read >/dev/null || { fail "xenstore-read missing (xenstore-utils)"; finish; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_xen.XXXXXX")
