@@ -240,6 +240,9 @@ void event_loop_stop(struct event_loop *l)
 	if (write(l->stop_fd, &one, sizeof(one)) < 0)
 		pr_err("event loop: cannot signal stop: %s", strerror(errno));
 	pthread_join(l->thread, NULL);
+	/* Reset the stop signal, or a restarted loop would see it at once. */
+	if (read(l->stop_fd, &one, sizeof(one)) < 0)
+		pr_debug("event loop: stop fd already clear");
 	l->started = false;
 }
 

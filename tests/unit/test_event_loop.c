@@ -92,6 +92,13 @@ static void test_loop(void)
 	CU_ASSERT(wait_for(&readable, 1));
 	CU_ASSERT_EQUAL(event_loop_remove(l, 12345), -ENOENT);
 
+	/* stop and start again: the loop must serve after a restart (xenkvmd
+	 * restarts a domain on the same loop) */
+	event_loop_stop(l);
+	CU_ASSERT_EQUAL(event_loop_start(l, "test-loop"), 0);
+	event_notifier_signal(n);
+	CU_ASSERT(wait_for(&notified, 2));
+
 	event_loop_stop(l);   /* joins the thread */
 	event_notifier_free(n);
 	event_timer_free(t);
