@@ -4,12 +4,15 @@
 #
 # Installs the dependencies, builds, fetches the guest kernel and a busybox initramfs
 # from Debian's packages (tests/system/assets.sh), then runs
-#   build/xenkvmd examples/debian.cfg kernel="..." ramdisk="..." [key=value...]
-# directly when the local KVM can run guests (build/kvm-probe), or else inside a
-# throw-away nested host (tests/nested/l1-run -i; ~15 s more to start).
+#   build/xenkvm create -c examples/debian.cfg kernel="..." ramdisk="..." [key=value...]
+# (the domain runs detached under xenkvmd; -c attaches its console) directly when the
+# local KVM can run guests (build/kvm-probe), or else inside a throw-away nested host
+# (tests/nested/l1-run -i; ~15 s more to start).
 #
-# In the guest shell: poweroff -f (or exit) ends the guest; Ctrl-] quits xenkvmd.
-# Nested, the same keys work; Ctrl-\ x kills the nested host itself.
+# In the guest shell: poweroff -f ends the guest and the console; Ctrl-] detaches
+# (`build/xenkvm console debian` attaches again, `build/xenkvm destroy debian` ends it).
+# Nested, the same keys work, and leaving the console ends the nested host with its
+# guest; Ctrl-\ x kills the nested host itself.
 #
 # usage: scripts/demo.sh [key=value...]     e.g. scripts/demo.sh vcpus=4 memory=512
 set -euo pipefail
@@ -21,8 +24,8 @@ make -s -j2 BUILD="$build"
 eval "$(tests/system/assets.sh)"
 args=(examples/debian.cfg "kernel=\"$XENKVM_KERNEL\"" "ramdisk=\"$XENKVM_INITRD\"" "$@")
 if verdict=$("$build/kvm-probe"); then
-	exec "$build/xenkvmd" "${args[@]}"
+	exec "$build/xenkvm" create -c "${args[@]}"
 fi
 echo "$verdict"
 echo "demo: this KVM cannot run guests; booting a nested host first (Ctrl-\\ x kills it)"
-exec tests/nested/l1-run -i -w "$PWD" -- "$build/xenkvmd" "${args[@]}"
+exec tests/nested/l1-run -i -w "$PWD" -- "$build/xenkvm" create -c "${args[@]}"
