@@ -392,6 +392,19 @@ static int view_open(struct xs_client *c, uint32_t txid, struct xs_view *v)
 	return 0;
 }
 
+/* Every operation starts here: the view it works on (the store or the
+ * client's transaction) and the canonical form of the path it names.
+ * On failure *name_r stays NULL, so callers just free it. */
+static int op_open(struct xs_client *c, uint32_t txid, const char *path, bool special,
+		   struct xs_view *v, char **name_r)
+{
+	int rc = view_open(c, txid, v);
+
+	if (rc)
+		return rc;
+	return xs_path_canon(c, path, special, name_r);
+}
+
 static int view_get(struct xs_view *v, const char *path, const struct xs_rec **r)
 {
 	if (v->tx)
@@ -491,10 +504,7 @@ int xs_store_read(struct xs_client *c, uint32_t txid, const char *path, struct x
 	char *name = NULL;
 	int rc;
 
-	rc = view_open(c, txid, &v);
-	if (rc)
-		return rc;
-	rc = xs_path_canon(c, path, false, &name);
+	rc = op_open(c, txid, path, false, &v, &name);
 	if (rc)
 		goto out;
 	rc = node_lookup(&v, name, XS_P_READ, &r);
@@ -625,10 +635,7 @@ int xs_store_write(struct xs_client *c, uint32_t txid, const char *path,
 
 	if (len > XENSTORE_PAYLOAD_MAX)
 		return -E2BIG;
-	rc = view_open(c, txid, &v);
-	if (rc)
-		return rc;
-	rc = xs_path_canon(c, path, false, &name);
+	rc = op_open(c, txid, path, false, &v, &name);
 	if (rc)
 		goto out;
 	rc = node_lookup(&v, name, XS_P_WRITE, &r);
@@ -662,10 +669,7 @@ int xs_store_mkdir(struct xs_client *c, uint32_t txid, const char *path)
 	char *name = NULL;
 	int rc;
 
-	rc = view_open(c, txid, &v);
-	if (rc)
-		return rc;
-	rc = xs_path_canon(c, path, false, &name);
+	rc = op_open(c, txid, path, false, &v, &name);
 	if (rc)
 		goto out;
 	rc = node_lookup(&v, name, XS_P_WRITE, &r);
@@ -740,10 +744,7 @@ int xs_store_rm(struct xs_client *c, uint32_t txid, const char *path)
 	long n;
 	int rc;
 
-	rc = view_open(c, txid, &v);
-	if (rc)
-		return rc;
-	rc = xs_path_canon(c, path, false, &name);
+	rc = op_open(c, txid, path, false, &v, &name);
 	if (rc)
 		goto out;
 	parent = strdup(name);
@@ -943,10 +944,7 @@ int xs_store_set_perms(struct xs_client *c, uint32_t txid, const char *path,
 			return -EINVAL;
 	if (!c->priv && c->s->q.perms_per_node && nr > c->s->q.perms_per_node)
 		return -ENOSPC;
-	rc = view_open(c, txid, &v);
-	if (rc)
-		return rc;
-	rc = xs_path_canon(c, path, true, &name);
+	rc = op_open(c, txid, path, true, &v, &name);
 	if (rc)
 		goto out;
 	rc = node_lookup(&v, name, XS_P_WRITE | XS_P_OWNER, &r);
