@@ -189,7 +189,10 @@ static void xs_close(struct xs_conn *c, struct rundir *rd)
 	rundir_close(rd);
 }
 
-int cli_xenstore_read(int argc, char **argv)
+/* xenstore-read and xenstore-rm: one request per PATH argument, stopping at
+ * the first that fails; `print` writes each reply's value on its own line. */
+static int xs_each_path(const char *verb, enum xsd_sockmsg_type op, const char *failed,
+			bool print, int argc, char **argv)
 {
 	struct rundir rd = { .lock_fd = -1 };
 	struct xs_conn c;
@@ -200,25 +203,31 @@ int cli_xenstore_read(int argc, char **argv)
 	c.fd = -1;
 	if (!m)
 		return CLI_FAIL;
-	if (cli_want_help("xenstore-read", argc, argv, &rc) ||
-	    (rc = xs_front("xenstore-read", argc, argv, 1, 1, &rd, &c)))
+	if (cli_want_help(verb, argc, argv, &rc) || (rc = xs_front(verb, argc, argv, 1, 1, &rd, &c)))
 		goto out;
 	for (int i = 2; i < argc; i++) {
 		long len;
 
 		if (xs_abs(&c, argv[i], path, sizeof(path)) || (len = build(buf, sizeof(buf), path, NULL, false)) < 0 ||
-		    xs_call(&c, XS_READ, buf, (size_t)len, m)) {
-			fprintf(stderr, "xenstore-read: couldn't read path %s\n", argv[i]);
+		    xs_call(&c, op, buf, (size_t)len, m)) {
+			fprintf(stderr, "%s: %s %s\n", verb, failed, argv[i]);
 			rc = CLI_FAIL;
 			break;
 		}
-		fwrite(m->body, 1, m->hdr.len, stdout);
-		putchar('\n');
+		if (print) {
+			fwrite(m->body, 1, m->hdr.len, stdout);
+			putchar('\n');
+		}
 	}
 out:
 	xs_close(&c, &rd);
 	free(m);
 	return rc;
+}
+
+int cli_xenstore_read(int argc, char **argv)
+{
+	return xs_each_path("xenstore-read", XS_READ, "couldn't read path", true, argc, argv);
 }
 
 int cli_xenstore_write(int argc, char **argv)
@@ -259,32 +268,7 @@ out:
 
 int cli_xenstore_rm(int argc, char **argv)
 {
-	struct rundir rd = { .lock_fd = -1 };
-	struct xs_conn c;
-	struct xs_msg *m = malloc(sizeof(*m));
-	char path[XENSTORE_ABS_PATH_MAX + 1], buf[XENSTORE_PAYLOAD_MAX];
-	int rc;
-
-	c.fd = -1;
-	if (!m)
-		return CLI_FAIL;
-	if (cli_want_help("xenstore-rm", argc, argv, &rc) ||
-	    (rc = xs_front("xenstore-rm", argc, argv, 1, 1, &rd, &c)))
-		goto out;
-	for (int i = 2; i < argc; i++) {
-		long len;
-
-		if (xs_abs(&c, argv[i], path, sizeof(path)) || (len = build(buf, sizeof(buf), path, NULL, false)) < 0 ||
-		    xs_call(&c, XS_RM, buf, (size_t)len, m)) {
-			fprintf(stderr, "xenstore-rm: could not remove path %s\n", argv[i]);
-			rc = CLI_FAIL;
-			break;
-		}
-	}
-out:
-	xs_close(&c, &rd);
-	free(m);
-	return rc;
+	return xs_each_path("xenstore-rm", XS_RM, "could not remove path", false, argc, argv);
 }
 
 /* xenstore-ls's escaping: printable ASCII as is, the rest as \t \n \r \\ or \ooo. */
