@@ -38,7 +38,10 @@ struct blkback_params {
 	unsigned int max_queues;       /* multi-queue-max-queues [4] (1..16) */
 	unsigned int max_ring_order;   /* max-ring-page-order [4] (0..4) */
 	unsigned int max_indirect;     /* feature-max-indirect-segments [256] (11..4096) */
-	bool no_persistent;            /* don't offer feature-persistent */
+	/* Offer feature-persistent.  Off by default: our grant "mapping" is a
+	 * pointer into guest RAM, so persistent grants save us nothing and make
+	 * blkfront copy every byte through its grant pool. */
+	bool persistent;
 	bool no_indirect;              /* don't offer indirect descriptors */
 };
 

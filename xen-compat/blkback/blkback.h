@@ -54,6 +54,9 @@ struct blk_io {
 	uint64_t size;         /* bytes */
 	unsigned int logical_block, physical_block;
 	bool readonly, direct, is_bdev, can_discard;
+	/* Transfers tried on the I/O thread before io_uring (see io.c). */
+	bool memory_backed;    /* tmpfs/ramfs: everything inline, it never waits for a device */
+	bool nowait_rd, nowait_wr; /* RWF_NOWAIT attempts still worth making */
 	struct io_uring uring;
 	bool uring_ok;
 	unsigned int inflight; /* submitted, CQE not yet reaped */
@@ -75,6 +78,15 @@ unsigned int blk_io_reap(struct blk_io *io, blk_io_done_fn *fn, void *opaque);
 int blk_io_wait_one(struct blk_io *io, blk_io_done_fn *fn, void *opaque);
 /* Clears the eventfd counter. */
 void blk_io_ack(struct blk_io *io);
+/*
+ * The transfer done right here when that cannot block the thread: bytes
+ * moved (short is fine) or a -errno result; -EAGAIN means "not here, use
+ * io_uring".  Likewise for fdatasync and punching a hole.
+ */
+ssize_t blk_io_try_rw(struct blk_io *io, bool write, const struct iovec *iov, unsigned int cnt,
+		      uint64_t off);
+int blk_io_try_fsync(struct blk_io *io);
+int blk_io_try_discard(struct blk_io *io, uint64_t off, uint64_t len);
 
 /* ---- ring.c: request consumer -------------------------------------------- */
 
@@ -122,6 +134,8 @@ struct blk_inflight {
 	uint64_t discard_len;
 	struct blk_req req;            /* the private copy */
 	struct blk_inflight *next_free;
+	struct blk_inflight *next_done; /* on the ring's inline-completed list */
+	int inline_res;
 };
 
 struct blk_ring {
@@ -140,6 +154,9 @@ struct blk_ring {
 	struct blk_inflight *slots, *free;
 	unsigned int nr_inflight;
 	bool rsp_pending;              /* responses written, not yet pushed */
+	/* Done inline by fl_submit(), completed by blk_ring_process(): a
+	 * completion never runs inside the submit that caused it. */
+	struct blk_inflight *done_head, **done_tail;
 	struct blk_inflight *held;     /* a barrier: consume nothing until it is done */
 	bool held_started;             /* ... and it no longer waits for the others */
 	bool persistent;

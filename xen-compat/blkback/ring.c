@@ -248,10 +248,37 @@ static void fl_complete(struct blk_ring *r, struct blk_inflight *fl, int16_t sta
 	r->nr_inflight--;
 }
 
+static ssize_t fl_try_inline(struct blk_ring *r, struct blk_inflight *fl)
+{
+	struct blk_io *io = &r->be->io;
+
+	switch (fl->stage) {
+	case BLK_ST_RW:
+		return blk_io_try_rw(io, fl->write, fl->iov + fl->iov_pos, fl->nr_iov - fl->iov_pos,
+				     fl->offset);
+	case BLK_ST_FSYNC:
+		return blk_io_try_fsync(io);
+	case BLK_ST_DISCARD:
+		return blk_io_try_discard(io, fl->offset, fl->discard_len);
+	default:
+		return -EAGAIN;
+	}
+}
+
 static int fl_submit(struct blk_ring *r, struct blk_inflight *fl)
 {
 	struct blkback *be = r->be;
-	struct io_uring_sqe *sqe = blk_io_sqe(&be->io);
+	struct io_uring_sqe *sqe;
+	ssize_t n = fl_try_inline(r, fl);
+
+	if (n != -EAGAIN) {
+		fl->inline_res = (int)n;   /* at most a request's bytes */
+		fl->next_done = NULL;
+		*r->done_tail = fl;
+		r->done_tail = &fl->next_done;
+		return 0;
+	}
+	sqe = blk_io_sqe(&be->io);
 
 	if (!sqe)
 		return -EBUSY;
@@ -491,12 +518,28 @@ static void ring_handle(struct blk_ring *r, const uint8_t *raw)
 	fl_start(r, fl);
 }
 
-void blk_ring_process(struct blk_ring *r)
+/* Completes what fl_submit() did inline; true if there was any. */
+static bool ring_complete_inline(struct blk_ring *r)
+{
+	bool any = false;
+
+	while (r->done_head) {
+		struct blk_inflight *fl = r->done_head;
+
+		r->done_head = fl->next_done;
+		if (!r->done_head)
+			r->done_tail = &r->done_head;
+		blk_ring_io_done(r->be, fl, fl->inline_res);   /* may queue more */
+		any = true;
+	}
+	return any;
+}
+
+/* One pass over the ring: start a barrier that became due, consume. */
+static void ring_consume(struct blk_ring *r)
 {
 	uint8_t raw[112];
 
-	if (!r->connected)
-		return;
 	if (r->held && !r->held_started && r->nr_inflight == 1) {
 		r->held_started = true;
 		fl_start(r, r->held);
@@ -526,6 +569,17 @@ void blk_ring_process(struct blk_ring *r)
 		if (__atomic_load_n(ring_idx(r, IDX_REQ_PROD), __ATOMIC_ACQUIRE) == r->req_cons)
 			break;
 	}
+}
+
+void blk_ring_process(struct blk_ring *r)
+{
+	if (!r->connected)
+		return;
+	/* Inline completions free slots and may make a barrier due: go round
+	 * until a pass completes nothing, then answer the whole batch. */
+	do
+		ring_consume(r);
+	while (ring_complete_inline(r));
 	blk_io_submit(&r->be->io);
 	ring_push(r);
 }
@@ -677,6 +731,8 @@ int blk_ring_connect(struct blk_ring *r, const struct blk_ring_config *c)
 	r->req_cons = r->rsp_prod_pvt = 0;
 	r->nr_inflight = 0;
 	r->held = NULL;
+	r->done_head = NULL;
+	r->done_tail = &r->done_head;
 	r->held_started = r->dead = r->stopping = r->rsp_pending = false;
 	r->persistent = c->persistent;
 	r->be_port = 0;

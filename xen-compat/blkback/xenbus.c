@@ -471,7 +471,7 @@ int blkback_create(const struct blkback_params *p, struct blkback **be_r)
 	be->max_queues = clamp_param(p->max_queues, 4, 1, BLK_MAX_QUEUES);
 	be->max_ring_order = p->max_ring_order ? clamp_param(p->max_ring_order, 4, 0,
 							     BLK_MAX_RING_ORDER) : 4;
-	be->offer_persistent = !p->no_persistent;
+	be->offer_persistent = p->persistent;
 	be->nr_rings = 0;
 	be->be_state = XenbusStateInitialising;
 	snprintf(be->fe_path, sizeof(be->fe_path), "/local/domain/%u/device/vbd/%u", be->domid,
