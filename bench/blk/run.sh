@@ -5,6 +5,10 @@
 # host when the local /dev/kvm cannot run guests).  Per run: sequential
 # write and read MB/s with 1 MiB requests, 4 KiB random read and write IOPS,
 # all O_DIRECT at queue depth 1 (bench/blk/blkload.c, run in the guest).
+# The image is filled with random data first (reads of holes would measure
+# zero-filling, and how much of the image the write test happened to
+# cover) and lives on tmpfs (BENCH_DIR, default /dev/shm), so both sides
+# measure the VMM and its transport, not the host's disk.
 #
 # usage: bench/blk/run.sh [-n RUNS] [-s SECONDS] [-m IMAGE_MIB]
 # Prints one line per run and side, then medians and xenkvmd/QEMU ratios.
@@ -21,7 +25,7 @@ runs=3 secs=10 img_mb=512
 while getopts "n:s:m:" o; do
 	case $o in
 	n) runs=$OPTARG ;; s) secs=$OPTARG ;; m) img_mb=$OPTARG ;;
-	*) sed -n '2,13p' "$0"; exit 2 ;;
+	*) sed -n '2,18p' "$0"; exit 2 ;;
 	esac
 done
 BUILD=${BUILD:-build}
@@ -68,8 +72,8 @@ if [ -z "${L1_RUN:-}" ]; then
 	cat "$XENKVM_INITRD" "$extra" >"$BUILD/bench/blk-initrd.cpio.gz"
 	if ! "$BUILD/kvm-probe" >/dev/null 2>&1; then
 		echo "bench/blk: local KVM cannot run guests at hardware speed; running in the nested host" >&2
-		exec tests/nested/l1-run -t 3600 -e XENKVM_KERNEL="$XENKVM_KERNEL" \
-			-e BENCH_SIDES="${BENCH_SIDES:-xenkvmd qemu}" \
+		exec tests/nested/l1-run -t 3600 -m 4G -e XENKVM_KERNEL="$XENKVM_KERNEL" \
+			-e BENCH_SIDES="${BENCH_SIDES:-xenkvmd qemu}" -e BENCH_DIR="${BENCH_DIR:-/dev/shm}" \
 			-e XENKVM_INITRD="$BUILD/bench/blk-initrd.cpio.gz" \
 			-- env BUILD="$BUILD" bench/blk/run.sh -n "$runs" -s "$secs" -m "$img_mb"
 	fi
@@ -78,20 +82,20 @@ fi
 : "${XENKVM_KERNEL:?}" "${XENKVM_INITRD:?}"
 command -v qemu-system-x86_64 >/dev/null || { echo "bench/blk: qemu-system-x86_64 missing" >&2; exit 1; }
 
-tmp=$(mktemp -d /tmp/bench-blk.XXXXXX)
+tmp=$(mktemp -d "${BENCH_DIR:-/dev/shm}/bench-blk.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 tool=$tmp/tool.img
 cp "$BUILD/bench/blkload" "$tool"
 toolsz=$(stat -c %s "$tool")
 truncate -s $(( (toolsz + 4095) / 4096 * 4096 )) "$tool"
 img=$tmp/disk.img
+head -c "${img_mb}M" /dev/urandom >"$tmp/filled.img"
 append_base="console=ttyS0 quiet xktest=blk_bench xkblk_secs=$secs xkblk_toolsz=$toolsz"
 
 # run SIDE: one guest run; prints "seqwrite MBps seqread MBps randread IOPS randwrite IOPS"
 run() {
 	local out
-	rm -f "$img"
-	truncate -s "${img_mb}M" "$img"
+	cp "$tmp/filled.img" "$img"
 	if [ "$1" = xenkvmd ]; then
 		cat >"$tmp/b.cfg" <<CFG
 name = "bench-blk"
