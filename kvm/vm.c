@@ -254,6 +254,49 @@ static int vm_setup_memory(struct vm *vm, uint64_t memory_mib)
 	return rc;
 }
 
+/*
+ * GSI -> irqchip pins.  KVM's default sends GSI 0, which its PIT raises,
+ * to IOAPIC pin 0, but our MADT (like every PC's) overrides ISA IRQ 0 to
+ * GSI 2: a guest that checks its timer through the IOAPIC (Linux does,
+ * unless it found kvm-clock) then sees no ticks and spends seconds on
+ * fallbacks.  So GSI 0 reaches PIC pin 0 and IOAPIC pin 2, and GSI 2 (the
+ * PIC cascade) reaches nothing; every other ISA GSI n reaches PIC and
+ * IOAPIC pin n, GSIs 16-23 the IOAPIC only.
+ */
+static int vm_setup_irq_routing(struct vm *vm)
+{
+	enum { NR_ROUTES = 15 + 15 + 8 };
+	struct {
+		struct kvm_irq_routing r;
+		struct kvm_irq_routing_entry e[NR_ROUTES];
+	} t = { 0 };
+	unsigned int n = 0;
+
+	for (unsigned int gsi = 0; gsi < 24; gsi++) {
+		if (gsi == 2)
+			continue;
+		if (gsi < 16)
+			t.e[n++] = (struct kvm_irq_routing_entry){
+				.gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+				.u.irqchip = { .irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER
+								 : KVM_IRQCHIP_PIC_SLAVE,
+					       .pin = gsi % 8 },
+			};
+		t.e[n++] = (struct kvm_irq_routing_entry){
+			.gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = { .irqchip = KVM_IRQCHIP_IOAPIC, .pin = gsi ? gsi : 2 },
+		};
+	}
+	t.r.nr = n;
+	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, &t.r) < 0) {
+		int rc = -errno;
+
+		pr_err("KVM_SET_GSI_ROUTING: %s", strerror(errno));
+		return rc;
+	}
+	return 0;
+}
+
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
@@ -302,6 +345,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		pr_err("KVM_CREATE_IRQCHIP: %s", strerror(errno));
 		return rc;
 	}
+	rc = vm_setup_irq_routing(vm);
+	if (rc)
+		return rc;
 	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
 		rc = -errno;
 		pr_err("KVM_CREATE_PIT2: %s", strerror(errno));
