@@ -69,6 +69,7 @@ void vcpu_destroy(struct vcpu *vcpu)
 {
 	if (!vcpu)
 		return;
+	free(vcpu->stats);
 	munmap(vcpu->run, (size_t)vcpu->vm->kvm_run_size);
 	close(vcpu->fd);
 	free(vcpu);
@@ -163,6 +164,64 @@ static const char *vcpu_exit_name(uint32_t reason)
 	return "?";
 }
 
+/* What a boot or a benchmark spends its exits on (--trace=+exit). */
+#define EXIT_REASONS 64
+struct vcpu_exit_stats {
+	uint64_t reason[EXIT_REASONS];
+	uint32_t port[65536];
+};
+
+static void vcpu_account_exit(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	struct vcpu_exit_stats *st = vcpu->stats;
+
+	st->reason[run->exit_reason < EXIT_REASONS ? run->exit_reason : 0]++;
+	if (run->exit_reason == KVM_EXIT_IO)
+		st->port[run->io.port]++;
+}
+
+/* Index of the largest of n counters not yet taken (taken[] marks), or -1 if all are 0. */
+static long top_counter(const void *counters, size_t n, bool wide, bool *taken)
+{
+	uint64_t best = 0;
+	long at = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v = wide ? ((const uint64_t *)counters)[i] : ((const uint32_t *)counters)[i];
+
+		if (v > best && !taken[i]) {
+			best = v;
+			at = (long)i;
+		}
+	}
+	if (at >= 0)
+		taken[at] = true;
+	return at;
+}
+
+static void vcpu_print_exit_stats(struct vcpu *vcpu)
+{
+	struct vcpu_exit_stats *st = vcpu->stats;
+	static bool taken_port[65536];   /* vCPUs are joined one at a time */
+	bool taken[EXIT_REASONS] = { false };
+	char line[512];
+	int len;
+	long i;
+
+	len = snprintf(line, sizeof(line), "vCPU %u: %llu exits:", vcpu->id,
+		       (unsigned long long)vcpu->nr_exits);
+	for (int k = 0; k < 8 && (i = top_counter(st->reason, EXIT_REASONS, true, taken)) >= 0; k++)
+		len += snprintf(line + len, sizeof(line) - (size_t)len, " %s %llu", vcpu_exit_name((uint32_t)i),
+				(unsigned long long)st->reason[i]);
+	pr_info("%s", line);
+	memset(taken_port, 0, sizeof(taken_port));
+	len = snprintf(line, sizeof(line), "vCPU %u: busiest ports:", vcpu->id);
+	for (int k = 0; k < 10 && (i = top_counter(st->port, 65536, false, taken_port)) >= 0; k++)
+		len += snprintf(line + len, sizeof(line) - (size_t)len, " %#lx %u", i, st->port[i]);
+	pr_info("%s", line);
+}
+
 static void vcpu_fatal(struct vcpu *vcpu, enum vm_exit_status status, const char *what)
 {
 	char why[128];
@@ -249,6 +308,8 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 		vcpu->nr_exits++;
+		if (vcpu->stats)
+			vcpu_account_exit(vcpu);
 		/* The Xen personality sees exits first: its hypercall port and MSR. */
 		if (vm->exit_hook && run->exit_reason != KVM_EXIT_MMIO &&
 		    vm->exit_hook(vm->exit_hook_opaque, vcpu))
@@ -298,6 +359,8 @@ int vcpu_start(struct vcpu *vcpu)
 	int rc;
 
 	pthread_once(&once, vcpu_install_kick_handler);
+	if (log_tracing(TRACE_EXIT) && !vcpu->stats)
+		vcpu->stats = calloc(1, sizeof(*vcpu->stats));   /* none: no statistics */
 	rc = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
 	if (rc) {
 		pr_err("cannot start vCPU %u thread: %s", vcpu->id, strerror(rc));
@@ -318,5 +381,7 @@ void vcpu_join(struct vcpu *vcpu)
 	if (vcpu->thread_started) {
 		pthread_join(vcpu->thread, NULL);
 		vcpu->thread_started = false;
+		if (vcpu->stats)
+			vcpu_print_exit_stats(vcpu);
 	}
 }

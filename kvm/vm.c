@@ -266,35 +266,34 @@ static int vm_setup_memory(struct vm *vm, uint64_t memory_mib)
 static int vm_setup_irq_routing(struct vm *vm)
 {
 	enum { NR_ROUTES = 15 + 15 + 8 };
-	struct {
-		struct kvm_irq_routing r;
-		struct kvm_irq_routing_entry e[NR_ROUTES];
-	} t = { 0 };
+	struct kvm_irq_routing *t = calloc(1, sizeof(*t) + NR_ROUTES * sizeof(t->entries[0]));
 	unsigned int n = 0;
+	int rc = 0;
 
+	if (!t)
+		return -ENOMEM;
 	for (unsigned int gsi = 0; gsi < 24; gsi++) {
 		if (gsi == 2)
 			continue;
 		if (gsi < 16)
-			t.e[n++] = (struct kvm_irq_routing_entry){
+			t->entries[n++] = (struct kvm_irq_routing_entry){
 				.gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
 				.u.irqchip = { .irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER
 								 : KVM_IRQCHIP_PIC_SLAVE,
 					       .pin = gsi % 8 },
 			};
-		t.e[n++] = (struct kvm_irq_routing_entry){
+		t->entries[n++] = (struct kvm_irq_routing_entry){
 			.gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
 			.u.irqchip = { .irqchip = KVM_IRQCHIP_IOAPIC, .pin = gsi ? gsi : 2 },
 		};
 	}
-	t.r.nr = n;
-	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, &t.r) < 0) {
-		int rc = -errno;
-
+	t->nr = n;
+	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, t) < 0) {
+		rc = -errno;
 		pr_err("KVM_SET_GSI_ROUTING: %s", strerror(errno));
-		return rc;
 	}
-	return 0;
+	free(t);
+	return rc;
 }
 
 int vm_create(struct vm *vm, const struct vm_config *cfg)

@@ -21,6 +21,7 @@ struct vcpu {
 	pthread_t thread;
 	bool thread_started;
 	uint64_t nr_exits;
+	struct vcpu_exit_stats *stats; /* with --trace=+exit: printed when the thread ends */
 };
 
 int vcpu_create(struct vm *vm, unsigned int id, struct vcpu **vcpu_r);
