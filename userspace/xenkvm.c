@@ -33,10 +33,11 @@ static const struct cli_verb verbs[] = {
 	  "daemons that died are cleaned up (their log is kept as logs/NAME.log).\n"
 	  "  --json  one JSON array for scripts (docs/CLI.md)\n"
 	  "  -l      the same with each domain's vCPUs and configuration" },
-	{ "console", cli_console, "console DOMAIN",
-	  "Attach to a domain's serial console.",
-	  "Relays the terminal (raw mode) to the domain's serial console; Ctrl-] detaches\n"
-	  "and leaves the domain running.  Output the domain wrote recently is shown first.\n"
+	{ "console", cli_console, "console [-t serial|pv] DOMAIN",
+	  "Attach to a domain's serial console (or, with -t pv, its Xen PV console).",
+	  "Relays the terminal (raw mode) to the domain's serial console (ttyS0), or with\n"
+	  "-t pv to its Xen PV console (hvc0); Ctrl-] detaches and leaves the domain running.\n"
+	  "Output the domain wrote recently is shown first.\n"
 	  "Only one console client at a time: a new one takes over from the previous." },
 	{ "destroy", cli_destroy, "destroy DOMAIN",
 	  "Terminate a domain immediately.",

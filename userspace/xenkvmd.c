@@ -21,6 +21,7 @@
 #include "xenkvm/xen_abi.h"   /* before any <xen/...> header (blkback.h) */
 #include "xenkvm/blkback.h"
 #include "xenkvm/console_server.h"
+#include "xenkvm/pv_console.h"
 #include "xenkvm/control.h"
 #include "xenkvm/domain_config.h"
 #include "xenkvm/event_loop.h"
@@ -55,6 +56,8 @@ static void usage(FILE *f)
 		"                       (XENSTORED_PATH=PATH xenstore-ls)\n"
 		"      --control=PATH   serve the control protocol (xenkvm list, shutdown, ...)\n"
 		"      --console=PATH   the serial console on a unix socket instead of stdio\n"
+		"      --pv-console=PATH  the Xen PV console (hvc0) on a unix socket; without\n"
+		"                       it, hvc0's output goes to stdout\n"
 		"      --paused         build the domain, start its vCPUs on unpause\n"
 		"      --log=PATH       append messages to PATH\n"
 		"  -h, --help           this text\n"
@@ -106,12 +109,14 @@ struct daemon {
 	const char *control_path;
 	struct event_loop *loop;
 	struct console_server *console;
+	struct console_server *pv_console_srv;  /* --pv-console; else output on stdout */
 	struct control_server *control;
 
 	/* the current incarnation; swapped only while the loop is stopped */
 	struct machine *m;
 	struct xs_service *xs;
 	struct blkback **disks;    /* one per cfg.disks entry */
+	struct pv_console *pv_console;
 	enum control_state state;
 	unsigned int restarts;
 	time_t start_time;
@@ -231,6 +236,27 @@ static const struct control_handlers daemon_control = {
 };
 
 /* Builds and runs one incarnation of the domain; returns how it ended. */
+/* hvc0's backend: on the PV console socket, or its output on stdout. */
+static int daemon_start_pv_console(struct daemon *dm)
+{
+	struct pv_console_params p = {
+		.loop = dm->loop,
+		.dom = xen_kvm_domain(dm->m->xen),
+		.ring_page = machine_special_page(dm->m, MACHINE_PAGE_CONSOLE),
+		.ring_gfn = machine_special_gfn(dm->m, MACHINE_PAGE_CONSOLE),
+		.out_fd = STDOUT_FILENO,
+		.in_fd = -1,
+	};
+
+	if (dm->pv_console_srv)
+		console_server_fds(dm->pv_console_srv, &p.in_fd, &p.out_fd);
+	if (pv_console_start(&p, &dm->pv_console)) {
+		pr_err("cannot set up the PV console");
+		return -1;
+	}
+	return 0;
+}
+
 static int daemon_run_once(struct daemon *dm)
 {
 	struct domain_config *cfg = &dm->cfg;
@@ -301,6 +327,10 @@ static int daemon_run_once(struct daemon *dm)
 				goto out;
 			}
 		}
+		if (daemon_start_pv_console(dm)) {
+			rc = VM_EXIT_ERROR;
+			goto out;
+		}
 	} else if (cfg->nr_disks) {
 		pr_err("disks need the Xen platform device (xen_platform_pci=1): this VMM has no emulated disks");
 		rc = VM_EXIT_USAGE;
@@ -338,6 +368,8 @@ out:
 			blkback_destroy(dm->disks[i]);
 	free(dm->disks);
 	dm->disks = NULL;
+	pv_console_stop(dm->pv_console);
+	dm->pv_console = NULL;
 	xs_service_stop(dm->xs);
 	dm->xs = NULL;
 	machine_destroy(dm->m);
@@ -392,6 +424,7 @@ int main(int argc, char **argv)
 		{ "xenstore-socket", required_argument, NULL, 'S' },
 		{ "control", required_argument, NULL, 'C' },
 		{ "console", required_argument, NULL, 'O' },
+		{ "pv-console", required_argument, NULL, 'W' },
 		{ "paused", no_argument, NULL, 'P' },
 		{ "log", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
@@ -400,7 +433,7 @@ int main(int argc, char **argv)
 	};
 	struct daemon dm = { .domid = 1, .hcall_path = XEN_PATH_AUTO };
 	struct config_error err;
-	const char *console_path = NULL;
+	const char *console_path = NULL, *pv_console_path = NULL;
 	int c, rc;
 	char *end;
 
@@ -452,6 +485,9 @@ int main(int argc, char **argv)
 			break;
 		case 'O':
 			console_path = optarg;
+			break;
+		case 'W':
+			pv_console_path = optarg;
 			break;
 		case 'P':
 			dm.start_paused = true;
@@ -515,6 +551,11 @@ int main(int argc, char **argv)
 		pr_err("cannot serve the console on %s", console_path);
 		goto out;
 	}
+	if (pv_console_path &&
+	    console_server_start(dm.loop, pv_console_path, &dm.pv_console_srv)) {
+		pr_err("cannot serve the PV console on %s", pv_console_path);
+		goto out;
+	}
 	pr_debug("config loaded");
 	for (;;) {
 		enum domain_action a;
@@ -540,6 +581,7 @@ out:
 		event_loop_stop(dm.loop);
 	control_server_free(dm.control);
 	console_server_free(dm.console);
+	console_server_free(dm.pv_console_srv);
 	event_loop_free(dm.loop);
 	domain_config_free(&dm.cfg);
 	return rc;

@@ -5,7 +5,7 @@ xen-core-y := xen-compat/xen_domain.o xen-compat/guest_access.o xen-compat/share
 	xen-compat/hypercall_page.o xen-compat/hypercall_blobs.o xen-compat/hvm.o \
 	xen-compat/memory.o xen-compat/vcpu.o xen-compat/sched.o xen-compat/gnttab.o \
 	xen-compat/physdev.o xen-compat/console_io.o
-core-y += $(xen-core-y) xen-compat/platform_pci.o
+core-y += $(xen-core-y) xen-compat/platform_pci.o xen-compat/pv_console.o
 
 # Hypercall pages: preprocess (shared port/MSR constants), assemble for the
 # right mode, keep the raw .text; exactly one 4 KiB page or the build fails.
@@ -40,3 +40,12 @@ test-xen_gnttab-y := tests/unit/test_xen_gnttab.o $(xen-test-y)
 
 fuzzers += hypercall
 fuzz-hypercall-y := tests/fuzz/fuzz_hypercall.o $(xen-core-y) kvm/guest_mem.o lib/log.o
+
+# The PV console backend: its ring on fake guest memory, with the event loop
+# for output flow control.
+unit-tests += pv_console
+test-pv_console-y := tests/unit/test_pv_console.o xen-compat/pv_console.o $(xen-test-y) \
+	lib/event_loop.o
+fuzzers += pv_console
+fuzz-pv_console-y := tests/fuzz/fuzz_pv_console.o xen-compat/pv_console.o $(xen-core-y) \
+	kvm/guest_mem.o lib/log.o tests/unit/xen_fake_vmm.o lib/event_loop.o

@@ -7,7 +7,7 @@
  *   <base>/<domid>/        one per domain:
  *       alive              flock'd (LOCK_EX) by the daemon for as long as it runs
  *       name, pid, config  the domain's name, the daemon's pid, a copy of its config
- *       control.sock, xenstore.sock, console.sock, xenkvmd.log
+ *       control.sock, xenstore.sock, console.sock, pv-console.sock, xenkvmd.log
  *
  * <base> is $XDG_RUNTIME_DIR/xenkvm when that is set, else /run/xenkvm.
  * A domain is alive exactly while someone holds the lock on its `alive`

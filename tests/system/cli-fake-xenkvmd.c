@@ -7,9 +7,10 @@
  * into the real daemon (docs/CLI.md, "What xenkvmd does").
  *
  *   cli-fake-xenkvmd [-v] [-q] --domid=N [--control=PATH] [--xenstore-socket=PATH]
- *                    [--console=PATH] [--paused] [--] CONFIG [key=value ...]
+ *                    [--console=PATH] [--pv-console=PATH] [--paused] [--] CONFIG [key=value ...]
  *
- * The "guest": its console prints "FAKE-GUEST <name> up" and echoes each
+ * The "guest": its PV console prints "FAKE-PV <name> up" and nothing else;
+ * its serial console prints "FAKE-GUEST <name> up" and echoes each
  * input line back as "echo: <line>"; shutdown(poweroff) ends the process
  * with status 0; shutdown(reboot) restarts in place when on_reboot is
  * "restart" (else status 3); destroy and SIGTERM end it with status 5.
@@ -202,17 +203,18 @@ int main(int argc, char **argv)
 		{ "control", required_argument, NULL, 'C' },
 		{ "xenstore-socket", required_argument, NULL, 'X' },
 		{ "console", required_argument, NULL, 'S' },
+		{ "pv-console", required_argument, NULL, 'W' },
 		{ "log", required_argument, NULL, 'L' },
 		{ "paused", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *control = NULL, *xs_path = NULL, *console = NULL;
+	const char *control = NULL, *xs_path = NULL, *console = NULL, *pv_console = NULL;
 	struct control_handlers h = {
 		.info = h_info, .vcpu_list = h_vcpu_list, .pause = h_pause, .unpause = h_unpause,
 		.shutdown = h_shutdown, .destroy = h_destroy, .block_list = h_block_list,
 	};
 	struct event_loop *loop = NULL;
-	struct console_server *con = NULL;
+	struct console_server *con = NULL, *pv_con = NULL;
 	struct config_error err;
 	pthread_t guest;
 	unsigned char status = 1;
@@ -230,6 +232,7 @@ int main(int argc, char **argv)
 		case 'C': control = optarg; break;
 		case 'X': xs_path = optarg; break;
 		case 'S': console = optarg; break;
+		case 'W': pv_console = optarg; break;
 		case 'L': break;
 		case 'p': fk.state = CONTROL_STATE_PAUSED; break;
 		default: return 2;
@@ -282,6 +285,19 @@ int main(int argc, char **argv)
 		fk.con_in = STDIN_FILENO;
 		fk.con_out = STDOUT_FILENO;
 	}
+	if (pv_console) {
+		int pv_in, pv_out;
+
+		/* The PV console only says it is there. */
+		rc = console_server_start(loop, pv_console, &pv_con);
+		if (rc) {
+			pr_err("PV console %s: %s", pv_console, strerror(-rc));
+			return 1;
+		}
+		console_server_fds(pv_con, &pv_in, &pv_out);
+		if (dprintf(pv_out, "FAKE-PV %s up\r\n", fk.cfg.name ? fk.cfg.name : "?") < 0)
+			pr_debug("PV console output dropped");
+	}
 	if (pthread_create(&guest, NULL, guest_console, NULL))
 		return 1;
 	if (dprintf(fk.con_out, "FAKE-GUEST %s up\r\n", fk.cfg.name ? fk.cfg.name : "?") < 0)
@@ -309,6 +325,7 @@ int main(int argc, char **argv)
 	pthread_cancel(guest);
 	pthread_join(guest, NULL);
 	console_server_free(con);
+	console_server_free(pv_con);
 	event_loop_free(loop);
 	if (fk.xs)
 		xs_store_free(fk.xs);

@@ -188,6 +188,10 @@ assert d[0]["memory_mib"] == 384 and d[0]["vcpus"] == 3 and d[0]["state"] == "ru
 	if tr -d '\r' <"$tmp/con2" | grep -qx "echo: aprobe" && ! grep -q "ab" "$tmp/con2"; then
 		ok "console: Ctrl-] detaches; nothing after it reaches the guest"
 	else fail "console Ctrl-]"; show "$(cat "$tmp/con2")"; fi
+	sleep 0.5 | timeout 20 "$cli" console -t pv fk1 >"$tmp/pvcon" 2>&1
+	grep -q "FAKE-PV fk1 up" "$tmp/pvcon" && ! grep -q "FAKE-GUEST" "$tmp/pvcon" &&
+		ok "console -t pv: the PV console's own socket" || { fail "console -t pv"; show "$(cat "$tmp/pvcon")"; }
+	x console -t vga fk1; expect "console -t vga: refused" 2 "is not serial or pv"
 
 	x xenstore-read fk1 name; expect "xenstore-read (relative path)" 0 "^fk1$"
 	x xenstore-write fk1 data/a "one two" /local/domain/1/data/b 2; expect "xenstore-write" 0

@@ -72,6 +72,7 @@ int cli_xenstore_rm(int argc, char **argv);
 int cli_xenstore_watch(int argc, char **argv);
 
 /* The console client, shared by `console` and `create -c`. */
-int cli_console_attach(const char *verb, const struct rundir *rd, const struct rundir_entry *e);
+int cli_console_attach(const char *verb, const struct rundir *rd, const struct rundir_entry *e,
+		       bool pv);
 
 #endif

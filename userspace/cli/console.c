@@ -55,7 +55,8 @@ static int send_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-int cli_console_attach(const char *verb, const struct rundir *rd, const struct rundir_entry *e)
+int cli_console_attach(const char *verb, const struct rundir *rd, const struct rundir_entry *e,
+		       bool pv)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct termios saved, raw;
@@ -63,11 +64,13 @@ int cli_console_attach(const char *verb, const struct rundir *rd, const struct r
 	char buf[4096];
 	int fd = -1, rc = CLI_FAIL;
 
-	if (rundir_path(rd, e->domid, "console.sock", sa.sun_path, sizeof(sa.sun_path)))
+	if (rundir_path(rd, e->domid, pv ? "pv-console.sock" : "console.sock", sa.sun_path,
+			sizeof(sa.sun_path)))
 		return cli_fail(verb, "run directory path too long");
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		cli_fail(verb, "domain %s (id %d) has no console socket (%s)%s", e->name, e->domid,
+		cli_fail(verb, "domain %s (id %d) has no %sconsole socket (%s)%s", e->name, e->domid,
+			 pv ? "PV " : "",
 			 strerror(errno), errno == ENOENT ? "; was it started with create -F?" : "");
 		goto out;
 	}
@@ -137,19 +140,35 @@ int cli_console(int argc, char **argv)
 {
 	struct rundir rd = { .lock_fd = -1 };
 	struct rundir_entry e;
+	const char *dom = NULL;
+	bool pv = false;
 	int rc;
 
 	if (cli_want_help("console", argc, argv, &rc))
 		return rc;
-	if (argc < 2)
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-t")) {
+			if (++i == argc)
+				return cli_usage_error("console", "-t needs a type (serial or pv)");
+			if (!strcmp(argv[i], "pv"))
+				pv = true;
+			else if (strcmp(argv[i], "serial"))
+				return cli_usage_error("console", "console type '%s' is not serial or pv",
+						       argv[i]);
+		} else if (argv[i][0] == '-') {
+			return cli_usage_error("console", "unknown option '%s'", argv[i]);
+		} else if (dom) {
+			return cli_usage_error("console", "too many arguments");
+		} else {
+			dom = argv[i];
+		}
+	}
+	if (!dom)
 		return cli_usage_error("console", "'xenkvm console' requires a DOMAIN");
-	if (argc > 2)
-		return cli_usage_error("console", "too many arguments");
-	if (argv[1][0] == '-')
-		return cli_usage_error("console", "unknown option '%s'", argv[1]);
 	if (cli_rundir_open("console", &rd))
 		return CLI_FAIL;
-	rc = cli_find_domain("console", &rd, argv[1], &e) ? CLI_FAIL : cli_console_attach("console", &rd, &e);
+	rc = cli_find_domain("console", &rd, dom, &e) ? CLI_FAIL
+						      : cli_console_attach("console", &rd, &e, pv);
 	rundir_close(&rd);
 	return rc;
 }

@@ -135,10 +135,11 @@ out:
 static char **daemon_argv(const struct rundir *rd, int domid, const struct create_opts *o,
 			  const char *daemon, const char *config_abs, char ***paths_r)
 {
-	static const char *const sockets[][2] = {
-		{ "--control=", "control.sock" },
-		{ "--xenstore-socket=", "xenstore.sock" },
-		{ "--console=", "console.sock" },
+	static const struct { const char *opt, *file; bool console; } sockets[] = {
+		{ "--control=", "control.sock", false },
+		{ "--xenstore-socket=", "xenstore.sock", false },
+		{ "--console=", "console.sock", true },
+		{ "--pv-console=", "pv-console.sock", true },
 	};
 	char **argv = calloc(16 + o->nr_overrides, sizeof(*argv));
 	char **paths = calloc(8, sizeof(*paths));
@@ -151,10 +152,12 @@ static char **daemon_argv(const struct rundir *rd, int domid, const struct creat
 	if (asprintf(&paths[np], "--domid=%d", domid) < 0)
 		goto fail;
 	argv[n++] = paths[np++];
-	/* -F keeps the console on this terminal: no console socket then. */
-	for (size_t i = 0; i < (o->foreground ? 2u : 3u); i++) {
-		if (rundir_path(rd, domid, sockets[i][1], path, sizeof(path)) ||
-		    asprintf(&paths[np], "%s%s", sockets[i][0], path) < 0)
+	for (size_t i = 0; i < sizeof(sockets) / sizeof(sockets[0]); i++) {
+		/* -F keeps the consoles on this terminal: no console sockets then. */
+		if (o->foreground && sockets[i].console)
+			continue;
+		if (rundir_path(rd, domid, sockets[i].file, path, sizeof(path)) ||
+		    asprintf(&paths[np], "%s%s", sockets[i].opt, path) < 0)
 			goto fail;
 		argv[n++] = paths[np++];
 	}
@@ -471,7 +474,7 @@ int cli_create(int argc, char **argv)
 		fprintf(stderr, "Started domain %s (id=%d)%s\n", cfg.name, domid, o.paused ? ", paused" : "");
 	rc = CLI_OK;
 	if (o.console)
-		rc = cli_console_attach("create", &rd, &e);
+		rc = cli_console_attach("create", &rd, &e, false);
 	goto out;
 out_release:
 	if (alive_fd >= 0) {
