@@ -15,6 +15,14 @@
  *
  * Domain 0 (the backends inside xenkvmd) has its own small port space
  * (evtchn_table.be); an interdomain channel links a guest port to one.
+ *
+ * In-kernel fast paths (xen_vmm_ops.evtchn_*, all optional): a guest port
+ * linked to a backend is offered to the VMM (port_fast_bind), and while the
+ * VMM holds it (ports[].fast) the guest's sends on it never come here; every
+ * path that unlinks the port takes it back first (port_fast_unbind), so the
+ * VMM's table never names a port ours calls closed or unbound.  Raising a
+ * port whose vCPU takes its upcall as a vector is offered to the VMM's own
+ * 2-level delivery first; the bits are then written by one party only.
  */
 #include <errno.h>
 #include <string.h>
@@ -55,6 +63,27 @@ static int port_alloc(struct xen_domain *d, evtchn_port_t *port_r)
 		}
 	}
 	return -ENOSPC;
+}
+
+/* Offer the send side of a guest<->backend channel to the VMM. */
+static void port_fast_bind(struct xen_domain *d, evtchn_port_t port)
+{
+	struct evtchn_port *p = &d->evtchn.ports[port];
+	struct evtchn_be_port *be = &d->evtchn.be[p->u];
+
+	if (d->vmm->evtchn_fast_bind && !p->fast &&
+	    d->vmm->evtchn_fast_bind(d->opaque, port, p->u, be->fn, be->opaque) == 0)
+		p->fast = true;
+}
+
+static void port_fast_unbind(struct xen_domain *d, evtchn_port_t port)
+{
+	struct evtchn_port *p = &d->evtchn.ports[port];
+
+	if (p->fast) {
+		d->vmm->evtchn_fast_unbind(d->opaque, port);
+		p->fast = false;
+	}
 }
 
 static void port_free(struct xen_domain *d, evtchn_port_t port)
@@ -126,12 +155,36 @@ static void wake_pollers(struct xen_domain *d, evtchn_port_t port)
 	}
 }
 
+/* The VMM's own 2-level delivery, where it can inject the upcall (a
+ * vector; a GSI/INTx line stays ours).  True if it took the event. */
+static bool raise_in_vmm(struct xen_domain *d, evtchn_port_t port)
+{
+	unsigned int vcpu = d->evtchn.ports[port].vcpu;
+	struct xen_vcpu *v;
+
+	if (!d->vmm->evtchn_raise || vcpu >= d->p.nr_vcpus)
+		return false;
+	v = &d->vcpus[vcpu];
+	if (!v->upcall_vector && d->cb_type != XEN_CB_VECTOR)
+		return false;
+	if (d->vmm->evtchn_raise(d->opaque, port, vcpu))
+		return false;
+	pr_trace(TRACE_EVTCHN, "evtchn: port %u raised by the VMM on vCPU %u", port, vcpu);
+	if (v->blocked && d->vmm->kick_vcpu)
+		d->vmm->kick_vcpu(d->opaque, vcpu);
+	return true;
+}
+
 void evtchn_set_pending(struct xen_domain *d, evtchn_port_t port)
 {
 	bool lm = d->long_mode;
 
 	if (!port_valid(d, port))
 		return;
+	if (raise_in_vmm(d, port)) {
+		wake_pollers(d, port);
+		return;
+	}
 	if (xen_test_and_set_bit(shinfo_evtchn_pending(d), port, lm)) {
 		pr_trace(TRACE_EVTCHN, "evtchn: port %u already pending", port);
 		return;
@@ -225,6 +278,7 @@ int evtchn_bind_interdomain(struct xen_domain *d, unsigned int vcpu,
 	if (be) {
 		t->ports[lport].remote_dom = 0;
 		be->guest_port = lport;
+		port_fast_bind(d, lport);
 	} else {
 		t->ports[lport].remote_dom = d->p.domid;
 		t->ports[rport].state = EVTCHNSTAT_interdomain;
@@ -258,6 +312,8 @@ int evtchn_bind_virq(struct xen_domain *d, struct evtchn_bind_virq *op)
 	d->evtchn.ports[port].u = op->virq;
 	d->evtchn.ports[port].vcpu = op->vcpu;
 	d->vcpus[op->vcpu].virq_port[op->virq] = port;
+	if (op->virq == VIRQ_TIMER && d->vmm->timer_virq_set)
+		d->vmm->timer_virq_set(d->opaque, op->vcpu, port);
 	op->port = port;
 	return 0;
 }
@@ -314,12 +370,17 @@ int evtchn_close(struct xen_domain *d, evtchn_port_t port)
 	case EVTCHNSTAT_closed:
 		return -EINVAL;
 	case EVTCHNSTAT_virq:
-		for (unsigned int i = 0; i < d->p.nr_vcpus; i++)
-			if (d->vcpus[i].virq_port[p->u] == port)
-				d->vcpus[i].virq_port[p->u] = 0;
+		for (unsigned int i = 0; i < d->p.nr_vcpus; i++) {
+			if (d->vcpus[i].virq_port[p->u] != port)
+				continue;
+			d->vcpus[i].virq_port[p->u] = 0;
+			if (p->u == VIRQ_TIMER && d->vmm->timer_virq_set)
+				d->vmm->timer_virq_set(d->opaque, i, 0);
+		}
 		break;
 	case EVTCHNSTAT_interdomain:
 		/* The other end stays, unbound, waiting for us to bind again. */
+		port_fast_unbind(d, port);
 		if (p->remote_dom == 0) {
 			if (p->u < EVTCHN_BE_MAX_PORTS && t->be[p->u].guest_port == port)
 				t->be[p->u].guest_port = 0;
@@ -655,6 +716,7 @@ int evtchn_backend_bind(struct xen_domain *d, evtchn_port_t guest_port, evtchn_b
 	t->ports[guest_port].state = EVTCHNSTAT_interdomain;
 	t->ports[guest_port].remote_dom = 0;
 	t->ports[guest_port].u = be;
+	port_fast_bind(d, guest_port);
 	*be_port_r = be;
 out:
 	pthread_mutex_unlock(&d->lock);
@@ -697,6 +759,7 @@ int evtchn_backend_close(struct xen_domain *d, evtchn_port_t be_port)
 
 		if (gp && t->ports[gp].state == EVTCHNSTAT_interdomain &&
 		    t->ports[gp].remote_dom == 0 && t->ports[gp].u == be_port) {
+			port_fast_unbind(d, gp);
 			t->ports[gp].state = EVTCHNSTAT_unbound;
 			t->ports[gp].u = 0;
 		}

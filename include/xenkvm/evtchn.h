@@ -7,9 +7,11 @@
  * to a guest port the toolstack allocated for them (evtchn_backend_bind)
  * or offer one the guest binds (evtchn_backend_alloc), notify with
  * evtchn_backend_notify(), and get their handler called when the guest
- * sends on its end.  The handler runs on the sending vCPU's thread without
- * xen-compat locks held; it should only signal the backend's own thread.
- * It may still run once right after evtchn_backend_close() returned.
+ * sends on its end.  The handler runs without xen-compat locks held, on the
+ * sending vCPU's thread, or on the VMM's I/O thread when the VMM handles
+ * the guest's send itself (xen_vmm_ops.evtchn_fast_bind); it should only
+ * signal the backend's own thread.  It may still run once right after
+ * evtchn_backend_close() returned.
  */
 #ifndef XENKVM_EVTCHN_H
 #define XENKVM_EVTCHN_H
@@ -28,6 +30,7 @@ typedef void (*evtchn_backend_fn)(void *opaque, evtchn_port_t be_port);
 
 struct evtchn_port {
 	uint8_t state;        /* EVTCHNSTAT_* */
+	bool fast;            /* interdomain to dom0, sends handled by the VMM (evtchn_fast_bind) */
 	uint16_t remote_dom;  /* unbound: who may bind; interdomain: the peer */
 	uint32_t vcpu;        /* notify vCPU */
 	uint32_t u;           /* virq number, or peer port (interdomain) */

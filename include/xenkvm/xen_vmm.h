@@ -83,6 +83,32 @@ struct xen_vmm_ops {
 	void (*upcall_vector_set)(void *opaque, unsigned int vcpu, uint8_t vector);
 	void (*callback_vector_set)(void *opaque, uint8_t vector);
 
+	/*
+	 * (optional) In-kernel event-channel fast paths (KVM's
+	 * KVM_XEN_HVM_CONFIG_EVTCHN_SEND).  Each may decline with -errno, and
+	 * xen-compat then keeps doing the work itself, so a VMM without them
+	 * behaves exactly as before.
+	 *
+	 * evtchn_fast_bind: guest port `port` now connects to backend port
+	 * `be_port`.  If the VMM takes it (0), the guest's EVTCHNOP_send on
+	 * `port` no longer reaches xen-compat: the VMM calls fn(fn_opaque,
+	 * be_port) itself, on its I/O thread.  evtchn_fast_unbind undoes it
+	 * (the port closed, the backend closed, reset) before the port is
+	 * reused.
+	 */
+	int (*evtchn_fast_bind)(void *opaque, uint32_t port, uint32_t be_port,
+				void (*fn)(void *fn_opaque, uint32_t be_port), void *fn_opaque);
+	void (*evtchn_fast_unbind)(void *opaque, uint32_t port);
+	/* Raise `port` on `vcpu` the 2-level way (pending bit, mask, selector,
+	 * upcall_pending, the vector upcall, pollers) in the VMM's own delivery
+	 * path.  Only asked when the vCPU's upcall is a vector.  0: done, and
+	 * xen-compat must not touch those bits for this event. */
+	int (*evtchn_raise)(void *opaque, uint32_t port, unsigned int vcpu);
+	/* VIRQ_TIMER of `vcpu` is bound to `port` (0: unbound again).  A VMM
+	 * that runs Xen's one-shot timer itself then takes the guest's
+	 * set_singleshot/stop_singleshot/set_timer_op without asking us. */
+	void (*timer_virq_set)(void *opaque, unsigned int vcpu, uint32_t port);
+
 	/* (optional) CONSOLEIO_write text; NULL makes console_io -EPERM as
 	 * release builds of Xen do for an unprivileged domain. */
 	void (*console_write)(void *opaque, const char *buf, size_t len);

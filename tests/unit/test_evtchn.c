@@ -641,6 +641,218 @@ static void test_poll(void)
 	}
 }
 
+/* --- in-kernel fast paths (the VMM's evtchn_* callbacks) ------------------------ */
+
+static int fresh_fast(unsigned int vcpus)
+{
+	xen_fake_fini(&F);
+	return xen_fake_init_fast(&F, vcpus);
+}
+
+static void set_upcall_vector(unsigned int vcpu, uint8_t vector)
+{
+	struct xen_hvm_evtchn_upcall_vector uv = { .vcpu = vcpu, .vector = vector };
+
+	memcpy(xen_fake_gpa(&F, ARG), &uv, sizeof(uv));
+	CU_ASSERT_EQUAL(xen_fake_call64(&F, 0, __HYPERVISOR_hvm_op,
+					HVMOP_set_evtchn_upcall_vector, ARG, 0), 0);
+}
+
+/* The VMM's port table must name exactly the guest ports linked to a
+ * backend: every bind offers, every unlink takes back, never twice. */
+static void test_fast_port_table(void)
+{
+	evtchn_port_t gp, be, be2, lp, lp2, loop_a;
+	struct evtchn_bind_interdomain b;
+
+	CU_ASSERT_EQUAL(fresh_fast(2), 0);
+	F.fast_bind_ok = true;
+	be_calls = 0;
+	/* toolstack-style: bound by the backend */
+	CU_ASSERT_EQUAL(evtchn_alloc_guest_unbound(F.d, 0, &gp), 0);
+	CU_ASSERT_FALSE(F.fast_table[gp]);             /* unbound: nothing to send to */
+	CU_ASSERT_EQUAL(evtchn_backend_bind(F.d, gp, be_handler, F.d, &be), 0);
+	CU_ASSERT_TRUE(F.fast_table[gp]);
+	CU_ASSERT_EQUAL(F.fast_be[gp], be);
+	CU_ASSERT_TRUE(F.d->evtchn.ports[gp].fast);
+	/* the "kernel" runs the handler, with the backend's port */
+	CU_ASSERT_EQUAL(xen_fake_kernel_send(&F, gp), 0);
+	CU_ASSERT_EQUAL(be_calls, 1);
+	CU_ASSERT_EQUAL(be_last, be);
+	CU_ASSERT_TRUE(pending(gp));                   /* the handler's answer */
+	/* backend closes: the kernel forgets the port before it is unbound */
+	CU_ASSERT_EQUAL(evtchn_backend_close(F.d, be), 0);
+	CU_ASSERT_FALSE(F.fast_table[gp]);
+	CU_ASSERT_FALSE(F.d->evtchn.ports[gp].fast);
+	CU_ASSERT_EQUAL(xen_fake_kernel_send(&F, gp), -ENOENT);
+	CU_ASSERT_EQUAL(status(gp).status, EVTCHNSTAT_unbound);
+	/* ... and the backend can bind it again */
+	CU_ASSERT_EQUAL(evtchn_backend_bind(F.d, gp, be_handler, F.d, &be), 0);
+	CU_ASSERT_TRUE(F.fast_table[gp]);
+	/* the guest closes it: taken back, and the port number is reused */
+	CU_ASSERT_EQUAL(ev_close(gp), 0);
+	CU_ASSERT_FALSE(F.fast_table[gp]);
+
+	/* frontend-style: the guest binds a port the backend offers */
+	CU_ASSERT_EQUAL(evtchn_backend_alloc(F.d, be_handler, F.d, &be2), 0);
+	b = (struct evtchn_bind_interdomain){ .remote_dom = 0, .remote_port = be2 };
+	CU_ASSERT_EQUAL(op(EVTCHNOP_bind_interdomain, &b, sizeof(b)), 0);
+	lp = b.local_port;
+	CU_ASSERT_EQUAL(lp, gp);                       /* lowest free: the one just closed */
+	CU_ASSERT_TRUE(F.fast_table[lp]);
+	CU_ASSERT_EQUAL(F.fast_be[lp], be2);
+	CU_ASSERT_EQUAL(xen_fake_kernel_send(&F, lp), 0);
+	CU_ASSERT_EQUAL(be_last, be2);
+	/* close + rebind (a frontend reconnecting) */
+	CU_ASSERT_EQUAL(ev_close(lp), 0);
+	CU_ASSERT_FALSE(F.fast_table[lp]);
+	CU_ASSERT_EQUAL(op(EVTCHNOP_bind_interdomain, &b, sizeof(b)), 0);
+	lp2 = b.local_port;
+	CU_ASSERT_TRUE(F.fast_table[lp2]);
+	/* guest<->guest loopback is not a backend's: never offered */
+	loop_a = alloc_unbound(DOMID_SELF);
+	b = (struct evtchn_bind_interdomain){ .remote_dom = DOMID_SELF, .remote_port = loop_a };
+	CU_ASSERT_EQUAL(op(EVTCHNOP_bind_interdomain, &b, sizeof(b)), 0);
+	CU_ASSERT_FALSE(F.fast_table[b.local_port]);
+	CU_ASSERT_FALSE(F.fast_table[loop_a]);
+	/* EVTCHNOP_reset takes everything back */
+	CU_ASSERT_EQUAL(evtchn_backend_bind(F.d, 0, be_handler, F.d, &be), -EINVAL);
+	CU_ASSERT_EQUAL(evtchn_alloc_guest_unbound(F.d, 0, &gp), 0);
+	CU_ASSERT_EQUAL(evtchn_backend_bind(F.d, gp, be_handler, F.d, &be), 0);
+	CU_ASSERT_TRUE(F.fast_table[gp]);
+	{
+		struct evtchn_reset r = { .dom = DOMID_SELF };
+
+		CU_ASSERT_EQUAL(op(EVTCHNOP_reset, &r, sizeof(r)), 0);
+	}
+	for (unsigned int p = 0; p < 4096; p++)
+		CU_ASSERT_FALSE_FATAL(F.fast_table[p]);
+	CU_ASSERT_EQUAL(F.fast_binds, F.fast_unbinds);
+	CU_ASSERT_EQUAL(F.fast_bad_ops, 0);
+	CU_ASSERT_EQUAL(evtchn_backend_close(F.d, be), 0);
+	CU_ASSERT_EQUAL(evtchn_backend_close(F.d, be2), 0);
+	CU_ASSERT_EQUAL(F.fast_bad_ops, 0);
+
+	/* a VMM that declines: the userspace path, and nothing to take back */
+	F.fast_bind_ok = false;
+	be_calls = 0;
+	CU_ASSERT_EQUAL(evtchn_alloc_guest_unbound(F.d, 0, &gp), 0);
+	CU_ASSERT_EQUAL(evtchn_backend_bind(F.d, gp, be_handler, F.d, &be), 0);
+	CU_ASSERT_FALSE(F.d->evtchn.ports[gp].fast);
+	CU_ASSERT_EQUAL(send(gp), 0);                  /* the hypercall runs the handler */
+	CU_ASSERT_EQUAL(be_calls, 1);
+	CU_ASSERT_EQUAL(ev_close(gp), 0);
+	CU_ASSERT_EQUAL(evtchn_backend_close(F.d, be), 0);
+	CU_ASSERT_EQUAL(F.fast_bad_ops, 0);
+}
+
+/* Raising a port: the VMM's delivery when the vCPU's upcall is a vector
+ * and the VMM accepts; otherwise (and only then) our own bits. */
+static void test_fast_raise(void)
+{
+	evtchn_port_t p0, p1, gp, be;
+
+	CU_ASSERT_EQUAL(fresh_fast(2), 0);
+	F.fast_raise = true;
+	p0 = bind_ipi(0);
+	p1 = bind_ipi(1);
+	/* no callback at all: ours (the VMM could not inject anything) */
+	CU_ASSERT_EQUAL(send(p1), 0);
+	CU_ASSERT_EQUAL(F.raised, 0);
+	CU_ASSERT_TRUE(pending(p1));
+	memset(F.d->shinfo + XEN_SI_EVTCHN_PENDING, 0, 512);
+	clear_upcall(1);
+	/* per-vCPU vector on vCPU 1: the VMM's, and we write no bit */
+	set_upcall_vector(1, 0xf2);
+	CU_ASSERT_EQUAL(send(p1), 0);
+	CU_ASSERT_EQUAL(F.raised, 1);
+	CU_ASSERT_EQUAL(F.last_raised_port, p1);
+	CU_ASSERT_EQUAL(F.last_raised_vcpu, 1);
+	CU_ASSERT_FALSE(pending(p1));
+	CU_ASSERT_EQUAL(vi(1)[XEN_VI_UPCALL_PENDING], 0);
+	CU_ASSERT_EQUAL(F.injected[1], 0);
+	/* vCPU 0 has no vector and no domain callback: still ours */
+	CU_ASSERT_EQUAL(send(p0), 0);
+	CU_ASSERT_EQUAL(F.raised, 1);
+	CU_ASSERT_TRUE(pending(p0));
+	/* the VMM declines (its attribute not applied yet): ours, in full */
+	F.fast_raise_rc = -EAGAIN;
+	CU_ASSERT_EQUAL(send(p1), 0);
+	CU_ASSERT_EQUAL(F.raised, 1);
+	CU_ASSERT_TRUE(pending(p1));
+	CU_ASSERT_EQUAL(vi(1)[XEN_VI_UPCALL_PENDING], 1);
+	CU_ASSERT_EQUAL(F.injected[1], 1);
+	F.fast_raise_rc = 0;
+	/* domain-wide callback vector: vCPU 0 too */
+	memset(F.d->shinfo + XEN_SI_EVTCHN_PENDING, 0, 512);
+	clear_upcall(0);
+	clear_upcall(1);
+	CU_ASSERT_EQUAL(set_param(true, HVM_PARAM_CALLBACK_IRQ,
+				  (uint64_t)HVM_PARAM_CALLBACK_TYPE_VECTOR << 56 | 0xf3), 0);
+	CU_ASSERT_EQUAL(send(p0), 0);
+	CU_ASSERT_EQUAL(F.raised, 2);
+	CU_ASSERT_EQUAL(F.last_raised_vcpu, 0);
+	CU_ASSERT_FALSE(pending(p0));
+	/* a backend's notify goes the same way */
+	CU_ASSERT_EQUAL(evtchn_alloc_guest_unbound(F.d, 0, &gp), 0);
+	CU_ASSERT_EQUAL(evtchn_backend_bind(F.d, gp, be_handler, F.d, &be), 0);
+	CU_ASSERT_EQUAL(evtchn_backend_notify(F.d, be), 0);
+	CU_ASSERT_EQUAL(F.raised, 3);
+	CU_ASSERT_EQUAL(F.last_raised_port, gp);
+	/* a timer VIRQ too */
+	{
+		struct evtchn_bind_virq v = { .virq = VIRQ_TIMER, .vcpu = 0 };
+
+		CU_ASSERT_EQUAL(op(EVTCHNOP_bind_virq, &v, sizeof(v)), 0);
+		evtchn_send_virq(F.d, 0, VIRQ_TIMER);
+		CU_ASSERT_EQUAL(F.raised, 4);
+		CU_ASSERT_EQUAL(F.last_raised_port, v.port);
+	}
+	/* GSI callback (vCPU 0 without its own vector): the line is ours */
+	CU_ASSERT_EQUAL(set_param(true, HVM_PARAM_CALLBACK_IRQ, 9), 0);
+	CU_ASSERT_EQUAL(send(p0), 0);
+	CU_ASSERT_EQUAL(F.raised, 4);
+	CU_ASSERT_TRUE(pending(p0));
+	CU_ASSERT_EQUAL(F.gsi_level[9], 1);
+	/* ...while vCPU 1 keeps its vector */
+	CU_ASSERT_EQUAL(send(p1), 0);
+	CU_ASSERT_EQUAL(F.raised, 5);
+}
+
+/* VIRQ_TIMER bindings are told to the VMM, which may run the timer. */
+static void test_fast_timer_virq(void)
+{
+	struct evtchn_bind_virq v = { .virq = VIRQ_TIMER, .vcpu = 1 };
+	struct evtchn_reset r = { .dom = DOMID_SELF };
+	evtchn_port_t p;
+
+	CU_ASSERT_EQUAL(fresh_fast(2), 0);
+	CU_ASSERT_EQUAL(op(EVTCHNOP_bind_virq, &v, sizeof(v)), 0);
+	p = v.port;
+	CU_ASSERT_EQUAL(F.timer_virq[1], p);
+	CU_ASSERT_EQUAL(F.timer_virq[0], 0);
+	CU_ASSERT_EQUAL(F.timer_virq_calls, 1);
+	/* a failed second bind says nothing */
+	CU_ASSERT_EQUAL(op(EVTCHNOP_bind_virq, &v, sizeof(v)), -EEXIST);
+	CU_ASSERT_EQUAL(F.timer_virq_calls, 1);
+	/* other VIRQs are not timers */
+	v = (struct evtchn_bind_virq){ .virq = VIRQ_DEBUG, .vcpu = 1 };
+	CU_ASSERT_EQUAL(op(EVTCHNOP_bind_virq, &v, sizeof(v)), 0);
+	CU_ASSERT_EQUAL(ev_close(v.port), 0);
+	CU_ASSERT_EQUAL(F.timer_virq_calls, 1);
+	/* close unbinds it */
+	CU_ASSERT_EQUAL(ev_close(p), 0);
+	CU_ASSERT_EQUAL(F.timer_virq[1], 0);
+	CU_ASSERT_EQUAL(F.timer_virq_calls, 2);
+	/* so does reset */
+	v = (struct evtchn_bind_virq){ .virq = VIRQ_TIMER, .vcpu = 0 };
+	CU_ASSERT_EQUAL(op(EVTCHNOP_bind_virq, &v, sizeof(v)), 0);
+	CU_ASSERT_EQUAL(F.timer_virq[0], v.port);
+	CU_ASSERT_EQUAL(op(EVTCHNOP_reset, &r, sizeof(r)), 0);
+	CU_ASSERT_EQUAL(F.timer_virq[0], 0);
+	CU_ASSERT_EQUAL(F.timer_virq_calls, 4);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -662,6 +874,9 @@ int main(void)
 	CU_add_test(s, "unsupported ops", test_unsupported_ops);
 	CU_add_test(s, "backend (domain 0) side", test_backend);
 	CU_add_test(s, "SCHEDOP_poll", test_poll);
+	CU_add_test(s, "fast path: the VMM's port table", test_fast_port_table);
+	CU_add_test(s, "fast path: delivery by the VMM", test_fast_raise);
+	CU_add_test(s, "fast path: VIRQ_TIMER bindings", test_fast_timer_virq);
 	CU_basic_set_mode(CU_BRM_NORMAL);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures();

@@ -163,6 +163,69 @@ static void fake_console(void *opaque, const char *buf, size_t len)
 	f->console[f->console_len] = 0;
 }
 
+static int fake_fast_bind(void *opaque, uint32_t port, uint32_t be_port,
+			  void (*fn)(void *, uint32_t), void *fn_opaque)
+{
+	struct xen_fake *f = opaque;
+
+	if (!f->fast_bind_ok)
+		return -EOPNOTSUPP;
+	/* KVM refuses a port twice (-EEXIST): so must our bookkeeping never ask */
+	if (port == 0 || port >= 4096 || f->fast_table[port]) {
+		f->fast_bad_ops++;
+		return -EEXIST;
+	}
+	f->fast_table[port] = true;
+	f->fast_be[port] = be_port;
+	f->fast_fn[port] = fn;
+	f->fast_opaque[port] = fn_opaque;
+	f->fast_binds++;
+	return 0;
+}
+
+static void fake_fast_unbind(void *opaque, uint32_t port)
+{
+	struct xen_fake *f = opaque;
+
+	if (port == 0 || port >= 4096 || !f->fast_table[port]) {
+		f->fast_bad_ops++;   /* deassigning what the kernel does not hold */
+		return;
+	}
+	f->fast_table[port] = false;
+	f->fast_unbinds++;
+}
+
+static int fake_raise(void *opaque, uint32_t port, unsigned int vcpu)
+{
+	struct xen_fake *f = opaque;
+
+	if (!f->fast_raise)
+		return -EOPNOTSUPP;
+	if (f->fast_raise_rc)
+		return f->fast_raise_rc;
+	f->raised++;
+	f->last_raised_port = port;
+	f->last_raised_vcpu = vcpu;
+	return 0;
+}
+
+static void fake_timer_virq(void *opaque, unsigned int vcpu, uint32_t port)
+{
+	struct xen_fake *f = opaque;
+
+	if (vcpu < FAKE_MAX_VCPUS)
+		f->timer_virq[vcpu] = port;
+	f->timer_virq_calls++;
+}
+
+int xen_fake_kernel_send(struct xen_fake *f, uint32_t port)
+{
+	if (port >= 4096 || !f->fast_table[port])
+		return -ENOENT;
+	f->fast_fn[port](f->fast_opaque[port], f->fast_be[port]);
+	return 0;
+}
+
 static const struct xen_vmm_ops fake_ops = {
 	.gva_to_gpa = fake_gva_to_gpa,
 	.inject_vector = fake_inject,
@@ -182,12 +245,49 @@ static const struct xen_vmm_ops fake_ops = {
 	.console_write = fake_console,
 };
 
+static const struct xen_vmm_ops fake_fast_ops = {
+	.gva_to_gpa = fake_gva_to_gpa,
+	.inject_vector = fake_inject,
+	.set_gsi = fake_set_gsi,
+	.pci_intx_to_gsi = fake_intx,
+	.kick_vcpu = fake_kick,
+	.now_ns = fake_now,
+	.wall_ns = fake_wall,
+	.read_tsc = fake_read_tsc,
+	.timer_arm = fake_timer_arm,
+	.shutdown = fake_shutdown,
+	.map_page = fake_map_page,
+	.long_mode_set = fake_long_mode,
+	.shared_info_set = fake_shinfo_set,
+	.vcpu_info_set = fake_vcpu_info_set,
+	.upcall_vector_set = fake_upcall_vector_set,
+	.evtchn_fast_bind = fake_fast_bind,
+	.evtchn_fast_unbind = fake_fast_unbind,
+	.evtchn_raise = fake_raise,
+	.timer_virq_set = fake_timer_virq,
+	.console_write = fake_console,
+};
+
 int xen_fake_init(struct xen_fake *f, unsigned int nr_vcpus)
 {
 	return xen_fake_init_ex(f, nr_vcpus, false);
 }
 
+static int fake_init(struct xen_fake *f, unsigned int nr_vcpus, bool kernel_accel,
+		     const struct xen_vmm_ops *ops);
+
 int xen_fake_init_ex(struct xen_fake *f, unsigned int nr_vcpus, bool kernel_accel)
+{
+	return fake_init(f, nr_vcpus, kernel_accel, &fake_ops);
+}
+
+int xen_fake_init_fast(struct xen_fake *f, unsigned int nr_vcpus)
+{
+	return fake_init(f, nr_vcpus, true, &fake_fast_ops);
+}
+
+static int fake_init(struct xen_fake *f, unsigned int nr_vcpus, bool kernel_accel,
+		     const struct xen_vmm_ops *ops)
 {
 	int rc;
 
@@ -216,7 +316,7 @@ int xen_fake_init_ex(struct xen_fake *f, unsigned int nr_vcpus, bool kernel_acce
 		.tsc_khz = 2500000,
 		.kernel_accel = kernel_accel,
 	};
-	rc = xen_domain_create(&f->d, &f->p, &fake_ops, f, &f->mem);
+	rc = xen_domain_create(&f->d, &f->p, ops, f, &f->mem);
 	if (rc)
 		goto out;
 	return 0;

@@ -61,6 +61,21 @@ struct xen_fake {
 	bool long_mode_told;
 	char console[512];
 	unsigned int console_len;
+
+	/* in-kernel fast paths: off unless a test sets fast_* */
+	bool fast_bind_ok;            /* evtchn_fast_bind accepts */
+	int fast_raise_rc;            /* evtchn_raise's answer; set fast_raise to offer it */
+	bool fast_raise;
+	bool fast_table[4096];        /* the "kernel's" port table */
+	uint32_t fast_be[4096];
+	void (*fast_fn[4096])(void *, uint32_t);
+	void *fast_opaque[4096];
+	unsigned int fast_binds, fast_unbinds, fast_bad_ops;
+	unsigned int raised;          /* evtchn_raise calls answered 0 */
+	uint32_t last_raised_port;
+	unsigned int last_raised_vcpu;
+	uint32_t timer_virq[FAKE_MAX_VCPUS];
+	unsigned int timer_virq_calls;
 };
 
 /* 0 or -errno.  Fills p with defaults first (nr_vcpus, domid 7, 4.17). */
@@ -68,6 +83,11 @@ int xen_fake_init(struct xen_fake *f, unsigned int nr_vcpus);
 /* The same for a domain whose pvclock/runstate KVM maintains. */
 int xen_fake_init_ex(struct xen_fake *f, unsigned int nr_vcpus, bool kernel_accel);
 void xen_fake_fini(struct xen_fake *f);
+/* A guest send on a port the fake "kernel" holds: what KVM would do (call
+ * the handler as the VMM's I/O thread would).  -ENOENT if not held. */
+int xen_fake_kernel_send(struct xen_fake *f, uint32_t port);
+/* Turn the fast-path callbacks on (they are NULL in the ops otherwise). */
+int xen_fake_init_fast(struct xen_fake *f, unsigned int nr_vcpus);
 /* Map guest virtual page `gva` to guest physical page `gpa`. */
 void xen_fake_remap(struct xen_fake *f, uint64_t gva, uint64_t gpa);
 /* Host pointer to guest physical memory (RAM only). */
