@@ -8,6 +8,12 @@
  * waits until that vCPU leaves KVM_RUN, which for an AP waiting for SIPI is
  * never), so per-vCPU attributes are queued and applied by the vCPU itself
  * before it next enters the guest.
+ *
+ * In-kernel fast paths (KVM_XEN_HVM_CONFIG_EVTCHN_SEND, intercept path only,
+ * off with --no-kernel-fastpaths): KVM takes the guest's EVTCHNOP_send on a
+ * backend's port and signals an eventfd the I/O thread polls (no vCPU exit);
+ * KVM_XEN_HVM_EVTCHN_SEND raises ports for vCPUs whose vector KVM knows; and
+ * KVM runs each vCPU's one-shot Xen timer once VIRQ_TIMER is bound.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -40,7 +46,11 @@ enum {
 	PENDING_VCPU_INFO = 1u << 0,
 	PENDING_TIME_INFO = 1u << 1,
 	PENDING_RUNSTATE  = 1u << 2,
+	PENDING_UPCALL_VECTOR = 1u << 3,
+	PENDING_TIMER = 1u << 4,
 };
+
+#define XEN_KVM_FAST_PORTS 256   /* = EVTCHN_BE_MAX_PORTS: one slot per backend port */
 
 struct xen_kvm_vcpu {
 	struct xen_kvm *x;
@@ -49,7 +59,21 @@ struct xen_kvm_vcpu {
 	/* attributes for this vCPU's own thread to hand to KVM */
 	unsigned int pending;
 	uint64_t vcpu_info_gpa, time_info_gpa, runstate_gpa;
+	uint8_t upcall_vector;         /* wanted per-vCPU vector (fast paths) */
+	uint32_t timer_port;           /* wanted VIRQ_TIMER port for KVM's timer */
 	bool vcpu_info_registered;
+	/* what KVM has applied (written by the vCPU thread, read by any) */
+	uint8_t kernel_upcall_vector;
+};
+
+/* A backend port whose guest sends KVM turns into an eventfd signal. */
+struct xen_kvm_fast_port {
+	struct xen_kvm *x;
+	int efd;                       /* -1 until first used; kept until destroy */
+	bool active;
+	uint32_t guest_port, be_port;
+	void (*fn)(void *opaque, uint32_t be_port);
+	void *opaque;
 };
 
 struct xen_kvm {
@@ -58,6 +82,8 @@ struct xen_kvm {
 	enum xen_hcall_path path;
 	uint32_t caps;                 /* KVM_CAP_XEN_HVM flags */
 	bool kernel_accel;
+	bool fast;                     /* in-kernel event-channel/timer fast paths */
+	bool shinfo_in_kernel;         /* KVM has the shared_info gfn */
 	uint8_t cb_vector;             /* domain-wide callback vector, 0 = none */
 	struct xen_kvm_vcpu *vcpus;
 
@@ -72,9 +98,13 @@ struct xen_kvm {
 	bool tsc_offset_known;
 	uint64_t tsc_offset;
 
-	pthread_mutex_t lock;          /* pending attrs, wake generation */
+	pthread_mutex_t lock;          /* pending attrs, wake generation, fast ports */
 	pthread_cond_t wake;
 	uint64_t wake_gen;
+
+	struct xen_kvm_fast_port fports[XEN_KVM_FAST_PORTS];
+	uint64_t fast_sends, fast_raises;   /* statistics (logged at exit) */
+	uint64_t timer_fired;               /* userspace Xen timer expiries */
 };
 
 const char *xen_hcall_path_name(enum xen_hcall_path p)
@@ -110,12 +140,22 @@ static int xen_kvm_vm_attr(struct xen_kvm *x, struct kvm_xen_hvm_attr *a)
 	return 0;
 }
 
+static int xen_kvm_vcpu_set(struct xen_kvm *x, unsigned int vcpu, struct kvm_xen_vcpu_attr *a)
+{
+	if (ioctl(x->vm->vcpus[vcpu]->fd, KVM_XEN_VCPU_SET_ATTR, a) < 0) {
+		int err = errno;
+
+		pr_warn_rl("vCPU %u: KVM_XEN_VCPU_SET_ATTR type %u: %s", vcpu, a->type, strerror(err));
+		return -err;
+	}
+	return 0;
+}
+
 static void xen_kvm_vcpu_attr(struct xen_kvm *x, unsigned int vcpu, uint16_t type, uint64_t gpa)
 {
 	struct kvm_xen_vcpu_attr a = { .type = type, .u.gpa = gpa };
 
-	if (ioctl(x->vm->vcpus[vcpu]->fd, KVM_XEN_VCPU_SET_ATTR, &a) < 0)
-		pr_warn_rl("vCPU %u: KVM_XEN_VCPU_SET_ATTR type %u: %s", vcpu, type, strerror(errno));
+	xen_kvm_vcpu_set(x, vcpu, &a);
 }
 
 /* Queue an attribute for `vcpu`'s own thread and make it come round. */
@@ -128,8 +168,12 @@ static void xen_kvm_queue(struct xen_kvm *x, unsigned int vcpu, unsigned int wha
 		v->vcpu_info_gpa = gpa;
 	else if (what == PENDING_TIME_INFO)
 		v->time_info_gpa = gpa;
-	else
+	else if (what == PENDING_RUNSTATE)
 		v->runstate_gpa = gpa;
+	else if (what == PENDING_UPCALL_VECTOR)
+		v->upcall_vector = (uint8_t)gpa;
+	else
+		v->timer_port = (uint32_t)gpa;
 	__atomic_or_fetch(&v->pending, what, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&x->lock);
 	vcpu_kick(x->vm->vcpus[vcpu]);
@@ -142,6 +186,8 @@ static void xen_kvm_pre_run(void *opaque, struct vcpu *vcpu)
 	struct xen_kvm_vcpu *v = &x->vcpus[vcpu->id];
 	unsigned int pending;
 	uint64_t vi, ti, rs;
+	uint8_t vector;
+	uint32_t timer_port;
 
 	if (!__atomic_load_n(&v->pending, __ATOMIC_ACQUIRE))
 		return;
@@ -151,6 +197,8 @@ static void xen_kvm_pre_run(void *opaque, struct vcpu *vcpu)
 	vi = v->vcpu_info_gpa;
 	ti = v->time_info_gpa;
 	rs = v->runstate_gpa;
+	vector = v->upcall_vector;
+	timer_port = v->timer_port;
 	pthread_mutex_unlock(&x->lock);
 	if (pending & PENDING_VCPU_INFO)
 		xen_kvm_vcpu_attr(x, vcpu->id, KVM_XEN_VCPU_ATTR_TYPE_VCPU_INFO, vi);
@@ -158,6 +206,25 @@ static void xen_kvm_pre_run(void *opaque, struct vcpu *vcpu)
 		xen_kvm_vcpu_attr(x, vcpu->id, KVM_XEN_VCPU_ATTR_TYPE_VCPU_TIME_INFO, ti);
 	if (pending & PENDING_RUNSTATE)
 		xen_kvm_vcpu_attr(x, vcpu->id, KVM_XEN_VCPU_ATTR_TYPE_RUNSTATE_ADDR, rs);
+	/* The vector before the timer: KVM's first timer event must find it. */
+	if (pending & PENDING_UPCALL_VECTOR) {
+		struct kvm_xen_vcpu_attr a = { .type = KVM_XEN_VCPU_ATTR_TYPE_UPCALL_VECTOR,
+					       .u.vector = vector };
+
+		/* Until this succeeds, raises for this vCPU stay in userspace. */
+		if (xen_kvm_vcpu_set(x, vcpu->id, &a) == 0)
+			__atomic_store_n(&v->kernel_upcall_vector, vector, __ATOMIC_RELEASE);
+	}
+	if (pending & PENDING_TIMER) {
+		struct kvm_xen_vcpu_attr a = { .type = KVM_XEN_VCPU_ATTR_TYPE_TIMER };
+
+		/* Port 0 stops KVM's timer and sends set_singleshot back to us. */
+		a.u.timer.port = timer_port;
+		a.u.timer.priority = timer_port ? KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL : 0;
+		xen_kvm_vcpu_set(x, vcpu->id, &a);
+		pr_debug("vCPU %u: Xen timer %s", vcpu->id,
+			 timer_port ? "run by KVM" : "back in userspace");
+	}
 }
 
 /* ---- struct xen_vmm_ops ----------------------------------------------------- */
@@ -345,6 +412,7 @@ static void xen_kvm_timer_fired(void *opaque, uint32_t events)
 	struct xen_kvm_vcpu *v = opaque;
 
 	(void)events;
+	__atomic_fetch_add(&v->x->timer_fired, 1, __ATOMIC_RELAXED);
 	pr_trace(TRACE_EVTCHN, "vCPU %u: timer fired", v->id);
 	xen_vcpu_timer_expired(v->x->dom, v->id);
 }
@@ -396,7 +464,7 @@ static void ops_shared_info_set(void *opaque, uint64_t gfn)
 
 	if (!x->kernel_accel)
 		return;
-	xen_kvm_vm_attr(x, &a);
+	__atomic_store_n(&x->shinfo_in_kernel, xen_kvm_vm_attr(x, &a) == 0, __ATOMIC_RELEASE);
 	/* KVM reads evtchn_upcall_pending (and writes pvclock) only through a
 	 * registered vcpu_info: point the legacy ones into shared_info. */
 	for (unsigned int i = 0; i < x->vm->nr_vcpus && i < XEN_LEGACY_VCPUS; i++)
@@ -443,6 +511,152 @@ static void ops_callback_vector_set(void *opaque, uint8_t vector)
 			"delivered through the LAPIC, which such a guest may not acknowledge", vector);
 }
 
+/* ---- in-kernel fast paths ---------------------------------------------------- */
+
+static void ops_upcall_vector_set(void *opaque, unsigned int vcpu, uint8_t vector)
+{
+	struct xen_kvm *x = opaque;
+
+	/* Only KVM's own deliveries (fast raises, its timer) use it. */
+	if (x->fast)
+		xen_kvm_queue(x, vcpu, PENDING_UPCALL_VECTOR, vector);
+}
+
+static void ops_timer_virq_set(void *opaque, unsigned int vcpu, uint32_t port)
+{
+	struct xen_kvm *x = opaque;
+
+	if (x->fast)
+		xen_kvm_queue(x, vcpu, PENDING_TIMER, port);
+}
+
+/* I/O thread: KVM signalled a backend port's eventfd for a guest send. */
+static void xen_kvm_fast_port_fired(void *opaque, uint32_t events)
+{
+	struct xen_kvm_fast_port *fp = opaque;
+	struct xen_kvm *x = fp->x;
+	void (*fn)(void *, uint32_t) = NULL;
+	void *fn_opaque = NULL;
+	uint32_t be_port = 0;
+	uint64_t n;
+
+	(void)events;
+	if (read(fp->efd, &n, sizeof(n)) != sizeof(n))
+		return;
+	pthread_mutex_lock(&x->lock);
+	if (fp->active) {
+		fn = fp->fn;
+		fn_opaque = fp->opaque;
+		be_port = fp->be_port;
+		x->fast_sends++;
+	}
+	pthread_mutex_unlock(&x->lock);
+	/* As for a send that exits: no xen-compat lock held. */
+	if (fn)
+		fn(fn_opaque, be_port);
+}
+
+static int xen_kvm_evtchn_attr(struct xen_kvm *x, uint32_t guest_port, uint32_t flags, int efd)
+{
+	struct kvm_xen_hvm_attr a = { .type = KVM_XEN_ATTR_TYPE_EVTCHN };
+
+	a.u.evtchn.send_port = guest_port;
+	a.u.evtchn.type = EVTCHNSTAT_interdomain;
+	a.u.evtchn.flags = flags;
+	a.u.evtchn.deliver.eventfd.port = 0;   /* 0: an eventfd, not a guest port */
+	a.u.evtchn.deliver.eventfd.fd = efd;
+	return xen_kvm_vm_attr(x, &a);
+}
+
+static int ops_evtchn_fast_bind(void *opaque, uint32_t port, uint32_t be_port,
+				void (*fn)(void *, uint32_t), void *fn_opaque)
+{
+	struct xen_kvm *x = opaque;
+	struct xen_kvm_fast_port *fp;
+	int rc;
+
+	if (!x->fast || be_port >= XEN_KVM_FAST_PORTS)
+		return -EOPNOTSUPP;
+	fp = &x->fports[be_port];
+	if (fp->efd < 0) {
+		int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+		if (efd < 0)
+			return -errno;
+		fp->x = x;
+		fp->efd = efd;
+		rc = event_loop_add(x->loop, efd, EPOLLIN, xen_kvm_fast_port_fired, fp);
+		if (rc) {
+			close(efd);
+			fp->efd = -1;
+			return rc;
+		}
+	}
+	rc = xen_kvm_evtchn_attr(x, port, 0, fp->efd);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&x->lock);
+	fp->active = true;
+	fp->guest_port = port;
+	fp->be_port = be_port;
+	fp->fn = fn;
+	fp->opaque = fn_opaque;
+	pthread_mutex_unlock(&x->lock);
+	pr_trace(TRACE_EVTCHN, "evtchn: guest port %u -> backend port %u sent through KVM (eventfd %d)",
+		 port, be_port, fp->efd);
+	return 0;
+}
+
+static void ops_evtchn_fast_unbind(void *opaque, uint32_t port)
+{
+	struct xen_kvm *x = opaque;
+
+	for (unsigned int i = 0; i < XEN_KVM_FAST_PORTS; i++) {
+		struct xen_kvm_fast_port *fp = &x->fports[i];
+
+		if (!fp->active || fp->guest_port != port)
+			continue;
+		xen_kvm_evtchn_attr(x, port, KVM_XEN_EVTCHN_DEASSIGN, -1);
+		pthread_mutex_lock(&x->lock);
+		fp->active = false;
+		pthread_mutex_unlock(&x->lock);
+		pr_trace(TRACE_EVTCHN, "evtchn: guest port %u back from KVM", port);
+		return;
+	}
+}
+
+static int ops_evtchn_raise(void *opaque, uint32_t port, unsigned int vcpu)
+{
+	struct xen_kvm *x = opaque;
+	struct xen_kvm_vcpu *v;
+	struct kvm_irq_routing_xen_evtchn e = {
+		.port = port, .vcpu = vcpu, .priority = KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL,
+	};
+	uint8_t want, have;
+
+	if (!x->fast || vcpu >= x->vm->nr_vcpus)
+		return -EOPNOTSUPP;
+	if (!__atomic_load_n(&x->shinfo_in_kernel, __ATOMIC_ACQUIRE))
+		return -EAGAIN;
+	v = &x->vcpus[vcpu];
+	pthread_mutex_lock(&x->lock);
+	want = v->upcall_vector;
+	pthread_mutex_unlock(&x->lock);
+	have = __atomic_load_n(&v->kernel_upcall_vector, __ATOMIC_ACQUIRE);
+	/* KVM injects only a vector it knows: the vCPU's own once applied,
+	 * else the domain-wide one. */
+	if (want ? want != have : !x->cb_vector)
+		return -EAGAIN;
+	if (ioctl(x->vm->vm_fd, KVM_XEN_HVM_EVTCHN_SEND, &e) < 0) {
+		int err = errno;
+
+		pr_warn_rl("KVM_XEN_HVM_EVTCHN_SEND port %u vCPU %u: %s", port, vcpu, strerror(err));
+		return -err;
+	}
+	__atomic_fetch_add(&x->fast_raises, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
 static const struct xen_vmm_ops xen_kvm_ops = {
 	.gva_to_gpa = ops_gva_to_gpa,
 	.inject_vector = ops_inject_vector,
@@ -461,6 +675,11 @@ static const struct xen_vmm_ops xen_kvm_ops = {
 	.vcpu_time_info_set = ops_vcpu_time_info_set,
 	.runstate_set = ops_runstate_set,
 	.callback_vector_set = ops_callback_vector_set,
+	.upcall_vector_set = ops_upcall_vector_set,
+	.evtchn_fast_bind = ops_evtchn_fast_bind,
+	.evtchn_fast_unbind = ops_evtchn_fast_unbind,
+	.evtchn_raise = ops_evtchn_raise,
+	.timer_virq_set = ops_timer_virq_set,
 };
 
 /* ---- hypercall entry ------------------------------------------------------------ */
@@ -625,6 +844,11 @@ static int xen_kvm_setup_path(struct xen_kvm *x, enum xen_hcall_path want)
 
 		if (p == XEN_PATH_INTERCEPT) {
 			c.flags = KVM_XEN_HVM_CONFIG_INTERCEPT_HCALL;
+			/* KVM then also takes EVTCHNOP_send on ports in its table
+			 * (others still exit), SCHEDOP_poll, and the timer ops
+			 * once a vCPU's timer attribute is set. */
+			if (x->fast)
+				c.flags |= KVM_XEN_HVM_CONFIG_EVTCHN_SEND;
 		} else {
 			c.blob_addr_32 = (uintptr_t)xen_hypercall_page32;
 			c.blob_addr_64 = (uintptr_t)xen_hypercall_page64;
@@ -680,13 +904,22 @@ int xen_kvm_create(struct vm *vm, struct event_loop *loop, const struct xen_kvm_
 	x->cb_irqfd = x->cb_resamplefd = -1;
 	pthread_mutex_init(&x->lock, NULL);
 	pthread_cond_init(&x->wake, NULL);
+	for (unsigned int i = 0; i < XEN_KVM_FAST_PORTS; i++)
+		x->fports[i].efd = -1;
 	caps = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XEN_HVM);
 	x->caps = caps > 0 ? (uint32_t)caps : 0;
+	/* KVM keeps pvclock and runstate itself only with the shared_info attr. */
+	x->kernel_accel = !cfg->no_kernel_accel && (x->caps & KVM_XEN_HVM_CONFIG_SHARED_INFO);
+	/* The fast paths need KVM to see the hypercalls (intercept) and own
+	 * shared_info; the path is decided below and may clear this. */
+	x->fast = x->kernel_accel && !cfg->no_fastpaths && (x->caps & KVM_XEN_HVM_CONFIG_EVTCHN_SEND) &&
+		  (cfg->path == XEN_PATH_AUTO || cfg->path == XEN_PATH_INTERCEPT) &&
+		  (x->caps & KVM_XEN_HVM_CONFIG_INTERCEPT_HCALL);
 	rc = xen_kvm_setup_path(x, cfg->path);
 	if (rc)
 		goto fail;
-	/* KVM keeps pvclock and runstate itself only with the shared_info attr. */
-	x->kernel_accel = !cfg->no_kernel_accel && (x->caps & KVM_XEN_HVM_CONFIG_SHARED_INFO);
+	if (x->path != XEN_PATH_INTERCEPT)
+		x->fast = false;
 
 	x->vcpus = calloc(vm->nr_vcpus, sizeof(*x->vcpus));
 	if (!x->vcpus) {
@@ -723,6 +956,17 @@ int xen_kvm_create(struct vm *vm, struct event_loop *loop, const struct xen_kvm_
 
 		xen_kvm_vm_attr(x, &lm);
 	}
+	for (unsigned int i = 0; x->fast && i < vm->nr_vcpus; i++) {
+		/* Xen vCPU ids = our indices, said explicitly: KVM checks the
+		 * timer ops' vcpu argument against it.  The vCPU threads do not
+		 * run yet, so their ioctls cannot stall here. */
+		struct kvm_xen_vcpu_attr a = { .type = KVM_XEN_VCPU_ATTR_TYPE_VCPU_ID, .u.vcpu_id = i };
+
+		if (xen_kvm_vcpu_set(x, i, &a)) {
+			pr_warn("Xen fast paths off: KVM refused vCPU %u's Xen id", i);
+			x->fast = false;
+		}
+	}
 	vm->exit_hook = xen_kvm_exit;
 	vm->exit_hook_opaque = x;
 	vm->pre_run_hook = xen_kvm_pre_run;
@@ -731,6 +975,13 @@ int xen_kvm_create(struct vm *vm, struct event_loop *loop, const struct xen_kvm_
 		xen_hcall_path_name(x->path),
 		x->kernel_accel ? "pvclock, runstate and callback injection by KVM"
 				: "pvclock, runstate and event delivery in userspace");
+	pr_info("Xen fast paths: %s",
+		x->fast ? "in kernel (guest sends to backends -> eventfd, 2-level delivery "
+			  "for vector upcalls, one-shot Xen timers, SCHEDOP_poll)" :
+		cfg->no_fastpaths || cfg->no_kernel_accel ? "off (--no-kernel-fastpaths/--no-kernel-xen): "
+			  "event channels and Xen timers in userspace" :
+		"unavailable (KVM lacks KVM_XEN_HVM_CONFIG_EVTCHN_SEND or the intercept path): "
+			  "event channels and Xen timers in userspace");
 	*x_r = x;
 	return 0;
 fail:
@@ -746,6 +997,17 @@ void xen_kvm_destroy(struct xen_kvm *x)
 		for (unsigned int i = 0; i < x->vm->nr_vcpus; i++)
 			event_timer_free(x->vcpus[i].timer);
 	free(x->vcpus);
+	if (x->fast)
+		pr_info("Xen fast paths: %llu guest sends to backends via eventfd, %llu raises by KVM, "
+			"%llu Xen timer expiries in userspace", (unsigned long long)x->fast_sends,
+			(unsigned long long)x->fast_raises, (unsigned long long)x->timer_fired);
+	/* KVM's port table goes with the VM; our eventfds go here. */
+	for (unsigned int i = 0; i < XEN_KVM_FAST_PORTS; i++) {
+		if (x->fports[i].efd >= 0) {
+			event_loop_remove(x->loop, x->fports[i].efd);
+			close(x->fports[i].efd);
+		}
+	}
 	if (x->cb_resamplefd >= 0) {
 		event_loop_remove(x->loop, x->cb_resamplefd);
 		close(x->cb_resamplefd);

@@ -52,6 +52,8 @@ static void usage(FILE *f)
 		"      --xen-hcall=PATH how Xen hypercalls reach xenkvmd: auto (default),\n"
 		"                       intercept, blob (both need CONFIG_KVM_XEN) or msr\n"
 		"      --no-kernel-xen  keep pvclock/runstate/event delivery in userspace\n"
+		"      --no-kernel-fastpaths  keep event channels and Xen timers in userspace\n"
+		"                       (KVM's EVTCHN_SEND fast paths off; for comparisons)\n"
 		"      --xenstore-socket=PATH  serve the domain's XenStore on a unix socket\n"
 		"                       (XENSTORED_PATH=PATH xenstore-ls)\n"
 		"      --control=PATH   serve the control protocol (xenkvm list, shutdown, ...)\n"
@@ -104,6 +106,7 @@ struct daemon {
 	int domid;
 	enum xen_hcall_path hcall_path;
 	bool no_kernel_xen;
+	bool no_fastpaths;
 	bool start_paused;
 	const char *xs_socket;
 	const char *control_path;
@@ -276,6 +279,7 @@ static int daemon_run_once(struct daemon *dm)
 			.xen_version = cfg->xen_version,
 			.path = dm->hcall_path,
 			.no_kernel_accel = dm->no_kernel_xen,
+			.no_fastpaths = dm->no_fastpaths,
 		},
 	};
 	int rc;
@@ -421,6 +425,7 @@ int main(int argc, char **argv)
 		{ "domid", required_argument, NULL, 'd' },
 		{ "xen-hcall", required_argument, NULL, 'x' },
 		{ "no-kernel-xen", no_argument, NULL, 'K' },
+		{ "no-kernel-fastpaths", no_argument, NULL, 'F' },
 		{ "xenstore-socket", required_argument, NULL, 'S' },
 		{ "control", required_argument, NULL, 'C' },
 		{ "console", required_argument, NULL, 'O' },
@@ -476,6 +481,9 @@ int main(int argc, char **argv)
 			break;
 		case 'K':
 			dm.no_kernel_xen = true;
+			break;
+		case 'F':
+			dm.no_fastpaths = true;
 			break;
 		case 'S':
 			dm.xs_socket = optarg;

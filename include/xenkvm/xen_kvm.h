@@ -31,6 +31,7 @@ struct xen_kvm_config {
 	uint32_t xen_version;          /* major << 16 | minor */
 	enum xen_hcall_path path;
 	bool no_kernel_accel;          /* keep pvclock/runstate in userspace even if KVM could */
+	bool no_fastpaths;             /* keep event channels and Xen timers in userspace */
 	uint8_t uuid[16];
 };
 

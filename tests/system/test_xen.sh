@@ -7,9 +7,12 @@
 # = xen, clocksource xen, both vCPUs online and taking Xen IPIs, `sleep 2` lasting
 # 2 s +- 10 % of host time, and a XenStore write the guest makes through its xenbus
 # device readable from the host with Debian's xenstore-read over the domain's socket.
-# Boots: the 6.1 cloud kernel with the vector callback; the same with
-# xen_no_vector_callback (events through the platform device's PCI INTx line); the
-# 6.12 cloud kernel when tests/system/assets.sh --with-6.12 provided it.
+# Boots: the 6.1 cloud kernel with the vector callback, with KVM's in-kernel event
+# channel/timer fast paths (the default where KVM has them; the test then checks
+# that guest sends reached a backend through KVM's eventfd and that KVM raised
+# ports) and with --no-kernel-fastpaths; the same with xen_no_vector_callback (events
+# through the platform device's PCI INTx line); the 6.12 cloud kernel, both ways,
+# when tests/system/assets.sh --with-6.12 provided it.
 # Prints "test_xen: N passed, N failed".
 set -uo pipefail
 {
@@ -23,10 +26,11 @@ command -v xenstore-read >/dev/null || { fail "xenstore-read missing (xenstore-u
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_xen.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-# boot LABEL KERNEL EXTRA: runs the guest; fills $tmp/out ("<epoch> <line>") and
-# $tmp/xsread, sets rc.
+# boot LABEL KERNEL EXTRA [XENKVMD-OPTION...]: runs the guest; fills $tmp/out
+# ("<epoch> <line>"), $tmp/err and $tmp/xsread, sets rc.
 boot() {
 	local label=$1 kernel=$2 extra=$3 sock=$tmp/xs.sock
+	shift 3
 	cat >"$tmp/$label.cfg" <<CFG
 name = "xktest-xen"
 kernel = "$kernel"
@@ -38,7 +42,7 @@ CFG
 	rm -f "$tmp/xsread"
 	# One long-lived reader timestamps the console (bash's EPOCHREALTIME: no
 	# process per line) and reads XenStore back when the guest says it wrote.
-	timeout -k 5 "$boot_limit" "$vmm" --xenstore-socket="$sock" "$tmp/$label.cfg" \
+	timeout -k 5 "$boot_limit" "$vmm" "$@" --xenstore-socket="$sock" "$tmp/$label.cfg" \
 		</dev/null 2>"$tmp/err" |
 	while IFS= read -r line; do
 		line=${line%$'\r'}   # no tr in between: it would buffer the timing away
@@ -105,13 +109,49 @@ check() {
 	[ "$failed" = "$bad" ] || show
 }
 
+# fastpaths LABEL on|off: which event-channel paths xenkvmd says it used.  "on"
+# needs KVM's EVTCHN_SEND (the nested host's 6.12 has it): then guest sends to the
+# XenStore/backends must have arrived through KVM's eventfd and KVM must have raised
+# ports (both counted by xenkvmd at exit).
+fastpaths() {
+	local label=$1 want=$2 bad=$failed sends raises timers
+	sends=$(sed -n 's/.*Xen fast paths: \([0-9]*\) guest sends to backends via eventfd, \([0-9]*\) raises.*/\1/p' "$tmp/err")
+	raises=$(sed -n 's/.*Xen fast paths: \([0-9]*\) guest sends to backends via eventfd, \([0-9]*\) raises.*/\2/p' "$tmp/err")
+	if [ "$want" = on ]; then
+		grep -q "Xen fast paths: in kernel" "$tmp/err" && ok "$label: fast paths in the kernel" ||
+			fail "$label: xenkvmd did not report in-kernel fast paths"
+		[ "${sends:-0}" -gt 0 ] && ok "$label: $sends guest sends reached backends through KVM's eventfd" ||
+			fail "$label: no guest send went through KVM's eventfd ('${sends:-}')"
+		[ "${raises:-0}" -gt 0 ] && ok "$label: $raises events raised by KVM (KVM_XEN_HVM_EVTCHN_SEND)" ||
+			fail "$label: KVM raised no event ('${raises:-}')"
+		# Linux binds VIRQ_TIMER before it arms a timer: from then on KVM runs
+		# it, so userspace's timerfd should hardly ever fire (hundreds otherwise).
+		timers=$(sed -n 's/.*raises by KVM, \([0-9]*\) Xen timer expiries in userspace.*/\1/p' "$tmp/err")
+		[ -n "$timers" ] && [ "$timers" -le 10 ] && ok "$label: Xen timers run by KVM ($timers userspace expiries)" ||
+			fail "$label: ${timers:-?} Xen timer expiries in userspace (KVM's timer not used)"
+	else
+		grep -q "Xen fast paths: off" "$tmp/err" && [ -z "$sends" ] &&
+			ok "$label: fast paths off, everything in userspace" ||
+			fail "$label: fast paths not reported off"
+	fi
+	[ "$failed" = "$bad" ] || show
+}
+
 boot linux-6.1 "$XENKVM_KERNEL" ""
 check "6.1 vector" 1
+fastpaths "6.1 vector" on
+boot linux-6.1-nofast "$XENKVM_KERNEL" "" --no-kernel-fastpaths
+check "6.1 vector, no fast paths" 1
+fastpaths "6.1 vector, no fast paths" off
 boot linux-6.1-intx "$XENKVM_KERNEL" "xen_no_vector_callback"
 check "6.1 INTx" 0
 if [ -n "${XENKVM_KERNEL_612:-}" ]; then
 	boot linux-6.12 "$XENKVM_KERNEL_612" ""
 	check "6.12 vector" 1
+	fastpaths "6.12 vector" on
+	boot linux-6.12-nofast "$XENKVM_KERNEL_612" "" --no-kernel-fastpaths
+	check "6.12 vector, no fast paths" 1
+	fastpaths "6.12 vector, no fast paths" off
 else
 	echo "  note: no 6.12 kernel (tests/system/assets.sh --with-6.12); not booted"
 fi
