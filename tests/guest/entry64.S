@@ -26,6 +26,7 @@ startup_64:
 	xorl	%eax, %eax
 	rep stosq
 	movl	$tg_stack_top, %esp
+	movq	%rsi, tg_boot_params     /* after the .bss clear: it lives there */
 	call	tg_main
 2:	hlt
 	jmp	2b

@@ -18,6 +18,16 @@
  *   XENKVM-TG FAIL <what> (got 0x..)
  * and last "XENKVM-TG PASS <n> checks" (then poweroff) or
  * "XENKVM-TG FAIL <k> of <n> checks" (then shutdown with reason crash).
+ *
+ * Benchmark mode (64-bit only; bench/hypercall/run.sh), from the kernel
+ * command line, after the hypercall page and shared_info checks:
+ *   tgbench=N  N xen_version(XENVER_version) calls timed with rdtsc:
+ *              "XENKVM-TG bench hcall N calls C cycles/call X ns/call"
+ *   tgecho=N   N event-channel round trips with xenkvmd --bench-echo's
+ *              backend (the guest port bound to domain 0 that is not the
+ *              XenStore's), spinning on the pending bit:
+ *              "XENKVM-TG bench echo N round trips C cycles/call X ns/call"
+ * Cycles become ns with vCPU 0's pvclock scale.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,6 +39,8 @@
 #include <xen/arch-x86/cpuid.h>
 #include <xen/event_channel.h>
 #include <xen/features.h>
+#include <xen/hvm/hvm_op.h>
+#include <xen/hvm/params.h>
 #include <xen/memory.h>
 #include <xen/sched.h>
 #include <xen/version.h>
@@ -284,6 +296,135 @@ static long evtchn_status_port(evtchn_port_t port, struct evtchn_status *st)
 	return evtchn_op(EVTCHNOP_status, st);
 }
 
+/* ---- benchmark mode (64-bit) ---------------------------------------------------- */
+
+unsigned long tg_boot_params;
+
+#if defined(__x86_64__)
+#define BP_CMD_LINE_PTR 0x228    /* boot_params.hdr.cmd_line_ptr */
+
+/* Value of "key=N" on the kernel command line, or 0. */
+static unsigned long cmdline_number(const char *key)
+{
+	const char *cl;
+
+	if (!tg_boot_params)
+		return 0;
+	cl = (const char *)(uintptr_t)*(volatile uint32_t *)(tg_boot_params + BP_CMD_LINE_PTR);
+	if (!cl)
+		return 0;
+	for (const char *p = cl; *p; p++) {
+		const char *k = key, *q = p;
+		unsigned long n = 0;
+
+		if (p != cl && p[-1] != ' ')
+			continue;
+		while (*k && *q == *k)
+			k++, q++;
+		if (*k || *q != '=')
+			continue;
+		for (q++; *q >= '0' && *q <= '9'; q++)
+			n = n * 10 + (unsigned long)(*q - '0');
+		return n;
+	}
+	return 0;
+}
+
+static uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+/* TSC cycles -> ns by vCPU 0's pvclock scale (Xen's formula). */
+static uint64_t cycles_to_ns(uint64_t delta)
+{
+	int8_t shift = vcpu0()->time.tsc_shift;
+
+	if (shift < 0)
+		delta >>= -shift;
+	else
+		delta <<= shift;
+	return (uint64_t)(((unsigned __int128)delta * vcpu0()->time.tsc_to_system_mul) >> 32);
+}
+
+static void bench_report(const char *what, unsigned long n, const char *unit, uint64_t cycles)
+{
+	uint64_t ns = cycles_to_ns(cycles);
+
+	con_puts("XENKVM-TG bench ");
+	con_puts(what);
+	con_puts(" ");
+	con_dec((unsigned int)n);
+	con_puts(unit);
+	con_dec((unsigned int)(cycles / n));
+	con_puts(" cycles/call ");
+	con_dec((unsigned int)(ns / n));
+	con_puts(" ns/call\n");
+}
+
+static void bench_hcall(unsigned long n)
+{
+	uint64_t t0, t1;
+	long bad = 0;
+
+	t0 = rdtsc();
+	for (unsigned long i = 0; i < n; i++)
+		bad |= hcall2(__HYPERVISOR_xen_version, XENVER_version, NULL) != XEN_VERSION_4_17;
+	t1 = rdtsc();
+	if (check(!bad, "bench: every xen_version answered 4.17", (uint64_t)bad))
+		bench_report("hcall", n, " calls ", t1 - t0);
+}
+
+/* The echo backend's port: bound to domain 0, and not the XenStore's. */
+static evtchn_port_t find_echo_port(void)
+{
+	struct xen_hvm_param hp = { .domid = DOMID_SELF, .index = HVM_PARAM_STORE_EVTCHN };
+	struct evtchn_status st;
+
+	if (hcall2(__HYPERVISOR_hvm_op, HVMOP_get_param, &hp))
+		hp.value = 0;
+	for (evtchn_port_t p = 1; p < 64; p++)
+		if (evtchn_status_port(p, &st) == 0 && st.status == EVTCHNSTAT_interdomain &&
+		    st.u.interdomain.dom == 0 && p != hp.value)
+			return p;
+	return 0;
+}
+
+static void bench_echo(unsigned long n)
+{
+	struct xen_hvm_evtchn_upcall_vector uv = { .vcpu = 0, .vector = 0xf3 };
+	evtchn_port_t p = find_echo_port();
+	uint64_t t0, t1;
+	unsigned long lost = 0;
+
+	if (!check(p != 0, "bench: an echo port (xenkvmd --bench-echo)", 0))
+		return;
+	/* A vector upcall, so KVM may raise the port itself (interrupts stay
+	 * off: the guest polls the pending bit). */
+	check(hcall2(__HYPERVISOR_hvm_op, HVMOP_set_evtchn_upcall_vector, &uv) == 0,
+	      "bench: per-vCPU upcall vector", 0);
+	bit_clear(shinfo.s.evtchn_mask, p);
+	t0 = rdtsc();
+	for (unsigned long i = 0; i < n; i++) {
+		unsigned long spins = 0;
+
+		evtchn_ack(p);
+		evtchn_send_port(p);
+		while (!bit_test(shinfo.s.evtchn_pending, p))
+			if (++spins == 100000000ul) {
+				lost++;
+				break;
+			}
+	}
+	t1 = rdtsc();
+	if (check(lost == 0, "bench: every echo came back", lost))
+		bench_report("echo", n, " round trips ", t1 - t0);
+}
+#endif
+
 /* ---- the test sequence ------------------------------------------------------------ */
 
 static uint32_t find_xen_leaves(void)
@@ -515,8 +656,17 @@ void tg_main(void)
 	if (page) {
 		test_version();
 		test_errors();
-		if (test_shared_info())
+		if (test_shared_info()) {
+#if defined(__x86_64__)
+			unsigned long n;
+
+			if ((n = cmdline_number("tgbench")))
+				bench_hcall(n);
+			if ((n = cmdline_number("tgecho")))
+				bench_echo(n);
+#endif
 			test_event_channels();
+		}
 	}
 	if (checks_failed == 0 && page) {
 		con_puts("XENKVM-TG PASS ");

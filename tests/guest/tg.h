@@ -20,6 +20,10 @@ extern unsigned char hypercall_page[TG_HCALL_STUBS * TG_HCALL_STUB_SIZE];
 long tg_hcall(unsigned long nr, unsigned long a1, unsigned long a2, unsigned long a3,
 	      unsigned long a4, unsigned long a5);
 
+/* The boot_params the loader passed (64-bit entry only; 0 in the 32-bit
+ * guest, which then never runs a benchmark). */
+extern unsigned long tg_boot_params;
+
 /* Entered with a stack, interrupts off, flat segments; never returns. */
 void tg_main(void) __attribute__((noreturn));
 
