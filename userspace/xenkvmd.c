@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "xenkvm/xen_abi.h"   /* before any <xen/...> header (blkback.h) */
+#include "xenkvm/bench_echo.h"
 #include "xenkvm/blkback.h"
 #include "xenkvm/console_server.h"
 #include "xenkvm/pv_console.h"
@@ -54,6 +55,8 @@ static void usage(FILE *f)
 		"      --no-kernel-xen  keep pvclock/runstate/event delivery in userspace\n"
 		"      --no-kernel-fastpaths  keep event channels and Xen timers in userspace\n"
 		"                       (KVM's EVTCHN_SEND fast paths off; for comparisons)\n"
+		"      --bench-echo     benchmarks only: an event channel to domain 0 that\n"
+		"                       answers every send (bench/hypercall, tgecho=N)\n"
 		"      --xenstore-socket=PATH  serve the domain's XenStore on a unix socket\n"
 		"                       (XENSTORED_PATH=PATH xenstore-ls)\n"
 		"      --control=PATH   serve the control protocol (xenkvm list, shutdown, ...)\n"
@@ -107,6 +110,8 @@ struct daemon {
 	enum xen_hcall_path hcall_path;
 	bool no_kernel_xen;
 	bool no_fastpaths;
+	bool bench_echo;
+	struct bench_echo *echo;
 	bool start_paused;
 	const char *xs_socket;
 	const char *control_path;
@@ -311,6 +316,10 @@ static int daemon_run_once(struct daemon *dm)
 			rc = VM_EXIT_ERROR;
 			goto out;
 		}
+		if (dm->bench_echo && bench_echo_start(xen_kvm_domain(dm->m->xen), &dm->echo)) {
+			rc = VM_EXIT_ERROR;
+			goto out;
+		}
 		/* The I/O thread is not running yet: backends may use the store. */
 		dm->disks = calloc(cfg->nr_disks ? cfg->nr_disks : 1, sizeof(*dm->disks));
 		if (!dm->disks) {
@@ -374,6 +383,8 @@ out:
 	dm->disks = NULL;
 	pv_console_stop(dm->pv_console);
 	dm->pv_console = NULL;
+	bench_echo_stop(dm->echo);
+	dm->echo = NULL;
 	xs_service_stop(dm->xs);
 	dm->xs = NULL;
 	machine_destroy(dm->m);
@@ -426,6 +437,7 @@ int main(int argc, char **argv)
 		{ "xen-hcall", required_argument, NULL, 'x' },
 		{ "no-kernel-xen", no_argument, NULL, 'K' },
 		{ "no-kernel-fastpaths", no_argument, NULL, 'F' },
+		{ "bench-echo", no_argument, NULL, 'E' },
 		{ "xenstore-socket", required_argument, NULL, 'S' },
 		{ "control", required_argument, NULL, 'C' },
 		{ "console", required_argument, NULL, 'O' },
@@ -484,6 +496,9 @@ int main(int argc, char **argv)
 			break;
 		case 'F':
 			dm.no_fastpaths = true;
+			break;
+		case 'E':
+			dm.bench_echo = true;
 			break;
 		case 'S':
 			dm.xs_socket = optarg;

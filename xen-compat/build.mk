@@ -5,7 +5,8 @@ xen-core-y := xen-compat/xen_domain.o xen-compat/guest_access.o xen-compat/share
 	xen-compat/hypercall_page.o xen-compat/hypercall_blobs.o xen-compat/hvm.o \
 	xen-compat/memory.o xen-compat/vcpu.o xen-compat/sched.o xen-compat/gnttab.o \
 	xen-compat/physdev.o xen-compat/console_io.o
-core-y += $(xen-core-y) xen-compat/platform_pci.o xen-compat/pv_console.o
+core-y += $(xen-core-y) xen-compat/platform_pci.o xen-compat/pv_console.o \
+	xen-compat/bench_echo.o
 
 # Hypercall pages: preprocess (shared port/MSR constants), assemble for the
 # right mode, keep the raw .text; exactly one 4 KiB page or the build fails.
@@ -30,7 +31,7 @@ xen-test-y := $(xen-core-y) kvm/guest_mem.o lib/log.o tests/unit/xen_fake_vmm.o
 unit-tests += hypercall
 test-hypercall-y := tests/unit/test_hypercall.o $(xen-test-y)
 unit-tests += evtchn
-test-evtchn-y := tests/unit/test_evtchn.o $(xen-test-y)
+test-evtchn-y := tests/unit/test_evtchn.o $(xen-test-y) xen-compat/bench_echo.o
 unit-tests += xen_shinfo
 test-xen_shinfo-y := tests/unit/test_xen_shinfo.o $(xen-test-y)
 unit-tests += xen_ops

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "xen_fake_vmm.h"
+#include "xenkvm/bench_echo.h"
 #include "xenkvm/evtchn.h"
 #include "xenkvm/xen_shinfo.h"
 
@@ -853,6 +854,34 @@ static void test_fast_timer_virq(void)
 	CU_ASSERT_EQUAL(F.timer_virq_calls, 4);
 }
 
+/* The benchmark's echo backend answers every guest send, on both paths. */
+static void test_bench_echo(void)
+{
+	struct bench_echo *e = NULL;
+	evtchn_port_t p;
+
+	CU_ASSERT_EQUAL(fresh_fast(1), 0);
+	CU_ASSERT_EQUAL_FATAL(bench_echo_start(F.d, &e), 0);
+	p = bench_echo_guest_port(e);
+	CU_ASSERT_EQUAL(status(p).status, EVTCHNSTAT_interdomain);
+	CU_ASSERT_EQUAL(status(p).u.interdomain.dom, 0);
+	CU_ASSERT_EQUAL(send(p), 0);                   /* userspace path */
+	CU_ASSERT_TRUE(pending(p));
+	CU_ASSERT_EQUAL(bench_echo_count(e), 1);
+	bench_echo_stop(e);
+	CU_ASSERT_EQUAL(status(p).status, EVTCHNSTAT_unbound);
+	CU_ASSERT_EQUAL(ev_close(p), 0);
+	memset(F.d->shinfo + XEN_SI_EVTCHN_PENDING, 0, 512);
+	F.fast_bind_ok = true;                         /* KVM's eventfd path */
+	CU_ASSERT_EQUAL_FATAL(bench_echo_start(F.d, &e), 0);
+	p = bench_echo_guest_port(e);
+	CU_ASSERT_EQUAL(xen_fake_kernel_send(&F, p), 0);
+	CU_ASSERT_TRUE(pending(p));
+	CU_ASSERT_EQUAL(bench_echo_count(e), 1);
+	bench_echo_stop(e);
+	CU_ASSERT_FALSE(F.fast_table[p]);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -877,6 +906,7 @@ int main(void)
 	CU_add_test(s, "fast path: the VMM's port table", test_fast_port_table);
 	CU_add_test(s, "fast path: delivery by the VMM", test_fast_raise);
 	CU_add_test(s, "fast path: VIRQ_TIMER bindings", test_fast_timer_virq);
+	CU_add_test(s, "bench echo backend", test_bench_echo);
 	CU_basic_set_mode(CU_BRM_NORMAL);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures();
