@@ -5,6 +5,11 @@
  * expiry, backend notifications, GSI checks, hypercall-MSR writes).
  * A fresh domain per input; its port accounting is checked afterwards.
  *
+ * With flag bit 1 the VMM offers the in-kernel fast paths (a fake kernel
+ * port table that traps on a double assign or a deassign of what it does
+ * not hold; bit 2 makes it take raises); afterwards the table must be
+ * exactly the ports xen-compat marks fast, each a live backend link.
+ *
  * Input: [0] flags (bit 0 kernel_accel), [1..2] bytes of guest RAM image
  * length n (LE, capped), n bytes of RAM image, then 27-byte records
  * [kind, mode, number, 3 x u64 args].
@@ -141,6 +146,59 @@ static const struct xen_vmm_ops ops = {
 	.console_write = console,
 };
 
+/* --- the fake kernel's fast-path table ------------------------------------- */
+
+static bool ktable[XEN_2L_MAX_PORTS];
+static void (*kfn[XEN_2L_MAX_PORTS])(void *, uint32_t);
+static void *kopaque[XEN_2L_MAX_PORTS];
+static uint32_t kbe[XEN_2L_MAX_PORTS];
+static bool kraise;
+
+static int fast_bind(void *o, uint32_t port, uint32_t be_port, void (*fn)(void *, uint32_t),
+		     void *fn_opaque)
+{
+	(void)o;
+	if (port >= XEN_2L_MAX_PORTS || ktable[port])
+		__builtin_trap();   /* KVM would say -EEXIST: our bookkeeping is off */
+	ktable[port] = true;
+	kfn[port] = fn;
+	kopaque[port] = fn_opaque;
+	kbe[port] = be_port;
+	return 0;
+}
+
+static void fast_unbind(void *o, uint32_t port)
+{
+	(void)o;
+	if (port >= XEN_2L_MAX_PORTS || !ktable[port])
+		__builtin_trap();
+	ktable[port] = false;
+}
+
+static int fast_raise(void *o, uint32_t port, unsigned int vcpu)
+{
+	(void)o;
+	if (port >= XEN_2L_MAX_PORTS || vcpu >= NR_VCPUS)
+		__builtin_trap();
+	return kraise ? 0 : -11;
+}
+
+static void timer_virq(void *o, unsigned int vcpu, uint32_t port)
+{
+	(void)o;
+	if (vcpu >= NR_VCPUS || port >= XEN_2L_MAX_PORTS)
+		__builtin_trap();
+}
+
+static const struct xen_vmm_ops fast_ops = {
+	.gva_to_gpa = gva_to_gpa, .inject_vector = inject, .set_gsi = set_gsi,
+	.pci_intx_to_gsi = intx, .kick_vcpu = kick, .now_ns = now_ns, .read_tsc = read_tsc,
+	.timer_arm = timer_arm, .shutdown = shutdown, .map_page = map_page,
+	.console_write = console,
+	.evtchn_fast_bind = fast_bind, .evtchn_fast_unbind = fast_unbind,
+	.evtchn_raise = fast_raise, .timer_virq_set = timer_virq,
+};
+
 static unsigned int be_calls;
 
 static void be_handler(void *opaque, evtchn_port_t be)
@@ -173,6 +231,17 @@ static void check_ports(struct xen_domain *d)
 		be += d->evtchn.be[p].open;
 	if (open != d->evtchn.nr_open || be != d->evtchn.nr_be_open || d->gnttab.nr_maps)
 		__builtin_trap();
+	/* The kernel's table = the ports marked fast = live guest<->backend links. */
+	for (unsigned int p = 0; p < XEN_2L_MAX_PORTS; p++) {
+		const struct evtchn_port *ep = &d->evtchn.ports[p];
+
+		if (ktable[p] != ep->fast)
+			__builtin_trap();
+		if (ep->fast && (ep->state != EVTCHNSTAT_interdomain || ep->remote_dom != 0 ||
+				 ep->u >= EVTCHN_BE_MAX_PORTS || !d->evtchn.be[ep->u].open ||
+				 d->evtchn.be[ep->u].guest_port != p || kbe[p] != ep->u))
+			__builtin_trap();
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -184,6 +253,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct xen_domain_params p = { .domid = 5, .nr_vcpus = NR_VCPUS, .ram_pages = 16,
 				       .max_gfn = 0x200, .tsc_khz = 3000000 };
 	size_t n;
+	bool fast;
 	static bool quiet;
 
 	if (!quiet) {
@@ -193,6 +263,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 3)
 		return 0;
 	p.kernel_accel = data[0] & 1;
+	memset(ktable, 0, sizeof(ktable));
+	kraise = data[0] & 4;
+	fast = data[0] & 2;
 	n = (size_t)(data[1] | data[2] << 8) % (RAM_SIZE + 1);
 	data += 3;
 	size -= 3;
@@ -207,7 +280,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nr_overlays = 0;
 	if (guest_mem_add(&mem, 0, RAM_SIZE, ram) || guest_mem_add(&mem, HIGH_GPA, HIGH_SIZE, high))
 		__builtin_trap();
-	if (xen_domain_create(&d, &p, &ops, NULL, &mem))
+	if (xen_domain_create(&d, &p, fast ? &fast_ops : &ops, NULL, &mem))
 		__builtin_trap();
 
 	while (size >= 27) {
@@ -251,6 +324,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				evtchn_backend_alloc(d, be_handler, d, &be);
 			}
 			evtchn_backend_notify(d, (evtchn_port_t)(a[1] & 0x1ff));
+			/* a guest send the fake kernel takes: the handler, unlocked */
+			if ((a[2] & 2) && ktable[a[1] & 0xfff])
+				kfn[a[1] & 0xfff](kopaque[a[1] & 0xfff], kbe[a[1] & 0xfff]);
 			if (a[2] & 1)
 				evtchn_backend_close(d, (evtchn_port_t)(a[1] & 0x1ff));
 			xen_evtchn_callback_check(d);
