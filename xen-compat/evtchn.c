@@ -723,6 +723,14 @@ out:
 	return rc;
 }
 
+int evtchn_backend_channel(struct xen_domain *d, evtchn_backend_fn fn, void *opaque,
+			   evtchn_port_t *guest_port_r, evtchn_port_t *be_port_r)
+{
+	int rc = evtchn_alloc_guest_unbound(d, 0, guest_port_r);
+
+	return rc ? rc : evtchn_backend_bind(d, *guest_port_r, fn, opaque, be_port_r);
+}
+
 static struct evtchn_be_port *be_get(struct xen_domain *d, evtchn_port_t be)
 {
 	if (be == 0 || be >= EVTCHN_BE_MAX_PORTS || !d->evtchn.be[be].open)

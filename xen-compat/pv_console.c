@@ -229,9 +229,7 @@ int pv_console_start(const struct pv_console_params *p, struct pv_console **pc_r
 		if (rc)
 			goto fail;
 	}
-	rc = evtchn_alloc_guest_unbound(p->dom, 0, &guest_port);
-	if (!rc)
-		rc = evtchn_backend_bind(p->dom, guest_port, pv_console_guest_kick, pc, &pc->be_port);
+	rc = evtchn_backend_channel(p->dom, pv_console_guest_kick, pc, &guest_port, &pc->be_port);
 	if (rc) {
 		pr_err("pv console: event channel: %s", strerror(-rc));
 		goto fail;

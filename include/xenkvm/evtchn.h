@@ -100,6 +100,10 @@ int evtchn_backend_alloc(struct xen_domain *d, evtchn_backend_fn fn, void *opaqu
 			 evtchn_port_t *be_port_r);
 int evtchn_backend_bind(struct xen_domain *d, evtchn_port_t guest_port, evtchn_backend_fn fn,
 			void *opaque, evtchn_port_t *be_port_r);
+/* Both ends of a channel the toolstack sets up at build time (XenStore,
+ * console): a guest port already bound to our backend port. */
+int evtchn_backend_channel(struct xen_domain *d, evtchn_backend_fn fn, void *opaque,
+			   evtchn_port_t *guest_port_r, evtchn_port_t *be_port_r);
 /* 0, or -EINVAL for a port that is not open.  Unbound: dropped, as Xen does. */
 int evtchn_backend_notify(struct xen_domain *d, evtchn_port_t be_port);
 int evtchn_backend_close(struct xen_domain *d, evtchn_port_t be_port);

@@ -224,9 +224,7 @@ int xs_service_start(const struct xs_service_params *p, struct xs_service **svc_
 
 	/* The store's event channel: a guest port waiting for domain 0, which
 	 * we bind as the backend (what xl's toolstack and xenstored do). */
-	rc = evtchn_alloc_guest_unbound(p->dom, 0, &guest_port);
-	if (!rc)
-		rc = evtchn_backend_bind(p->dom, guest_port, xs_service_guest_kick, svc, &svc->be_port);
+	rc = evtchn_backend_channel(p->dom, xs_service_guest_kick, svc, &guest_port, &svc->be_port);
 	if (rc) {
 		pr_err("xenstore: event channel: %s", strerror(-rc));
 		goto fail;
