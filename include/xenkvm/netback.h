@@ -52,6 +52,7 @@ struct netback_stats {
 	unsigned int connects;           /* times the device reached Connected */
 	unsigned int queues;             /* connected queues now (0: not connected) */
 	unsigned int fatal;              /* times the frontend broke the protocol */
+	int backend_state, frontend_state; /* XenbusState; frontend -1 if never read */
 };
 
 /* Writes the nodes and enters InitWait.  0 or -errno (a message was printed). */

@@ -75,6 +75,7 @@ struct netback {
 	unsigned int max_queues, nr_queues;
 	struct nb_features fe;
 	int be_state;                  /* XenbusState we last wrote */
+	int fe_state;                  /* XenbusState we last read, -1 */
 	bool fatal;                    /* a queue broke: go to Closing */
 	bool rx_waiting;               /* netback_rx() said -EAGAIN */
 	struct nb_queue queues[NB_MAX_QUEUES];

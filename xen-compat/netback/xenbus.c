@@ -232,6 +232,7 @@ static void nb_state_changed(void *opaque, uint32_t events)
 	rc = nb_read_uint(nb, nb->fe_path, "state", XenbusStateUnknown, &fe);
 	if (rc)
 		return;
+	nb->fe_state = fe > XenbusStateReconfigured ? -1 : (int)fe;
 	switch (fe) {
 	case XenbusStateInitialising:
 		if (nb->be_state == XenbusStateClosed) {
@@ -368,6 +369,7 @@ int netback_create(const struct netback_params *p, struct netback **nb_r)
 	nb->max_queues = !p->max_queues ? 4 : p->max_queues > NB_MAX_QUEUES ? NB_MAX_QUEUES
 									     : p->max_queues;
 	nb->be_state = XenbusStateInitialising;
+	nb->fe_state = -1;
 	snprintf(nb->fe_path, sizeof(nb->fe_path), "/local/domain/%u/device/vif/%u", nb->domid,
 		 nb->devid);
 	snprintf(nb->be_path, sizeof(nb->be_path), "/local/domain/0/backend/vif/%u/%u", nb->domid,
@@ -436,6 +438,8 @@ void netback_get_stats(const struct netback *nb, struct netback_stats *st)
 {
 	*st = nb->stats;
 	st->queues = nb->nr_queues;
+	st->backend_state = nb->be_state;
+	st->frontend_state = nb->fe_state;
 }
 
 void netback_mac_generate(const char *seed, unsigned int devid, uint8_t mac[6])
