@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -449,6 +450,52 @@ static void test_open_errors(void)
 
 /* --- tap (root only) ----------------------------------------------------------- */
 
+static int is_arp_request_for_99_2(const uint8_t *f, size_t len)
+{
+	return len >= 42 && get16(f + 12) == 0x0806 && get16(f + 20) == 1 &&
+	       !memcmp(f + 38, "\x0a\x63\x00\x02", 4);
+}
+
+/* The kernel's ARP for a neighbour on the tap reaches params.rx; refused, it
+ * is kept (the fd not read) and offered again on kick. */
+static void tap_rx_arp(struct netdev *nd)
+{
+	struct ifreq ifr = { 0 };
+	struct sockaddr_in *a = (struct sockaddr_in *)&ifr.ifr_addr;
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(9) };
+	struct netdev_stats st;
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+
+	CU_ASSERT_FATAL(s >= 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", netdev_name(nd));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(0x0a630001);            /* 10.99.0.1 */
+	CU_ASSERT_EQUAL(ioctl(s, SIOCSIFADDR, &ifr), 0);
+	a->sin_addr.s_addr = htonl(0xffffff00);
+	CU_ASSERT_EQUAL(ioctl(s, SIOCSIFNETMASK, &ifr), 0);
+
+	reset_frames();
+	refuse = 1;
+	CU_ASSERT_EQUAL_FATAL(event_loop_start(loop, "test-tap"), 0);
+	to.sin_addr.s_addr = htonl(0x0a630002);
+	sendto(s, "x", 1, 0, (struct sockaddr *)&to, sizeof(to));
+	for (int i = 0; i < 200; i++) {
+		netdev_get_stats(nd, &st);
+		if (st.rx_deferred)
+			break;
+		usleep(10000);
+	}
+	event_loop_stop(loop);
+	netdev_get_stats(nd, &st);
+	CU_ASSERT(st.rx_deferred >= 1);
+	CU_ASSERT_EQUAL(nframes, 0);
+	refuse = 0;
+	netdev_rx_kick(nd);
+	CU_ASSERT(wait_frame(0, is_arp_request_for_99_2, 0) == 0);
+	close(s);
+	reset_frames();
+}
+
 static void test_tap(void)
 {
 	struct netdev_params p = {
@@ -477,6 +524,7 @@ static void test_tap(void)
 	}
 	netdev_get_stats(nd, &st);
 	CU_ASSERT_EQUAL(st.tx_packets, 1);
+	tap_rx_arp(nd);
 	netdev_close(nd);
 	CU_ASSERT_EQUAL(if_nametoindex("xenkvm4093.9"), 0);
 
@@ -505,7 +553,7 @@ int main(void)
 	CU_add_test(s, "user: hostfwd connection through the event loop", test_hostfwd_through_loop);
 	CU_add_test(s, "open: bad ip=, hostfwd, backend, params", test_open_errors);
 	if (geteuid() == 0 && access("/dev/net/tun", R_OK | W_OK) == 0)
-		CU_add_test(s, "tap: create, name, bridge error, send, close", test_tap);
+		CU_add_test(s, "tap: create, name, bridge error, send, rx/-EAGAIN/kick, close", test_tap);
 	else
 		printf("SKIP tap tests: need root and /dev/net/tun (not run, not passed)\n");
 	CU_basic_set_mode(CU_BRM_VERBOSE);

@@ -124,6 +124,9 @@ static void on_tap_readable(void *opaque, uint32_t events)
 	struct tap_netdev *t = opaque;
 
 	(void)events;
+	/* With EPOLLIN off, epoll still reports errors: never overwrite a kept frame. */
+	if (t->pending)
+		return;
 	for (int i = 0; i < 64; i++) {
 		ssize_t n = read(t->fd, t->buf, sizeof(t->buf));
 
