@@ -809,6 +809,17 @@ static void test_nodes_and_handshake(void)
 		CU_ASSERT_EQUAL(evtchn_backend_nr_open(F.d), 0);
 		CU_ASSERT_EQUAL(stats(nb).queues, 0);
 	}
+	/* a frontend that starts over without closing (kexec) */
+	fe_reinit(&fe);
+	fe_connect(&fe);
+	CU_ASSERT_EQUAL(gw(0, "state", "%d", XenbusStateInitialising), 0);
+	CU_ASSERT_TRUE(wait_be_state(0, XenbusStateInitWait));
+	CU_ASSERT_EQUAL(F.d->gnttab.nr_maps, 0);
+	CU_ASSERT_EQUAL(evtchn_backend_nr_open(F.d), 0);
+	fe_close_ports(&fe);
+	fe_connect(&fe);
+	CU_ASSERT_EQUAL(stats(nb).connects, 5);
+	fe_close(&fe);
 	destroy(nb);
 	CU_ASSERT_STRING_EQUAL(be_node(0, "state"), "");
 	CU_ASSERT_STRING_EQUAL(fe_node(0, "state"), "");

@@ -235,9 +235,14 @@ static void nb_state_changed(void *opaque, uint32_t events)
 	nb->fe_state = fe > XenbusStateReconfigured ? -1 : (int)fe;
 	switch (fe) {
 	case XenbusStateInitialising:
-		if (nb->be_state == XenbusStateClosed) {
+		/* Closed: module reload.  Connected: a frontend that started
+		 * over without closing (kexec, a crashed driver); its old
+		 * rings are gone either way. */
+		if (nb->be_state == XenbusStateClosed || nb->be_state == XenbusStateConnected) {
 			pr_info("netback: d%u vif %u: frontend reconnecting", nb->domid, nb->devid);
+			nb_disconnect(nb);
 			nb_switch(nb, XenbusStateInitWait);
+			nb_release_rx(nb);
 		}
 		break;
 	case XenbusStateInitialised:
