@@ -42,17 +42,48 @@ static inline void wr32(uint8_t *p, uint32_t v)
 	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
 }
 
-/* One's-complement sum of big-endian 16-bit words, an odd last byte padded
- * with zero; the caller folds.  64-bit so 64 KiB frames never overflow. */
+/* The folded one's-complement sum of p[0..n) as big-endian 16-bit words,
+ * an odd last byte padded with zero.  The sum does not depend on byte order
+ * (RFC 1071), so it runs over native 64-bit words and swaps once: a 64 KiB
+ * GSO frame is summed per segment. */
+static unsigned int sum_be(const uint8_t *p, size_t n)
+{
+	uint64_t s = 0;
+
+	for (; n >= 8; p += 8, n -= 8) {
+		uint64_t v;
+
+		memcpy(&v, p, 8);
+		s += v;
+		s += s < v;          /* end-around carry */
+	}
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffffffffu) + (s >> 32);
+	for (; n >= 2; p += 2, n -= 2) {
+		uint16_t w;
+
+		memcpy(&w, p, 2);
+		s += w;
+	}
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (n)
+		s += p[0];
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return __builtin_bswap16((uint16_t)s);
+#else
+	if (n)
+		s += (uint64_t)p[0] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (unsigned int)s;
+#endif
+}
+
+/* Adds p[0..n) to a running sum of big-endian words; the caller folds. */
 static uint64_t sum16(const uint8_t *p, size_t n, uint64_t acc)
 {
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		acc += rd16(p + i);
-	if (n & 1)
-		acc += (uint64_t)p[n - 1] << 8;
-	return acc;
+	return acc + sum_be(p, n);
 }
 
 static unsigned int fold(uint64_t acc)
