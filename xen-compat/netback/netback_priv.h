@@ -63,6 +63,8 @@ struct netback {
 	struct xs_store *store;
 	struct xs_client *xs;
 	struct event_notifier *state_kick;
+	struct event_notifier *rx_flush;    /* NULL: push each frame at once */
+	bool rx_flush_armed;
 	unsigned int domid, devid;
 	char fe_path[96], be_path[96];
 	uint8_t mac[6];
@@ -111,5 +113,7 @@ void nb_tx_process(struct nb_queue *q);
 
 /* The frontend may have posted rx buffers: wake a waiting endpoint. */
 void nb_rx_kicked(struct nb_queue *q);
+/* Publishes the rx responses written since the last push, every queue. */
+void nb_rx_flush(struct netback *nb);
 
 #endif

@@ -8,6 +8,10 @@
  * NETRXF_csum_blank unless the frontend said feature-no-csum-offload (or
  * it is IPv6 without feature-ipv6-csum-offload), then it is filled in.
  *
+ * Responses of frames delivered back to back (an endpoint emptying its
+ * queue) are published together once the loop is done with that handler:
+ * one look at rsp_event, at most one event for the batch.
+ *
  * Flow control: when a queue lacks the slots a frame needs, netback_rx()
  * says -EAGAIN, sets rx req_event for the slots it wants and the
  * frontend's next post (feature-rx-notify) reaches nb_rx_kicked(), which
@@ -21,6 +25,7 @@
 #include <xen/io/netif.h>
 
 #include "netback_priv.h"
+#include "xenkvm/event_loop.h"
 #include "xenkvm/log.h"
 #include "xenkvm/net_pkt.h"
 
@@ -272,11 +277,28 @@ int netback_rx(struct netback *nb, const struct iovec *iov, int iovcnt,
 push:
 	if (rc)
 		nb->stats.rx_drops++;
-	if (q->rx_rsp_pending && !q->dead) {
-		q->rx_rsp_pending = false;
-		nb_ring_push(nb, &q->rx_page, q->rx_rsp_prod_pvt, q->rx_port);
+	if (!q->rx_rsp_pending || q->dead)
+		return 0;
+	if (!nb->rx_flush) {
+		nb_rx_flush(nb);
+	} else if (!nb->rx_flush_armed) {
+		nb->rx_flush_armed = true;
+		event_notifier_signal(nb->rx_flush);
 	}
 	return 0;
+}
+
+void nb_rx_flush(struct netback *nb)
+{
+	nb->rx_flush_armed = false;
+	for (unsigned int i = 0; i < nb->nr_queues; i++) {
+		struct nb_queue *q = &nb->queues[i];
+
+		if (q->connected && !q->dead && q->rx_rsp_pending) {
+			q->rx_rsp_pending = false;
+			nb_ring_push(nb, &q->rx_page, q->rx_rsp_prod_pvt, q->rx_port);
+		}
+	}
 }
 
 void nb_rx_kicked(struct nb_queue *q)

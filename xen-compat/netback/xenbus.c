@@ -297,6 +297,12 @@ static void nb_watch_fired(void *opaque, const char *path, const char *token)
 	event_notifier_signal(nb->state_kick);
 }
 
+static void nb_rx_flush_fired(void *opaque, uint32_t events)
+{
+	(void)events;
+	nb_rx_flush(opaque);
+}
+
 static void nb_queue_kicked(void *opaque, uint32_t events)
 {
 	struct nb_queue *q = opaque;
@@ -381,6 +387,8 @@ int netback_create(const struct netback_params *p, struct netback **nb_r)
 		 nb->devid);
 
 	rc = event_notifier_new(nb->loop, nb_state_changed, nb, &nb->state_kick);
+	if (!rc)
+		rc = event_notifier_new(nb->loop, nb_rx_flush_fired, nb, &nb->rx_flush);
 	for (unsigned int q = 0; q < NB_MAX_QUEUES && !rc; q++)
 		rc = event_notifier_new(nb->loop, nb_queue_kicked, &nb->queues[q],
 					&nb->queues[q].kick);
@@ -430,6 +438,8 @@ void netback_destroy(struct netback *nb)
 			event_notifier_free(nb->queues[q].kick);
 	if (nb->state_kick)
 		event_notifier_free(nb->state_kick);
+	if (nb->rx_flush)
+		event_notifier_free(nb->rx_flush);
 	nb_dev_fini(nb);
 	free(nb);
 }
