@@ -525,7 +525,7 @@ int netdev_slirp_open(const struct netdev_params *p, struct netdev **nd_r)
 		.in_enabled = true,
 		.in6_enabled = true,
 		.vprefix_len = 64,
-		.vhostname = "xenkvm",
+		/* No vhostname: a DHCP host name would rename the guest. */
 	};
 	int rc;
 
