@@ -140,7 +140,16 @@ static void rx_emit(void *opaque, const uint8_t *frame, size_t len)
 	struct seg_ctx *c = opaque;
 	const struct net_pkt_meta m = { .flags = NET_PKT_CSUM_VALID };
 
-	if (!c->dead && !rx_put(c->q, frame, len, &m, false))
+	if (c->dead)
+		return;
+	/* The room was reckoned for the whole frame; check each piece anyway
+	 * rather than run past what the frontend posted. */
+	if (rx_room(c->q, rx_slots(len, false))) {
+		c->q->nb->stats.rx_drops++;
+		c->dead = c->q->dead;
+		return;
+	}
+	if (!rx_put(c->q, frame, len, &m, false))
 		c->dead = true;
 }
 
