@@ -43,6 +43,7 @@ struct slirp_timer {
 struct fd_state {
 	uint32_t events;             /* registered in epfd, +1; 0 = not registered */
 	unsigned int round;          /* the last round slirp asked for it */
+	bool listed;                 /* in reg_fds */
 };
 
 struct slirp_netdev {
@@ -57,7 +58,7 @@ struct slirp_netdev {
 	unsigned int npfds, cap_pfds;
 	struct fd_state *fds;        /* by fd number */
 	unsigned int fd_cap;
-	int *reg_fds;                /* fds registered in epfd */
+	int *reg_fds;                /* fds that may be registered in epfd */
 	unsigned int nreg, cap_reg;
 	unsigned int round;
 
@@ -195,7 +196,18 @@ static void cb_timer_mod(void *timer, int64_t expire_time, void *opaque)
 }
 
 static void cb_register_poll_fd(int fd, void *opaque) { (void)fd; (void)opaque; }
-static void cb_unregister_poll_fd(int fd, void *opaque) { (void)fd; (void)opaque; }
+
+/* slirp is about to close fd: forget it now, or a new socket that gets the
+ * same number and asks for the same events would look already watched. */
+static void cb_unregister_poll_fd(int fd, void *opaque)
+{
+	struct slirp_netdev *sn = opaque;
+
+	if (fd < 0 || (unsigned int)fd >= sn->fd_cap || !sn->fds[fd].events)
+		return;
+	epoll_ctl(sn->epfd, EPOLL_CTL_DEL, fd, NULL);
+	sn->fds[fd].events = 0;
+}
 static void cb_notify(void *opaque) { (void)opaque; }
 
 /* --- the poll set --------------------------------------------------------- */
@@ -258,10 +270,14 @@ static void epfd_set(struct slirp_netdev *sn, int fd, uint32_t want)
 		}
 		/* Closed and reused since: epoll already forgot the old one. */
 	}
+	if (!sn->fds[fd].listed) {
+		if (!grow((void **)&sn->reg_fds, &sn->cap_reg, sn->nreg + 1, sizeof(int)))
+			return;
+		sn->reg_fds[sn->nreg++] = fd;
+		sn->fds[fd].listed = true;
+	}
 	if (epoll_ctl(sn->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ||
 	    (errno == EEXIST && epoll_ctl(sn->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)) {
-		if (!have && grow((void **)&sn->reg_fds, &sn->cap_reg, sn->nreg + 1, sizeof(int)))
-			sn->reg_fds[sn->nreg++] = fd;
 		sn->fds[fd].events = want + 1;
 	} else {
 		sn->fds[fd].events = 0;
@@ -324,12 +340,14 @@ static void refill(struct slirp_netdev *sn)
 	for (i = 0; i < sn->nreg; i++) {
 		int fd = sn->reg_fds[i];
 
-		if ((unsigned int)fd < sn->fd_cap && sn->fds[fd].round == sn->round) {
+		if (sn->fds[fd].round == sn->round) {
 			sn->reg_fds[kept++] = fd;
 			continue;
 		}
-		epoll_ctl(sn->epfd, EPOLL_CTL_DEL, fd, NULL);
+		if (sn->fds[fd].events)
+			epoll_ctl(sn->epfd, EPOLL_CTL_DEL, fd, NULL);
 		sn->fds[fd].events = 0;
+		sn->fds[fd].listed = false;
 	}
 	sn->nreg = kept;
 	if (timeout != UINT32_MAX) {
