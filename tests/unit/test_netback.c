@@ -1245,6 +1245,70 @@ static void test_multiqueue_split(void)
 	assert_no_leaks();
 }
 
+/* A full ring of frames in one go: more than one run's budget. */
+static void test_tx_burst(void)
+{
+	static uint8_t f[4096];
+	struct fe fe = { .devid = 0, .nq = 1 };
+	struct netback *nb;
+	size_t len = tcp4_frame(f, 200, 4000, 5);
+
+	CU_ASSERT_FATAL(create(0, &nb) == 0);
+	fe_connect(&fe);
+	for (unsigned int round = 0; round < 3; round++) {
+		for (unsigned int i = 0; i < RS; i++)
+			tx_frame(&fe, 0, f, len, 0, NULL, 0, 0, 0, 0, (uint16_t)i);
+		tx_publish(&fe, 0);
+		CU_ASSERT_FATAL(tx_wait(&fe, 0, RS));
+		for (unsigned int i = 0; i < RS; i++) {
+			struct netif_tx_response r = tx_rsp(&fe, 0);
+
+			CU_ASSERT_EQUAL(r.id, i);
+			CU_ASSERT_EQUAL(r.status, NETIF_RSP_OKAY);
+		}
+	}
+	CU_ASSERT_EQUAL(stats(nb).tx_packets, 3 * RS);
+	CU_ASSERT_EQUAL(stats(nb).tx_bytes, 3 * RS * len);
+	fe_close(&fe);
+	destroy(nb);
+	assert_no_leaks();
+}
+
+/* A frontend without feature-sg: one page per frame. */
+static void test_rx_no_sg(void)
+{
+	static uint8_t f[16384], out[16384];
+	struct fe fe = { .devid = 0, .nq = 1, .no_sg = true, .no_gso = true };
+	struct net_pkt_meta m = { .flags = NET_PKT_CSUM_PARTIAL, .gso_type = NET_PKT_GSO_TCPV4,
+				  .gso_size = 1448, .hdr_len = 54, .csum_start = 34,
+				  .csum_offset = 16 };
+	struct netback *nb;
+	uint16_t flags;
+	size_t len;
+	unsigned int n = 0;
+
+	CU_ASSERT_FATAL(create(0, &nb) == 0);
+	fe_connect(&fe);
+	rx_post(&fe, 0, 32);
+	len = tcp4_frame(f, 9000, 95, 15);
+	CU_ASSERT_EQUAL(host_rx(nb, f, len, NULL), 0);
+	CU_ASSERT_EQUAL(stats(nb).rx_drops, 1);
+	CU_ASSERT_EQUAL(host_rx(nb, f, len, &m), 0);
+	CU_ASSERT_FATAL(rx_wait(&fe, 0, 7));
+	while (rx_avail(&fe, 0)) {
+		size_t l = rx_frame(&fe, 0, out, &flags, NULL);
+
+		CU_ASSERT(l > 54 && l <= 54 + 1448);
+		CU_ASSERT_EQUAL(flags & NETRXF_more_data, 0);
+		CU_ASSERT_TRUE(tcp4_csum_ok(out, l));
+		n++;
+	}
+	CU_ASSERT_EQUAL(n, 7);
+	fe_close(&fe);
+	destroy(nb);
+	assert_no_leaks();
+}
+
 /* ---- protocol violations: the vif closes, others are not disturbed ---------- */
 
 enum bad {
@@ -1450,10 +1514,12 @@ int main(void)
 		{ "tx_single_and_multislot", test_tx_single_and_multislot },
 		{ "tx_gso_csum", test_tx_gso_csum },
 		{ "tx_unusable_frames", test_tx_unusable_frames },
+		{ "tx_burst", test_tx_burst },
 		{ "rx_copy", test_rx_copy },
 		{ "rx_gso", test_rx_gso },
 		{ "rx_segment_and_csum", test_rx_segment_and_csum },
 		{ "rx_flow_control", test_rx_flow_control },
+		{ "rx_no_sg", test_rx_no_sg },
 		{ "multiqueue_split", test_multiqueue_split },
 		{ "bad_frontends", test_bad_frontends },
 		{ "bad_negotiation", test_bad_negotiation },
