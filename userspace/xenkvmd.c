@@ -275,11 +275,11 @@ static int ctl_network_list(void *opaque, struct control_nic_info *nics, unsigne
 		c->devid = (int)i;
 		snprintf(c->mac, sizeof(c->mac), "%02x:%02x:%02x:%02x:%02x:%02x", v->mac[0],
 			 v->mac[1], v->mac[2], v->mac[3], v->mac[4], v->mac[5]);
-		if (vs->backend == VIF_BACKEND_TAP)
-			snprintf(c->backend, sizeof(c->backend), "tap%s%s", vs->bridge ? ":" : "",
-				 vs->bridge ? vs->bridge : "");
+		if (v->nd)
+			snprintf(c->backend, sizeof(c->backend), "%s", netdev_name(v->nd));
 		else
-			snprintf(c->backend, sizeof(c->backend), "user");
+			snprintf(c->backend, sizeof(c->backend), "%s",
+				 vs->backend == VIF_BACKEND_TAP ? "tap" : "user");
 		c->backend_state = st.backend_state;
 		c->frontend_state = st.frontend_state;
 		c->tx_packets = st.tx_packets;
