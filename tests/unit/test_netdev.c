@@ -417,6 +417,117 @@ static void test_hostfwd_through_loop(void)
 	reset_frames();
 }
 
+/* A guest TCP connection to a host listener: SYN through slirp's connect
+ * (which needs the loop), then one 10000-byte TSO frame with a partial
+ * checksum, cut into MSS segments on the way into slirp, arrives intact. */
+static uint32_t syn_ack_seq;
+
+static int is_syn_ack(const uint8_t *f, size_t len)
+{
+	if (len < 54 || get16(f + 12) != 0x0800 || f[23] != 6 || get16(f + 36) != 40001 ||
+	    (f[47] & 0x12) != 0x12)
+		return 0;
+	syn_ack_seq = (uint32_t)f[38] << 24 | (uint32_t)f[39] << 16 | (uint32_t)f[40] << 8 | f[41];
+	return 1;
+}
+
+/* Ethernet + IPv4 + 20-byte TCP (+4-byte MSS option on SYN) to 10.0.2.2. */
+static size_t build_tcp(uint8_t *f, unsigned int dport, uint32_t seq, uint32_t ack, uint8_t flags,
+			size_t payload, int partial)
+{
+	static const uint8_t host_mac[6] = { 0x52, 0x55, 0x0a, 0x00, 0x02, 0x02 };
+	size_t thl = (flags & 0x02) ? 24 : 20, l4len = thl + payload;
+	uint8_t *t;
+	unsigned int acc;
+
+	build_udp4(f, host_mac, 0x0a00020f, 0x0a000202, 0, 0, 0);   /* Ethernet + IP, made TCP */
+	f[23] = 6;
+	put16(f + 16, (unsigned int)(20 + l4len));
+	put16(f + 24, 0);
+	put16(f + 24, ~csum_fold(csum_add(f + 14, 20, 0)) & 0xffff);
+	t = f + 34;
+	memset(t, 0, thl);
+	put16(t, 40001);
+	put16(t + 2, dport);
+	put16(t + 4, seq >> 16); put16(t + 6, seq & 0xffff);
+	put16(t + 8, ack >> 16); put16(t + 10, ack & 0xffff);
+	t[12] = (uint8_t)((thl / 4) << 4);
+	t[13] = flags;
+	put16(t + 14, 65535);
+	if (thl == 24) {
+		t[20] = 2; t[21] = 4; put16(t + 22, 1460);
+	}
+	for (size_t i = 0; i < payload; i++)
+		t[thl + i] = (uint8_t)(i * 13 + 5);
+	acc = csum_add(f + 26, 8, 6 + (unsigned int)l4len);
+	if (partial) {
+		put16(t + 16, csum_fold(acc));
+	} else {
+		acc = csum_add(t, l4len, acc);
+		put16(t + 16, ~csum_fold(acc) & 0xffff);
+	}
+	return 34 + l4len;
+}
+
+static void test_tso_to_host_socket(void)
+{
+	static uint8_t f[16384], got[10000];
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	struct net_pkt_meta gso = {
+		.flags = NET_PKT_CSUM_PARTIAL, .gso_type = NET_PKT_GSO_TCPV4, .gso_size = 1460,
+		.hdr_len = 54, .csum_start = 34, .csum_offset = 16,
+	};
+	struct netdev *nd;
+	struct pollfd pfd;
+	size_t have = 0, len;
+	int l, c = -1, ok = 1;
+	unsigned int port;
+
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	CU_ASSERT_FATAL(l >= 0 && bind(l, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(l, 1) == 0);
+	CU_ASSERT_FATAL(getsockname(l, (struct sockaddr *)&sa, &sl) == 0);
+	port = ntohs(sa.sin_port);
+	nd = open_user();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(nd);
+	reset_frames();
+	send_frame(nd, f, build_dhcp_discover(f), NULL);
+
+	CU_ASSERT_EQUAL(send_frame(nd, f, build_tcp(f, port, 1000, 0, 0x02, 0, 0), NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(event_loop_start(loop, "test-tso"), 0);
+	if (wait_frame(0, is_syn_ack, 3000) < 0)
+		ok = 0;
+	event_loop_stop(loop);
+	CU_ASSERT_FATAL(ok);
+
+	/* The loop is stopped: slirp is ours again on this thread. */
+	CU_ASSERT_EQUAL(send_frame(nd, f, build_tcp(f, port, 1001, syn_ack_seq + 1, 0x10, 0, 0), NULL), 0);
+	len = build_tcp(f, port, 1001, syn_ack_seq + 1, 0x18, sizeof(got), 1);
+	CU_ASSERT_EQUAL(send_frame(nd, f, len, &gso), 0);
+
+	pfd = (struct pollfd){ .fd = l, .events = POLLIN };
+	CU_ASSERT_FATAL(poll(&pfd, 1, 2000) == 1);
+	c = accept(l, NULL, NULL);
+	CU_ASSERT_FATAL(c >= 0);
+	pfd.fd = c;
+	while (have < sizeof(got) && poll(&pfd, 1, 2000) == 1) {
+		ssize_t n = recv(c, got + have, sizeof(got) - have, MSG_DONTWAIT);
+
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+	}
+	CU_ASSERT_EQUAL(have, sizeof(got));
+	for (size_t i = 0; i < have && ok; i++)
+		if (got[i] != (uint8_t)(i * 13 + 5))
+			ok = 0;
+	CU_ASSERT(ok);
+	close(c);
+	close(l);
+	netdev_close(nd);
+	reset_frames();
+}
+
 static void test_open_errors(void)
 {
 	struct netdev_params p = {
@@ -551,6 +662,7 @@ int main(void)
 	CU_add_test(s, "user: -EAGAIN queues, kick re-offers, bounded", test_rx_queue_and_kick);
 	CU_add_test(s, "user: partial checksum finished before slirp", test_udp_partial_csum_to_host);
 	CU_add_test(s, "user: hostfwd connection through the event loop", test_hostfwd_through_loop);
+	CU_add_test(s, "user: TSO frame cut into segments reaches a host socket", test_tso_to_host_socket);
 	CU_add_test(s, "open: bad ip=, hostfwd, backend, params", test_open_errors);
 	if (geteuid() == 0 && access("/dev/net/tun", R_OK | W_OK) == 0)
 		CU_add_test(s, "tap: create, name, bridge error, send, rx/-EAGAIN/kick, close", test_tap);
