@@ -135,6 +135,11 @@ static void on_tap_readable(void *opaque, uint32_t events)
 				pr_err_rl("net %s: read: %s", t->ifname, strerror(errno));
 			return;
 		}
+		/* tun reports a frame's full length even when it did not fit. */
+		if ((size_t)n > sizeof(t->buf)) {
+			t->nd.st.rx_dropped++;
+			continue;
+		}
 		t->pending = (size_t)n;
 		if (!offer_pending(t)) {
 			set_reading(t, false);
