@@ -382,6 +382,14 @@ int control_reply_encode(enum control_op op, const struct control_reply *rep, ch
 			json_write_string(&w, "backend", n->backend);
 			json_write_int(&w, "backend_state", n->backend_state);
 			json_write_int(&w, "frontend_state", n->frontend_state);
+			json_write_int(&w, "tx_packets", (int64_t)n->tx_packets);
+			json_write_int(&w, "tx_bytes", (int64_t)n->tx_bytes);
+			json_write_int(&w, "tx_drops", (int64_t)n->tx_drops);
+			json_write_int(&w, "tx_errors", (int64_t)n->tx_errors);
+			json_write_int(&w, "rx_packets", (int64_t)n->rx_packets);
+			json_write_int(&w, "rx_bytes", (int64_t)n->rx_bytes);
+			json_write_int(&w, "rx_drops", (int64_t)n->rx_drops);
+			json_write_int(&w, "rx_errors", (int64_t)n->rx_errors);
 			json_write_object_end(&w);
 		}
 		json_write_array_end(&w);
@@ -432,6 +440,17 @@ static int64_t field_int(struct field_ctx *fc, const struct json_value *o, const
 	if (rc)
 		field_fail(fc, key, rc == -ENOENT ? "is missing" : "is not an integer in range");
 	return i;
+}
+
+/* An optional counter (older daemons don't send it): 0 when absent. */
+static uint64_t field_counter(struct field_ctx *fc, const struct json_value *o, const char *key)
+{
+	int64_t i = 0;
+	int rc = json_get_int(o, key, 0, INT64_MAX, &i);
+
+	if (rc && rc != -ENOENT)
+		field_fail(fc, key, "is not an integer in range");
+	return rc ? 0 : (uint64_t)i;
 }
 
 static bool field_bool(struct field_ctx *fc, const struct json_value *o, const char *key)
@@ -564,6 +583,14 @@ static void decode_lists(struct field_ctx *fc, enum control_op op, const struct 
 			field_text(fc, o, "backend", n->backend, sizeof(n->backend));
 			n->backend_state = (int)field_int(fc, o, "backend_state", -1, 255);
 			n->frontend_state = (int)field_int(fc, o, "frontend_state", -1, 255);
+			n->tx_packets = field_counter(fc, o, "tx_packets");
+			n->tx_bytes = field_counter(fc, o, "tx_bytes");
+			n->tx_drops = field_counter(fc, o, "tx_drops");
+			n->tx_errors = field_counter(fc, o, "tx_errors");
+			n->rx_packets = field_counter(fc, o, "rx_packets");
+			n->rx_bytes = field_counter(fc, o, "rx_bytes");
+			n->rx_drops = field_counter(fc, o, "rx_drops");
+			n->rx_errors = field_counter(fc, o, "rx_errors");
 		}
 		break;
 	default:

@@ -26,6 +26,8 @@
 #include "xenkvm/control.h"
 #include "xenkvm/domain_config.h"
 #include "xenkvm/event_loop.h"
+#include "xenkvm/netback.h"
+#include "xenkvm/netdev.h"
 #include "xenkvm/rundir.h"
 #include "xenkvm/vcpu.h"
 #include "xenkvm/log.h"
@@ -103,6 +105,38 @@ static void config_warning(const char *msg)
 	pr_warn("%s", msg);
 }
 
+/* A guest NIC: netback (Xen side) and netdev (host side) hand frames to
+ * each other through these callbacks, all on the I/O thread. */
+struct vif_link {
+	struct netback *nb;
+	struct netdev *nd;
+	uint8_t mac[6];
+};
+
+static int vif_to_host(void *opaque, const struct iovec *iov, int iovcnt,
+		       const struct net_pkt_meta *meta)
+{
+	struct vif_link *v = opaque;
+
+	return v->nd ? netdev_send(v->nd, iov, iovcnt, meta) : -ENODEV;
+}
+
+static void vif_guest_ready(void *opaque)
+{
+	struct vif_link *v = opaque;
+
+	if (v->nd)
+		netdev_rx_kick(v->nd);
+}
+
+static int vif_to_guest(void *opaque, const struct iovec *iov, int iovcnt,
+			const struct net_pkt_meta *meta)
+{
+	struct vif_link *v = opaque;
+
+	return netback_rx(v->nb, iov, iovcnt, meta);
+}
+
 /* The daemon: one domain, rebuilt in place on restart. */
 struct daemon {
 	struct domain_config cfg;
@@ -125,6 +159,7 @@ struct daemon {
 	struct xs_service *xs;
 	struct blkback **disks;    /* one per cfg.disks entry */
 	struct pv_console *pv_console;
+	struct vif_link *vifs;     /* one per cfg.vifs entry */
 	enum control_state state;
 	unsigned int restarts;
 	time_t start_time;
@@ -234,6 +269,45 @@ static int ctl_destroy(void *opaque)
 	return 0;
 }
 
+static int ctl_network_list(void *opaque, struct control_nic_info *nics, unsigned int max,
+			    unsigned int *nr_r)
+{
+	struct daemon *dm = opaque;
+	unsigned int n = 0;
+
+	if (!dm->m)
+		return -ESRCH;
+	for (size_t i = 0; dm->vifs && i < dm->cfg.nr_vifs && n < max; i++) {
+		const struct vif_link *v = &dm->vifs[i];
+		const struct vif_spec *vs = &dm->cfg.vifs[i];
+		struct control_nic_info *c = &nics[n++];
+		struct netback_stats st = { .backend_state = -1, .frontend_state = -1 };
+
+		if (v->nb)
+			netback_get_stats(v->nb, &st);
+		c->devid = (int)i;
+		snprintf(c->mac, sizeof(c->mac), "%02x:%02x:%02x:%02x:%02x:%02x", v->mac[0],
+			 v->mac[1], v->mac[2], v->mac[3], v->mac[4], v->mac[5]);
+		if (v->nd)
+			snprintf(c->backend, sizeof(c->backend), "%s", netdev_name(v->nd));
+		else
+			snprintf(c->backend, sizeof(c->backend), "%s",
+				 vs->backend == VIF_BACKEND_TAP ? "tap" : "user");
+		c->backend_state = st.backend_state;
+		c->frontend_state = st.frontend_state;
+		c->tx_packets = st.tx_packets;
+		c->tx_bytes = st.tx_bytes;
+		c->tx_drops = st.tx_drops;
+		c->tx_errors = st.tx_errors;
+		c->rx_packets = st.rx_packets;
+		c->rx_bytes = st.rx_bytes;
+		c->rx_drops = st.rx_drops;
+		c->rx_errors = st.rx_errors;
+	}
+	*nr_r = n;
+	return 0;
+}
+
 static const struct control_handlers daemon_control = {
 	.info = ctl_info,
 	.vcpu_list = ctl_vcpu_list,
@@ -241,6 +315,7 @@ static const struct control_handlers daemon_control = {
 	.unpause = ctl_unpause,
 	.shutdown = ctl_shutdown,
 	.destroy = ctl_destroy,
+	.network_list = ctl_network_list,
 };
 
 /* Builds and runs one incarnation of the domain; returns how it ended. */
@@ -344,8 +419,48 @@ static int daemon_run_once(struct daemon *dm)
 			rc = VM_EXIT_ERROR;
 			goto out;
 		}
-	} else if (cfg->nr_disks) {
-		pr_err("disks need the Xen platform device (xen_platform_pci=1): this VMM has no emulated disks");
+		dm->vifs = calloc(cfg->nr_vifs ? cfg->nr_vifs : 1, sizeof(*dm->vifs));
+		if (!dm->vifs) {
+			rc = VM_EXIT_ERROR;
+			goto out;
+		}
+		for (size_t i = 0; i < cfg->nr_vifs; i++) {
+			struct vif_link *v = &dm->vifs[i];
+			const struct vif_spec *vs = &cfg->vifs[i];
+			struct netback_params np = {
+				.loop = dm->loop,
+				.dom = xen_kvm_domain(dm->m->xen),
+				.store = xs_service_store(dm->xs),
+				.domid = (unsigned int)dm->domid,
+				.devid = (unsigned int)i,
+				.tx = vif_to_host,
+				.rx_ready = vif_guest_ready,
+				.opaque = v,
+			};
+			struct netdev_params ndp = {
+				.loop = dm->loop,
+				.vif = vs,
+				.mac = v->mac,
+				.domid = (unsigned int)dm->domid,
+				.devid = (unsigned int)i,
+				.rx = vif_to_guest,
+				.opaque = v,
+			};
+
+			if (vs->has_mac)
+				memcpy(v->mac, vs->mac, sizeof(v->mac));
+			else
+				netback_mac_generate(cfg->name ? cfg->name : "xenkvm", (unsigned int)i,
+						     v->mac);
+			memcpy(np.mac, v->mac, sizeof(np.mac));
+			if (netback_create(&np, &v->nb) || netdev_open(&ndp, &v->nd)) {
+				rc = VM_EXIT_USAGE;
+				goto out;
+			}
+		}
+	} else if (cfg->nr_disks || cfg->nr_vifs) {
+		pr_err("disks and vifs need the Xen platform device (xen_platform_pci=1): this VMM "
+		       "has no emulated disks or NICs");
 		rc = VM_EXIT_USAGE;
 		goto out;
 	}
@@ -385,6 +500,14 @@ out:
 	dm->pv_console = NULL;
 	bench_echo_stop(dm->echo);
 	dm->echo = NULL;
+	/* The host side first: it may hold a frame for the guest. */
+	if (dm->vifs)
+		for (size_t i = 0; i < cfg->nr_vifs; i++) {
+			netdev_close(dm->vifs[i].nd);
+			netback_destroy(dm->vifs[i].nb);
+		}
+	free(dm->vifs);
+	dm->vifs = NULL;
 	xs_service_stop(dm->xs);
 	dm->xs = NULL;
 	machine_destroy(dm->m);
@@ -562,9 +685,6 @@ int main(int argc, char **argv)
 		dm.cfg.uuid[8] = (uint8_t)((dm.cfg.uuid[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
 		dm.cfg.has_uuid = true;
 	}
-	if (dm.cfg.nr_vifs)
-		pr_warn("%s: %zu vif entr%s ignored: xenkvm has no network backend yet", dm.cfg.path,
-			dm.cfg.nr_vifs, dm.cfg.nr_vifs == 1 ? "y" : "ies");
 	rc = VM_EXIT_ERROR;
 	if (event_loop_new(&dm.loop)) {
 		pr_err("cannot create the I/O thread");

@@ -107,6 +107,9 @@ struct control_nic_info {
 	char backend[64];                  /* "user", "tap:br0", ... */
 	int backend_state;
 	int frontend_state;
+	/* netback's counters; tx is guest -> host (optional in the JSON) */
+	uint64_t tx_packets, tx_bytes, tx_drops, tx_errors;
+	uint64_t rx_packets, rx_bytes, rx_drops, rx_errors;
 };
 
 /* The decoded reply; arrays are owned (control_reply_free). */

@@ -4,6 +4,7 @@
  * block and network device verbs.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
@@ -611,10 +612,17 @@ static int list_devices(const char *verb, int argc, char **argv, enum control_op
 			       rep.disks[i].cdrom ? "cd" : rep.disks[i].readonly ? "r" : "w",
 			       rep.disks[i].target);
 	} else if (!rc) {
-		printf("Idx BE-state FE-state Mac Addr.         Backend\n");
-		for (i = 0; i < rep.nr_nics; i++)
-			printf("%-3d %8d %8d %-17s %s\n", rep.nics[i].devid, rep.nics[i].backend_state,
-			       rep.nics[i].frontend_state, rep.nics[i].mac, rep.nics[i].backend);
+		printf("Idx BE-state FE-state Mac Addr.         Backend  TX-pkts TX-bytes TX-drop "
+		       "TX-err RX-pkts RX-bytes RX-drop RX-err\n");
+		for (i = 0; i < rep.nr_nics; i++) {
+			const struct control_nic_info *n = &rep.nics[i];
+
+			printf("%-3d %8d %8d %-17s %-8s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+			       " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", n->devid,
+			       n->backend_state, n->frontend_state, n->mac, n->backend, n->tx_packets,
+			       n->tx_bytes, n->tx_drops, n->tx_errors, n->rx_packets, n->rx_bytes,
+			       n->rx_drops, n->rx_errors);
+		}
 	}
 	control_reply_free(&rep);
 	rundir_close(&rd);

@@ -1,0 +1,209 @@
+/*
+ * libFuzzer harness: the netback tx ring consumer against a fuzzed
+ * netfront, and (input permitting) the rx path filling a fuzzed rx ring.
+ * The input sets the grant entries of the data pages (valid, read-only,
+ * foreign, missing, outside RAM), the tx ring contents and indices, the
+ * data, the frontend's features and a few host frames with arbitrary
+ * offload metadata.  After each run: every consumed tx slot was answered
+ * unless the queue was declared dead, frames handed to the host were
+ * within bounds with sane metadata, every grant mapping is given back.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xenkvm/xen_abi.h"
+#include "../unit/xen_fake_vmm.h"
+#include "xenkvm/evtchn.h"
+#include "xenkvm/gnttab.h"
+#include "xenkvm/log.h"
+#include "xenkvm/net_pkt.h"
+#include "../../xen-compat/netback/netback_priv.h"
+
+#define TXR_GPA   0x100000ull
+#define RXR_GPA   0x101000ull
+#define DATA_GPA  0x200000ull
+#define NR_DATA   32u
+#define TXR_REF   1u
+#define RXR_REF   2u
+#define DATA_REF  16u
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct xen_fake F;
+static struct netback NB;
+static bool ready;
+static uint64_t sink;
+
+struct cursor {
+	const uint8_t *p;
+	size_t left;
+};
+
+static uint8_t take8(struct cursor *c)
+{
+	if (!c->left)
+		return 0;
+	c->left--;
+	return *c->p++;
+}
+
+static uint16_t take16(struct cursor *c)
+{
+	return (uint16_t)(take8(c) << 8 | take8(c));
+}
+
+static uint32_t take32(struct cursor *c)
+{
+	uint32_t v = 0;
+
+	for (int i = 0; i < 4; i++)
+		v = v << 8 | take8(c);
+	return v;
+}
+
+static void take(struct cursor *c, void *dst, size_t len)
+{
+	size_t n = len < c->left ? len : c->left;
+
+	memcpy(dst, c->p, n);
+	memset((uint8_t *)dst + n, 0, len - n);
+	c->p += n;
+	c->left -= n;
+}
+
+/* The host endpoint: reads every byte (ASan sees overruns), checks meta. */
+static int fuzz_tx(void *opaque, const struct iovec *iov, int iovcnt,
+		   const struct net_pkt_meta *m)
+{
+	size_t len = 0;
+
+	(void)opaque;
+	for (int i = 0; i < iovcnt; i++) {
+		for (size_t j = 0; j < iov[i].iov_len; j++)
+			sink += ((const uint8_t *)iov[i].iov_base)[j];
+		len += iov[i].iov_len;
+	}
+	if (len < 14 || len > 65535)
+		abort();
+	if ((m->flags & NET_PKT_CSUM_PARTIAL) &&
+	    (size_t)m->csum_start + m->csum_offset + 2 > len)
+		abort();
+	if (m->gso_type != NET_PKT_GSO_NONE &&
+	    (!(m->flags & NET_PKT_CSUM_PARTIAL) || !m->gso_size || !m->hdr_len || m->hdr_len > len))
+		abort();
+	return 0;
+}
+
+static void init_once(void)
+{
+	log_set_level(LOG_ERR);
+	if (xen_fake_init(&F, 1))
+		abort();
+	for (unsigned int f = 0; f < 2; f++) {
+		if (!gnttab_frame(F.d, f))
+			abort();
+		memset(F.d->gnttab.frames[f].entries, 0, 4096);
+	}
+	if (nb_dev_init(&NB, F.d))
+		abort();
+	NB.tx = fuzz_tx;
+	ready = true;
+}
+
+static void grant(grant_ref_t ref, domid_t dom, uint16_t flags, uint32_t frame)
+{
+	struct grant_entry_v1 *e = &F.d->gnttab.frames[ref / GNTTAB_ENTRIES_PER_FRAME]
+					    .entries[ref % GNTTAB_ENTRIES_PER_FRAME];
+
+	e->domid = dom;
+	e->frame = frame;
+	e->flags = flags;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static uint8_t frame[NET_PKT_MAX_FRAME];
+	struct cursor c = { data, size };
+	struct nb_queue_config cfg = { .tx_ref = TXR_REF, .rx_ref = RXR_REF };
+	struct nb_queue *q = &NB.queues[0];
+	uint8_t mode, feat, gflags, *txr, *rxr;
+
+	if (!ready)
+		init_once();
+	mode = take8(&c);
+	feat = take8(&c);
+	NB.fe = (struct nb_features){ .sg = feat & 1, .gso_tcpv4 = feat & 2, .gso_tcpv6 = feat & 4,
+				      .csum = feat & 8, .ipv6_csum = feat & 16 };
+	NB.fatal = false;
+	NB.rx_waiting = false;
+	NB.nr_queues = 1;
+
+	grant(TXR_REF, 0, GTF_permit_access, (uint32_t)(TXR_GPA / 4096));
+	grant(RXR_REF, 0, mode & 0x40 ? GTF_permit_access | GTF_readonly : GTF_permit_access,
+	      (uint32_t)(RXR_GPA / 4096));
+	for (unsigned int i = 0; i < NR_DATA; i++) {
+		gflags = take8(&c);
+		grant(DATA_REF + i, gflags & 0x40 ? 3 : 0,
+		      (gflags & 3) == 3 ? 0 : GTF_permit_access | ((gflags & 3) == 1 ? GTF_readonly : 0),
+		      gflags & 0x80 ? 0xfffff : (uint32_t)(DATA_GPA / 4096) + i);
+	}
+	txr = xen_fake_gpa(&F, TXR_GPA);
+	rxr = xen_fake_gpa(&F, RXR_GPA);
+	take(&c, txr, NB_SRING_HDR + NB_RING_SIZE * NB_TX_ENTRY);
+	take(&c, rxr, NB_SRING_HDR + NB_RING_SIZE * NB_RX_ENTRY);
+	for (unsigned int i = 0; i < 4; i++)
+		take(&c, xen_fake_gpa(&F, DATA_GPA + i * 4096ull), 256);
+
+	if (nb_queue_connect(q, &cfg) == 0) {
+		for (int round = 0; round < 4 && c.left; round++) {
+			uint32_t prod = take32(&c);
+			uint8_t op = take8(&c);
+
+			if (op & 1)
+				prod = q->tx_req_cons + (prod % 48);
+			__atomic_store_n((uint32_t *)txr, prod, __ATOMIC_RELEASE);
+			nb_tx_process(q);
+			if ((uint32_t)(q->tx_req_cons - q->tx_rsp_prod_pvt) > NB_RING_SIZE)
+				abort();
+			if (!q->dead && q->tx_req_cons != q->tx_rsp_prod_pvt)
+				abort();   /* a consumed slot left unanswered */
+			if (op & 2) {
+				/* a host frame for the guest with arbitrary metadata */
+				struct net_pkt_meta m;
+				struct iovec iov[2];
+				size_t len = take16(&c) % 20000;
+				int rc;
+
+				take(&c, &m, sizeof(m));
+				take(&c, frame, len < 128 ? len : 128);
+				memset(frame + (len < 128 ? len : 128), 0x5a,
+				       len > 128 ? len - 128 : 0);
+				if (op & 8)
+					m = (struct net_pkt_meta){ .flags = NET_PKT_CSUM_PARTIAL,
+								   .gso_type = (uint8_t)(op >> 6),
+								   .gso_size = m.gso_size,
+								   .hdr_len = m.hdr_len,
+								   .csum_start = 34, .csum_offset = 16 };
+				__atomic_store_n((uint32_t *)rxr, q->rx_req_cons + take8(&c),
+						 __ATOMIC_RELEASE);
+				iov[0] = (struct iovec){ frame, len / 2 };
+				iov[1] = (struct iovec){ frame + len / 2, len - len / 2 };
+				rc = netback_rx(&NB, iov, op & 4 ? 2 : 1, &m);
+				if (rc && rc != -EAGAIN)
+					abort();
+				if ((uint32_t)(q->rx_req_cons - q->rx_rsp_prod_pvt) != 0 && !q->dead)
+					abort();   /* rx: one response per consumed request */
+			}
+			/* the guest scribbles over the ring meanwhile */
+			take(&c, txr + NB_SRING_HDR, take8(&c));
+		}
+		nb_queue_disconnect(q);
+	}
+	NB.nr_queues = 0;
+	if (F.d->gnttab.nr_maps != 0 || evtchn_backend_nr_open(F.d) != 0)
+		abort();
+	return 0;
+}
