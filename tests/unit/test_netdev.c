@@ -649,6 +649,23 @@ static void test_tap(void)
 	vif.backend = VIF_BACKEND_USER;
 }
 
+/* Without CAP_NET_ADMIN: refused with EPERM (and a message saying what to do). */
+static void test_tap_unprivileged(void)
+{
+	struct netdev_params p = {
+		.loop = loop, .vif = &vif, .mac = guest_mac, .domid = 4093, .devid = 8, .rx = rx_cb,
+	};
+	struct netdev *nd = NULL;
+	int rc;
+
+	vif.backend = VIF_BACKEND_TAP;
+	rc = netdev_open(&p, &nd);
+	vif.backend = VIF_BACKEND_USER;
+	CU_ASSERT(rc == -EPERM || rc == -EACCES);
+	if (!rc)
+		netdev_close(nd);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -666,8 +683,11 @@ int main(void)
 	CU_add_test(s, "open: bad ip=, hostfwd, backend, params", test_open_errors);
 	if (geteuid() == 0 && access("/dev/net/tun", R_OK | W_OK) == 0)
 		CU_add_test(s, "tap: create, name, bridge error, send, rx/-EAGAIN/kick, close", test_tap);
-	else
+	else {
 		printf("SKIP tap tests: need root and /dev/net/tun (not run, not passed)\n");
+		if (geteuid() != 0 && access("/dev/net/tun", F_OK) == 0)
+			CU_add_test(s, "tap: refused without privileges", test_tap_unprivileged);
+	}
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures();

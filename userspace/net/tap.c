@@ -241,7 +241,9 @@ static int tap_create(struct tap_netdev *t, const struct netdev_params *p)
 	if (t->fd < 0) {
 		rc = -errno;
 		pr_err("vif %u: cannot open /dev/net/tun: %s%s", p->devid, strerror(-rc),
-		       rc == -ENOENT ? " (load the tun module)" : "");
+		       rc == -ENOENT ? " (load the tun module)" :
+		       rc == -EACCES || rc == -EPERM ?
+		       " (tap needs root or CAP_NET_ADMIN; the default user networking needs neither)" : "");
 		return rc;
 	}
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
