@@ -62,6 +62,7 @@ tg() {
 # Each sample is "cycles-per-call ns-per-call" (guest TSC; ns by the guest's scale).
 # Ratios compare cycles: both guests read the same TSC.
 bare=() xk=() xk_nofast=() echo_fast=() echo_slow=() bare_ns=() xk_ns=() echo_fast_ns=() echo_slow_ns=()
+r_xk=() r_echo=()
 echo "bench/hypercall: $runs runs; $calls hypercalls and $echoes round trips per run"
 for i in $(seq 1 "$runs"); do
 	b=$("$BUILD/bench/hcall-bare" "$calls" | sed -n 's/.* \([0-9]*\) cycles\/call, .* \([0-9]*\) ns\/call$/\1 \2/p')
@@ -76,15 +77,20 @@ for i in $(seq 1 "$runs"); do
 		"echo fast paths $f | echo userspace $s"
 	bare+=("${b% *}") xk+=("${x% *}") xk_nofast+=("${y% *}") echo_fast+=("${f% *}") echo_slow+=("${s% *}")
 	bare_ns+=("${b#* }") xk_ns+=("${x#* }") echo_fast_ns+=("${f#* }") echo_slow_ns+=("${s#* }")
+	# paired, per round: the load on a shared host drifts between rounds
+	r_xk+=("$(awk -v a="${x% *}" -v b="${b% *}" 'BEGIN { print a / b }')")
+	r_echo+=("$(awk -v a="${f% *}" -v b="${s% *}" 'BEGIN { print a / b }')")
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 awk -v b="$(median "${bare[@]}")" -v x="$(median "${xk[@]}")" -v y="$(median "${xk_nofast[@]}")" \
     -v f="$(median "${echo_fast[@]}")" -v s="$(median "${echo_slow[@]}")" \
     -v bn="$(median "${bare_ns[@]}")" -v xn="$(median "${xk_ns[@]}")" \
-    -v fn="$(median "${echo_fast_ns[@]}")" -v sn="$(median "${echo_slow_ns[@]}")" 'BEGIN {
+    -v fn="$(median "${echo_fast_ns[@]}")" -v sn="$(median "${echo_slow_ns[@]}")" \
+    -v rx="$(median "${r_xk[@]}")" -v re="$(median "${r_echo[@]}")" 'BEGIN {
 	printf "bench/hypercall (medians; cycles per call, ns in brackets)\n"
 	printf "  no-op hypercall: bare KVM %d (%d ns), xenkvmd %d (%d ns): ratio %.2f (target <= 1.05); without fast paths %d (%.2f)\n",
 		b, bn, x, xn, x / b, y, y / b
 	printf "  event-channel round trip guest->backend->guest: fast paths %d (%d ns), userspace %d (%d ns): fast/userspace %.2f\n",
 		f, fn, s, sn, f / s
+	printf "  median of the per-round ratios: xenkvmd/bare %.2f, echo fast/userspace %.2f\n", rx, re
 }'
