@@ -111,6 +111,10 @@ struct vif_link {
 	struct netback *nb;
 	struct netdev *nd;
 	uint8_t mac[6];
+	unsigned int devid;
+	const struct vif_spec *spec;  /* the config's entry, or `own` */
+	struct vif_spec own;          /* hot-plugged (network-attach) */
+	bool has_own;
 };
 
 static int vif_to_host(void *opaque, const struct iovec *iov, int iovcnt,
@@ -159,7 +163,8 @@ struct daemon {
 	struct xs_service *xs;
 	struct blkback **disks;    /* one per cfg.disks entry */
 	struct pv_console *pv_console;
-	struct vif_link *vifs;     /* one per cfg.vifs entry */
+	struct vif_link **vifs;    /* the config's vifs, then hot-plugged ones */
+	size_t nr_vifs;
 	enum control_state state;
 	unsigned int restarts;
 	time_t start_time;
@@ -277,15 +282,15 @@ static int ctl_network_list(void *opaque, struct control_nic_info *nics, unsigne
 
 	if (!dm->m)
 		return -ESRCH;
-	for (size_t i = 0; dm->vifs && i < dm->cfg.nr_vifs && n < max; i++) {
-		const struct vif_link *v = &dm->vifs[i];
-		const struct vif_spec *vs = &dm->cfg.vifs[i];
+	for (size_t i = 0; i < dm->nr_vifs && n < max; i++) {
+		const struct vif_link *v = dm->vifs[i];
+		const struct vif_spec *vs = v->spec;
 		struct control_nic_info *c = &nics[n++];
 		struct netback_stats st = { .backend_state = -1, .frontend_state = -1 };
 
 		if (v->nb)
 			netback_get_stats(v->nb, &st);
-		c->devid = (int)i;
+		c->devid = (int)v->devid;
 		snprintf(c->mac, sizeof(c->mac), "%02x:%02x:%02x:%02x:%02x:%02x", v->mac[0],
 			 v->mac[1], v->mac[2], v->mac[3], v->mac[4], v->mac[5]);
 		if (v->nd)
@@ -308,6 +313,139 @@ static int ctl_network_list(void *opaque, struct control_nic_info *nics, unsigne
 	return 0;
 }
 
+static void vif_remove(struct daemon *dm, size_t i);
+
+/*
+ * Starts a NIC: `spec` is the config's (kept by the caller) or, with
+ * `own`, a parsed hot-plug spec the link takes over.  On the I/O thread,
+ * or before it runs.  0 or -errno (a message was printed).
+ */
+static int vif_add(struct daemon *dm, const struct vif_spec *spec, struct vif_spec *own,
+		   unsigned int devid)
+{
+	struct vif_link *v = calloc(1, sizeof(*v));
+	struct vif_link **grown = realloc(dm->vifs, (dm->nr_vifs + 1) * sizeof(*dm->vifs));
+	int rc;
+
+	if (grown)
+		dm->vifs = grown;
+	if (!v || !grown) {
+		free(v);
+		if (own)
+			vif_spec_free(own);
+		return -ENOMEM;
+	}
+	v->devid = devid;
+	if (own) {
+		v->own = *own;
+		v->has_own = true;
+		spec = &v->own;
+	}
+	v->spec = spec;
+	if (spec->has_mac)
+		memcpy(v->mac, spec->mac, sizeof(v->mac));
+	else
+		netback_mac_generate(dm->cfg.name ? dm->cfg.name : "xenkvm", devid, v->mac);
+	struct netback_params np = {
+		.loop = dm->loop,
+		.dom = xen_kvm_domain(dm->m->xen),
+		.store = xs_service_store(dm->xs),
+		.domid = (unsigned int)dm->domid,
+		.devid = devid,
+		.tx = vif_to_host,
+		.rx_ready = vif_guest_ready,
+		.opaque = v,
+	};
+	struct netdev_params ndp = {
+		.loop = dm->loop,
+		.vif = spec,
+		.mac = v->mac,
+		.domid = (unsigned int)dm->domid,
+		.devid = devid,
+		.rx = vif_to_guest,
+		.opaque = v,
+	};
+
+	memcpy(np.mac, v->mac, sizeof(np.mac));
+	dm->vifs[dm->nr_vifs++] = v;   /* so that a failure below is undone by vif_remove() */
+	rc = netback_create(&np, &v->nb);
+	if (!rc)
+		rc = netdev_open(&ndp, &v->nd);
+	if (rc) {
+		vif_remove(dm, dm->nr_vifs - 1);
+		return rc < 0 ? rc : -EINVAL;
+	}
+	return 0;
+}
+
+/* Stops the i-th NIC: the host side first (it may hold a frame for the
+ * guest), then netback, whose XenStore directories going away is what
+ * the guest's netfront sees as the NIC being unplugged. */
+static void vif_remove(struct daemon *dm, size_t i)
+{
+	struct vif_link *v = dm->vifs[i];
+
+	netdev_close(v->nd);
+	netback_destroy(v->nb);
+	if (v->has_own)
+		vif_spec_free(&v->own);
+	free(v);
+	memmove(&dm->vifs[i], &dm->vifs[i + 1], (dm->nr_vifs - i - 1) * sizeof(*dm->vifs));
+	dm->nr_vifs--;
+}
+
+/* On the I/O thread (control server), like everything that uses the store. */
+static int ctl_network_attach(void *opaque, const char *spec, int *devid_r)
+{
+	struct daemon *dm = opaque;
+	struct config_error err = { 0 };
+	struct vif_spec vs;
+	unsigned int devid = 0;
+	int rc;
+
+	if (!dm->m)
+		return -ESRCH;
+	if (!dm->xs)
+		return -EOPNOTSUPP;   /* no Xen platform device: nothing to plug into */
+	if (vif_spec_parse(spec, &vs, &err)) {
+		pr_err("network-attach '%s': %s", spec, err.msg);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < dm->nr_vifs; i++)
+		if (dm->vifs[i]->devid >= devid)
+			devid = dm->vifs[i]->devid + 1;
+	rc = vif_add(dm, NULL, &vs, devid);
+	if (rc)
+		return rc;
+	pr_info("network-attach: vif %u (%s)", devid, spec);
+	*devid_r = (int)devid;
+	return 0;
+}
+
+static int ctl_network_detach(void *opaque, const char *id)
+{
+	struct daemon *dm = opaque;
+	char mac[18];
+	char *end;
+	unsigned long devid = strtoul(id, &end, 10);
+	bool by_devid = *id && !*end;
+
+	if (!dm->m)
+		return -ESRCH;
+	for (size_t i = 0; i < dm->nr_vifs; i++) {
+		const uint8_t *m = dm->vifs[i]->mac;
+
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
+			 m[4], m[5]);
+		if (by_devid ? dm->vifs[i]->devid == devid : !strcasecmp(mac, id)) {
+			pr_info("network-detach: vif %u (%s)", dm->vifs[i]->devid, mac);
+			vif_remove(dm, i);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 static const struct control_handlers daemon_control = {
 	.info = ctl_info,
 	.vcpu_list = ctl_vcpu_list,
@@ -316,9 +454,10 @@ static const struct control_handlers daemon_control = {
 	.shutdown = ctl_shutdown,
 	.destroy = ctl_destroy,
 	.network_list = ctl_network_list,
+	.network_attach = ctl_network_attach,
+	.network_detach = ctl_network_detach,
 };
 
-/* Builds and runs one incarnation of the domain; returns how it ended. */
 /* hvc0's backend: on the PV console socket, or its output on stdout. */
 static int daemon_start_pv_console(struct daemon *dm)
 {
@@ -340,6 +479,7 @@ static int daemon_start_pv_console(struct daemon *dm)
 	return 0;
 }
 
+/* Builds and runs one incarnation of the domain; returns how it ended. */
 static int daemon_run_once(struct daemon *dm)
 {
 	struct domain_config *cfg = &dm->cfg;
@@ -419,41 +559,8 @@ static int daemon_run_once(struct daemon *dm)
 			rc = VM_EXIT_ERROR;
 			goto out;
 		}
-		dm->vifs = calloc(cfg->nr_vifs ? cfg->nr_vifs : 1, sizeof(*dm->vifs));
-		if (!dm->vifs) {
-			rc = VM_EXIT_ERROR;
-			goto out;
-		}
 		for (size_t i = 0; i < cfg->nr_vifs; i++) {
-			struct vif_link *v = &dm->vifs[i];
-			const struct vif_spec *vs = &cfg->vifs[i];
-			struct netback_params np = {
-				.loop = dm->loop,
-				.dom = xen_kvm_domain(dm->m->xen),
-				.store = xs_service_store(dm->xs),
-				.domid = (unsigned int)dm->domid,
-				.devid = (unsigned int)i,
-				.tx = vif_to_host,
-				.rx_ready = vif_guest_ready,
-				.opaque = v,
-			};
-			struct netdev_params ndp = {
-				.loop = dm->loop,
-				.vif = vs,
-				.mac = v->mac,
-				.domid = (unsigned int)dm->domid,
-				.devid = (unsigned int)i,
-				.rx = vif_to_guest,
-				.opaque = v,
-			};
-
-			if (vs->has_mac)
-				memcpy(v->mac, vs->mac, sizeof(v->mac));
-			else
-				netback_mac_generate(cfg->name ? cfg->name : "xenkvm", (unsigned int)i,
-						     v->mac);
-			memcpy(np.mac, v->mac, sizeof(np.mac));
-			if (netback_create(&np, &v->nb) || netdev_open(&ndp, &v->nd)) {
+			if (vif_add(dm, &cfg->vifs[i], NULL, (unsigned int)i)) {
 				rc = VM_EXIT_USAGE;
 				goto out;
 			}
@@ -500,12 +607,8 @@ out:
 	dm->pv_console = NULL;
 	bench_echo_stop(dm->echo);
 	dm->echo = NULL;
-	/* The host side first: it may hold a frame for the guest. */
-	if (dm->vifs)
-		for (size_t i = 0; i < cfg->nr_vifs; i++) {
-			netdev_close(dm->vifs[i].nd);
-			netback_destroy(dm->vifs[i].nb);
-		}
+	while (dm->nr_vifs)
+		vif_remove(dm, dm->nr_vifs - 1);
 	free(dm->vifs);
 	dm->vifs = NULL;
 	xs_service_stop(dm->xs);
