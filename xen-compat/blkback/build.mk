@@ -2,7 +2,7 @@
 # io_uring backing store).  Recursive variables: the xenstore and xen-compat
 # object lists come from fragments included after this one.
 blk-dir := xen-compat/blkback
-blk-y := $(blk-dir)/xenbus.o $(blk-dir)/ring.o $(blk-dir)/io.o
+blk-y := $(blk-dir)/xenbus.o $(blk-dir)/ring.o $(blk-dir)/io.o xen-compat/xenbus_backend.o
 core-y += $(blk-y)
 ldlibs-y += -luring
 

@@ -31,6 +31,7 @@
 #include "xenkvm/domain_config.h"
 #include "xenkvm/event_loop.h"
 #include "xenkvm/log.h"
+#include "xenkvm/xenbus_backend.h"
 #include "xenkvm/xenstore.h"
 
 #define BLK_WATCH_TOKEN "blkback"
@@ -111,65 +112,17 @@ int blkback_vdev_to_devid(const char *vdev, unsigned int *devid_r)
 
 /* ---- XenStore helpers ------------------------------------------------------ */
 
-static int blk_write(struct blkback *be, const char *dir, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int blk_write(struct blkback *be, const char *dir, const char *key, const char *fmt, ...)
-{
-	char path[160], val[256];
-	va_list ap;
-	int n;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	va_start(ap, fmt);
-	n = vsnprintf(val, sizeof(val), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(val))
-		return -EINVAL;
-	return xs_store_write(be->xs, 0, path, val, (size_t)n);
-}
-
-/* A frontend value, NUL-terminated; -ENOENT when absent. */
-static int blk_read(struct blkback *be, const char *dir, const char *key, char *buf, size_t size)
-{
-	struct xs_buf b = { 0 };
-	char path[160];
-	int rc;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	rc = xs_store_read(be->xs, 0, path, &b);
-	if (!rc) {
-		if (b.len >= size || memchr(b.data, '\0', b.len))
-			rc = -EINVAL;
-		else {
-			memcpy(buf, b.data, b.len);
-			buf[b.len] = '\0';
-		}
-	}
-	xs_buf_free(&b);
-	return rc;
-}
-
 /* Strict unsigned decimal; `def` when absent (-ENOENT is not an error then). */
 static int blk_read_uint(struct blkback *be, const char *dir, const char *key, bool optional,
 			 unsigned long def, unsigned long *v_r)
 {
-	char buf[32], *end;
-	int rc = blk_read(be, dir, key, buf, sizeof(buf));
+	int rc = xenbus_be_read_uint(be->xs, dir, key, v_r);
 
 	if (rc == -ENOENT && optional) {
 		*v_r = def;
 		return 0;
 	}
-	if (rc)
-		return rc;
-	if (buf[0] < '0' || buf[0] > '9')
-		return -EINVAL;
-	errno = 0;
-	*v_r = strtoul(buf, &end, 10);
-	if (errno || *end)
-		return -EINVAL;
-	return 0;
+	return rc;
 }
 
 static void blk_switch(struct blkback *be, int state)
@@ -178,7 +131,7 @@ static void blk_switch(struct blkback *be, int state)
 
 	if (be->be_state == state)
 		return;
-	rc = blk_write(be, be->be_path, "state", "%d", state);
+	rc = xenbus_be_write(be->xs, be->be_path, "state", "%d", state);
 	if (rc)
 		pr_err("blkback: d%u vbd %u: writing state %d: %s", be->domid, be->devid, state,
 		       strerror(-rc));
@@ -191,7 +144,7 @@ static void blk_switch(struct blkback *be, int state)
 static void blk_fail(struct blkback *be, const char *why, int rc)
 {
 	pr_err_rl("blkback: d%u vbd %u: %s: %s", be->domid, be->devid, why, strerror(-rc));
-	blk_write(be, be->be_path, "error", "%d %s", -rc, why);
+	xenbus_be_write(be->xs, be->be_path, "error", "%d %s", -rc, why);
 	blk_switch(be, XenbusStateClosing);
 }
 
@@ -243,7 +196,7 @@ static int blk_connect(struct blkback *be)
 	char proto[32];
 	int rc, ord = -1;
 
-	rc = blk_read(be, be->fe_path, "protocol", proto, sizeof(proto));
+	rc = xenbus_be_read(be->xs, be->fe_path, "protocol", proto, sizeof(proto));
 	if (!rc) {
 		if (!strcmp(proto, XEN_IO_PROTO_ABI_X86_32))
 			abi = BLK_ABI_X86_32;

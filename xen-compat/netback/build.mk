@@ -2,7 +2,8 @@
 # grant copy).  Recursive variables: the xenstore and xen-compat object
 # lists come from fragments included after this one.
 net-dir := xen-compat/netback
-net-y := $(net-dir)/xenbus.o $(net-dir)/queue.o $(net-dir)/tx.o $(net-dir)/rx.o
+net-y := $(net-dir)/xenbus.o $(net-dir)/queue.o $(net-dir)/tx.o $(net-dir)/rx.o \
+	xen-compat/xenbus_backend.o
 core-y += $(net-y)
 
 # Unit tests: netback + the xen-compat core on the fake VMM + the xenstore

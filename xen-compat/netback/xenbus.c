@@ -26,71 +26,24 @@
 #include "netback_priv.h"
 #include "xenkvm/event_loop.h"
 #include "xenkvm/log.h"
+#include "xenkvm/xenbus_backend.h"
 #include "xenkvm/xenstore.h"
 
 #define NB_WATCH_TOKEN "netback"
 
 /* ---- XenStore helpers ------------------------------------------------------ */
 
-static int nb_write(struct netback *nb, const char *dir, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int nb_write(struct netback *nb, const char *dir, const char *key, const char *fmt, ...)
-{
-	char path[160], val[256];
-	va_list ap;
-	int n;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	va_start(ap, fmt);
-	n = vsnprintf(val, sizeof(val), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(val))
-		return -EINVAL;
-	return xs_store_write(nb->xs, 0, path, val, (size_t)n);
-}
-
-/* A frontend value, NUL-terminated; -ENOENT when absent. */
-static int nb_read(struct netback *nb, const char *dir, const char *key, char *buf, size_t size)
-{
-	struct xs_buf b = { 0 };
-	char path[192];
-	int rc;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	rc = xs_store_read(nb->xs, 0, path, &b);
-	if (!rc) {
-		if (b.len >= size || memchr(b.data, '\0', b.len))
-			rc = -EINVAL;
-		else {
-			memcpy(buf, b.data, b.len);
-			buf[b.len] = '\0';
-		}
-	}
-	xs_buf_free(&b);
-	return rc;
-}
-
 /* Strict unsigned decimal; `def` when absent. */
 static int nb_read_uint(struct netback *nb, const char *dir, const char *key, unsigned long def,
 			unsigned long *v_r)
 {
-	char buf[32], *end;
-	int rc = nb_read(nb, dir, key, buf, sizeof(buf));
+	int rc = xenbus_be_read_uint(nb->xs, dir, key, v_r);
 
 	if (rc == -ENOENT) {
 		*v_r = def;
 		return 0;
 	}
-	if (rc)
-		return rc;
-	if (buf[0] < '0' || buf[0] > '9')
-		return -EINVAL;
-	errno = 0;
-	*v_r = strtoul(buf, &end, 10);
-	if (errno || *end)
-		return -EINVAL;
-	return 0;
+	return rc;
 }
 
 /* A feature-* flag: absent is 0. */
@@ -107,7 +60,7 @@ static void nb_switch(struct netback *nb, int state)
 
 	if (nb->be_state == state)
 		return;
-	rc = nb_write(nb, nb->be_path, "state", "%d", state);
+	rc = xenbus_be_write(nb->xs, nb->be_path, "state", "%d", state);
 	if (rc)
 		pr_err("netback: d%u vif %u: writing state %d: %s", nb->domid, nb->devid, state,
 		       strerror(-rc));
@@ -120,7 +73,7 @@ static void nb_switch(struct netback *nb, int state)
 static void nb_fail(struct netback *nb, const char *why, int rc)
 {
 	pr_err_rl("netback: d%u vif %u: %s: %s", nb->domid, nb->devid, why, strerror(-rc));
-	nb_write(nb, nb->be_path, "error", "%d %s", -rc, why);
+	xenbus_be_write(nb->xs, nb->be_path, "error", "%d %s", -rc, why);
 	nb_switch(nb, XenbusStateClosing);
 }
 
