@@ -50,3 +50,8 @@ test-pv_console-y := tests/unit/test_pv_console.o xen-compat/pv_console.o $(xen-
 fuzzers += pv_console
 fuzz-pv_console-y := tests/fuzz/fuzz_pv_console.o xen-compat/pv_console.o $(xen-core-y) \
 	kvm/guest_mem.o lib/log.o tests/unit/xen_fake_vmm.o lib/event_loop.o
+
+# The backends' XenStore helpers against the store engine.
+unit-tests += xenbus_backend
+test-xenbus_backend-y = tests/unit/test_xenbus_backend.o xen-compat/xenbus_backend.o \
+	$(xs-engine-y) lib/log.o
