@@ -214,6 +214,22 @@ static void guest_output(void *opaque, uint32_t events)
 	}
 }
 
+/* What a client typed before a new one took over still reaches the guest:
+ * its bytes may still be in the socket when the new connection is handled
+ * first (both ready in one loop turn). */
+static void client_take_last_input(struct console_server *srv)
+{
+	while (srv->client >= 0 && srv->in_off == srv->in_len) {
+		ssize_t n = recv(srv->client, srv->in, sizeof(srv->in), MSG_DONTWAIT);
+
+		if (n <= 0)
+			break;
+		srv->in_off = 0;
+		srv->in_len = (size_t)n;
+		flush_input(srv);
+	}
+}
+
 static void server_accept(void *opaque, uint32_t events)
 {
 	struct console_server *srv = opaque;
@@ -224,6 +240,7 @@ static void server_accept(void *opaque, uint32_t events)
 		return;
 	/* The newest client wins: a console left attached somewhere (a lost
 	 * ssh session) must not lock everyone else out. */
+	client_take_last_input(srv);
 	client_close(srv);
 	if (event_loop_add(srv->loop, fd, EPOLLIN | EPOLLRDHUP, client_event, srv)) {
 		close(fd);
