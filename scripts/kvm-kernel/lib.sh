@@ -58,8 +58,9 @@ headers_debian_version() { dpkg_version "linux-headers-$1"; }
 
 # Version of a package whose files are on disk; DKMS runs while dpkg is still
 # configuring the kernel, so unpacked and half-configured count too.
+# Empty for a package dpkg has never heard of (dpkg-query then fails: not an error here).
 dpkg_version() {
-  dpkg-query -W -f='${Status} ${Version}\n' "$1" 2>/dev/null |
+  { dpkg-query -W -f='${Status} ${Version}\n' "$1" 2>/dev/null || true; } |
     awk '$3 != "not-installed" && $3 != "config-files" && NF == 4 {print $4}'
 }
 
