@@ -3,10 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "xenkvm/boot.h"
+#include "xenkvm/bzimage_unpack.h"
 #include "xenkvm/log.h"
 #include "xenkvm/vm.h"
 
@@ -159,11 +162,11 @@ static void boot_segment(struct kvm_segment *s, uint16_t sel, uint8_t type, uint
 	};
 }
 
-void boot_entry_state(struct kvm_regs *regs, struct kvm_sregs *sregs)
+void boot_entry_state(struct kvm_regs *regs, struct kvm_sregs *sregs, uint64_t entry)
 {
 	memset(regs, 0, sizeof(*regs));
 	regs->rflags = 0x2;
-	regs->rip = BOOT_KERNEL_ADDR + 0x200;   /* 64-bit entry: startup_64 */
+	regs->rip = entry;
 	regs->rsi = BOOT_ZERO_PAGE;
 	regs->rsp = BOOT_STACK_TOP;
 
@@ -230,21 +233,119 @@ static int read_at(int fd, const char *path, void *dst, size_t len, off_t off)
 
 /* setup_sects is a byte: the setup is at most 256 sectors, boot sector included. */
 #define SETUP_MAX (256 * 512)
+#define BOOT_ALIGN_2M (2ull << 20)
 
-int boot_load_linux(struct vm *vm, const char *kernel, const char *initrd, const char *cmdline,
-		    uint64_t rsdp_addr, uint64_t special)
+static unsigned int ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (unsigned int)((t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+static uint64_t random_u64(void)
+{
+	uint64_t r = 0;
+
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		pr_warn("getrandom: %s; the kernel's KASLR offset is not random", strerror(errno));
+	return r;
+}
+
+/*
+ * Does the bzImage decompressor's work on the host: the payload is unpacked,
+ * vmlinux placed at its preferred address and relocated by a random virtual
+ * offset (KASLR, unless "nokaslr"), so the vCPU starts in vmlinux itself.
+ * 0 with *entry_r and *kernel_end_r set; -ENOTSUP when the image is left to
+ * its own decompressor; else the error (printed).
+ */
+static int boot_unpack_kernel(struct vm *vm, int kfd, const struct boot_request *req,
+			      const struct bzimage *bz, uint64_t *entry_r, uint64_t *kernel_end_r,
+			      bool *kaslr_r)
+{
+	uint64_t load = bz->hdr.pref_address, room = vm->lowmem_size - req->special, offset = 0;
+	uint64_t align = bz->hdr.kernel_alignment > BOOT_ALIGN_2M ? bz->hdr.kernel_alignment : BOOT_ALIGN_2M;
+	uint32_t poff = bz->hdr.payload_offset, plen = bz->hdr.payload_length;
+	uint8_t *payload = NULL, *elf = NULL;
+	struct vmlinux_info vi;
+	struct timespec t0;
+	unsigned int t_read, t_unpack;
+	size_t elf_len;
+	char err[160];
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (bz->protocol < 0x020a || !plen || poff > bz->kernel_size || plen > bz->kernel_size - poff ||
+	    !load || load % BOOT_ALIGN_2M || load + bz->init_size > room)
+		return -ENOTSUP;
+	payload = malloc(plen);
+	if (!payload)
+		return -ENOMEM;
+	rc = read_at(kfd, req->kernel, payload, plen, (off_t)bz->setup_size + poff);
+	if (rc)
+		goto out;
+	t_read = ms_since(&t0);
+	rc = payload_decompress(payload, plen, room - load, &elf, &elf_len, err, sizeof(err));
+	if (rc == -ENOTSUP) {
+		pr_debug("kernel payload is not lz4/zstd/gzip/xz: the guest unpacks it");
+		goto out;
+	}
+	t_unpack = ms_since(&t0);
+	if (!rc)
+		rc = vmlinux_parse(elf, elf_len, room, &vi, err, sizeof(err));
+	if (rc == -EINVAL) {
+		pr_err("kernel '%s': %s", req->kernel, err);
+		goto out;
+	}
+	if (rc)
+		goto out;
+	if (vi.load_lo != load) {
+		/* Not laid out as the boot header says: let its own decompressor cope. */
+		pr_warn("kernel '%s': vmlinux starts at %#llx, not at the preferred %#llx; "
+			"booting it through its own decompressor", req->kernel,
+			(unsigned long long)vi.load_lo, (unsigned long long)load);
+		rc = -ENOTSUP;
+		goto out;
+	}
+	*kaslr_r = vi.relocatable && !cmdline_has_word(req->cmdline, "nokaslr");
+	if (*kaslr_r)
+		offset = vmlinux_kaslr_offset(load, bz->init_size > vi.load_hi - load ? bz->init_size
+										: vi.load_hi - load,
+					      align, random_u64());
+	rc = vmlinux_place(elf, elf_len, &vi, vm->ram, room, offset, err, sizeof(err));
+	if (rc) {
+		pr_err("kernel '%s': %s", req->kernel, err);
+		goto out;
+	}
+	*entry_r = vi.entry;
+	*kernel_end_r = load + bz->init_size > vi.load_hi ? load + bz->init_size : vi.load_hi;
+	pr_debug("kernel unpacked on the host: %s payload, %zu bytes, entry %#llx, KASLR %s; "
+		 "read %u ms, unpacked %u ms, placed %u ms",
+		 payload_format_name(payload_format(payload, plen)), elf_len, (unsigned long long)vi.entry,
+		 *kaslr_r ? "on" : "off", t_read, t_unpack - t_read, ms_since(&t0) - t_unpack);
+out:
+	free(elf);
+	free(payload);
+	return rc;
+}
+
+int boot_load_linux(struct vm *vm, const struct boot_request *req, uint64_t *entry_r)
 {
 	struct boot_layout l = {
 		.cmdline_addr = BOOT_CMDLINE_ADDR,
-		.rsdp_addr = rsdp_addr,
+		.rsdp_addr = req->rsdp_addr,
 		.lowmem = vm->lowmem_size,
 		.highmem = vm->ram_size - vm->lowmem_size,
-		.special = special,
+		.special = req->special,
 	};
 	static uint8_t setup[SETUP_MAX];
+	const char *kernel = req->kernel, *initrd = req->initrd;
+	const char *cmdline = req->cmdline ? req->cmdline : "";
+	struct boot_params *bp = (struct boot_params *)(vm->ram + BOOT_ZERO_PAGE);
 	struct bzimage bz;
 	uint64_t img_len = 0, rd_len = 0;
 	uint64_t kernel_end;
+	bool kaslr = false;
 	char err[160];
 	int kfd = -1, rfd = -1, rc;
 
@@ -261,16 +362,23 @@ int boot_load_linux(struct vm *vm, const char *kernel, const char *initrd, const
 		rc = -EINVAL;
 		goto out;
 	}
-	kernel_end = BOOT_KERNEL_ADDR + bz.init_size;
-	if (kernel_end > vm->lowmem_size - special) {
-		pr_err("kernel '%s' needs %u MiB from 1 MiB up, more than the guest's %llu MiB of low memory",
-		       kernel, bz.init_size >> 20, (unsigned long long)(vm->lowmem_size >> 20));
-		rc = -EINVAL;
+	rc = req->guest_decompress ? -ENOTSUP
+				   : boot_unpack_kernel(vm, kfd, req, &bz, entry_r, &kernel_end, &kaslr);
+	if (rc && rc != -ENOTSUP)
 		goto out;
+	if (rc == -ENOTSUP) {
+		kernel_end = BOOT_KERNEL_ADDR + bz.init_size;
+		if (kernel_end > vm->lowmem_size - req->special) {
+			pr_err("kernel '%s' needs %u MiB from 1 MiB up, more than the guest's %llu MiB of low memory",
+			       kernel, bz.init_size >> 20, (unsigned long long)(vm->lowmem_size >> 20));
+			rc = -EINVAL;
+			goto out;
+		}
+		rc = read_at(kfd, kernel, vm->ram + BOOT_KERNEL_ADDR, bz.kernel_size, bz.setup_size);
+		if (rc)
+			goto out;
+		*entry_r = BOOT_KERNEL_ADDR + 0x200;   /* the bzImage's 64-bit entry */
 	}
-	rc = read_at(kfd, kernel, vm->ram + BOOT_KERNEL_ADDR, bz.kernel_size, bz.setup_size);
-	if (rc)
-		goto out;
 
 	if (initrd) {
 		rfd = open_image("initrd", initrd, vm->lowmem_size, &rd_len);
@@ -278,7 +386,7 @@ int boot_load_linux(struct vm *vm, const char *kernel, const char *initrd, const
 			rc = rfd == -EFBIG ? -EINVAL : rfd;
 			goto out;
 		}
-		rc = boot_initrd_place(kernel_end, vm->lowmem_size - special, bz.initrd_addr_max, rd_len,
+		rc = boot_initrd_place(kernel_end, vm->lowmem_size - req->special, bz.initrd_addr_max, rd_len,
 				       &l.initrd_addr);
 		if (rc) {
 			pr_err("initrd '%s' (%llu MiB) does not fit in guest memory above the kernel; "
@@ -292,7 +400,6 @@ int boot_load_linux(struct vm *vm, const char *kernel, const char *initrd, const
 		l.initrd_size = rd_len;
 	}
 
-	cmdline = cmdline ? cmdline : "";
 	l.cmdline_len = (uint32_t)strlen(cmdline);
 	if (l.cmdline_len >= bz.cmdline_size || l.cmdline_len >= BOOT_CMDLINE_MAX) {
 		pr_err("kernel command line is %u bytes; this kernel accepts at most %u",
@@ -302,11 +409,14 @@ int boot_load_linux(struct vm *vm, const char *kernel, const char *initrd, const
 	}
 	memcpy(vm->ram + BOOT_CMDLINE_ADDR, cmdline, l.cmdline_len + 1);
 
-	boot_params_build((struct boot_params *)(vm->ram + BOOT_ZERO_PAGE), &bz, &l);
+	boot_params_build(bp, &bz, &l);
+	/* What the kernel's decompressor tells vmlinux when it randomised it. */
+	if (kaslr)
+		bp->hdr.loadflags |= KASLR_FLAG;
 	boot_write_tables(vm->ram);
-	pr_debug("kernel: protocol %x, %u bytes at %#llx, init_size %u; initrd %llu bytes at %#llx",
-		 bz.protocol, bz.kernel_size, BOOT_KERNEL_ADDR, bz.init_size, (unsigned long long)rd_len,
-		 (unsigned long long)l.initrd_addr);
+	pr_debug("kernel: protocol %x, entry %#llx, end %#llx; initrd %llu bytes at %#llx",
+		 bz.protocol, (unsigned long long)*entry_r, (unsigned long long)kernel_end,
+		 (unsigned long long)rd_len, (unsigned long long)l.initrd_addr);
 	rc = 0;
 out:
 	if (kfd >= 0)

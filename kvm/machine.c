@@ -62,7 +62,7 @@ static int machine_setup_vcpus(struct machine *m)
 		}
 	}
 	/* Only the BSP starts at the kernel; APs wait for INIT/SIPI in the LAPIC. */
-	boot_entry_state(&regs, &sregs);
+	boot_entry_state(&regs, &sregs, m->entry);
 	rc = vcpu_set_entry_state(vm->vcpus[0], &regs, &sregs);
 	if (rc)
 		pr_err("setting the boot vCPU's registers: %s", strerror(-rc));
@@ -133,7 +133,11 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
 		return VM_EXIT_ERROR;
 	special = cfg->xen ? MACHINE_NR_SPECIAL_PAGES * GUEST_PAGE_SIZE : 0;
 	m->special_gpa = vm->lowmem_size - special;
-	rc = boot_load_linux(vm, cfg->kernel, cfg->ramdisk, cfg->cmdline, m->rsdp_addr, special);
+	rc = boot_load_linux(vm, &(struct boot_request){
+					 .kernel = cfg->kernel, .initrd = cfg->ramdisk, .cmdline = cfg->cmdline,
+					 .rsdp_addr = m->rsdp_addr, .special = special,
+					 .guest_decompress = cfg->guest_decompress,
+				 }, &m->entry);
 	if (rc)
 		return rc == -ENOMEM ? VM_EXIT_ERROR : VM_EXIT_USAGE;
 	if (machine_setup_vcpus(m))

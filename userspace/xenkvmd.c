@@ -57,6 +57,8 @@ static void usage(FILE *f)
 		"      --no-kernel-xen  keep pvclock/runstate/event delivery in userspace\n"
 		"      --no-kernel-fastpaths  keep event channels and Xen timers in userspace\n"
 		"                       (KVM's EVTCHN_SEND fast paths off; for comparisons)\n"
+		"      --guest-decompress  boot the bzImage through its own decompressor\n"
+		"                       (default: xenkvmd unpacks it, applying KASLR itself)\n"
 		"      --bench-echo     benchmarks only: an event channel to domain 0 that\n"
 		"                       answers every send (bench/hypercall, tgecho=N)\n"
 		"      --xenstore-socket=PATH  serve the domain's XenStore on a unix socket\n"
@@ -149,6 +151,7 @@ struct daemon {
 	bool no_kernel_xen;
 	bool no_fastpaths;
 	bool bench_echo;
+	bool guest_decompress;     /* --guest-decompress */
 	struct bench_echo *echo;
 	bool start_paused;
 	const char *xs_socket;
@@ -489,6 +492,7 @@ static int daemon_run_once(struct daemon *dm)
 		.kernel = cfg->kernel,
 		.ramdisk = cfg->ramdisk,
 		.cmdline = cfg->cmdline,
+		.guest_decompress = dm->guest_decompress,
 		.console_in_fd = STDIN_FILENO,
 		.console_out_fd = STDOUT_FILENO,
 		.console_escape = !dm->console && isatty(STDIN_FILENO),
@@ -663,6 +667,7 @@ int main(int argc, char **argv)
 		{ "xen-hcall", required_argument, NULL, 'x' },
 		{ "no-kernel-xen", no_argument, NULL, 'K' },
 		{ "no-kernel-fastpaths", no_argument, NULL, 'F' },
+		{ "guest-decompress", no_argument, NULL, 'G' },
 		{ "bench-echo", no_argument, NULL, 'E' },
 		{ "xenstore-socket", required_argument, NULL, 'S' },
 		{ "control", required_argument, NULL, 'C' },
@@ -722,6 +727,9 @@ int main(int argc, char **argv)
 			break;
 		case 'F':
 			dm.no_fastpaths = true;
+			break;
+		case 'G':
+			dm.guest_decompress = true;
 			break;
 		case 'E':
 			dm.bench_echo = true;

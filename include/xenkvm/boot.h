@@ -1,7 +1,8 @@
 /*
- * Direct boot of a Linux bzImage (Documentation/arch/x86/boot.rst): the
- * protected-mode kernel at 1 MiB, boot_params ("zero page"), command line,
- * initrd at the top of low RAM, identity page tables, and the 64-bit entry.
+ * Direct boot of a Linux bzImage (Documentation/arch/x86/boot.rst):
+ * vmlinux unpacked on the host (or the protected-mode kernel at 1 MiB, which
+ * unpacks itself), boot_params ("zero page"), command line, initrd at the
+ * top of low RAM, identity page tables, and the 64-bit entry.
  * The layout and parsing helpers are pure for unit tests; boot_load_linux()
  * does the file I/O and writes into guest RAM.
  */
@@ -10,6 +11,7 @@
 
 #include <asm/bootparam.h>
 #include <linux/kvm.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -70,13 +72,25 @@ void boot_params_build(struct boot_params *bp, const struct bzimage *bz, const s
 
 /* Identity page tables and GDT in guest RAM (host pointer to GPA 0). */
 void boot_write_tables(uint8_t *ram);
-/* Register state of the BSP at the 64-bit entry point. */
-void boot_entry_state(struct kvm_regs *regs, struct kvm_sregs *sregs);
+/* Register state of the BSP at a 64-bit entry point. */
+void boot_entry_state(struct kvm_regs *regs, struct kvm_sregs *sregs, uint64_t entry);
+
+struct boot_request {
+	const char *kernel;
+	const char *initrd;         /* NULL: none */
+	const char *cmdline;        /* NULL: empty */
+	uint64_t rsdp_addr;
+	uint64_t special;           /* reserved at the top of low RAM */
+	/* Enter the bzImage's own decompressor instead of unpacking it on the
+	 * host (xenkvm/bzimage_unpack.h); also the fallback for payloads the
+	 * host cannot unpack. */
+	bool guest_decompress;
+};
 
 struct vm;
-/* Loads kernel, initrd and command line and writes boot_params.  On error,
- * prints why and returns -errno (-EINVAL: the user's files are unusable). */
-int boot_load_linux(struct vm *vm, const char *kernel, const char *initrd, const char *cmdline,
-		    uint64_t rsdp_addr, uint64_t special);
+/* Loads kernel, initrd and command line and writes boot_params; *entry_r is
+ * where the boot vCPU starts.  On error, prints why and returns -errno
+ * (-EINVAL: the user's files are unusable). */
+int boot_load_linux(struct vm *vm, const struct boot_request *req, uint64_t *entry_r);
 
 #endif

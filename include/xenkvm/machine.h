@@ -23,6 +23,7 @@ struct machine_config {
 	const char *kernel;
 	const char *ramdisk;      /* NULL: none */
 	const char *cmdline;
+	bool guest_decompress;    /* boot the bzImage through its own decompressor */
 	int console_in_fd;        /* -1: no console input */
 	int console_out_fd;
 	bool console_escape;      /* Ctrl-] on the input destroys the domain */
@@ -47,6 +48,7 @@ struct machine {
 	struct rtc *rtc;
 	struct acpi_pm *pm;
 	uint64_t rsdp_addr;
+	uint64_t entry;            /* where the boot vCPU starts */
 	struct event_loop *loop;   /* the caller's I/O thread: timers, backends */
 	struct xen_kvm *xen;       /* NULL without the Xen personality */
 	struct xen_platform *platform;

@@ -95,6 +95,8 @@ else
 	fail "memory = 256: MemTotal in (200, 256] MiB expected, got '${memkb:-nothing}' kB"
 fi
 [ $failed = "$bad" ] || show_output
+text_of() { printf '%s\n' "$out" | sed -n 's/^KERNEL-TEXT=\([0-9a-f]*\)$/\1/p' | head -1; }
+text1=$(text_of)
 
 # --- a guest reboot ends the VMM with exit 3 ---------------------------------------
 cfg=$tmp/reboot.cfg
@@ -104,6 +106,36 @@ if [ $rc = 3 ] && printf '%s\n' "$out" | grep -q '^XENKVM-REBOOTING'; then
 	ok "reboot -f: exit 3"
 else
 	fail "reboot -f: exit 3 after XENKVM-REBOOTING expected, got $rc ($(status_name $rc))"
+	show_output
+fi
+text2=$(text_of)
+
+# --- the bzImage unpacked by xenkvmd: KASLR as the kernel's own decompressor does it -
+# Both boots above entered vmlinux directly.  Each picks 1 of ~480 kernel offsets, so
+# both landing on the link address (ffffffff81000000) means no randomisation.
+link=ffffffff81000000
+aligned() { [ -n "$1" ] && [ $((0x${1:8} % 0x200000)) = 0 ] && [ "${1:0:8}" = ffffffff ]; }
+if aligned "$text1" && aligned "$text2" && { [ "$text1" != $link ] || [ "$text2" != $link ]; }; then
+	ok "unpacked on the host, KASLR: kernel text at $text1 and at $text2"
+else
+	fail "KASLR: two boots' kernel text 2 MiB-aligned and not both at $link expected, got '$text1' '$text2'"
+fi
+cfg=$tmp/nokaslr.cfg
+write_cfg "$cfg" 'extra = "console=ttyS0 quiet nokaslr xktest=smp"'
+vmm "$boot_limit" -v "$cfg"
+if [ $rc = 0 ] && [ "$(text_of)" = $link ] && printf '%s\n' "$err" | grep -q 'unpacked on the host.*KASLR off'; then
+	ok "nokaslr: kernel text at the link address $link"
+else
+	fail "nokaslr: exit 0 with the kernel text at $link expected, got $rc, '$(text_of)'"
+	show_output
+fi
+cfg=$tmp/smp.cfg
+vmm "$boot_limit" -v --guest-decompress "$cfg"
+cpus=$(printf '%s\n' "$out" | sed -n 's/^CPUS-ONLINE=\([0-9]*\)$/\1/p' | head -1)
+if [ $rc = 0 ] && [ "$cpus" = 2 ] && aligned "$(text_of)" && ! printf '%s\n' "$err" | grep -q 'unpacked on the host'; then
+	ok "--guest-decompress: the bzImage unpacks itself and boots (kernel text at $(text_of))"
+else
+	fail "--guest-decompress: exit 0, 2 CPUs, no host unpacking expected, got $rc, '$cpus' CPUs"
 	show_output
 fi
 

@@ -193,7 +193,7 @@ static void test_tables_and_entry(void)
 	CU_ASSERT(pd[5] & 0x80);   /* PS */
 	CU_ASSERT_EQUAL((gdt[BOOT_CS / 8] >> 53) & 1, 1);   /* L bit of the code segment */
 
-	boot_entry_state(&regs, &sregs);
+	boot_entry_state(&regs, &sregs, BOOT_KERNEL_ADDR + 0x200);
 	CU_ASSERT_EQUAL(regs.rip, BOOT_KERNEL_ADDR + 0x200);
 	CU_ASSERT_EQUAL(regs.rsi, BOOT_ZERO_PAGE);
 	CU_ASSERT_EQUAL(sregs.cs.selector, BOOT_CS);

@@ -1,6 +1,7 @@
 # Guest side of test_boot: what the guest sees of its CPUs and memory.
 # Prints CPUS-ONLINE=N (from /sys/devices/system/cpu/online), CPUS-ONLINE-LIST=...,
-# MEMTOTAL-KB=N (MemTotal of /proc/meminfo), then powers off.
+# MEMTOTAL-KB=N (MemTotal of /proc/meminfo), KERNEL-TEXT=ADDR (where the kernel
+# runs: KASLR moves it), then powers off.
 online=$(cat /sys/devices/system/cpu/online)
 count=0
 for r in $(echo "$online" | tr ',' ' '); do
@@ -12,4 +13,5 @@ done
 echo "CPUS-ONLINE=$count"
 echo "CPUS-ONLINE-LIST=$online"
 echo "MEMTOTAL-KB=$(awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo)"
+echo "KERNEL-TEXT=$(awk '$3 == "_text" { print $1 }' /proc/kallsyms)"
 poweroff -f
