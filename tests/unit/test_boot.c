@@ -5,29 +5,16 @@
 
 #include "xenkvm/boot.h"
 #include "xenkvm/vm.h"
+#include "bzimage_fixture.h"
 
 #define IMG_LEN (64 * 1024)
 
 static uint8_t img[IMG_LEN];
 
-/* A minimal image with a valid 2.15 boot header and 4 setup sectors. */
 static struct setup_header *make_image(void)
 {
-	struct setup_header *h = (struct setup_header *)(img + 0x1f1);
-
 	memset(img, 0, sizeof(img));
-	img[0x200] = 0xeb;   /* jmp */
-	img[0x201] = 0x6a;   /* header runs to 0x26c */
-	h->setup_sects = 4;
-	h->boot_flag = 0xaa55;
-	h->header = 0x53726448;
-	h->version = 0x020f;
-	h->loadflags = LOADED_HIGH;
-	h->xloadflags = XLF_KERNEL_64;
-	h->init_size = 0x800000;
-	h->cmdline_size = 2047;
-	h->initrd_addr_max = 0x7fffffff;
-	return h;
+	return bzimage_fixture(img);
 }
 
 static void test_parse_ok(void)

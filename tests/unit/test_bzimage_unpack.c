@@ -18,6 +18,7 @@
 #include "xenkvm/boot.h"
 #include "xenkvm/bzimage_unpack.h"
 #include "xenkvm/vm.h"
+#include "bzimage_fixture.h"
 
 #define LOAD     0x200000ull    /* the synthetic kernel's link (physical) address */
 #define ELF_END  0x5000u
@@ -396,17 +397,7 @@ static char *write_bzimage(bool with_relocs)
 	}
 	p = pack(PAYLOAD_GZIP, elf, elf_len, &plen);
 	img = calloc(1, IMG_SETUP + 0x200 + plen);
-	h = (struct setup_header *)(img + 0x1f1);
-	img[0x201] = 0x6a;
-	h->setup_sects = 4;
-	h->boot_flag = 0xaa55;
-	h->header = 0x53726448;
-	h->version = 0x020f;
-	h->loadflags = LOADED_HIGH;
-	h->xloadflags = XLF_KERNEL_64;
-	h->init_size = 0x800000;
-	h->cmdline_size = 2047;
-	h->initrd_addr_max = 0x7fffffff;
+	h = bzimage_fixture(img);
 	h->kernel_alignment = 0x200000;
 	h->pref_address = KLOAD;
 	h->payload_offset = 0x200;
