@@ -419,8 +419,22 @@ static void test_hostfwd_through_loop(void)
 
 /* A guest TCP connection to a host listener: SYN through slirp's connect
  * (which needs the loop), then one 10000-byte TSO frame with a partial
- * checksum, cut into MSS segments on the way into slirp, arrives intact. */
-static uint32_t syn_ack_seq;
+ * checksum arrives intact, handed to slirp as one segment: slirp ACKs each
+ * segment it takes, and its first ACK covers all of it. */
+static uint32_t syn_ack_seq, data_acked;
+
+static int is_data_ack(const uint8_t *f, size_t len)
+{
+	uint32_t ack;
+
+	if (len < 54 || get16(f + 12) != 0x0800 || f[23] != 6 || get16(f + 36) != 40001 || !(f[47] & 0x10))
+		return 0;
+	ack = (uint32_t)f[42] << 24 | (uint32_t)f[43] << 16 | (uint32_t)f[44] << 8 | f[45];
+	if (ack <= 1001)
+		return 0;
+	data_acked = ack;
+	return 1;
+}
 
 static int is_syn_ack(const uint8_t *f, size_t len)
 {
@@ -481,7 +495,7 @@ static void test_tso_to_host_socket(void)
 	struct netdev *nd;
 	struct pollfd pfd;
 	size_t have = 0, len;
-	int l, c = -1, ok = 1;
+	int l, c = -1, ok = 1, first;
 	unsigned int port;
 
 	l = socket(AF_INET, SOCK_STREAM, 0);
@@ -503,7 +517,12 @@ static void test_tso_to_host_socket(void)
 	/* The loop is stopped: slirp is ours again on this thread. */
 	CU_ASSERT_EQUAL(send_frame(nd, f, build_tcp(f, port, 1001, syn_ack_seq + 1, 0x10, 0, 0), NULL), 0);
 	len = build_tcp(f, port, 1001, syn_ack_seq + 1, 0x18, sizeof(got), 1);
+	first = nframes;
 	CU_ASSERT_EQUAL(send_frame(nd, f, len, &gso), 0);
+	CU_ASSERT_EQUAL_FATAL(event_loop_start(loop, "test-tso"), 0);
+	CU_ASSERT(wait_frame(first, is_data_ack, 3000) >= 0);
+	event_loop_stop(loop);
+	CU_ASSERT_EQUAL(data_acked, 1001 + sizeof(got));
 
 	pfd = (struct pollfd){ .fd = l, .events = POLLIN };
 	CU_ASSERT_FATAL(poll(&pfd, 1, 2000) == 1);

@@ -418,9 +418,17 @@ static int slirp_send(struct netdev *nd, const struct iovec *iov, int iovcnt,
 		memcpy(sn->txbuf + off, iov[i].iov_base, iov[i].iov_len);
 		off += iov[i].iov_len;
 	}
-	/* libslirp takes only finished frames of at most its MTU. */
 	if (meta->gso_type != NET_PKT_GSO_NONE) {
-		rc = net_pkt_segment(sn->txbuf, (size_t)len, meta, slirp_input_emit, sn);
+		struct net_pkt_meta m = *meta;
+
+		/* libslirp's TCP takes a segment larger than its MSS as it comes:
+		 * one finished packet for the whole GSO frame (lengths and
+		 * checksums fixed up) costs one slirp input, one send() to the
+		 * host and one ACK instead of one of each per MSS.  IP lengths
+		 * are 16-bit, so only frames whose IP packet fits are kept whole. */
+		if ((size_t)len <= UINT16_MAX)
+			m.gso_size = UINT16_MAX;
+		rc = net_pkt_segment(sn->txbuf, (size_t)len, &m, slirp_input_emit, sn);
 	} else {
 		struct net_pkt_meta m = *meta;
 
