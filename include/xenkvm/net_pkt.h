@@ -65,4 +65,18 @@ typedef void net_pkt_emit_fn(void *opaque, const uint8_t *frame, size_t len);
 int net_pkt_segment(const uint8_t *frame, size_t len, const struct net_pkt_meta *meta,
 		    net_pkt_emit_fn *emit, void *opaque);
 
+/*
+ * Receive-side coalescing, as GRO does: appends `frame`, the next in-order
+ * segment of the same TCP/IPv4 flow, to the packet `pkt` (*pkt_len bytes,
+ * room for `cap`), which becomes one GSO packet (CSUM_PARTIAL, gso_size =
+ * its first segment's payload) standing for the segments it holds.  Only
+ * plain segments merge: Ethernet + IPv4 without options or fragments + TCP
+ * without options, ACK (the appended one may add PSH), same addresses,
+ * ports, ack, window, TTL and TOS, at most 64 KiB, every segment but the last
+ * exactly gso_size long.  0; -EINVAL when they do not merge, -ENOSPC when
+ * they would but `cap` is too small (pkt unchanged either way).
+ */
+int net_pkt_coalesce(uint8_t *pkt, size_t *pkt_len, size_t cap, struct net_pkt_meta *meta,
+		     const uint8_t *frame, size_t len);
+
 #endif

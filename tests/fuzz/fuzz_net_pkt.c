@@ -47,6 +47,29 @@ static void check_finished(const uint8_t *f, size_t len, size_t start)
 		abort();
 }
 
+/* Coalescing: the input's two halves as a queued packet (in a buffer a
+ * little larger than itself) and the next frame.  A merge must keep within
+ * the buffer, grow the packet by the second frame's payload and leave a
+ * GSO meta behind. */
+static void fuzz_coalesce(const uint8_t *data, size_t size, const struct net_pkt_meta *meta)
+{
+	size_t half = size / 2, cap = half + (size > 0 ? data[0] : 0) * 16u, len = half;
+	struct net_pkt_meta m = *meta;
+	uint8_t *pkt = malloc(cap ? cap : 1), *next = malloc(size - half ? size - half : 1);
+
+	if (!pkt || !next)
+		goto out;
+	memcpy(pkt, data, half);
+	memcpy(next, data + half, size - half);
+	if (net_pkt_coalesce(pkt, &len, cap, &m, next, size - half) == 0 &&
+	    (len <= half || len > cap || len - half + 54 != size - half || m.gso_type != NET_PKT_GSO_TCPV4 ||
+	     !m.gso_size))
+		abort();
+out:
+	free(pkt);
+	free(next);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct net_pkt_meta m, loc;
@@ -87,5 +110,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	(void)net_pkt_finish_csum(frame, len, &m);
 	free(frame);
+	fuzz_coalesce(data + 10, size - 10, &m);
 	return 0;
 }

@@ -552,6 +552,163 @@ static void test_segment_hostile(void)
 	}
 }
 
+/* --- receive-side coalescing ------------------------------------------------ */
+
+/* A plain TCP/IPv4 data segment as slirp sends them (no IP or TCP options),
+ * full checksums; its payload continues a pattern at offset `off`. */
+static size_t build_plain(uint8_t *b, uint32_t seq, size_t payload, uint8_t flags, size_t off)
+{
+	uint8_t *ip = b + 14, *t = b + 34;
+	size_t l4len = 20 + payload;
+	uint32_t acc;
+
+	memset(b, 0, 54);
+	memcpy(b, mac_hdr, 12);
+	put16(b + 12, 0x0800);
+	ip[0] = 0x45;
+	put16(ip + 2, (unsigned int)(20 + l4len));
+	put16(ip + 4, 77);
+	put16(ip + 6, 0x4000);
+	ip[8] = 64; ip[9] = 6;
+	ip[12] = 10; ip[13] = 0; ip[14] = 2; ip[15] = 2;
+	ip[16] = 10; ip[17] = 0; ip[18] = 2; ip[19] = 15;
+	put16(ip + 10, (uint16_t)~ref_fold(ref_add(0, ip, 20)));
+	put16(t, 5201);
+	put16(t + 2, 40000);
+	t[4] = (uint8_t)(seq >> 24); t[5] = (uint8_t)(seq >> 16); t[6] = (uint8_t)(seq >> 8); t[7] = (uint8_t)seq;
+	t[10] = 0x12; t[11] = 0x34;
+	t[12] = 0x50;
+	t[13] = flags;
+	put16(t + 14, 29200);
+	for (size_t i = 0; i < payload; i++)
+		t[20 + i] = (uint8_t)((off + i) * 7 + 3);
+	acc = ref_add(ref_add(0, ip + 12, 8) + 6 + (uint32_t)l4len, t, l4len);
+	put16(t + 16, (uint16_t)~ref_fold(acc));
+	return 54 + payload;
+}
+
+static void test_coalesce(void)
+{
+	static uint8_t pkt[NET_PKT_MAX_FRAME], seg[2048], copy[NET_PKT_MAX_FRAME];
+	static const size_t sizes[] = { 1000, 1000, 1000, 1000, 400 };
+	const uint32_t seq0 = 0xfffffc00u;   /* wraps inside the run */
+	struct net_pkt_meta m = { .flags = NET_PKT_CSUM_VALID };
+	size_t len = build_plain(pkt, seq0, sizes[0], 0x10, 0), off = sizes[0], n;
+	int ok = 1;
+
+	for (unsigned int i = 1; i < 5; i++) {
+		n = build_plain(seg, seq0 + (uint32_t)off, sizes[i], i == 4 ? 0x18 : 0x10, off);
+		CU_ASSERT_EQUAL(net_pkt_coalesce(pkt, &len, sizeof(pkt), &m, seg, n), 0);
+		off += sizes[i];
+	}
+	CU_ASSERT_EQUAL(len, 54 + off);
+	CU_ASSERT_EQUAL(m.gso_type, NET_PKT_GSO_TCPV4);
+	CU_ASSERT_EQUAL(m.gso_size, 1000);
+	CU_ASSERT_EQUAL(m.hdr_len, 54);
+	CU_ASSERT_EQUAL(m.flags & (NET_PKT_CSUM_PARTIAL | NET_PKT_CSUM_VALID), NET_PKT_CSUM_PARTIAL);
+	CU_ASSERT_EQUAL(get16(pkt + 16), 40 + off);
+	CU_ASSERT(ref_ipv4_hdr_ok(pkt + 14));
+	CU_ASSERT_EQUAL(pkt[34 + 13], 0x18);                 /* the last one's PSH */
+	CU_ASSERT_EQUAL(get32(pkt + 34 + 4), seq0);
+	for (size_t i = 0; i < off; i++)
+		ok &= pkt[54 + i] == (uint8_t)(i * 7 + 3);
+	CU_ASSERT(ok);
+	/* Finishing the partial checksum gives the one a sender would compute. */
+	CU_ASSERT_EQUAL(net_pkt_finish_csum(pkt, len, &m), 0);
+	CU_ASSERT(ref_l4_ok(pkt, 14, 4, 6, 34, len - 34));
+	/* After PSH nothing more joins. */
+	m.flags = NET_PKT_CSUM_PARTIAL;
+	memcpy(copy, pkt, len);
+	n = build_plain(seg, seq0 + (uint32_t)off, 100, 0x10, off);
+	CU_ASSERT_EQUAL(net_pkt_coalesce(pkt, &len, sizeof(pkt), &m, seg, n), -EINVAL);
+	CU_ASSERT_EQUAL(memcmp(copy, pkt, len), 0);
+}
+
+/* Each variant of the second segment must be refused, the first unchanged. */
+static void expect_no_merge(const char *what, size_t first_payload, uint8_t *seg, size_t n, int rc)
+{
+	static uint8_t pkt[NET_PKT_MAX_FRAME], copy[NET_PKT_MAX_FRAME];
+	struct net_pkt_meta m = { .flags = NET_PKT_CSUM_VALID }, m0;
+	size_t len = build_plain(pkt, 5000, first_payload, 0x10, 0), len0 = len;
+	int got;
+
+	memcpy(copy, pkt, len);
+	m0 = m;
+	got = net_pkt_coalesce(pkt, &len, sizeof(pkt), &m, seg, n);
+	if (got != rc)
+		fprintf(stderr, "\n  %s: %d\n", what, got);
+	CU_ASSERT_EQUAL(got, rc);
+	CU_ASSERT_EQUAL(len, len0);
+	CU_ASSERT_EQUAL(memcmp(copy, pkt, len), 0);
+	CU_ASSERT_EQUAL(memcmp(&m, &m0, sizeof(m)), 0);
+}
+
+static void test_coalesce_refuses(void)
+{
+	static uint8_t seg[2048], pkt[4096];
+	struct net_pkt_meta m = { .flags = NET_PKT_CSUM_VALID };
+	size_t n, len;
+
+#define SEG() (n = build_plain(seg, 6000, 1000, 0x10, 1000))
+	SEG(); put16(seg + 34 + 6, 6001 & 0xffff); expect_no_merge("sequence gap", 1000, seg, n, -EINVAL);
+	SEG(); put16(seg + 36, 1); expect_no_merge("other port", 1000, seg, n, -EINVAL);
+	SEG(); seg[34 + 11] ^= 1; expect_no_merge("other ack", 1000, seg, n, -EINVAL);
+	SEG(); seg[34 + 15] ^= 1; expect_no_merge("other window", 1000, seg, n, -EINVAL);
+	SEG(); seg[34 + 13] = 0x11; expect_no_merge("FIN", 1000, seg, n, -EINVAL);
+	SEG(); seg[34 + 13] = 0x30; expect_no_merge("URG", 1000, seg, n, -EINVAL);
+	SEG(); seg[34 + 12] = 0x60; expect_no_merge("TCP options", 1000, seg, n, -EINVAL);
+	SEG(); seg[14] = 0x46; expect_no_merge("IP options", 1000, seg, n, -EINVAL);
+	SEG(); seg[14 + 6] |= 0x20; expect_no_merge("more fragments", 1000, seg, n, -EINVAL);
+	SEG(); seg[14 + 8] = 63; expect_no_merge("other TTL", 1000, seg, n, -EINVAL);
+	SEG(); seg[14 + 1] = 4; expect_no_merge("other TOS", 1000, seg, n, -EINVAL);
+	SEG(); seg[14 + 19] = 9; expect_no_merge("other destination", 1000, seg, n, -EINVAL);
+	SEG(); seg[0] ^= 2; expect_no_merge("other MAC", 1000, seg, n, -EINVAL);
+	SEG(); seg[14 + 9] = 17; expect_no_merge("UDP", 1000, seg, n, -EINVAL);
+	SEG(); put16(seg + 12, 0x86dd); expect_no_merge("not IPv4", 1000, seg, n, -EINVAL);
+	SEG(); expect_no_merge("truncated", 1000, seg, n - 1, -EINVAL);
+	n = build_plain(seg, 5400, 1000, 0x10, 400);
+	expect_no_merge("longer than the first (the MSS)", 400, seg, n, -EINVAL);
+	n = build_plain(seg, 5000, 0, 0x10, 0);
+	expect_no_merge("a pure ACK", 0, seg, n, -EINVAL);
+#undef SEG
+
+	/* A short segment ends the run: nothing may follow it. */
+	len = build_plain(pkt, 100, 1000, 0x10, 0);
+	n = build_plain(seg, 1100, 300, 0x10, 1000);
+	CU_ASSERT_EQUAL(net_pkt_coalesce(pkt, &len, sizeof(pkt), &m, seg, n), 0);
+	n = build_plain(seg, 1400, 300, 0x10, 1300);
+	CU_ASSERT_EQUAL(net_pkt_coalesce(pkt, &len, sizeof(pkt), &m, seg, n), -EINVAL);
+
+	/* Room: -ENOSPC until the buffer is big enough. */
+	m = (struct net_pkt_meta){ .flags = NET_PKT_CSUM_VALID };
+	len = build_plain(pkt, 100, 1000, 0x10, 0);
+	n = build_plain(seg, 1100, 1000, 0x10, 1000);
+	CU_ASSERT_EQUAL(net_pkt_coalesce(pkt, &len, len + 999, &m, seg, n), -ENOSPC);
+	CU_ASSERT_EQUAL(net_pkt_coalesce(pkt, &len, len + 1000, &m, seg, n), 0);
+}
+
+static void test_coalesce_64k(void)
+{
+	static uint8_t pkt[NET_PKT_MAX_FRAME], seg[2048];
+	struct net_pkt_meta m = { .flags = NET_PKT_CSUM_VALID };
+	size_t len = build_plain(pkt, 0, 1460, 0x10, 0), n;
+	uint32_t seq = 1460;
+	int rc = 0;
+
+	/* IP lengths are 16-bit: merging stops before the packet would pass 65535. */
+	while (!rc) {
+		n = build_plain(seg, seq, 1460, 0x10, seq);
+		rc = net_pkt_coalesce(pkt, &len, sizeof(pkt), &m, seg, n);
+		if (!rc)
+			seq += 1460;
+	}
+	CU_ASSERT_EQUAL(rc, -EINVAL);
+	CU_ASSERT(get16(pkt + 16) <= 65535 && get16(pkt + 16) + 1460 > 65535);
+	CU_ASSERT_EQUAL(len, 14 + (size_t)get16(pkt + 16));
+	CU_ASSERT_EQUAL(net_pkt_finish_csum(pkt, len, &m), 0);
+	CU_ASSERT(ref_l4_ok(pkt, 14, 4, 6, 34, len - 34));
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -567,6 +724,9 @@ int main(void)
 	CU_add_test(s, "TSO TCPv6 through extension headers", test_segment_v6);
 	CU_add_test(s, "segment: pass-through and rejects", test_segment_passthrough_and_rejects);
 	CU_add_test(s, "hostile frames and metadata", test_segment_hostile);
+	CU_add_test(s, "coalesce: in-order segments become one GSO packet", test_coalesce);
+	CU_add_test(s, "coalesce: what must not merge", test_coalesce_refuses);
+	CU_add_test(s, "coalesce: stops at 64 KiB", test_coalesce_64k);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	{

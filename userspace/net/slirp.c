@@ -29,8 +29,9 @@
 
 struct rxq_entry {
 	struct rxq_entry *next;
-	size_t len;
-	uint8_t data[];
+	struct net_pkt_meta meta;
+	size_t len, cap;
+	uint8_t *data;
 };
 
 struct slirp_timer {
@@ -63,8 +64,10 @@ struct slirp_netdev {
 	unsigned int round;
 
 	struct rxq_entry *rxq_head, **rxq_tail;
+	struct rxq_entry *rxq_last;  /* the newest, which in-order TCP segments merge into */
 	unsigned int rxq_len;
 	bool flushing;
+	bool guest_full;             /* said -EAGAIN; waits for its rx kick */
 
 	uint8_t *txbuf;              /* flattened guest frame */
 };
@@ -79,28 +82,52 @@ static uint64_t mono_ns(void)
 
 /* --- frames towards the guest -------------------------------------------- */
 
-static const struct net_pkt_meta rx_meta = { .flags = NET_PKT_CSUM_VALID };
-
-static int offer(struct slirp_netdev *sn, const void *buf, size_t len)
+/*
+ * slirp's frames are queued while it runs and offered to the guest when it
+ * returns (rxq_flush at the end of each slirp call), so that a burst of
+ * in-order segments of one TCP stream reaches the guest as one GSO packet,
+ * as the host's GRO would make it: one rx request, one skb and one ACK in the
+ * guest instead of one per MSS.  slirp computed every checksum itself, so
+ * the guest need not verify them.
+ */
+static void rxq_free(struct rxq_entry *e)
 {
-	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-
-	return netdev_deliver(&sn->nd, &iov, 1, &rx_meta);
+	free(e->data);
+	free(e);
 }
 
 static void rxq_push(struct slirp_netdev *sn, const void *buf, size_t len)
 {
-	struct rxq_entry *e;
+	struct rxq_entry *e, *last = sn->rxq_last;
 
-	if (sn->rxq_len >= RXQ_MAX || !(e = malloc(sizeof(*e) + len))) {
+	if (last) {
+		int rc = net_pkt_coalesce(last->data, &last->len, last->cap, &last->meta, buf, len);
+		uint8_t *bigger;
+
+		if (rc == -ENOSPC && last->cap < NET_PKT_MAX_FRAME &&
+		    (bigger = realloc(last->data, NET_PKT_MAX_FRAME))) {
+			last->data = bigger;
+			last->cap = NET_PKT_MAX_FRAME;
+			rc = net_pkt_coalesce(last->data, &last->len, last->cap, &last->meta, buf, len);
+		}
+		if (!rc)
+			return;
+	}
+	e = sn->rxq_len < RXQ_MAX ? calloc(1, sizeof(*e)) : NULL;
+	if (e && !(e->data = malloc(len ? len : 1))) {
+		free(e);
+		e = NULL;
+	}
+	if (!e) {
 		sn->nd.st.rx_dropped++;
 		return;
 	}
-	e->next = NULL;
-	e->len = len;
+	e->meta.flags = NET_PKT_CSUM_VALID;
+	e->len = e->cap = len;
 	memcpy(e->data, buf, len);
 	*sn->rxq_tail = e;
 	sn->rxq_tail = &e->next;
+	sn->rxq_last = e;
 	sn->rxq_len++;
 }
 
@@ -109,28 +136,31 @@ static void rxq_flush(struct slirp_netdev *sn)
 {
 	struct rxq_entry *e;
 
-	if (sn->flushing)
+	/* A full guest kicks us when it has room: no point asking before. */
+	if (sn->flushing || sn->guest_full)
 		return;
 	sn->flushing = true;
 	while ((e = sn->rxq_head)) {
-		if (offer(sn, e->data, e->len) == -EAGAIN)
+		struct iovec iov = { .iov_base = e->data, .iov_len = e->len };
+
+		if (netdev_deliver(&sn->nd, &iov, 1, &e->meta) == -EAGAIN) {
+			sn->guest_full = true;
 			break;
+		}
 		sn->rxq_head = e->next;
-		if (!sn->rxq_head)
+		if (!sn->rxq_head) {
 			sn->rxq_tail = &sn->rxq_head;
+			sn->rxq_last = NULL;
+		}
 		sn->rxq_len--;
-		free(e);
+		rxq_free(e);
 	}
 	sn->flushing = false;
 }
 
 static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
 {
-	struct slirp_netdev *sn = opaque;
-
-	/* Behind a queue, a frame waits its turn so the guest sees them in order. */
-	if (sn->rxq_head || offer(sn, buf, len) == -EAGAIN)
-		rxq_push(sn, buf, len);
+	rxq_push(opaque, buf, len);
 	return (ssize_t)len;
 }
 
@@ -155,6 +185,7 @@ static void slirp_timer_fired(void *opaque, uint32_t events)
 
 	(void)events;
 	st->cb(st->cb_opaque);
+	rxq_flush(st->sn);
 }
 
 static void *cb_timer_new(SlirpTimerCb cb, void *cb_opaque, void *opaque)
@@ -375,6 +406,7 @@ static void poll_round(struct slirp_netdev *sn)
 		for (unsigned int i = 0; i < sn->npfds; i++)
 			sn->pfds[i].revents = 0;
 	slirp_pollfds_poll(sn->slirp, rc < 0, cb_get_revents, sn);
+	rxq_flush(sn);
 	refill(sn);
 }
 
@@ -443,6 +475,7 @@ static int slirp_send(struct netdev *nd, const struct iovec *iov, int iovcnt,
 	}
 	nd->st.tx_packets++;
 	nd->st.tx_bytes += (uint64_t)len;
+	rxq_flush(sn);
 	/* The frame may have opened or woken sockets. */
 	refill(sn);
 	return 0;
@@ -450,7 +483,10 @@ static int slirp_send(struct netdev *nd, const struct iovec *iov, int iovcnt,
 
 static void slirp_rx_kick(struct netdev *nd)
 {
-	rxq_flush((struct slirp_netdev *)nd);
+	struct slirp_netdev *sn = (struct slirp_netdev *)nd;
+
+	sn->guest_full = false;
+	rxq_flush(sn);
 }
 
 static void slirp_close(struct netdev *nd)
@@ -467,7 +503,7 @@ static void slirp_close(struct netdev *nd)
 		close(sn->epfd);
 	while ((e = sn->rxq_head)) {
 		sn->rxq_head = e->next;
-		free(e);
+		rxq_free(e);
 	}
 	free(sn->pfds);
 	free(sn->fds);
