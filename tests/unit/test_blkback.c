@@ -8,17 +8,13 @@
  * on a real event-loop thread as in the daemon.
  */
 #include <CUnit/Basic.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <semaphore.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 /* xen_abi.h first: it selects the Xen interface version. */
@@ -27,7 +23,7 @@
 #include <xen/io/protocols.h>
 #include <xen/io/xenbus.h>
 
-#include "xen_fake_vmm.h"
+#include "xenbus_fixture.h"
 #include "xenkvm/blkback.h"
 #include "xenkvm/domain_config.h"
 #include "xenkvm/event_loop.h"
@@ -81,34 +77,9 @@ _Static_assert(sizeof(struct ind32) == 64, "x86_32 indirect request");
 _Static_assert(sizeof(struct rsp32) == 12, "x86_32 response");
 _Static_assert(sizeof(union blkif_sring_entry) == 112, "x86_64 entry");
 
-static struct xen_fake F;
-static struct event_loop *L;
-static struct xs_store *S;
-static struct xs_client *G, *D0;   /* the guest (dom7) and a dom0 reader */
 static char img[64], img2[64];
 
-/* ---- running things on the loop thread -------------------------------- */
-
-static struct event_notifier *call_n;
-static void (*call_fn)(void *);
-static void *call_arg;
-static sem_t call_done;
-
-static void call_handler(void *opaque, uint32_t ev)
-{
-	(void)opaque;
-	(void)ev;
-	call_fn(call_arg);
-	sem_post(&call_done);
-}
-
-static void on_loop(void (*fn)(void *), void *arg)
-{
-	call_fn = fn;
-	call_arg = arg;
-	event_notifier_signal(call_n);
-	sem_wait(&call_done);
-}
+/* ---- create / destroy on the loop thread ------------------------------- */
 
 struct create_args {
 	struct blkback_params p;
@@ -153,94 +124,6 @@ static int create(struct disk_spec *disk, struct blkback **be_r)
 
 static void destroy(struct blkback *be) { on_loop(do_destroy, be); }
 
-struct xs_args {
-	struct xs_client *c;
-	const char *path, *val;
-	char out[256];
-	int rc;
-};
-
-static void do_write(void *a)
-{
-	struct xs_args *x = a;
-
-	x->rc = xs_store_write(x->c, 0, x->path, x->val, strlen(x->val));
-}
-
-static void do_read(void *a)
-{
-	struct xs_args *x = a;
-	struct xs_buf b = { 0 };
-
-	x->rc = xs_store_read(x->c, 0, x->path, &b);
-	x->out[0] = 0;
-	if (!x->rc) {
-		size_t n = b.len < sizeof(x->out) - 1 ? b.len : sizeof(x->out) - 1;
-
-		memcpy(x->out, b.data, n);
-		x->out[n] = 0;
-	}
-	xs_buf_free(&b);
-}
-
-static void do_rm(void *a)
-{
-	struct xs_args *x = a;
-
-	x->rc = xs_store_rm(x->c, 0, x->path);
-}
-
-/* The guest writes under /local/domain/7/device/vbd/<devid>/. */
-static int gw(unsigned int devid, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int gw(unsigned int devid, const char *key, const char *fmt, ...)
-{
-	char path[128], val[64];
-	struct xs_args x = { .c = G, .path = path, .val = val };
-	va_list ap;
-
-	snprintf(path, sizeof(path), "device/vbd/%u/%s", devid, key);
-	va_start(ap, fmt);
-	vsnprintf(val, sizeof(val), fmt, ap);
-	va_end(ap);
-	on_loop(do_write, &x);
-	return x.rc;
-}
-
-/* A backend node as dom0 sees it, or "" if absent. */
-static const char *be_node(unsigned int devid, const char *key)
-{
-	static struct xs_args x;
-	char path[128];
-
-	snprintf(path, sizeof(path), "/local/domain/0/backend/vbd/%d/%u/%s", FAKE_DOMID, devid,
-		 key);
-	x = (struct xs_args){ .c = D0, .path = path };
-	on_loop(do_read, &x);
-	return x.out;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Waits up to 5 s for the backend state; true if reached. */
-static bool wait_be_state(unsigned int devid, int state)
-{
-	uint64_t end = now_ms() + 5000;
-
-	do {
-		if (atoi(be_node(devid, "state")) == state)
-			return true;
-		usleep(1000);
-	} while (now_ms() < end);
-	return false;
-}
-
 /* ---- fake grant table and memory --------------------------------------- */
 
 static struct grant_entry_v1 *entry(grant_ref_t ref)
@@ -259,18 +142,6 @@ static void grant(grant_ref_t ref, domid_t dom, bool ro, uint64_t gfn)
 }
 
 static uint8_t *data_page(unsigned int i) { return xen_fake_gpa(&F, DATA_GPA + i * 4096ull); }
-
-static unsigned int open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	unsigned int n = 0;
-
-	while (d && readdir(d))
-		n++;
-	if (d)
-		closedir(d);
-	return n;
-}
 
 static void make_image(const char *path, size_t bytes, const void *head, size_t head_len)
 {
@@ -381,13 +252,10 @@ static void fe_connect(struct fe *fe)
 	CU_ASSERT_EQUAL(gw(fe->devid, "state", "%d", XenbusStateConnected), 0);
 }
 
-/* Module unload: Closing, wait for the backend, Closed. */
+/* Module unload. */
 static void fe_close(struct fe *fe)
 {
-	CU_ASSERT_EQUAL(gw(fe->devid, "state", "%d", XenbusStateClosing), 0);
-	CU_ASSERT_TRUE(wait_be_state(fe->devid, XenbusStateClosing));
-	CU_ASSERT_EQUAL(gw(fe->devid, "state", "%d", XenbusStateClosed), 0);
-	CU_ASSERT_TRUE(wait_be_state(fe->devid, XenbusStateClosed));
+	fe_close_handshake(fe->devid);
 	for (unsigned int qi = 0; qi < fe->nq; qi++) {
 		struct evtchn_close c = { .port = fe->q[qi].port };
 
@@ -558,8 +426,6 @@ static void fill(unsigned int p, uint8_t seed)
 
 /* ---- suite ------------------------------------------------------------------ */
 
-static unsigned int base_fds;
-
 static int truncate_new(const char *path)
 {
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
@@ -572,39 +438,16 @@ static int truncate_new(const char *path)
 
 static int setup(void)
 {
-	if (xen_fake_init(&F, 1))
+	if (xbf_setup("vbd", "blk-test"))
 		return -1;
-	for (unsigned int f = 0; f < 4; f++) {
-		if (!gnttab_frame(F.d, f))
-			return -1;
-		memset(F.d->gnttab.frames[f].entries, 0, 4096);
-	}
-	log_set_level(LOG_ERR);
-	if (event_loop_new(&L) || sem_init(&call_done, 0, 0) ||
-	    event_notifier_new(L, call_handler, NULL, &call_n) || event_loop_start(L, "blk-test"))
-		return -1;
-	S = xs_store_new(NULL);
-	if (!S || xs_store_introduce(S, FAKE_DOMID))
-		return -1;
-	G = xs_client_new(S, FAKE_DOMID, false, NULL, NULL);
-	D0 = xs_client_new(S, 0, true, NULL, NULL);
 	snprintf(img, sizeof(img), "/tmp/blkback-test-%d.img", (int)getpid());
 	snprintf(img2, sizeof(img2), "/tmp/blkback-test2-%d.img", (int)getpid());
-	if (truncate_new(img) || truncate_new(img2))
-		return -1;
-	base_fds = open_fds();
-	return G && D0 ? 0 : -1;
+	return truncate_new(img) || truncate_new(img2) ? -1 : 0;
 }
 
 static int teardown(void)
 {
-	event_loop_stop(L);
-	xs_client_free(G);
-	xs_client_free(D0);
-	xs_store_free(S);
-	event_notifier_free(call_n);
-	event_loop_free(L);
-	xen_fake_fini(&F);
+	xbf_teardown();
 	unlink(img);
 	unlink(img2);
 	return 0;
@@ -613,14 +456,6 @@ static int teardown(void)
 static struct disk_spec disk_rw(void)
 {
 	return (struct disk_spec){ .target = img, .vdev = "xvda", .format = "raw" };
-}
-
-/* Everything a device holds is given back. */
-static void assert_no_leaks(void)
-{
-	CU_ASSERT_EQUAL(F.d->gnttab.nr_maps, 0);
-	CU_ASSERT_EQUAL(evtchn_backend_nr_open(F.d), 0);
-	CU_ASSERT_EQUAL(open_fds(), base_fds);
 }
 
 /* ---- tests ------------------------------------------------------------------ */
@@ -677,7 +512,7 @@ static void test_refused(void)
 	d.vdev = "vda";
 	CU_ASSERT_EQUAL(create(&d, &be), -EINVAL);
 	CU_ASSERT_EQUAL(xs_node_count(), nodes);
-	assert_no_leaks();
+	xbf_assert_no_leaks();
 }
 
 static void test_nodes_and_handshake(void)
@@ -722,7 +557,7 @@ static void test_nodes_and_handshake(void)
 	CU_ASSERT_EQUAL(F.d->gnttab.nr_maps, 0);
 	destroy(be);
 	CU_ASSERT_STRING_EQUAL(be_node(51712, "state"), "");
-	assert_no_leaks();
+	xbf_assert_no_leaks();
 }
 
 /* Write 3 segments (partial pages), read them back elsewhere, compare with
@@ -766,7 +601,7 @@ static void rw_roundtrip(bool x86_32)
 	CU_ASSERT_EQUAL(data_page(11)[0], 0);
 	fe_close(&fe);
 	destroy(be);
-	assert_no_leaks();
+	xbf_assert_no_leaks();
 }
 
 static void test_rw_native(void) { rw_roundtrip(false); }
@@ -827,7 +662,7 @@ static void flush_and_barrier(bool x86_32)
 	CU_ASSERT_EQUAL(st.errors, 0);
 	fe_close(&fe);
 	destroy(be);
-	assert_no_leaks();
+	xbf_assert_no_leaks();
 }
 
 static void test_flush_native(void) { flush_and_barrier(false); }
@@ -859,7 +694,7 @@ static void discard(bool x86_32)
 	CU_ASSERT_EQUAL(fe_do(&fe, 0, &t), BLKIF_RSP_OKAY);
 	fe_close(&fe);
 	destroy(be);
-	assert_no_leaks();
+	xbf_assert_no_leaks();
 }
 
 static void test_discard_native(void) { discard(false); }
@@ -911,7 +746,7 @@ static void indirect(bool x86_32)
 	CU_ASSERT_EQUAL(F.d->gnttab.nr_maps, 1);
 	fe_close(&fe);
 	destroy(be);
-	assert_no_leaks();
+	xbf_assert_no_leaks();
 }
 
 static void test_indirect_native(void) { indirect(false); }
@@ -961,7 +796,7 @@ static void test_persistent(void)
 	blkback_get_stats(be, &st);
 	CU_ASSERT_EQUAL(st.persistent, 0);
 	destroy(be);
-	assert_no_leaks();
+	xbf_assert_no_leaks();
 }
 
 /* Every malformed request gets an error response; the device keeps going. */
@@ -1025,7 +860,7 @@ static void test_bad_requests(void)
 	CU_ASSERT_EQUAL(st.errors, 13);
 	fe_close(&fe);
 	destroy(be);
-	assert_no_leaks();
+	xbf_assert_no_leaks();
 }
 
 static void test_readonly(void)
@@ -1065,7 +900,7 @@ static void test_readonly(void)
 	CU_ASSERT_EQUAL(memcmp(before, after, 4096), 0);
 	fe_close(&fe);
 	destroy(be);
-	assert_no_leaks();
+	xbf_assert_no_leaks();
 }
 
 /* A frontend that lies about req_prod loses its device (Closing, error
@@ -1124,7 +959,7 @@ static void test_bogus_ring_and_reconnect(void)
 	CU_ASSERT_STRING_EQUAL(be_node(51728, "state"), "2");
 	destroy(be);
 	destroy(be2);
-	assert_no_leaks();
+	xbf_assert_no_leaks();
 }
 
 /* Two queues of 4-page rings, each filled past its size in bursts. */
@@ -1168,7 +1003,7 @@ static void test_multiqueue_multipage(void)
 	CU_ASSERT_EQUAL(st.inflight, 0);
 	fe_close(&fe);
 	destroy(be);
-	assert_no_leaks();
+	xbf_assert_no_leaks();
 }
 
 /* More queues or a bigger ring than offered: refused, Closing. */
@@ -1193,7 +1028,7 @@ static void test_bad_negotiation(void)
 	CU_ASSERT_TRUE(wait_be_state(51712, XenbusStateClosing));
 	CU_ASSERT_EQUAL(F.d->gnttab.nr_maps, 0);
 	destroy(be);
-	assert_no_leaks();
+	xbf_assert_no_leaks();
 }
 
 /* The guest removes its frontend directory while connected: Closed, no leaks. */
@@ -1212,7 +1047,7 @@ static void test_frontend_vanishes(void)
 	CU_ASSERT_EQUAL(F.d->gnttab.nr_maps, 0);
 	CU_ASSERT_EQUAL(evtchn_backend_nr_open(F.d), 0);
 	destroy(be);
-	assert_no_leaks();
+	xbf_assert_no_leaks();
 }
 
 static int suite_as_detected(void) { io_mode = IO_AS_DETECTED; return setup(); }

@@ -10,15 +10,11 @@
  */
 #include <CUnit/Basic.h>
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
-#include <semaphore.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 /* xen_abi.h first: it selects the Xen interface version. */
@@ -26,7 +22,7 @@
 #include <xen/io/netif.h>
 #include <xen/io/xenbus.h>
 
-#include "xen_fake_vmm.h"
+#include "xenbus_fixture.h"
 #include "xenkvm/event_loop.h"
 #include "xenkvm/evtchn.h"
 #include "xenkvm/gnttab.h"
@@ -44,34 +40,6 @@
 #define RXB_REF     400u
 #define BAD_REF     5000u
 #define RS          256u          /* ring entries */
-
-static struct xen_fake F;
-static struct event_loop *L;
-static struct xs_store *S;
-static struct xs_client *G, *D0;
-
-/* ---- running things on the loop thread -------------------------------- */
-
-static struct event_notifier *call_n;
-static void (*call_fn)(void *);
-static void *call_arg;
-static sem_t call_done;
-
-static void call_handler(void *opaque, uint32_t ev)
-{
-	(void)opaque;
-	(void)ev;
-	call_fn(call_arg);
-	sem_post(&call_done);
-}
-
-static void on_loop(void (*fn)(void *), void *arg)
-{
-	call_fn = fn;
-	call_arg = arg;
-	event_notifier_signal(call_n);
-	sem_wait(&call_done);
-}
 
 /* ---- the fake host endpoint --------------------------------------------- */
 
@@ -202,108 +170,6 @@ static struct netback_stats stats(struct netback *nb)
 	return s.st;
 }
 
-/* ---- XenStore --------------------------------------------------------------- */
-
-struct xs_args {
-	struct xs_client *c;
-	const char *path, *val;
-	char out[256];
-	int rc;
-};
-
-static void do_write(void *a)
-{
-	struct xs_args *x = a;
-
-	x->rc = xs_store_write(x->c, 0, x->path, x->val, strlen(x->val));
-}
-
-static void do_read(void *a)
-{
-	struct xs_args *x = a;
-	struct xs_buf b = { 0 };
-
-	x->rc = xs_store_read(x->c, 0, x->path, &b);
-	x->out[0] = 0;
-	if (!x->rc) {
-		size_t n = b.len < sizeof(x->out) - 1 ? b.len : sizeof(x->out) - 1;
-
-		memcpy(x->out, b.data, n);
-		x->out[n] = 0;
-	}
-	xs_buf_free(&b);
-}
-
-static void do_rm(void *a)
-{
-	struct xs_args *x = a;
-
-	x->rc = xs_store_rm(x->c, 0, x->path);
-}
-
-/* The guest writes under /local/domain/7/device/vif/<devid>/. */
-static int gw(unsigned int devid, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int gw(unsigned int devid, const char *key, const char *fmt, ...)
-{
-	char path[128], val[64];
-	struct xs_args x = { .c = G, .path = path, .val = val };
-	va_list ap;
-
-	snprintf(path, sizeof(path), "device/vif/%u/%s", devid, key);
-	va_start(ap, fmt);
-	vsnprintf(val, sizeof(val), fmt, ap);
-	va_end(ap);
-	on_loop(do_write, &x);
-	return x.rc;
-}
-
-static const char *node(const char *path)
-{
-	static struct xs_args x;
-
-	x = (struct xs_args){ .c = D0, .path = path };
-	on_loop(do_read, &x);
-	return x.out;
-}
-
-static const char *be_node(unsigned int devid, const char *key)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "/local/domain/0/backend/vif/%d/%u/%s", FAKE_DOMID, devid,
-		 key);
-	return node(path);
-}
-
-static const char *fe_node(unsigned int devid, const char *key)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "/local/domain/%d/device/vif/%u/%s", FAKE_DOMID, devid, key);
-	return node(path);
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static bool wait_be_state(unsigned int devid, int state)
-{
-	uint64_t end = now_ms() + 5000;
-
-	do {
-		if (atoi(be_node(devid, "state")) == state)
-			return true;
-		usleep(1000);
-	} while (now_ms() < end);
-	return false;
-}
-
 /* ---- fake grant table and memory ------------------------------------------ */
 
 static void grant(grant_ref_t ref, bool ro, uint64_t gpa)
@@ -318,18 +184,6 @@ static void grant(grant_ref_t ref, bool ro, uint64_t gpa)
 
 static uint8_t *txd_page(unsigned int i) { return xen_fake_gpa(&F, TXD_GPA + i * 4096ull); }
 static uint8_t *rxb_page(unsigned int i) { return xen_fake_gpa(&F, RXB_GPA + i * 4096ull); }
-
-static unsigned int open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	unsigned int n = 0;
-
-	while (d && readdir(d))
-		n++;
-	if (d)
-		closedir(d);
-	return n;
-}
 
 /* ---- the fake netfront ------------------------------------------------------ */
 
@@ -438,13 +292,10 @@ static void fe_close_ports(struct fe *fe)
 	}
 }
 
-/* Module unload: Closing, wait for the backend, Closed. */
+/* Module unload. */
 static void fe_close(struct fe *fe)
 {
-	CU_ASSERT_EQUAL(gw(fe->devid, "state", "%d", XenbusStateClosing), 0);
-	CU_ASSERT_TRUE(wait_be_state(fe->devid, XenbusStateClosing));
-	CU_ASSERT_EQUAL(gw(fe->devid, "state", "%d", XenbusStateClosed), 0);
-	CU_ASSERT_TRUE(wait_be_state(fe->devid, XenbusStateClosed));
+	fe_close_handshake(fe->devid);
 	fe_close_ports(fe);
 }
 
@@ -739,48 +590,18 @@ static void tx_frame(struct fe *fe, unsigned int qi, const uint8_t *f, size_t le
 
 /* ---- suite ------------------------------------------------------------------ */
 
-static unsigned int base_fds;
-
-static int setup(void)
-{
-	if (xen_fake_init(&F, 1))
-		return -1;
-	for (unsigned int f = 0; f < 4; f++) {
-		if (!gnttab_frame(F.d, f))
-			return -1;
-		memset(F.d->gnttab.frames[f].entries, 0, 4096);
-	}
-	log_set_level(LOG_ERR);
-	if (event_loop_new(&L) || sem_init(&call_done, 0, 0) ||
-	    event_notifier_new(L, call_handler, NULL, &call_n) || event_loop_start(L, "net-test"))
-		return -1;
-	S = xs_store_new(NULL);
-	if (!S || xs_store_introduce(S, FAKE_DOMID))
-		return -1;
-	G = xs_client_new(S, FAKE_DOMID, false, NULL, NULL);
-	D0 = xs_client_new(S, 0, true, NULL, NULL);
-	base_fds = open_fds();
-	return G && D0 ? 0 : -1;
-}
+static int setup(void) { return xbf_setup("vif", "net-test"); }
 
 static int teardown(void)
 {
 	seen_clear();
-	event_loop_stop(L);
-	xs_client_free(G);
-	xs_client_free(D0);
-	xs_store_free(S);
-	event_notifier_free(call_n);
-	event_loop_free(L);
-	xen_fake_fini(&F);
+	xbf_teardown();
 	return 0;
 }
 
 static void assert_no_leaks(void)
 {
-	CU_ASSERT_EQUAL(F.d->gnttab.nr_maps, 0);
-	CU_ASSERT_EQUAL(evtchn_backend_nr_open(F.d), 0);
-	CU_ASSERT_EQUAL(open_fds(), base_fds);
+	xbf_assert_no_leaks();
 	seen_clear();
 }
 

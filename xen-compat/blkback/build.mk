@@ -9,8 +9,9 @@ ldlibs-y += -luring
 # Unit tests: blkback + the xen-compat core on the fake VMM + the xenstore
 # engine + the event loop (the backend runs on it, as in the daemon).
 unit-tests += blkback
-test-blkback-y = tests/unit/test_blkback.o $(blk-y) $(xen-core-y) kvm/guest_mem.o lib/log.o \
-	lib/event_loop.o tests/unit/xen_fake_vmm.o $(xs-engine-y) xen-compat/xenstore/domain.o
+test-blkback-y = tests/unit/test_blkback.o tests/unit/xenbus_fixture.o $(blk-y) $(xen-core-y) \
+	kvm/guest_mem.o lib/log.o lib/event_loop.o tests/unit/xen_fake_vmm.o $(xs-engine-y) \
+	xen-compat/xenstore/domain.o
 
 # The ring consumer driven synchronously (no XenStore, no loop).
 fuzzers += blkback_ring

@@ -9,9 +9,9 @@ core-y += $(net-y)
 # Unit tests: netback + the xen-compat core on the fake VMM + the xenstore
 # engine + the event loop (the backend runs on it, as in the daemon).
 unit-tests += netback
-test-netback-y = tests/unit/test_netback.o $(net-y) lib/net_pkt.o $(xen-core-y) \
-	kvm/guest_mem.o lib/log.o lib/event_loop.o tests/unit/xen_fake_vmm.o $(xs-engine-y) \
-	xen-compat/xenstore/domain.o
+test-netback-y = tests/unit/test_netback.o tests/unit/xenbus_fixture.o $(net-y) lib/net_pkt.o \
+	$(xen-core-y) kvm/guest_mem.o lib/log.o lib/event_loop.o tests/unit/xen_fake_vmm.o \
+	$(xs-engine-y) xen-compat/xenstore/domain.o
 
 # The tx ring consumer driven synchronously (no XenStore, no loop).
 fuzzers += netback_tx
