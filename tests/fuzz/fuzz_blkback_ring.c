@@ -14,11 +14,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "xenkvm/xen_abi.h"
-#include "../unit/xen_fake_vmm.h"
+#include "fuzz_guest.h"
 #include "xenkvm/evtchn.h"
 #include "xenkvm/gnttab.h"
-#include "xenkvm/log.h"
 #include "../../xen-compat/blkback/blkback.h"
 
 #define RING_GPA  0x100000ull
@@ -30,55 +28,15 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct xen_fake F;
 static struct blkback BE[2];   /* read-write, read-only */
 static bool ready;
-
-struct cursor {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint8_t take8(struct cursor *c)
-{
-	if (!c->left)
-		return 0;
-	c->left--;
-	return *c->p++;
-}
-
-static uint32_t take32(struct cursor *c)
-{
-	uint32_t v = 0;
-
-	for (int i = 0; i < 4; i++)
-		v = v << 8 | take8(c);
-	return v;
-}
-
-static void take(struct cursor *c, void *dst, size_t len)
-{
-	size_t n = len < c->left ? len : c->left;
-
-	memcpy(dst, c->p, n);
-	memset((uint8_t *)dst + n, 0, len - n);
-	c->p += n;
-	c->left -= n;
-}
 
 static void init_once(void)
 {
 	char path[64];
 	int fd;
 
-	log_set_level(LOG_ERR);
-	if (xen_fake_init(&F, 1))
-		abort();
-	for (unsigned int f = 0; f < 2; f++) {
-		if (!gnttab_frame(F.d, f))
-			abort();
-		memset(F.d->gnttab.frames[f].entries, 0, 4096);
-	}
+	fuzz_guest_init();
 	fd = memfd_create("blkfuzz", 0);
 	if (fd < 0 || ftruncate(fd, DISK_BYTES))
 		abort();
@@ -87,16 +45,6 @@ static void init_once(void)
 	    blk_dev_init(&BE[1], F.d, path, "raw", true, false, 64))
 		abort();
 	ready = true;
-}
-
-static void grant(grant_ref_t ref, domid_t dom, uint16_t flags, uint32_t frame)
-{
-	struct grant_entry_v1 *e = &F.d->gnttab.frames[ref / GNTTAB_ENTRIES_PER_FRAME]
-					    .entries[ref % GNTTAB_ENTRIES_PER_FRAME];
-
-	e->domid = dom;
-	e->frame = frame;
-	e->flags = flags;
 }
 
 static void drain(struct blkback *be)

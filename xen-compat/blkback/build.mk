@@ -15,5 +15,6 @@ test-blkback-y = tests/unit/test_blkback.o tests/unit/xenbus_fixture.o $(blk-y) 
 
 # The ring consumer driven synchronously (no XenStore, no loop).
 fuzzers += blkback_ring
-fuzz-blkback_ring-y = tests/fuzz/fuzz_blkback_ring.o $(blk-dir)/ring.o $(blk-dir)/io.o \
-	$(xen-core-y) kvm/guest_mem.o lib/log.o tests/unit/xen_fake_vmm.o lib/event_loop.o
+fuzz-blkback_ring-y = tests/fuzz/fuzz_blkback_ring.o tests/fuzz/fuzz_guest.o $(blk-dir)/ring.o \
+	$(blk-dir)/io.o $(xen-core-y) kvm/guest_mem.o lib/log.o tests/unit/xen_fake_vmm.o \
+	lib/event_loop.o

@@ -15,6 +15,6 @@ test-netback-y = tests/unit/test_netback.o tests/unit/xenbus_fixture.o $(net-y) 
 
 # The tx ring consumer driven synchronously (no XenStore, no loop).
 fuzzers += netback_tx
-fuzz-netback_tx-y = tests/fuzz/fuzz_netback_tx.o $(net-dir)/queue.o $(net-dir)/tx.o \
-	$(net-dir)/rx.o lib/net_pkt.o $(xen-core-y) kvm/guest_mem.o lib/log.o \
+fuzz-netback_tx-y = tests/fuzz/fuzz_netback_tx.o tests/fuzz/fuzz_guest.o $(net-dir)/queue.o \
+	$(net-dir)/tx.o $(net-dir)/rx.o lib/net_pkt.o $(xen-core-y) kvm/guest_mem.o lib/log.o \
 	tests/unit/xen_fake_vmm.o lib/event_loop.o
