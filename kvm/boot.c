@@ -276,7 +276,7 @@ static int boot_unpack_kernel(struct vm *vm, int kfd, const struct boot_request 
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (bz->protocol < 0x020a || !plen || poff > bz->kernel_size || plen > bz->kernel_size - poff ||
-	    !load || load % BOOT_ALIGN_2M || load + bz->init_size > room)
+	    !load || load % BOOT_ALIGN_2M || load > room || bz->init_size > room - load)
 		return -ENOTSUP;
 	payload = malloc(plen);
 	if (!payload)
@@ -307,7 +307,7 @@ static int boot_unpack_kernel(struct vm *vm, int kfd, const struct boot_request 
 		rc = -ENOTSUP;
 		goto out;
 	}
-	*kaslr_r = vi.relocatable && !cmdline_has_word(req->cmdline, "nokaslr");
+	*kaslr_r = vi.relocatable && !cmdline_has_word(req->cmdline ? req->cmdline : "", "nokaslr");
 	if (*kaslr_r)
 		offset = vmlinux_kaslr_offset(load, bz->init_size > vi.load_hi - load ? bz->init_size
 										: vi.load_hi - load,

@@ -445,6 +445,11 @@ static void test_boot_load(void)
 	}
 	CU_ASSERT(moved);
 
+	/* No command line at all: KASLR as usual. */
+	req.cmdline = NULL;
+	CU_ASSERT_EQUAL_FATAL(boot_load_linux(&vm, &req, &entry), 0);
+	CU_ASSERT(bp->hdr.loadflags & KASLR_FLAG);
+
 	/* nokaslr: nothing relocated, no flag */
 	req.cmdline = "nokaslr console=ttyS0";
 	CU_ASSERT_EQUAL_FATAL(boot_load_linux(&vm, &req, &entry), 0);
