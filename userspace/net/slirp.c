@@ -453,12 +453,13 @@ static int slirp_send(struct netdev *nd, const struct iovec *iov, int iovcnt,
 	if (meta->gso_type != NET_PKT_GSO_NONE) {
 		struct net_pkt_meta m = *meta;
 
-		/* libslirp's TCP takes a segment larger than its MSS as it comes:
-		 * one finished packet for the whole GSO frame (lengths and
+		/* libslirp's IPv4 TCP takes a segment larger than its MSS as it
+		 * comes: one finished packet for the whole GSO frame (lengths and
 		 * checksums fixed up) costs one slirp input, one send() to the
-		 * host and one ACK instead of one of each per MSS.  IP lengths
-		 * are 16-bit, so only frames whose IP packet fits are kept whole. */
-		if ((size_t)len <= UINT16_MAX)
+		 * host and one ACK instead of one of each per MSS.  Its IPv6 input
+		 * refuses payloads over the MTU, and IP lengths are 16-bit: those
+		 * frames are still cut at the MSS. */
+		if (meta->gso_type == NET_PKT_GSO_TCPV4 && (size_t)len <= UINT16_MAX)
 			m.gso_size = UINT16_MAX;
 		rc = net_pkt_segment(sn->txbuf, (size_t)len, &m, slirp_input_emit, sn);
 	} else {
