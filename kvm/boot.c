@@ -266,7 +266,8 @@ static int boot_unpack_kernel(struct vm *vm, int kfd, const struct boot_request 
 	uint64_t load = bz->hdr.pref_address, room = vm->lowmem_size - req->special, offset = 0;
 	uint64_t align = bz->hdr.kernel_alignment > BOOT_ALIGN_2M ? bz->hdr.kernel_alignment : BOOT_ALIGN_2M;
 	uint32_t poff = bz->hdr.payload_offset, plen = bz->hdr.payload_length;
-	uint8_t *payload = NULL, *elf = NULL;
+	uint8_t *payload = NULL, *elf = NULL, *unpacked;
+	uint64_t base = 0;
 	struct vmlinux_info vi;
 	struct timespec t0;
 	unsigned int t_read, t_unpack;
@@ -285,14 +286,25 @@ static int boot_unpack_kernel(struct vm *vm, int kfd, const struct boot_request 
 	if (rc)
 		goto out;
 	t_read = ms_since(&t0);
-	rc = payload_decompress(payload, plen, room - load, &elf, &elf_len, err, sizeof(err));
+	/* Straight into guest RAM where vmlinux's first segment (at file
+	 * offset 2 MiB in Linux's layout) is already in place, sparing a copy
+	 * of the whole kernel; vmlinux_place_in_ram() checks the guess. */
+	if (load >= BOOT_KERNEL_ADDR + BOOT_ALIGN_2M) {
+		base = load - BOOT_ALIGN_2M;
+		rc = payload_decompress_into(payload, plen, vm->ram + base, room - base, &elf_len, err,
+					     sizeof(err));
+		unpacked = vm->ram + base;
+	} else {
+		rc = payload_decompress(payload, plen, room - load, &elf, &elf_len, err, sizeof(err));
+		unpacked = elf;
+	}
 	if (rc == -ENOTSUP) {
 		pr_debug("kernel payload is not lz4/zstd/gzip/xz: the guest unpacks it");
 		goto out;
 	}
 	t_unpack = ms_since(&t0);
 	if (!rc)
-		rc = vmlinux_parse(elf, elf_len, room, &vi, err, sizeof(err));
+		rc = vmlinux_parse(unpacked, elf_len, room, &vi, err, sizeof(err));
 	if (rc == -EINVAL) {
 		pr_err("kernel '%s': %s", req->kernel, err);
 		goto out;
@@ -312,7 +324,17 @@ static int boot_unpack_kernel(struct vm *vm, int kfd, const struct boot_request 
 		offset = vmlinux_kaslr_offset(load, bz->init_size > vi.load_hi - load ? bz->init_size
 										: vi.load_hi - load,
 					      align, random_u64());
-	rc = vmlinux_place(elf, elf_len, &vi, vm->ram, room, offset, err, sizeof(err));
+	rc = elf ? -ENOTSUP : vmlinux_place_in_ram(vm->ram, room, base, elf_len, &vi, offset, err, sizeof(err));
+	if (rc == -ENOTSUP && !elf) {
+		elf = malloc(elf_len);
+		if (!elf) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		memcpy(elf, unpacked, elf_len);
+	}
+	if (rc == -ENOTSUP)
+		rc = vmlinux_place(elf, elf_len, &vi, vm->ram, room, offset, err, sizeof(err));
 	if (rc) {
 		pr_err("kernel '%s': %s", req->kernel, err);
 		goto out;
@@ -320,9 +342,10 @@ static int boot_unpack_kernel(struct vm *vm, int kfd, const struct boot_request 
 	*entry_r = vi.entry;
 	*kernel_end_r = load + bz->init_size > vi.load_hi ? load + bz->init_size : vi.load_hi;
 	pr_debug("kernel unpacked on the host: %s payload, %zu bytes, entry %#llx, KASLR %s; "
-		 "read %u ms, unpacked %u ms, placed %u ms",
+		 "read %u ms, unpacked %u ms, placed %u ms%s",
 		 payload_format_name(payload_format(payload, plen)), elf_len, (unsigned long long)vi.entry,
-		 *kaslr_r ? "on" : "off", t_read, t_unpack - t_read, ms_since(&t0) - t_unpack);
+		 *kaslr_r ? "on" : "off", t_read, t_unpack - t_read, ms_since(&t0) - t_unpack,
+		 elf ? " (copied)" : " (in place)");
 out:
 	free(elf);
 	free(payload);

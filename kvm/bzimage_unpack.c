@@ -107,15 +107,13 @@ static int unpack_xz(const uint8_t *in, size_t len, uint8_t *out, size_t out_len
 	return r == LZMA_OK && op == out_len ? 0 : -EINVAL;
 }
 
-int payload_decompress(const uint8_t *in, size_t len, size_t max_out, uint8_t **out, size_t *out_len,
-		       char *err, size_t errlen)
+int payload_decompress_into(const uint8_t *in, size_t len, uint8_t *out, size_t cap, size_t *out_len,
+			    char *err, size_t errlen)
 {
 	enum payload_format f = payload_format(in, len);
 	size_t size;
-	uint8_t *buf;
 	int rc;
 
-	*out = NULL;
 	*out_len = 0;
 	if (f == PAYLOAD_UNKNOWN)
 		return -ENOTSUP;
@@ -124,32 +122,49 @@ int payload_decompress(const uint8_t *in, size_t len, size_t max_out, uint8_t **
 		return -EINVAL;
 	}
 	size = get_le32(in + len - 4);
-	if (size == 0 || size > max_out) {
+	if (size == 0 || size > cap) {
 		snprintf(err, errlen, "%s payload claims to unpack to %zu bytes (at most %zu fit)",
-			 payload_format_name(f), size, max_out);
+			 payload_format_name(f), size, cap);
 		return -EINVAL;
 	}
-	buf = malloc(size);
-	if (!buf)
-		return -ENOMEM;
 	len -= 4;
 	switch (f) {
-	case PAYLOAD_GZIP: rc = unpack_gzip(in, len, buf, size); break;
-	case PAYLOAD_XZ:   rc = unpack_xz(in, len, buf, size); break;
-	case PAYLOAD_LZ4:  rc = unpack_lz4(in, len, buf, size); break;
-	case PAYLOAD_ZSTD: rc = unpack_zstd(in, len, buf, size); break;
+	case PAYLOAD_GZIP: rc = unpack_gzip(in, len, out, size); break;
+	case PAYLOAD_XZ:   rc = unpack_xz(in, len, out, size); break;
+	case PAYLOAD_LZ4:  rc = unpack_lz4(in, len, out, size); break;
+	case PAYLOAD_ZSTD: rc = unpack_zstd(in, len, out, size); break;
 	default:           rc = -ENOTSUP; break;
 	}
+	if (rc == -EINVAL)
+		snprintf(err, errlen, "%s payload is corrupt or not %zu bytes unpacked", payload_format_name(f),
+			 size);
+	if (!rc)
+		*out_len = size;
+	return rc;
+}
+
+int payload_decompress(const uint8_t *in, size_t len, size_t max_out, uint8_t **out, size_t *out_len,
+		       char *err, size_t errlen)
+{
+	size_t size = len >= 8 ? get_le32(in + len - 4) : 0;
+	int rc;
+
+	*out = NULL;
+	*out_len = 0;
+	if (payload_format(in, len) == PAYLOAD_UNKNOWN)
+		return -ENOTSUP;
+	/* Checked again by payload_decompress_into(), which also says why. */
+	if (size == 0 || size > max_out)
+		return payload_decompress_into(in, len, NULL, max_out, out_len, err, errlen);
+	*out = malloc(size);
+	if (!*out)
+		return -ENOMEM;
+	rc = payload_decompress_into(in, len, *out, size, out_len, err, errlen);
 	if (rc) {
-		if (rc == -EINVAL)
-			snprintf(err, errlen, "%s payload is corrupt or not %zu bytes unpacked",
-				 payload_format_name(f), size);
-		free(buf);
-		return rc;
+		free(*out);
+		*out = NULL;
 	}
-	*out = buf;
-	*out_len = size;
-	return 0;
+	return rc;
 }
 
 /* --- vmlinux ------------------------------------------------------------- */
@@ -314,6 +329,50 @@ int vmlinux_place(const uint8_t *buf, size_t len, const struct vmlinux_info *vi,
 		return -EINVAL;
 	}
 	return relocs_walk(buf, len, vi, ram, virt_offset, err, errlen);
+}
+
+int vmlinux_place_in_ram(uint8_t *ram, uint64_t ram_size, uint64_t base, size_t len,
+			 const struct vmlinux_info *vi, uint64_t virt_offset, char *err, size_t errlen)
+{
+	Elf64_Phdr ph[16];
+	Elf64_Ehdr eh;
+	unsigned int n = 0;
+
+	if (base > ram_size || len > ram_size - base || len < sizeof(eh) || vi->elf_end > len)
+		return -ENOTSUP;
+	memcpy(&eh, ram + base, sizeof(eh));
+	/* The headers are about to be overwritten: keep the loadable ones. */
+	for (unsigned int i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr p;
+
+		memcpy(&p, ram + base + eh.e_phoff + (size_t)i * sizeof(p), sizeof(p));
+		if (p.p_type != PT_LOAD)
+			continue;
+		if (n == sizeof(ph) / sizeof(ph[0]))
+			return -ENOTSUP;
+		ph[n++] = p;
+	}
+	/* Placed in file order, each segment (and its bss tail) may only
+	 * land on bytes already read: its own, or below the next segment's
+	 * source; the last stays below the relocation table. */
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t limit = i + 1 < n ? ph[i + 1].p_offset : vi->elf_end;
+
+		if (ph[i].p_paddr > base + ph[i].p_offset || limit < ph[i].p_offset + ph[i].p_filesz ||
+		    ph[i].p_paddr + ph[i].p_memsz > base + limit)
+			return -ENOTSUP;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		memmove(ram + ph[i].p_paddr, ram + base + ph[i].p_offset, ph[i].p_filesz);
+		memset(ram + ph[i].p_paddr + ph[i].p_filesz, 0, ph[i].p_memsz - ph[i].p_filesz);
+	}
+	if (!virt_offset)
+		return 0;
+	if (!vi->relocatable) {
+		snprintf(err, errlen, "kernel has no relocation table");
+		return -EINVAL;
+	}
+	return relocs_walk(ram + base, len, vi, ram, virt_offset, err, errlen);
 }
 
 uint64_t vmlinux_kaslr_offset(uint64_t load_addr, uint64_t image_size, uint64_t align, uint64_t random)

@@ -33,6 +33,9 @@ const char *payload_format_name(enum payload_format f);
  * for corrupt or oversized data (err says); -ENOMEM. */
 int payload_decompress(const uint8_t *in, size_t len, size_t max_out, uint8_t **out, size_t *out_len,
 		       char *err, size_t errlen);
+/* The same into the caller's buffer of `cap` bytes. */
+int payload_decompress_into(const uint8_t *in, size_t len, uint8_t *out, size_t cap, size_t *out_len,
+			    char *err, size_t errlen);
 
 /* What vmlinux_parse() found in an unpacked payload (vmlinux ELF, then the
  * relocation table the build appends when the kernel supports KASLR). */
@@ -57,6 +60,16 @@ int vmlinux_parse(const uint8_t *buf, size_t len, uint64_t ram_size, struct vmli
  * 0 or -EINVAL with err (ram may then hold a partial image). */
 int vmlinux_place(const uint8_t *buf, size_t len, const struct vmlinux_info *vi, uint8_t *ram,
 		  uint64_t ram_size, uint64_t virt_offset, char *err, size_t errlen);
+
+/* vmlinux_place() for an image unpacked straight into guest RAM at `base`
+ * (len bytes, parsed into vi): each segment is moved down to its place,
+ * bss tails zeroed, then relocated, sparing a copy of the whole kernel.
+ * -ENOTSUP when the layout does not allow it (a segment would move up,
+ * segments out of file order, a bss tail over the relocation table): RAM is
+ * then untouched and the caller copies the image out for vmlinux_place().
+ * Else as vmlinux_place(). */
+int vmlinux_place_in_ram(uint8_t *ram, uint64_t ram_size, uint64_t base, size_t len,
+			 const struct vmlinux_info *vi, uint64_t virt_offset, char *err, size_t errlen);
 
 /* The virtual offset KASLR gives for `random`, as the kernel's decompressor
  * picks it: a multiple of `align` keeping [load_addr, load_addr +

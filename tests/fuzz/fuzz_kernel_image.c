@@ -4,7 +4,8 @@
  * (bzimage_parse), a compressed payload (payload_decompress, then what it
  * unpacks to as below), or an unpacked vmlinux with relocation table
  * (vmlinux_parse, vmlinux_place into a 4 MiB guest RAM, relocated by an
- * offset from the second byte).  Nothing may be written outside that RAM.
+ * offset from the second byte, and vmlinux_place_in_ram from a copy in
+ * that RAM).  Nothing may be written outside that RAM.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,6 +32,15 @@ static void load_vmlinux(const uint8_t *elf, size_t len, uint8_t offset_sel)
 		abort();
 	vmlinux_place(elf, len, &vi, ram, RAM_SIZE, vi.relocatable ? (uint64_t)offset_sel << 21 : 0,
 		      err, sizeof(err));
+	/* Unpacked straight into RAM at a base from the input, placed there. */
+	if (len <= RAM_SIZE / 2) {
+		uint64_t base = (uint64_t)(offset_sel & 0xf) << 17;
+
+		memcpy(ram + base, elf, len);
+		if (!vmlinux_parse(ram + base, len, RAM_SIZE, &vi, err, sizeof(err)))
+			vmlinux_place_in_ram(ram, RAM_SIZE, base, len, &vi,
+					     vi.relocatable ? (uint64_t)(offset_sel >> 4) << 21 : 0, err, sizeof(err));
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

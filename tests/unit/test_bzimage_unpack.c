@@ -216,6 +216,87 @@ static void test_parse_rejects(void)
 	CU_ASSERT(vi.relocatable);
 }
 
+/* Linux's own layout: the first segment at file offset 2 MiB, so unpacked
+ * at its load address - 2 MiB it is in place; the data segment sits 4 KiB
+ * further on in the file than in memory (moves down), with a bss tail. */
+#define LX_LOAD  (8ull << 20)
+#define LX_OFF   0x200000u
+#define LX_END   (LX_OFF + 0x6000u)
+
+static size_t make_linux_elf(uint8_t *b)
+{
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)b;
+	Elf64_Phdr *ph = (Elf64_Phdr *)(b + sizeof(*eh));
+	uint8_t *t = b + LX_END;
+
+	memset(b, 0, LX_END + 32);
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_type = ET_EXEC;
+	eh->e_machine = EM_X86_64;
+	eh->e_entry = LX_LOAD + 0x40;
+	eh->e_phoff = sizeof(*eh);
+	eh->e_phentsize = sizeof(*ph);
+	eh->e_phnum = 2;
+	ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = LX_OFF,
+			      .p_paddr = LX_LOAD, .p_filesz = 0x3000, .p_memsz = 0x3000 };
+	ph[1] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = PF_R | PF_W, .p_offset = LX_OFF + 0x4000,
+			      .p_paddr = LX_LOAD + 0x3000, .p_filesz = 0x1800, .p_memsz = 0x2800 };
+	for (unsigned int i = LX_OFF; i < LX_END; i++)
+		b[i] = (uint8_t)(i * 11 + 1);
+	put32(b + LX_OFF + 0x10, 0x81000000u);
+	memcpy(b + LX_OFF + 0x4000 + 0x18, &(uint64_t){ 0xffffffff81000000ull }, 8);
+	put32(t, 0);
+	put32(t + 4, va32(LX_LOAD + 0x3018));   /* 64-bit, in the moved segment */
+	put32(t + 8, 0);
+	put32(t + 12, 0);
+	put32(t + 16, va32(LX_LOAD + 0x10));
+	return LX_END + 20;
+}
+
+static void test_place_in_ram(void)
+{
+	static uint8_t img[LX_END + 32];
+	uint64_t base = LX_LOAD - LX_OFF, off = 6ull << 20;
+	uint8_t *a = malloc(RAM_SIZE), *b = malloc(RAM_SIZE);
+	size_t len = make_linux_elf(img);
+	struct vmlinux_info vi;
+
+	CU_ASSERT_FATAL(a && b);
+	memset(a, 0x5a, RAM_SIZE);
+	memset(b, 0x5a, RAM_SIZE);
+	memcpy(a + base, img, len);
+	CU_ASSERT_EQUAL_FATAL(vmlinux_parse(a + base, len, RAM_SIZE, &vi, err, sizeof(err)), 0);
+	CU_ASSERT(vi.relocatable);
+	CU_ASSERT_EQUAL(vmlinux_place_in_ram(a, RAM_SIZE, base, len, &vi, off, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(vmlinux_place(img, len, &vi, b, RAM_SIZE, off, err, sizeof(err)), 0);
+	/* The kernel comes out exactly as placed from a separate copy. */
+	CU_ASSERT_EQUAL(memcmp(a + LX_LOAD, b + LX_LOAD, vi.load_hi - LX_LOAD), 0);
+	CU_ASSERT_EQUAL(get32(a + LX_LOAD + 0x10), (uint32_t)(0x81000000u + off));
+	CU_ASSERT_EQUAL(get64(a + LX_LOAD + 0x3018), 0xffffffff81000000ull + off);
+	CU_ASSERT_EQUAL(a[LX_LOAD + 0x4800], 0);                  /* bss tail */
+	CU_ASSERT_EQUAL(a[LX_LOAD + 0x1000], (uint8_t)((LX_OFF + 0x1000) * 11 + 1));
+
+	/* A segment that would have to move up: refused, RAM untouched. */
+	((Elf64_Phdr *)(img + sizeof(Elf64_Ehdr)))[1].p_paddr = LX_LOAD + 0x4800;
+	((Elf64_Phdr *)(img + sizeof(Elf64_Ehdr)))[1].p_memsz = 0x1800;
+	memset(a, 0x5a, RAM_SIZE);
+	memcpy(a + base, img, len);
+	memcpy(b, a, RAM_SIZE);
+	CU_ASSERT_EQUAL_FATAL(vmlinux_parse(a + base, len, RAM_SIZE, &vi, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(vmlinux_place_in_ram(a, RAM_SIZE, base, len, &vi, off, err, sizeof(err)), -ENOTSUP);
+	CU_ASSERT_EQUAL(memcmp(a, b, RAM_SIZE), 0);
+	/* A bss tail over the next segment's source: refused too. */
+	make_linux_elf(img);
+	((Elf64_Phdr *)(img + sizeof(Elf64_Ehdr)))[0].p_memsz = 0x5000;
+	memcpy(a + base, img, len);
+	CU_ASSERT_EQUAL_FATAL(vmlinux_parse(a + base, len, RAM_SIZE, &vi, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(vmlinux_place_in_ram(a, RAM_SIZE, base, len, &vi, off, err, sizeof(err)), -ENOTSUP);
+	free(a);
+	free(b);
+}
+
 /* --- payloads -------------------------------------------------------------- */
 
 static uint8_t *with_trailer(uint8_t *buf, size_t *len, uint32_t size)
@@ -377,7 +458,8 @@ static void test_cmdline_word(void)
 #define KLOAD     (16ull << 20)
 
 /* A bzImage whose payload is `elf` relinked at 16 MiB, gzip-packed. */
-static char *write_bzimage(bool with_relocs)
+/* A bzImage of the unpacked kernel `e`, gzip-packed, preferring `load`. */
+static char *write_bzimage_of(const uint8_t *e, size_t n, uint64_t load)
 {
 	static char path[] = "/tmp/test-bzimage-XXXXXX";
 	struct setup_header *h;
@@ -385,21 +467,11 @@ static char *write_bzimage(bool with_relocs)
 	uint8_t *p, *img;
 	int fd;
 
-	make_elf(with_relocs);
-	((Elf64_Ehdr *)elf)->e_entry = KLOAD;
-	phdr(0)->p_paddr = KLOAD;
-	phdr(1)->p_paddr = KLOAD + 0x4000;
-	if (with_relocs) {   /* relocation targets move with the image */
-		put32(elf + ELF_END + 4, va32(KLOAD + 0x4010));
-		put32(elf + ELF_END + 12, va32(KLOAD + 0x20));
-		put32(elf + ELF_END + 20, va32(KLOAD + 0x10));
-		put32(elf + ELF_END + 24, va32(KLOAD + 0x14));
-	}
-	p = pack(PAYLOAD_GZIP, elf, elf_len, &plen);
+	p = pack(PAYLOAD_GZIP, e, n, &plen);
 	img = calloc(1, IMG_SETUP + 0x200 + plen);
 	h = bzimage_fixture(img);
 	h->kernel_alignment = 0x200000;
-	h->pref_address = KLOAD;
+	h->pref_address = load;
 	h->payload_offset = 0x200;
 	h->payload_length = (uint32_t)plen;
 	memcpy(img + IMG_SETUP + 0x200, p, plen);
@@ -411,6 +483,23 @@ static char *write_bzimage(bool with_relocs)
 	free(img);
 	free(p);
 	return path;
+}
+
+/* The small kernel of make_elf() relinked at 16 MiB: its first segment is
+ * not at file offset 2 MiB, so it is placed from a copy. */
+static char *write_bzimage(bool with_relocs)
+{
+	make_elf(with_relocs);
+	((Elf64_Ehdr *)elf)->e_entry = KLOAD;
+	phdr(0)->p_paddr = KLOAD;
+	phdr(1)->p_paddr = KLOAD + 0x4000;
+	if (with_relocs) {   /* relocation targets move with the image */
+		put32(elf + ELF_END + 4, va32(KLOAD + 0x4010));
+		put32(elf + ELF_END + 12, va32(KLOAD + 0x20));
+		put32(elf + ELF_END + 20, va32(KLOAD + 0x10));
+		put32(elf + ELF_END + 24, va32(KLOAD + 0x14));
+	}
+	return write_bzimage_of(elf, elf_len, KLOAD);
 }
 
 static void test_boot_load(void)
@@ -474,6 +563,23 @@ static void test_boot_load(void)
 	CU_ASSERT_EQUAL(entry, KLOAD);
 	CU_ASSERT(!(bp->hdr.loadflags & KASLR_FLAG));
 	unlink(req.kernel);
+
+	/* Linux's layout: unpacked straight into place; nokaslr, so the
+	 * image must be byte for byte what the ELF says. */
+	{
+		static uint8_t lx[LX_END + 32];
+		size_t n = make_linux_elf(lx);
+
+		req.cmdline = "nokaslr";
+		req.kernel = write_bzimage_of(lx, n, LX_LOAD);
+		memset(vm.ram, 0, vm.ram_size);
+		CU_ASSERT_EQUAL_FATAL(boot_load_linux(&vm, &req, &entry), 0);
+		CU_ASSERT_EQUAL(entry, LX_LOAD + 0x40);
+		CU_ASSERT_EQUAL(memcmp(vm.ram + LX_LOAD, lx + LX_OFF, 0x3000), 0);
+		CU_ASSERT_EQUAL(memcmp(vm.ram + LX_LOAD + 0x3000, lx + LX_OFF + 0x4000, 0x1800), 0);
+		CU_ASSERT_EQUAL(vm.ram[LX_LOAD + 0x4800], 0);
+		unlink(req.kernel);
+	}
 	free(vm.ram);
 }
 
@@ -487,6 +593,7 @@ int main(void)
 	CU_add_test(s, "parse", test_parse);
 	CU_add_test(s, "place_and_relocate", test_place_and_relocate);
 	CU_add_test(s, "parse_rejects", test_parse_rejects);
+	CU_add_test(s, "place_in_ram", test_place_in_ram);
 	CU_add_test(s, "payload_round_trips", test_payload_round_trips);
 	CU_add_test(s, "payload_rejects", test_payload_rejects);
 	CU_add_test(s, "kaslr_offset", test_kaslr_offset);
