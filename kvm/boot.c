@@ -255,13 +255,13 @@ static uint64_t random_u64(void)
 /*
  * Does the bzImage decompressor's work on the host: the payload is unpacked,
  * vmlinux placed at its preferred address and relocated by a random virtual
- * offset (KASLR, unless "nokaslr"), so the vCPU starts in vmlinux itself.
+ * offset (KASLR, if wanted), so the vCPU starts in vmlinux itself.
  * 0 with *entry_r and *kernel_end_r set; -ENOTSUP when the image is left to
  * its own decompressor; else the error (printed).
  */
 static int boot_unpack_kernel(struct vm *vm, int kfd, const struct boot_request *req,
-			      const struct bzimage *bz, uint64_t *entry_r, uint64_t *kernel_end_r,
-			      bool *kaslr_r)
+			      const struct bzimage *bz, bool want_kaslr, uint64_t *entry_r,
+			      uint64_t *kernel_end_r, bool *kaslr_r)
 {
 	uint64_t load = bz->hdr.pref_address, room = vm->lowmem_size - req->special, offset = 0;
 	uint64_t align = bz->hdr.kernel_alignment > BOOT_ALIGN_2M ? bz->hdr.kernel_alignment : BOOT_ALIGN_2M;
@@ -319,21 +319,24 @@ static int boot_unpack_kernel(struct vm *vm, int kfd, const struct boot_request 
 		rc = -ENOTSUP;
 		goto out;
 	}
-	*kaslr_r = vi.relocatable && !cmdline_has_word(req->cmdline ? req->cmdline : "", "nokaslr");
+	*kaslr_r = vi.relocatable && want_kaslr;
 	if (*kaslr_r)
 		offset = vmlinux_kaslr_offset(load, bz->init_size > vi.load_hi - load ? bz->init_size
 										: vi.load_hi - load,
 					      align, random_u64());
-	rc = elf ? -ENOTSUP : vmlinux_place_in_ram(vm->ram, room, base, elf_len, &vi, offset, err, sizeof(err));
-	if (rc == -ENOTSUP && !elf) {
-		elf = malloc(elf_len);
-		if (!elf) {
-			rc = -ENOMEM;
-			goto out;
+	if (!elf) {
+		rc = vmlinux_place_in_ram(vm->ram, room, base, elf_len, &vi, offset, err, sizeof(err));
+		if (rc == -ENOTSUP) {
+			/* A layout that cannot be moved into place: from a copy. */
+			elf = malloc(elf_len);
+			if (!elf) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			memcpy(elf, unpacked, elf_len);
 		}
-		memcpy(elf, unpacked, elf_len);
 	}
-	if (rc == -ENOTSUP)
+	if (elf)
 		rc = vmlinux_place(elf, elf_len, &vi, vm->ram, room, offset, err, sizeof(err));
 	if (rc) {
 		pr_err("kernel '%s': %s", req->kernel, err);
@@ -386,7 +389,8 @@ int boot_load_linux(struct vm *vm, const struct boot_request *req, uint64_t *ent
 		goto out;
 	}
 	rc = req->guest_decompress ? -ENOTSUP
-				   : boot_unpack_kernel(vm, kfd, req, &bz, entry_r, &kernel_end, &kaslr);
+				   : boot_unpack_kernel(vm, kfd, req, &bz, !cmdline_has_word(cmdline, "nokaslr"),
+							entry_r, &kernel_end, &kaslr);
 	if (rc && rc != -ENOTSUP)
 		goto out;
 	if (rc == -ENOTSUP) {

@@ -302,6 +302,19 @@ int vmlinux_parse(const uint8_t *buf, size_t len, uint64_t ram_size, struct vmli
 	return 0;
 }
 
+/* KASLR's last step, for both ways of placing: by virt_offset, if any. */
+static int relocate(const uint8_t *buf, size_t len, const struct vmlinux_info *vi, uint8_t *ram,
+		    uint64_t virt_offset, char *err, size_t errlen)
+{
+	if (!virt_offset)
+		return 0;
+	if (!vi->relocatable) {
+		snprintf(err, errlen, "kernel has no relocation table");
+		return -EINVAL;
+	}
+	return relocs_walk(buf, len, vi, ram, virt_offset, err, errlen);
+}
+
 int vmlinux_place(const uint8_t *buf, size_t len, const struct vmlinux_info *vi, uint8_t *ram,
 		  uint64_t ram_size, uint64_t virt_offset, char *err, size_t errlen)
 {
@@ -322,13 +335,7 @@ int vmlinux_place(const uint8_t *buf, size_t len, const struct vmlinux_info *vi,
 		memcpy(ram + ph.p_paddr, buf + ph.p_offset, ph.p_filesz);
 		memset(ram + ph.p_paddr + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
 	}
-	if (!virt_offset)
-		return 0;
-	if (!vi->relocatable) {
-		snprintf(err, errlen, "kernel has no relocation table");
-		return -EINVAL;
-	}
-	return relocs_walk(buf, len, vi, ram, virt_offset, err, errlen);
+	return relocate(buf, len, vi, ram, virt_offset, err, errlen);
 }
 
 int vmlinux_place_in_ram(uint8_t *ram, uint64_t ram_size, uint64_t base, size_t len,
@@ -366,13 +373,7 @@ int vmlinux_place_in_ram(uint8_t *ram, uint64_t ram_size, uint64_t base, size_t 
 		memmove(ram + ph[i].p_paddr, ram + base + ph[i].p_offset, ph[i].p_filesz);
 		memset(ram + ph[i].p_paddr + ph[i].p_filesz, 0, ph[i].p_memsz - ph[i].p_filesz);
 	}
-	if (!virt_offset)
-		return 0;
-	if (!vi->relocatable) {
-		snprintf(err, errlen, "kernel has no relocation table");
-		return -EINVAL;
-	}
-	return relocs_walk(ram + base, len, vi, ram, virt_offset, err, errlen);
+	return relocate(ram + base, len, vi, ram, virt_offset, err, errlen);
 }
 
 uint64_t vmlinux_kaslr_offset(uint64_t load_addr, uint64_t image_size, uint64_t align, uint64_t random)
