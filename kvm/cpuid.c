@@ -4,6 +4,7 @@
 
 #define CPUID_1_ECX_HYPERVISOR   (1u << 31)
 #define CPUID_1_EDX_HTT          (1u << 28)
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 #define CPUID_80000001_ECX_TOPOEXT (1u << 22)
 #define CPUID_80000001_ECX_CMPLEGACY (1u << 1)
 
@@ -119,4 +120,12 @@ unsigned int cpuid_adjust(struct kvm_cpuid_entry2 *entries, unsigned int nent, u
 		}
 	}
 	return nent;
+}
+
+void cpuid_set_tsc_deadline(struct kvm_cpuid_entry2 *entries, unsigned int nent)
+{
+	struct kvm_cpuid_entry2 *e = cpuid_find(entries, nent, 1, 0);
+
+	if (e)
+		e->ecx |= CPUID_1_ECX_TSC_DEADLINE;
 }

@@ -30,6 +30,8 @@ static struct kvm_cpuid2 *machine_supported_cpuid(int kvm_fd)
 		free(c);
 		return NULL;
 	}
+	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0)
+		cpuid_set_tsc_deadline(c->entries, c->nent);
 	return c;
 }
 

@@ -24,6 +24,14 @@ unsigned int cpuid_core_bits(unsigned int n);
 unsigned int cpuid_adjust(struct kvm_cpuid_entry2 *entries, unsigned int nent, unsigned int max,
 			  unsigned int vcpu_id, unsigned int nr_vcpus);
 
+/*
+ * Sets leaf 1's TSC-deadline bit.  KVM_GET_SUPPORTED_CPUID leaves it out
+ * even where the in-kernel LAPIC emulates the deadline MSR
+ * (KVM_CAP_TSC_DEADLINE_TIMER); without it Linux spends ~100 ms of boot
+ * calibrating the LAPIC timer against the PIT and PM timer.
+ */
+void cpuid_set_tsc_deadline(struct kvm_cpuid_entry2 *entries, unsigned int nent);
+
 /* Finds leaf/subleaf, or NULL. */
 struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid_entry2 *entries, unsigned int nent,
 				    uint32_t function, uint32_t index);

@@ -104,6 +104,27 @@ static void test_single_vcpu_and_no_room(void)
 	CU_ASSERT_EQUAL((l->ebx >> 16) & 0xff, 1);
 }
 
+static void test_tsc_deadline(void)
+{
+	struct kvm_cpuid_entry2 e[MAX], *l;
+	unsigned int n = make_host(e);
+
+	l = cpuid_find(e, n, 1, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+	CU_ASSERT_FALSE(l->ecx & (1u << 24));
+	cpuid_set_tsc_deadline(e, n);
+	CU_ASSERT(l->ecx & (1u << 24));
+	CU_ASSERT(l->ecx & 1u);                        /* other bits kept */
+	/* survives the per-vCPU rewrite of leaf 1 */
+	n = cpuid_adjust(e, n, MAX, 1, 2);
+	l = cpuid_find(e, n, 1, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+	CU_ASSERT(l->ecx & (1u << 24));
+	/* no leaf 1: nothing to set, nothing touched */
+	cpuid_set_tsc_deadline(e + 2, 1);
+	CU_ASSERT_EQUAL(e[2].ecx, 0);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -115,6 +136,7 @@ int main(void)
 	CU_add_test(s, "leaf1_and_topology", test_leaf1_and_topology);
 	CU_add_test(s, "cache_and_amd", test_cache_and_amd);
 	CU_add_test(s, "single_vcpu_and_no_room", test_single_vcpu_and_no_room);
+	CU_add_test(s, "tsc_deadline", test_tsc_deadline);
 	CU_basic_set_mode(CU_BRM_NORMAL);
 	CU_basic_run_tests();
 	unsigned int failed = CU_get_number_of_failures();
