@@ -88,6 +88,10 @@ fi
 cpus=$(printf '%s\n' "$out" | sed -n 's/^CPUS-ONLINE=\([0-9]*\)$/\1/p' | head -1)
 if [ "$cpus" = 2 ]; then ok "vcpus = 2: CPUS-ONLINE=2"
 else fail "vcpus = 2: CPUS-ONLINE=2 expected, got '${cpus:-nothing}'"; fi
+tscdl=$(printf '%s\n' "$out" | sed -n 's/^TSC-DEADLINE-CPUS=\([0-9]*\)$/\1/p' | head -1)
+# KVM's in-kernel LAPIC always has the deadline MSR; CPUID must say so.
+if [ "$tscdl" = 2 ]; then ok "CPUID offers the TSC-deadline timer on both vCPUs"
+else fail "tsc_deadline_timer on 2 vCPUs expected, got '${tscdl:-nothing}'"; fi
 memkb=$(printf '%s\n' "$out" | sed -n 's/^MEMTOTAL-KB=\([0-9]*\)$/\1/p' | head -1)
 if [ -n "$memkb" ] && [ "$memkb" -gt $((200 * 1024)) ] && [ "$memkb" -le $((256 * 1024)) ]; then
 	ok "memory = 256: MemTotal ${memkb} kB"
