@@ -11,7 +11,9 @@
 # measure the VMM and its transport, not the host's disk.
 #
 # usage: bench/blk/run.sh [-n RUNS] [-s SECONDS] [-m IMAGE_MIB]
-# Prints one line per run and side, then medians and xenkvmd/QEMU ratios.
+# Prints one line per run and side (the two sides swap order every run),
+# then per test the medians, the per-pair xenkvmd/QEMU ratios with their
+# median (the headline: see bench/pairs.sh) and the ratio of the medians.
 # BENCH_SIDES="qemu" (or "xenkvmd") runs one side only.
 # The virtio side needs virtio_blk.ko & co. in the initramfs: they are taken
 # from the guest kernel's Debian package (apt-get download, cached).
@@ -125,23 +127,8 @@ CFG
 				    $1 == "BENCH" && $2 ~ /^rand/ { printf "%s %s ", $2, $5 } END { print "" }'
 }
 
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-
-declare -A res
+. bench/pairs.sh
 echo "bench/blk: $runs runs each, ${secs}s per test, ${img_mb} MiB image on $(df --output=fstype "$tmp" | tail -1), O_DIRECT QD1 in the guest"
-for i in $(seq 1 "$runs"); do
-	for side in ${BENCH_SIDES:-xenkvmd qemu}; do
-		line=$(run "$side") || exit 1
-		echo "  run $i $side: $line"
-		set -- $line
-		while [ $# -ge 2 ]; do res[$side.$1]+="$2 "; shift 2; done
-	done
-done
-echo "bench/blk: medians (MB/s for seq 1 MiB, IOPS for rand 4 KiB), xenkvmd/QEMU virtio-blk"
-for t in seqwrite seqread randread randwrite; do
-	x=$(median ${res[xenkvmd.$t]:-0}) q=$(median ${res[qemu.$t]:-0})
-	printf '  %-10s xenkvmd %8s   qemu-virtio %8s   ratio %s\n' "$t" "$x" "$q" \
-		"$(awk -v a="$x" -v b="$q" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
-done
+bench_pairs "$runs" "MB/s for seq 1 MiB, IOPS for rand 4 KiB" qemu-virtio seqwrite seqread randread randwrite || exit 1
 exit
 }

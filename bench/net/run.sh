@@ -8,7 +8,9 @@
 # and host->guest (rx) MB/s, and 1-byte request/response transactions/s (rr).
 #
 # usage: bench/net/run.sh [-n RUNS] [-s SECONDS]
-# Prints one line per run and side, then medians and xenkvmd/QEMU ratios.
+# Prints one line per run and side (the two sides swap order every run),
+# then per test the medians, the per-pair xenkvmd/QEMU ratios with their
+# median (the headline: see bench/pairs.sh) and the ratio of the medians.
 # BENCH_SIDES="qemu" (or "xenkvmd") runs one side only.
 # The virtio side needs virtio_net.ko & co. in the initramfs: they are taken
 # from the guest kernel's Debian package (apt-get download, cached).
@@ -123,23 +125,8 @@ CFG
 	printf '%s\n' "$out" | awk '$1 == "BENCH" && $2 ~ /^(tx|rx|rr)$/ { printf "%s %s ", $2, $3 } END { print "" }'
 }
 
-median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-
-declare -A res
+. bench/pairs.sh
 echo "bench/net: $runs runs each, ${secs}s per test, guest -> 10.0.2.2 (host loopback) through user networking"
-for i in $(seq 1 "$runs"); do
-	for side in ${BENCH_SIDES:-xenkvmd qemu}; do
-		line=$(run "$side") || exit 1
-		echo "  run $i $side: $line"
-		set -- $line
-		while [ $# -ge 2 ]; do res[$side.$1]+="$2 "; shift 2; done
-	done
-done
-echo "bench/net: medians (MB/s for tx/rx bulk TCP, transactions/s for rr), xenkvmd/QEMU virtio-net"
-for t in tx rx rr; do
-	x=$(median ${res[xenkvmd.$t]:-0}) q=$(median ${res[qemu.$t]:-0})
-	printf '  %-4s xenkvmd %9s   qemu-virtio %9s   ratio %s\n' "$t" "$x" "$q" \
-		"$(awk -v a="$x" -v b="$q" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
-done
+bench_pairs "$runs" "MB/s for tx/rx bulk TCP, transactions/s for rr" qemu-virtio tx rx rr || exit 1
 exit
 }
