@@ -339,14 +339,6 @@ static void ops_kick_vcpu(void *opaque, unsigned int vcpu)
 	(void)vcpu;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Xen system time.  With KVM keeping pvclock it must be KVM's clock, the
  * one the guest reads, or timer deadlines would drift against it. */
 static uint64_t ops_now_ns(void *opaque)
@@ -356,7 +348,7 @@ static uint64_t ops_now_ns(void *opaque)
 
 	if (ioctl(x->vm->vm_fd, KVM_GET_CLOCK, &c) == 0)
 		return c.clock;
-	return mono_ns();
+	return event_loop_now_ns();
 }
 
 /* Userspace pvclock: a (guest TSC, system time) pair.  A vCPU's MSRs can
@@ -398,7 +390,7 @@ static void ops_timer_arm(void *opaque, unsigned int vcpu, uint64_t deadline_ns)
 	if (deadline_ns) {
 		uint64_t now = ops_now_ns(x);
 
-		mono = mono_ns() + (deadline_ns > now ? deadline_ns - now : 0);
+		mono = event_loop_now_ns() + (deadline_ns > now ? deadline_ns - now : 0);
 		pr_trace(TRACE_EVTCHN, "vCPU %u: timer at %llu, now %llu (in %lld us)", vcpu,
 			 (unsigned long long)deadline_ns, (unsigned long long)now,
 			 (long long)(deadline_ns - now) / 1000);

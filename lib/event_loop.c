@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "xenkvm/event_loop.h"
@@ -28,6 +29,11 @@ struct event_loop {
 	struct event_source *removed;  /* kept until free: epoll may still hold them */
 	struct event_poll_source poll_src;
 	bool has_poll_src;
+	/* Notifiers signalled on the loop's own thread, in order: they run at
+	 * the end of the round, without an eventfd write, epoll wakeup and
+	 * read each.  Only the loop's thread touches these. */
+	struct event_notifier *deferred, **deferred_tail;
+	struct event_notifier *running;   /* the batch being run */
 };
 
 struct event_notifier {
@@ -35,7 +41,12 @@ struct event_notifier {
 	int fd;
 	event_fn *fn;
 	void *opaque;
+	bool queued;                      /* on deferred or running */
+	struct event_notifier *next;
 };
+
+/* The loop whose thread this is, if any. */
+static __thread struct event_loop *this_loop;
 
 struct event_timer {
 	struct event_loop *loop;
@@ -53,6 +64,7 @@ int event_loop_new(struct event_loop **loop_r)
 	if (!l)
 		return -ENOMEM;
 	pthread_mutex_init(&l->lock, NULL);
+	l->deferred_tail = &l->deferred;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	l->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (l->epfd < 0 || l->stop_fd < 0) {
@@ -161,7 +173,7 @@ void event_loop_set_poll_source(struct event_loop *l, const struct event_poll_so
 /* With a poll source, wait in poll() on the epoll fd and the source's fds;
  * returns epoll_wait's timeout (0 if the epoll fd is ready, else -1 meaning
  * "nothing for epoll this round", reported as -2). */
-static int event_loop_poll_source(struct event_loop *l)
+static int event_loop_poll_source(struct event_loop *l, int timeout)
 {
 	struct event_poll_source *src = &l->poll_src;
 	unsigned int max = src->nfds(src->opaque) + 1, n;
@@ -172,7 +184,7 @@ static int event_loop_poll_source(struct event_loop *l)
 		return 0;   /* degrade to plain epoll this round */
 	fds[0] = (struct pollfd){ .fd = l->epfd, .events = POLLIN };
 	n = 1 + src->fill(src->opaque, fds + 1, max - 1);
-	if (poll(fds, n, -1) > 0) {
+	if (poll(fds, n, timeout) > 0) {
 		for (unsigned int i = 1; i < n; i++)
 			if (fds[i].revents)
 				src->handle(src->opaque, fds[i].fd, fds[i].revents);
@@ -183,23 +195,39 @@ static int event_loop_poll_source(struct event_loop *l)
 	return rc;
 }
 
+/* Runs the notifiers deferred so far; ones they signal wait for the next
+ * round, so a handler that re-signals itself cannot starve the fds. */
+static void event_loop_run_deferred(struct event_loop *l)
+{
+	struct event_notifier *n;
+
+	l->running = l->deferred;
+	l->deferred = NULL;
+	l->deferred_tail = &l->deferred;
+	while ((n = l->running)) {
+		l->running = n->next;
+		n->next = NULL;
+		n->queued = false;
+		n->fn(n->opaque, EPOLLIN);
+	}
+}
+
 static void *event_loop_thread(void *arg)
 {
 	struct event_loop *l = arg;
 	struct epoll_event evs[32];
 
+	this_loop = l;
 	for (;;) {
-		int timeout = -1, n;
+		/* Deferred work pending: look at the fds without sleeping. */
+		int timeout = l->deferred ? 0 : -1, n;
 
 		if (l->has_poll_src) {
-			timeout = event_loop_poll_source(l);
+			timeout = event_loop_poll_source(l, timeout);
 			if (l->poll_src.after)
 				l->poll_src.after(l->poll_src.opaque);
-			if (timeout == -2)
-				continue;
 		}
-		n = epoll_wait(l->epfd, evs, 32, timeout);
-
+		n = timeout == -2 ? 0 : epoll_wait(l->epfd, evs, 32, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -214,6 +242,9 @@ static void *event_loop_thread(void *arg)
 			if (s->fn)
 				s->fn(s->opaque, evs[i].events);
 		}
+		/* Before `after`: deferred work may leave output (XenStore
+		 * writes and their watch events) that `after` sends. */
+		event_loop_run_deferred(l);
 		if (l->has_poll_src && l->poll_src.after)
 			l->poll_src.after(l->poll_src.opaque);
 	}
@@ -307,15 +338,45 @@ void event_notifier_signal(struct event_notifier *n)
 {
 	uint64_t one = 1;
 
+	if (this_loop == n->loop) {
+		if (!n->queued) {
+			n->queued = true;
+			*n->loop->deferred_tail = n;
+			n->loop->deferred_tail = &n->next;
+		}
+		return;
+	}
 	/* EAGAIN means the counter is already non-zero: a wakeup is pending anyway. */
 	if (write(n->fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		pr_err_rl("event notifier: %s", strerror(errno));
+}
+
+/* Unlinks n from one deferred list; false if it is not on it. */
+static bool event_notifier_unqueue_one(struct event_notifier **pp, struct event_notifier ***tail,
+				       struct event_notifier *n)
+{
+	for (; *pp; pp = &(*pp)->next) {
+		if (*pp != n)
+			continue;
+		*pp = n->next;
+		if (tail && *tail == &n->next)
+			*tail = pp;
+		return true;
+	}
+	return false;
 }
 
 void event_notifier_free(struct event_notifier *n)
 {
 	if (!n)
 		return;
+	if (n->queued) {
+		struct event_loop *l = n->loop;
+
+		/* The loop's thread or a stopped loop (as for event_loop_remove). */
+		if (!event_notifier_unqueue_one(&l->deferred, &l->deferred_tail, n))
+			event_notifier_unqueue_one(&l->running, NULL, n);
+	}
 	event_loop_remove(n->loop, n->fd);
 	close(n->fd);
 	free(n);
@@ -356,6 +417,14 @@ int event_timer_new(struct event_loop *loop, event_fn *fn, void *opaque, struct 
 	}
 	*t_r = t;
 	return 0;
+}
+
+uint64_t event_loop_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 int event_timer_arm(struct event_timer *t, uint64_t deadline_ns)

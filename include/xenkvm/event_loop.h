@@ -40,7 +40,10 @@ struct event_poll_source {
 };
 void event_loop_set_poll_source(struct event_loop *loop, const struct event_poll_source *src);
 
-/* An eventfd whose signal (from any thread, async-signal-safe) runs fn on the loop. */
+/* An eventfd whose signal (from any thread, async-signal-safe) runs fn on the
+ * loop.  Signalled on the loop's own thread (not from a signal handler
+ * there), fn runs once at the end of the current round instead, without a
+ * syscall: a backend that wakes itself from a handler pays nothing extra. */
 struct event_notifier;
 int event_notifier_new(struct event_loop *loop, event_fn *fn, void *opaque,
 		       struct event_notifier **n_r);
@@ -52,6 +55,8 @@ void event_notifier_free(struct event_notifier *n);
 struct event_timer;
 int event_timer_new(struct event_loop *loop, event_fn *fn, void *opaque, struct event_timer **t_r);
 int event_timer_arm(struct event_timer *t, uint64_t deadline_ns);
+/* Now on the timers' clock (CLOCK_MONOTONIC), in ns. */
+uint64_t event_loop_now_ns(void);
 void event_timer_free(struct event_timer *t);
 
 #endif

@@ -108,6 +108,191 @@ static void test_loop(void)
 	close(p[1]);
 }
 
+/* Signals from the loop's own thread: deferred to the end of the round,
+ * run once however often signalled, never inside the signalling handler,
+ * and a notifier freed while queued is not run. */
+struct defer_ctx {
+	struct event_notifier *a, *b, *gone;
+	int fd, in_handler, a_runs, a_nested, b_runs, gone_runs, a_resignal;
+	int q[2], seq, a_seq, q_seq;
+};
+
+static void on_defer_a(void *opaque, uint32_t ev)
+{
+	struct defer_ctx *c = opaque;
+
+	(void)ev;
+	if (!c->a_runs++)
+		c->a_seq = ++c->seq;
+	c->a_nested += c->in_handler;
+	if (c->a_resignal && c->a_resignal--)
+		event_notifier_signal(c->a);   /* next round, not this one */
+}
+
+static void on_defer_b(void *opaque, uint32_t ev)
+{
+	struct defer_ctx *c = opaque;
+
+	(void)ev;
+	c->b_runs++;
+	bump(&notified);
+}
+
+static void on_defer_gone(void *opaque, uint32_t ev)
+{
+	(void)ev;
+	((struct defer_ctx *)opaque)->gone_runs++;
+}
+
+static void on_defer_q(void *opaque, uint32_t ev)
+{
+	struct defer_ctx *c = opaque;
+	char ch;
+
+	(void)ev;
+	if (read(c->q[0], &ch, 1) == 1)
+		c->q_seq = ++c->seq;
+}
+
+static void on_defer_pipe(void *opaque, uint32_t ev)
+{
+	struct defer_ctx *c = opaque;
+	char ch;
+
+	(void)ev;
+	if (read(c->fd, &ch, 1) != 1)
+		return;
+	c->in_handler = 1;
+	/* q is ready before a is signalled, yet a runs first: it does not
+	 * wait for epoll as an eventfd would. */
+	if (write(c->q[1], "q", 1) != 1)
+		return;
+	event_notifier_signal(c->a);
+	event_notifier_signal(c->a);
+	event_notifier_signal(c->gone);
+	event_notifier_signal(c->b);
+	event_notifier_free(c->gone);
+	c->gone = NULL;
+	c->in_handler = 0;
+}
+
+static void test_deferred_signal(void)
+{
+	struct defer_ctx d = { 0 }, *c = &d;
+	struct event_loop *l;
+	int p[2];
+
+	notified = 0;
+	CU_ASSERT_EQUAL_FATAL(event_loop_new(&l), 0);
+	CU_ASSERT_EQUAL_FATAL(pipe(p), 0);
+	CU_ASSERT_EQUAL_FATAL(pipe(c->q), 0);
+	c->fd = p[0];
+	CU_ASSERT_EQUAL(event_loop_add(l, c->q[0], EPOLLIN, on_defer_q, c), 0);
+	CU_ASSERT_EQUAL(event_notifier_new(l, on_defer_a, c, &c->a), 0);
+	CU_ASSERT_EQUAL(event_notifier_new(l, on_defer_b, c, &c->b), 0);
+	CU_ASSERT_EQUAL(event_notifier_new(l, on_defer_gone, c, &c->gone), 0);
+	CU_ASSERT_EQUAL(event_loop_add(l, p[0], EPOLLIN, on_defer_pipe, c), 0);
+	c->a_resignal = 3;
+	CU_ASSERT_EQUAL(event_loop_start(l, "test-defer"), 0);
+	CU_ASSERT_EQUAL(write(p[1], "x", 1), 1);
+	CU_ASSERT(wait_for(&notified, 1));
+	usleep(20 * 1000);   /* a's re-signals run in the rounds after */
+	event_loop_stop(l);
+	/* once for the two signals, then once per re-signal */
+	CU_ASSERT_EQUAL(c->a_runs, 4);
+	CU_ASSERT_EQUAL(c->a_nested, 0);
+	CU_ASSERT_EQUAL(c->b_runs, 1);
+	CU_ASSERT_EQUAL(c->gone_runs, 0);
+	CU_ASSERT_EQUAL(c->a_seq, 1);
+	CU_ASSERT_EQUAL(c->q_seq, 2);
+	/* from another thread it is an eventfd write again */
+	CU_ASSERT_EQUAL(event_loop_start(l, "test-defer"), 0);
+	event_notifier_signal(c->b);
+	CU_ASSERT(wait_for(&notified, 2));
+	event_loop_stop(l);
+	event_notifier_free(c->a);
+	event_notifier_free(c->b);
+	event_loop_free(l);
+	close(p[0]);
+	close(p[1]);
+	close(c->q[0]);
+	close(c->q[1]);
+}
+
+/* A poll source's `after` sends what a round left behind (XenStore's
+ * replies and watch events): it must see what deferred notifiers did in
+ * that round, not wait for the next wakeup. */
+struct after_ctx {
+	struct event_notifier *n;
+	int fd, done, seen;
+};
+
+static unsigned int after_nfds(void *opaque) { (void)opaque; return 0; }
+static unsigned int after_fill(void *opaque, struct pollfd *fds, unsigned int max)
+{
+	(void)opaque;
+	(void)fds;
+	(void)max;
+	return 0;
+}
+static void after_handle(void *opaque, int fd, short revents)
+{
+	(void)opaque;
+	(void)fd;
+	(void)revents;
+}
+
+static void after_after(void *opaque)
+{
+	struct after_ctx *c = opaque;
+
+	if (c->done && !c->seen) {
+		c->seen = 1;
+		bump(&notified);
+	}
+}
+
+static void after_notified(void *opaque, uint32_t ev)
+{
+	(void)ev;
+	((struct after_ctx *)opaque)->done = 1;
+}
+
+static void after_pipe(void *opaque, uint32_t ev)
+{
+	struct after_ctx *c = opaque;
+	char ch;
+
+	(void)ev;
+	if (read(c->fd, &ch, 1) == 1)
+		event_notifier_signal(c->n);
+}
+
+static void test_deferred_before_after(void)
+{
+	struct after_ctx c = { 0 };
+	struct event_poll_source src = { .nfds = after_nfds, .fill = after_fill,
+					 .handle = after_handle, .after = after_after, .opaque = &c };
+	struct event_loop *l;
+	int p[2];
+
+	notified = 0;
+	CU_ASSERT_EQUAL_FATAL(event_loop_new(&l), 0);
+	CU_ASSERT_EQUAL_FATAL(pipe(p), 0);
+	c.fd = p[0];
+	CU_ASSERT_EQUAL(event_notifier_new(l, after_notified, &c, &c.n), 0);
+	CU_ASSERT_EQUAL(event_loop_add(l, p[0], EPOLLIN, after_pipe, &c), 0);
+	event_loop_set_poll_source(l, &src);
+	CU_ASSERT_EQUAL(event_loop_start(l, "test-after"), 0);
+	CU_ASSERT_EQUAL(write(p[1], "x", 1), 1);
+	CU_ASSERT(wait_for(&notified, 1));
+	event_loop_stop(l);
+	event_notifier_free(c.n);
+	event_loop_free(l);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -116,6 +301,8 @@ int main(void)
 		return 1;
 	s = CU_add_suite("event_loop", NULL, NULL);
 	CU_add_test(s, "loop", test_loop);
+	CU_add_test(s, "deferred signal", test_deferred_signal);
+	CU_add_test(s, "deferred before after", test_deferred_before_after);
 	CU_basic_set_mode(CU_BRM_NORMAL);
 	CU_basic_run_tests();
 	unsigned int failed = CU_get_number_of_failures();

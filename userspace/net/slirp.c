@@ -72,14 +72,6 @@ struct slirp_netdev {
 	uint8_t *txbuf;              /* flattened guest frame */
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* --- frames towards the guest -------------------------------------------- */
 
 /*
@@ -176,7 +168,7 @@ static void cb_guest_error(const char *msg, void *opaque)
 static int64_t cb_clock_get_ns(void *opaque)
 {
 	(void)opaque;
-	return (int64_t)mono_ns();
+	return (int64_t)event_loop_now_ns();
 }
 
 static void slirp_timer_fired(void *opaque, uint32_t events)
@@ -382,7 +374,7 @@ static void refill(struct slirp_netdev *sn)
 	}
 	sn->nreg = kept;
 	if (timeout != UINT32_MAX) {
-		uint64_t deadline = mono_ns() + (uint64_t)timeout * 1000000ull;
+		uint64_t deadline = event_loop_now_ns() + (uint64_t)timeout * 1000000ull;
 
 		/* An earlier wakeup than needed only costs an idle round. */
 		if (!sn->poll_deadline || deadline < sn->poll_deadline) {

@@ -667,7 +667,9 @@ static void blk_ring_evtchn(void *opaque, evtchn_port_t port)
 	struct blk_ring *r = opaque;
 
 	(void)port;
-	/* vCPU thread, no locks: just wake the loop. */
+	/* A vCPU's thread (a send that exits) or the loop's own (KVM's
+	 * eventfd), no locks either way: the rings run on the loop, at the
+	 * end of this round when already there. */
 	if (r->kick)
 		event_notifier_signal(r->kick);
 }

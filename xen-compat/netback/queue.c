@@ -58,7 +58,9 @@ static void nb_queue_evtchn(void *opaque, evtchn_port_t port)
 	struct nb_queue *q = opaque;
 
 	(void)port;
-	/* vCPU thread, no locks: just wake the loop. */
+	/* A vCPU's thread (a send that exits) or the loop's own (KVM's
+	 * eventfd), no locks either way: the rings run on the loop, at the
+	 * end of this round when already there. */
 	if (q->kick)
 		event_notifier_signal(q->kick);
 }
