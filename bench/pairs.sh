@@ -23,16 +23,30 @@ bench_pairs() {
 	local -a tests=("$@")
 	local -A res=()
 	local -a sides=(${BENCH_SIDES:-xenkvmd qemu})
+	local -A got=()
+	local kept=0
 	for i in $(seq 1 "$runs"); do
-		local order=("${sides[@]}")
+		local order=("${sides[@]}") ok=1
 		if [ $((i % 2)) = 0 ] && [ ${#sides[@]} = 2 ]; then order=("${sides[1]}" "${sides[0]}"); fi
 		for side in "${order[@]}"; do
-			line=$(run "$side") || return 1
-			echo "  run $i $side: $line"
-			set -- $line
+			if got[$side]=$(run "$side"); then
+				echo "  run $i $side: ${got[$side]}"
+			else
+				echo "  run $i $side: failed"
+				ok=0
+			fi
+		done
+		# A failed run (a guest that hung, on either side) drops its
+		# pair, so the others still pair up; the summary counts them.
+		[ $ok = 1 ] || continue
+		kept=$((kept + 1))
+		for side in "${order[@]}"; do
+			set -- ${got[$side]}
 			while [ $# -ge 2 ]; do res[$side.$1]+="$2 "; shift 2; done
 		done
 	done
+	[ $kept -gt 0 ] || { echo "bench: every run failed" >&2; return 1; }
+	[ $kept = "$runs" ] || echo "bench: $((runs - kept)) of $runs pairs dropped (a run failed)"
 	echo "bench: medians ($units), xenkvmd/$peer: median of the per-pair ratios, and the ratio of the medians"
 	for t in "${tests[@]}"; do
 		x=$(bench_median ${res[xenkvmd.$t]:-0}) q=$(bench_median ${res[qemu.$t]:-0})

@@ -93,6 +93,8 @@ truncate -s $(( (toolsz + 4095) / 4096 * 4096 )) "$tool"
 img=$tmp/disk.img
 head -c "${img_mb}M" /dev/urandom >"$tmp/filled.img"
 append_base="console=ttyS0 quiet xktest=blk_bench xkblk_secs=$secs xkblk_toolsz=$toolsz"
+# A run takes about 30 s plus 4 tests: several times that means a hung guest.
+tmo=$((300 + 10 * secs))
 
 # run SIDE: one guest run; prints "seqwrite MBps seqread MBps randread IOPS randwrite IOPS"
 run() {
@@ -108,9 +110,9 @@ memory = 512
 vcpus = 1
 disk = [ 'format=raw, vdev=xvda, access=rw, target=$img', 'format=raw, vdev=xvdb, access=ro, target=$tool' ]
 CFG
-		out=$(timeout 900 "$BUILD/xenkvmd" -q "$tmp/b.cfg" </dev/null 2>"$tmp/err" | tr -d '\r') || true
+		out=$(timeout "$tmo" "$BUILD/xenkvmd" -q "$tmp/b.cfg" </dev/null 2>"$tmp/err" | tr -d '\r') || true
 	else
-		out=$(timeout 900 qemu-system-x86_64 -enable-kvm -cpu host -m 512 -smp 1 \
+		out=$(timeout "$tmo" qemu-system-x86_64 -enable-kvm -cpu host -m 512 -smp 1 \
 			-nodefaults -nographic -no-reboot -serial stdio \
 			-drive "file=$img,if=virtio,format=raw" \
 			-drive "file=$tool,if=virtio,format=raw,readonly=on" \

@@ -93,6 +93,8 @@ trap cleanup EXIT
 "$BUILD/bench/netload" serve "$port" >"$tmp/server.log" 2>&1 &
 server=$!
 append_base="console=ttyS0 quiet xktest=net_bench xknet_secs=$secs xknet_port=$port"
+# A run takes about 20 s plus 3 tests: several times that means a hung guest.
+tmo=$((180 + 10 * secs))
 
 # run SIDE: one guest run; prints "tx MBps rx MBps rr TPS"
 run() {
@@ -107,9 +109,9 @@ memory = 256
 vcpus = 1
 vif = [ 'mac=00:16:3e:00:00:01' ]
 CFG
-		out=$(timeout 900 "$BUILD/xenkvmd" -q "$tmp/n.cfg" </dev/null 2>"$tmp/err" | tr -d '\r') || true
+		out=$(timeout "$tmo" "$BUILD/xenkvmd" -q "$tmp/n.cfg" </dev/null 2>"$tmp/err" | tr -d '\r') || true
 	else
-		out=$(timeout 900 qemu-system-x86_64 -enable-kvm -cpu host -m 256 -smp 1 \
+		out=$(timeout "$tmo" qemu-system-x86_64 -enable-kvm -cpu host -m 256 -smp 1 \
 			-nodefaults -nographic -no-reboot -serial stdio \
 			-netdev user,id=n0 -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56 \
 			-kernel "$XENKVM_KERNEL" -initrd "$XENKVM_INITRD" \
