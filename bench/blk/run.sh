@@ -39,38 +39,9 @@ if [ -z "${L1_RUN:-}" ]; then
 	mkdir -p "$cache" "$BUILD/bench"
 	gcc -static -O2 -o "$BUILD/bench/blkload" bench/blk/blkload.c
 	kver=$(basename "$(dirname "$XENKVM_BLKFRONT")")
-	# virtio modules of the same kernel, in load order, as an extra cpio
-	# appended to the test initramfs (Linux unpacks concatenated archives).
 	extra=$cache/virtio-$kver.cpio.gz
-	if [ ! -s "$extra" ]; then
-		work=$(mktemp -d)
-		(cd "$work" && apt-get download "linux-image-$kver" >/dev/null)
-		dpkg-deb -x "$work"/linux-image-*.deb "$work/root"
-		mdir=$work/root/lib/modules/$kver
-		mkdir -p "$work/cpio/lib/modules/$kver"
-		# Debian's package leaves modules.dep to depmod at install time
-		[ -f "$mdir/modules.dep" ] || depmod -b "$work/root" "$kver"
-		# load order from modules.dep: dependencies first
-		order=()
-		add() {
-			local path=$1 d
-			for d in $(awk -F': ' -v m="$path" '$1 == m { print $2 }' "$mdir/modules.dep" | tr ' ' '\n' | tac); do
-				add "$d"
-			done
-			case " ${order[*]} " in *" $(basename "${path%.ko*}").ko "*) return ;; esac
-			case $path in
-			*.xz) xz -dc "$mdir/$path" ;; *.zst) zstd -dcq "$mdir/$path" ;; *) cat "$mdir/$path" ;;
-			esac >"$work/cpio/lib/modules/$kver/$(basename "${path%.ko*}").ko"
-			order+=("$(basename "${path%.ko*}").ko")
-		}
-		for m in virtio_pci virtio_blk; do
-			p=$(awk -F: -v m="$m" '{ n = $1; sub(/.*\//, "", n); sub(/\.ko.*/, "", n) } n == m { print $1 }' "$mdir/modules.dep")
-			[ -n "$p" ] && add "$p"	# else built in
-		done
-		printf '%s\n' "${order[@]}" >"$work/cpio/lib/modules/$kver/virtio.order"
-		(cd "$work/cpio" && find . | cpio -o -H newc --quiet | gzip -9) >"$extra"
-		rm -rf "$work"
-	fi
+	. bench/guest-modules.sh
+	bench_virtio_modules "$extra" "$kver" virtio_pci virtio_blk
 	cat "$XENKVM_INITRD" "$extra" >"$BUILD/bench/blk-initrd.cpio.gz"
 	if ! "$BUILD/kvm-probe" >/dev/null 2>&1; then
 		echo "bench/blk: local KVM cannot run guests at hardware speed; running in the nested host" >&2

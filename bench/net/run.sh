@@ -37,36 +37,9 @@ if [ -z "${L1_RUN:-}" ]; then
 	mkdir -p "$cache" "$BUILD/bench"
 	gcc -static -O2 -o "$BUILD/bench/netload" bench/net/netload.c
 	kver=$(basename "$(dirname "$XENKVM_NETFRONT")")
-	# virtio-net modules of the same kernel, in load order, as an extra
-	# cpio appended to the test initramfs (Linux unpacks concatenated archives).
 	mods=$cache/virtio-net-$kver.cpio.gz
-	if [ ! -s "$mods" ]; then
-		work=$(mktemp -d)
-		(cd "$work" && apt-get download "linux-image-$kver" >/dev/null)
-		dpkg-deb -x "$work"/linux-image-*.deb "$work/root"
-		mdir=$work/root/lib/modules/$kver
-		mkdir -p "$work/cpio/lib/modules/$kver"
-		[ -f "$mdir/modules.dep" ] || depmod -b "$work/root" "$kver"
-		order=()
-		add() {	# add MODULE-PATH: its dependencies first, then itself
-			local path=$1 d
-			for d in $(awk -F': ' -v m="$path" '$1 == m { print $2 }' "$mdir/modules.dep" | tr ' ' '\n' | tac); do
-				add "$d"
-			done
-			case " ${order[*]} " in *" $(basename "${path%.ko*}").ko "*) return ;; esac
-			case $path in
-			*.xz) xz -dc "$mdir/$path" ;; *.zst) zstd -dcq "$mdir/$path" ;; *) cat "$mdir/$path" ;;
-			esac >"$work/cpio/lib/modules/$kver/$(basename "${path%.ko*}").ko"
-			order+=("$(basename "${path%.ko*}").ko")
-		}
-		for m in virtio_pci virtio_net; do
-			p=$(awk -F: -v m="$m" '{ n = $1; sub(/.*\//, "", n); sub(/\.ko.*/, "", n) } n == m { print $1 }' "$mdir/modules.dep")
-			[ -n "$p" ] && add "$p"	# else built in
-		done
-		printf '%s\n' "${order[@]}" >"$work/cpio/lib/modules/$kver/virtio.order"
-		(cd "$work/cpio" && find . | cpio -o -H newc --quiet | gzip -9) >"$mods"
-		rm -rf "$work"
-	fi
+	. bench/guest-modules.sh
+	bench_virtio_modules "$mods" "$kver" virtio_pci virtio_net
 	# netload for the guest, as one more archive
 	work=$(mktemp -d)
 	mkdir -p "$work/bin"
