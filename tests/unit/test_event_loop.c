@@ -127,6 +127,8 @@ static void on_defer_a(void *opaque, uint32_t ev)
 	c->a_nested += c->in_handler;
 	if (c->a_resignal && c->a_resignal--)
 		event_notifier_signal(c->a);   /* next round, not this one */
+	else
+		bump(&notified);               /* the chain's last run */
 }
 
 static void on_defer_b(void *opaque, uint32_t ev)
@@ -195,8 +197,7 @@ static void test_deferred_signal(void)
 	c->a_resignal = 3;
 	CU_ASSERT_EQUAL(event_loop_start(l, "test-defer"), 0);
 	CU_ASSERT_EQUAL(write(p[1], "x", 1), 1);
-	CU_ASSERT(wait_for(&notified, 1));
-	usleep(20 * 1000);   /* a's re-signals run in the rounds after */
+	CU_ASSERT(wait_for(&notified, 2));   /* b, and the end of a's chain */
 	event_loop_stop(l);
 	/* once for the two signals, then once per re-signal */
 	CU_ASSERT_EQUAL(c->a_runs, 4);
@@ -208,7 +209,7 @@ static void test_deferred_signal(void)
 	/* from another thread it is an eventfd write again */
 	CU_ASSERT_EQUAL(event_loop_start(l, "test-defer"), 0);
 	event_notifier_signal(c->b);
-	CU_ASSERT(wait_for(&notified, 2));
+	CU_ASSERT(wait_for(&notified, 3));
 	event_loop_stop(l);
 	event_notifier_free(c->a);
 	event_notifier_free(c->b);
