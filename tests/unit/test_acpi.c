@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cunit_run.h"
 #include "xenkvm/acpi.h"
 
 static uint8_t region[ACPI_TABLES_SIZE];
@@ -893,9 +894,5 @@ int main(void)
 	CU_add_test(s, "placement", test_placement);
 	CU_add_test(s, "deterministic", test_deterministic);
 	CU_add_test(s, "pm1_cnt_decode", test_pm1_cnt_decode);
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	unsigned int failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run(CU_BRM_NORMAL);
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cunit_run.h"
 #include "xenkvm/aml.h"
 
 static uint8_t out[4096];
@@ -510,9 +511,5 @@ int main(void)
 	CU_add_test(s, "resource_descriptors", test_resource_descriptors);
 	CU_add_test(s, "structure_errors", test_structure_errors);
 	CU_add_test(s, "too_small", test_too_small);
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	unsigned int failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run(CU_BRM_NORMAL);
 }

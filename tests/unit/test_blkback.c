@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 /* xen_abi.h first: it selects the Xen interface version. */
+#include "cunit_run.h"
 #include "xenkvm/xen_abi.h"
 #include <xen/io/blkif.h>
 #include <xen/io/protocols.h>
@@ -1081,7 +1082,6 @@ int main(void)
 		{ "blkback (io_uring only)", suite_uring_only },
 		{ "blkback (memory-backed: all inline)", suite_inline_always },
 	};
-	unsigned int failed;
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
@@ -1091,9 +1091,5 @@ int main(void)
 		for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
 			CU_add_test(s, tests[i].name, tests[i].fn);
 	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run(CU_BRM_VERBOSE);
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cunit_run.h"
 #include "xenkvm/boot.h"
 #include "xenkvm/vm.h"
 #include "bzimage_fixture.h"
@@ -207,9 +208,5 @@ int main(void)
 	CU_add_test(s, "initrd_place", test_initrd_place);
 	CU_add_test(s, "boot_params", test_boot_params);
 	CU_add_test(s, "tables_and_entry", test_tables_and_entry);
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	unsigned int failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run(CU_BRM_NORMAL);
 }

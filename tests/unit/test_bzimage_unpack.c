@@ -15,6 +15,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "cunit_run.h"
 #include "xenkvm/boot.h"
 #include "xenkvm/bzimage_unpack.h"
 #include "xenkvm/vm.h"
@@ -599,9 +600,5 @@ int main(void)
 	CU_add_test(s, "kaslr_offset", test_kaslr_offset);
 	CU_add_test(s, "cmdline_word", test_cmdline_word);
 	CU_add_test(s, "boot_load", test_boot_load);
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	unsigned int failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run(CU_BRM_NORMAL);
 }

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cunit_run.h"
 #include "xenkvm/console_server.h"
 #include "xenkvm/control.h"
 #include "xenkvm/event_loop.h"
@@ -749,9 +750,5 @@ int main(void)
 	CU_add_test(s, "server", test_server);
 	CU_add_test(s, "client errors", test_client_errors);
 	CU_add_test(s, "console relay", test_console);
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	unsigned int failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run(CU_BRM_NORMAL);
 }

@@ -1,6 +1,7 @@
 #include <CUnit/Basic.h>
 #include <string.h>
 
+#include "cunit_run.h"
 #include "xenkvm/cpuid.h"
 
 #define MAX 32
@@ -137,9 +138,5 @@ int main(void)
 	CU_add_test(s, "cache_and_amd", test_cache_and_amd);
 	CU_add_test(s, "single_vcpu_and_no_room", test_single_vcpu_and_no_room);
 	CU_add_test(s, "tsc_deadline", test_tsc_deadline);
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	unsigned int failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run(CU_BRM_NORMAL);
 }

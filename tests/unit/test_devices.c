@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cunit_run.h"
 #include "fake_vm.h"
 #include "xenkvm/acpi.h"
 #include "xenkvm/acpi_pm.h"
@@ -296,9 +297,5 @@ int main(void)
 	CU_add_test(s, "rtc", test_rtc);
 	CU_add_test(s, "acpi_pm", test_acpi_pm);
 	CU_add_test(s, "pci", test_pci);
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	unsigned int failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run(CU_BRM_NORMAL);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cunit_run.h"
 #include "xenkvm/domain_config.h"
 
 static struct domain_config cfg;
@@ -540,10 +541,7 @@ int main(void)
 	CU_add_test(s, "vif_ok", test_vif_ok);
 	CU_add_test(s, "vif_errors", test_vif_errors);
 	CU_add_test(s, "vif_limits", test_vif_limits);
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	unsigned int failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
+	int failed = cunit_run(CU_BRM_NORMAL);
 	domain_config_free(&cfg);
-	return failed ? 1 : 0;
+	return failed;
 }

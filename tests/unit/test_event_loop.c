@@ -4,6 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cunit_run.h"
 #include "xenkvm/event_loop.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -304,9 +305,5 @@ int main(void)
 	CU_add_test(s, "loop", test_loop);
 	CU_add_test(s, "deferred signal", test_deferred_signal);
 	CU_add_test(s, "deferred before after", test_deferred_before_after);
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	unsigned int failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run(CU_BRM_NORMAL);
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "cunit_run.h"
 #include "xen_fake_vmm.h"
 #include "xenkvm/bench_echo.h"
 #include "xenkvm/evtchn.h"
@@ -885,7 +886,6 @@ static void test_bench_echo(void)
 int main(void)
 {
 	CU_pSuite s;
-	unsigned int failed;
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
@@ -907,9 +907,5 @@ int main(void)
 	CU_add_test(s, "fast path: delivery by the VMM", test_fast_raise);
 	CU_add_test(s, "fast path: VIRQ_TIMER bindings", test_fast_timer_virq);
 	CU_add_test(s, "bench echo backend", test_bench_echo);
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run(CU_BRM_NORMAL);
 }

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "cunit_run.h"
 #include "xenkvm/guest_mem.h"
 
 static void test_bounds(void)
@@ -31,9 +32,5 @@ int main(void)
 		return 1;
 	s = CU_add_suite("guest_mem", NULL, NULL);
 	CU_add_test(s, "bounds", test_bounds);
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	unsigned int failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run(CU_BRM_NORMAL);
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "cunit_run.h"
 #include "xen_fake_vmm.h"
 #include "xenkvm/hypercall_page.h"
 #include "xenkvm/xen_cpuid.h"
@@ -309,7 +310,6 @@ static void test_console_physdev(void)
 int main(void)
 {
 	CU_pSuite s;
-	unsigned int failed;
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
@@ -325,9 +325,5 @@ int main(void)
 	CU_add_test(s, "hypercall MSR write", test_msr_write);
 	CU_add_test(s, "cpuid leaves", test_cpuid);
 	CU_add_test(s, "console_io and physdev_op", test_console_physdev);
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run(CU_BRM_NORMAL);
 }

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "cunit_run.h"
 #include "xenkvm/io_bus.h"
 
 static uint64_t last_off;
@@ -69,9 +70,5 @@ int main(void)
 	s = CU_add_suite("io_bus", NULL, NULL);
 	CU_add_test(s, "register_lookup", test_register_lookup);
 	CU_add_test(s, "overlap_and_unregister", test_overlap_and_unregister);
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	unsigned int failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run(CU_BRM_NORMAL);
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cunit_run.h"
 #include "xenkvm/net_pkt.h"
 
 /* --- reference checksum -------------------------------------------------- */
@@ -727,12 +728,5 @@ int main(void)
 	CU_add_test(s, "coalesce: in-order segments become one GSO packet", test_coalesce);
 	CU_add_test(s, "coalesce: what must not merge", test_coalesce_refuses);
 	CU_add_test(s, "coalesce: stops at 64 KiB", test_coalesce_64k);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	{
-		unsigned int failed = CU_get_number_of_failures();
-
-		CU_cleanup_registry();
-		return failed ? 1 : 0;
-	}
+	return cunit_run(CU_BRM_VERBOSE);
 }

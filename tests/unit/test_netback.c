@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 /* xen_abi.h first: it selects the Xen interface version. */
+#include "cunit_run.h"
 #include "xenkvm/xen_abi.h"
 #include <xen/io/netif.h>
 #include <xen/io/xenbus.h>
@@ -1457,16 +1458,11 @@ int main(void)
 		{ "frontend_vanishes", test_frontend_vanishes },
 	};
 	CU_pSuite s;
-	unsigned int failed;
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
 	s = CU_add_suite("netback", setup, teardown);
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
 		CU_add_test(s, tests[i].name, tests[i].fn);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run(CU_BRM_VERBOSE);
 }

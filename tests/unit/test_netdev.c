@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cunit_run.h"
 #include "xenkvm/domain_config.h"
 #include "xenkvm/event_loop.h"
 #include "xenkvm/netdev.h"
@@ -688,7 +689,7 @@ static void test_tap_unprivileged(void)
 int main(void)
 {
 	CU_pSuite s;
-	unsigned int failed;
+	int failed;
 
 	if (CU_initialize_registry() != CUE_SUCCESS || event_loop_new(&loop))
 		return 1;
@@ -707,10 +708,7 @@ int main(void)
 		if (geteuid() != 0 && access("/dev/net/tun", F_OK) == 0)
 			CU_add_test(s, "tap: refused without privileges", test_tap_unprivileged);
 	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
+	failed = cunit_run(CU_BRM_VERBOSE);
 	event_loop_free(loop);
-	return failed ? 1 : 0;
+	return failed;
 }

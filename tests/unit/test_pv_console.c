@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cunit_run.h"
 #include "xen_fake_vmm.h"
 #include "xenkvm/event_loop.h"
 #include "xenkvm/evtchn.h"
@@ -243,16 +244,11 @@ int main(void)
 		{ "output_dropped_without_loop", test_output_dropped_without_loop },
 	};
 	CU_pSuite s;
-	unsigned int failed;
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
 	s = CU_add_suite("pv_console", setup, teardown);
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
 		CU_add_test(s, tests[i].name, tests[i].fn);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run(CU_BRM_VERBOSE);
 }

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cunit_run.h"
 #include "xenkvm/rundir.h"
 
 static char base[256];
@@ -343,9 +344,5 @@ int main(void)
 	CU_add_test(s, "concurrent", test_concurrent);
 	CU_add_test(s, "files", test_files);
 	CU_add_test(s, "cloexec", test_cloexec);
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	unsigned int failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run(CU_BRM_NORMAL);
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "cunit_run.h"
 #include "xen_fake_vmm.h"
 #include "xenkvm/gnttab.h"
 
@@ -204,7 +205,6 @@ static void test_backend_copy(void)
 int main(void)
 {
 	CU_pSuite s;
-	unsigned int failed;
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
@@ -214,9 +214,5 @@ int main(void)
 	CU_add_test(s, "setup_table native and compat", test_setup_table);
 	CU_add_test(s, "backend map/unmap flags", test_backend_map);
 	CU_add_test(s, "backend copy", test_backend_copy);
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run(CU_BRM_NORMAL);
 }

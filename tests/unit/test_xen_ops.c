@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "cunit_run.h"
 #include "xen_fake_vmm.h"
 #include "xenkvm/evtchn.h"
 #include "xenkvm/xen_shinfo.h"
@@ -333,7 +334,6 @@ static void test_memory_op(void)
 int main(void)
 {
 	CU_pSuite s;
-	unsigned int failed;
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
@@ -344,9 +344,5 @@ int main(void)
 	CU_add_test(s, "single-shot and periodic timers", test_timers);
 	CU_add_test(s, "vcpu_op misc", test_vcpu_misc);
 	CU_add_test(s, "memory_op", test_memory_op);
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run(CU_BRM_NORMAL);
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "cunit_run.h"
 #include "xen_fake_vmm.h"
 #include "xenkvm/evtchn.h"
 #include "xenkvm/xen_shinfo.h"
@@ -353,7 +354,6 @@ static void test_kernel_accel(void)
 int main(void)
 {
 	CU_pSuite s;
-	unsigned int failed;
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
@@ -365,9 +365,5 @@ int main(void)
 	CU_add_test(s, "pvclock scale", test_pvclock_scale);
 	CU_add_test(s, "time and runstate areas", test_time_and_runstate);
 	CU_add_test(s, "kernel-accelerated mode only forwards", test_kernel_accel);
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run(CU_BRM_NORMAL);
 }

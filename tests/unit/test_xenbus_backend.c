@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "cunit_run.h"
 #include "xenkvm/xenbus_backend.h"
 #include "xenkvm/xenstore.h"
 
@@ -68,16 +69,11 @@ static void test_uint_strict(void)
 int main(void)
 {
 	CU_pSuite s;
-	unsigned int failed;
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
 	s = CU_add_suite("xenbus_backend", setup, teardown);
 	CU_add_test(s, "write_read", test_write_read);
 	CU_add_test(s, "uint_strict", test_uint_strict);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run(CU_BRM_VERBOSE);
 }

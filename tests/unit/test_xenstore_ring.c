@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cunit_run.h"
 #include "xenkvm/log.h"
 #include "xenkvm/xenstore.h"
 #include "xenkvm/xs_ring.h"
@@ -302,7 +303,7 @@ int main(void)
 		{ "reconnect", test_reconnect },
 	};
 	CU_pSuite suite;
-	unsigned int failed, i;
+	unsigned int i;
 
 	log_set_level(LOG_ERR + 0);
 	if (CU_initialize_registry() != CUE_SUCCESS)
@@ -310,9 +311,5 @@ int main(void)
 	suite = CU_add_suite("xenstore_ring", NULL, NULL);
 	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
 		CU_add_test(suite, tests[i].name, tests[i].fn);
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run(CU_BRM_NORMAL);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cunit_run.h"
 #include "xenkvm/log.h"
 #include "xenkvm/xenstore.h"
 #include "test_xenstore_util.h"
@@ -487,7 +488,7 @@ int main(void)
 		{ "flow_control", test_flow_control },
 	};
 	CU_pSuite suite;
-	unsigned int failed, i;
+	unsigned int i;
 
 	log_set_level(LOG_ERR);
 	if (CU_initialize_registry() != CUE_SUCCESS)
@@ -495,9 +496,5 @@ int main(void)
 	suite = CU_add_suite("xenstore_wire", NULL, NULL);
 	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
 		CU_add_test(suite, tests[i].name, tests[i].fn);
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run(CU_BRM_NORMAL);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cunit_run.h"
 #include "xenkvm/xlcfg.h"
 
 static char err[512];
@@ -229,9 +230,5 @@ int main(void)
 	CU_add_test(s, "assign_append", test_assign_append);
 	CU_add_test(s, "layers", test_layers);
 	CU_add_test(s, "error_buffer", test_error_buffer);
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	CU_basic_run_tests();
-	unsigned int failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return cunit_run(CU_BRM_NORMAL);
 }
