@@ -170,9 +170,10 @@ void event_loop_set_poll_source(struct event_loop *l, const struct event_poll_so
 	l->has_poll_src = true;
 }
 
-/* With a poll source, wait in poll() on the epoll fd and the source's fds;
- * returns epoll_wait's timeout (0 if the epoll fd is ready, else -1 meaning
- * "nothing for epoll this round", reported as -2). */
+/* With a poll source, wait in poll() on the epoll fd and the source's fds,
+ * up to `timeout` ms (-1: until one is ready; 0 when deferred work waits);
+ * returns epoll_wait's timeout: 0 if the epoll fd is ready, else -2 for
+ * "nothing for epoll this round". */
 static int event_loop_poll_source(struct event_loop *l, int timeout)
 {
 	struct event_poll_source *src = &l->poll_src;
