@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -34,6 +35,9 @@ struct event_loop {
 	 * read each.  Only the loop's thread touches these. */
 	struct event_notifier *deferred, **deferred_tail;
 	struct event_notifier *running;   /* the batch being run */
+	/* All timers, for their loop-thread deadlines (under lock). */
+	struct event_timer *timers;
+	bool no_pwait2;                   /* the kernel lacks epoll_pwait2 */
 };
 
 struct event_notifier {
@@ -48,11 +52,24 @@ struct event_notifier {
 /* The loop whose thread this is, if any. */
 static __thread struct event_loop *this_loop;
 
+/*
+ * A timer armed on the loop's own thread is a deadline the loop waits for
+ * (its epoll timeout): no timerfd_settime per arm nor read per expiry,
+ * which libslirp's TCP timers would pay on every request/response.  Armed
+ * from another thread (a vCPU's Xen timer) it is the timerfd, so that
+ * thread need not wake the loop to shorten its wait.  Arming one way
+ * cancels the other.
+ */
 struct event_timer {
 	struct event_loop *loop;
 	int fd;
 	event_fn *fn;
 	void *opaque;
+	/* Under loop->lock: */
+	uint64_t deadline;          /* loop-thread arming; 0 = none */
+	bool due;                   /* picked for this round's expiries */
+	bool fd_armed;              /* the timerfd is set */
+	struct event_timer *next;
 };
 
 int event_loop_new(struct event_loop **loop_r)
@@ -170,30 +187,116 @@ void event_loop_set_poll_source(struct event_loop *l, const struct event_poll_so
 	l->has_poll_src = true;
 }
 
-/* With a poll source, wait in poll() on the epoll fd and the source's fds,
- * up to `timeout` ms (-1: until one is ready; 0 when deferred work waits);
- * returns epoll_wait's timeout: 0 if the epoll fd is ready, else -2 for
- * "nothing for epoll this round". */
-static int event_loop_poll_source(struct event_loop *l, int timeout)
+/* With a poll source, wait in ppoll() on the epoll fd and the source's fds
+ * up to `timeout` (NULL: until one is ready); true if the epoll fd is
+ * ready (or the set could not be built: plain epoll this round). */
+static bool event_loop_poll_source(struct event_loop *l, const struct timespec *timeout)
 {
 	struct event_poll_source *src = &l->poll_src;
 	unsigned int max = src->nfds(src->opaque) + 1, n;
 	struct pollfd *fds = calloc(max, sizeof(*fds));
-	int rc = -2;
+	bool rc = false;
 
 	if (!fds)
-		return 0;   /* degrade to plain epoll this round */
+		return true;
 	fds[0] = (struct pollfd){ .fd = l->epfd, .events = POLLIN };
 	n = 1 + src->fill(src->opaque, fds + 1, max - 1);
-	if (poll(fds, n, timeout) > 0) {
+	if (ppoll(fds, n, timeout, NULL) > 0) {
 		for (unsigned int i = 1; i < n; i++)
 			if (fds[i].revents)
 				src->handle(src->opaque, fds[i].fd, fds[i].revents);
-		if (fds[0].revents)
-			rc = 0;
+		rc = fds[0].revents != 0;
 	}
 	free(fds);
 	return rc;
+}
+
+/* How long the loop may sleep: until the first loop-thread deadline
+ * (*ts, false), or for ever (true). */
+static bool event_loop_wait_forever(struct event_loop *l, struct timespec *ts)
+{
+	uint64_t first = UINT64_MAX, now;
+	struct event_timer *t;
+
+	pthread_mutex_lock(&l->lock);
+	for (t = l->timers; t; t = t->next)
+		if (t->deadline && t->deadline < first)
+			first = t->deadline;
+	pthread_mutex_unlock(&l->lock);
+	if (first == UINT64_MAX)
+		return true;
+	now = event_loop_now_ns();
+	first = first > now ? first - now : 0;
+	ts->tv_sec = (time_t)(first / 1000000000ull);
+	ts->tv_nsec = (long)(first % 1000000000ull);
+	return false;
+}
+
+/* epoll_wait with a ns timeout (NULL: none), where the kernel has it. */
+static int event_loop_epoll_wait(struct event_loop *l, struct epoll_event *evs, int max,
+				 const struct timespec *ts)
+{
+	long ms;
+
+	if (!l->no_pwait2) {
+		int n = epoll_pwait2(l->epfd, evs, max, ts, NULL);
+
+		if (n >= 0 || errno != ENOSYS)
+			return n;
+		l->no_pwait2 = true;
+	}
+	if (!ts)
+		return epoll_wait(l->epfd, evs, max, -1);
+	/* Rounded up: waking early would only spin until the deadline. */
+	ms = ts->tv_sec * 1000 + (ts->tv_nsec + 999999) / 1000000;
+	return epoll_wait(l->epfd, evs, max, ms > INT_MAX ? INT_MAX : (int)ms);
+}
+
+/* Runs the loop-thread timers due now, each once: one re-armed for an
+ * earlier time by its own handler fires next round, after the fds. */
+static void event_loop_run_timers(struct event_loop *l)
+{
+	uint64_t now = event_loop_now_ns();
+	struct event_timer *t;
+	bool any = false;
+
+	pthread_mutex_lock(&l->lock);
+	for (t = l->timers; t; t = t->next)
+		if (t->deadline && t->deadline <= now) {
+			t->deadline = 0;
+			t->due = any = true;
+		}
+	pthread_mutex_unlock(&l->lock);
+	while (any) {
+		pthread_mutex_lock(&l->lock);
+		for (t = l->timers; t && !t->due; t = t->next)
+			;
+		if (t)
+			t->due = false;
+		pthread_mutex_unlock(&l->lock);
+		if (!t)
+			break;
+		/* Only this thread frees a timer while the loop runs: t lives. */
+		t->fn(t->opaque, EPOLLIN);
+	}
+}
+
+/* Source records removed this round: no epoll result of a later round can
+ * point at them, and this round's have all been handled. */
+static void event_loop_reap(struct event_loop *l)
+{
+	struct event_source *s, *next;
+
+	if (!l->removed)   /* racy peek: a miss waits for the next round */
+		return;
+	pthread_mutex_lock(&l->lock);
+	s = l->removed;
+	l->removed = NULL;
+	pthread_mutex_unlock(&l->lock);
+	for (; s; s = next) {
+		next = s->next;
+		free(s);
+	}
 }
 
 /* Runs the notifiers deferred so far; ones they signal wait for the next
@@ -220,15 +323,23 @@ static void *event_loop_thread(void *arg)
 
 	this_loop = l;
 	for (;;) {
-		/* Deferred work pending: look at the fds without sleeping. */
-		int timeout = l->deferred ? 0 : -1, n;
+		struct timespec ts = { 0 };
+		const struct timespec *timeout = &ts;
+		int n = 0;
 
+		/* Deferred work pending: look at the fds without sleeping. */
+		if (!l->deferred && event_loop_wait_forever(l, &ts))
+			timeout = NULL;
 		if (l->has_poll_src) {
-			timeout = event_loop_poll_source(l, timeout);
+			bool epoll_ready = event_loop_poll_source(l, timeout);
+
 			if (l->poll_src.after)
 				l->poll_src.after(l->poll_src.opaque);
+			if (epoll_ready)
+				n = event_loop_epoll_wait(l, evs, 32, &(struct timespec){ 0 });
+		} else {
+			n = event_loop_epoll_wait(l, evs, 32, timeout);
 		}
-		n = timeout == -2 ? 0 : epoll_wait(l->epfd, evs, 32, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -243,11 +354,13 @@ static void *event_loop_thread(void *arg)
 			if (s->fn)
 				s->fn(s->opaque, evs[i].events);
 		}
+		event_loop_run_timers(l);
 		/* Before `after`: deferred work may leave output (XenStore
 		 * writes and their watch events) that `after` sends. */
 		event_loop_run_deferred(l);
 		if (l->has_poll_src && l->poll_src.after)
 			l->poll_src.after(l->poll_src.opaque);
+		event_loop_reap(l);
 	}
 	return NULL;
 }
@@ -389,8 +502,16 @@ static void event_timer_ready(void *opaque, uint32_t events)
 	struct event_timer *t = opaque;
 	uint64_t expirations;
 
+	bool fired;
+
 	(void)events;
-	if (read(t->fd, &expirations, sizeof(expirations)) == sizeof(expirations))
+	/* Under the lock: a concurrent arm sets the timerfd and fd_armed together. */
+	pthread_mutex_lock(&t->loop->lock);
+	fired = read(t->fd, &expirations, sizeof(expirations)) == sizeof(expirations);
+	if (fired)
+		t->fd_armed = false;
+	pthread_mutex_unlock(&t->loop->lock);
+	if (fired)
 		t->fn(t->opaque, EPOLLIN);
 }
 
@@ -416,6 +537,10 @@ int event_timer_new(struct event_loop *loop, event_fn *fn, void *opaque, struct 
 		free(t);
 		return rc;
 	}
+	pthread_mutex_lock(&loop->lock);
+	t->next = loop->timers;
+	loop->timers = t;
+	pthread_mutex_unlock(&loop->lock);
 	*t_r = t;
 	return 0;
 }
@@ -428,7 +553,7 @@ uint64_t event_loop_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-int event_timer_arm(struct event_timer *t, uint64_t deadline_ns)
+static int event_timer_fd_set(struct event_timer *t, uint64_t deadline_ns)
 {
 	struct itimerspec its = {
 		.it_value = { .tv_sec = (time_t)(deadline_ns / 1000000000ull),
@@ -438,15 +563,41 @@ int event_timer_arm(struct event_timer *t, uint64_t deadline_ns)
 	/* A deadline of 0 disarms; one already past fires at once (1 ns). */
 	if (deadline_ns && !its.it_value.tv_sec && !its.it_value.tv_nsec)
 		its.it_value.tv_nsec = 1;
-	if (timerfd_settime(t->fd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
-		return -errno;
-	return 0;
+	return timerfd_settime(t->fd, TFD_TIMER_ABSTIME, &its, NULL) < 0 ? -errno : 0;
+}
+
+int event_timer_arm(struct event_timer *t, uint64_t deadline_ns)
+{
+	struct event_loop *l = t->loop;
+	bool on_loop = this_loop == l, fd_armed;
+	int rc = 0;
+
+	pthread_mutex_lock(&l->lock);
+	fd_armed = t->fd_armed;
+	t->deadline = on_loop ? deadline_ns : 0;
+	t->due = false;
+	if (!on_loop || fd_armed) {
+		/* Under the lock: the timerfd and fd_armed change together. */
+		rc = event_timer_fd_set(t, on_loop ? 0 : deadline_ns);
+		t->fd_armed = !on_loop && deadline_ns && !rc;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return rc;
 }
 
 void event_timer_free(struct event_timer *t)
 {
+	struct event_timer **pp;
+
 	if (!t)
 		return;
+	pthread_mutex_lock(&t->loop->lock);
+	for (pp = &t->loop->timers; *pp; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	pthread_mutex_unlock(&t->loop->lock);
 	event_loop_remove(t->loop, t->fd);
 	close(t->fd);
 	free(t);

@@ -295,6 +295,199 @@ static void test_deferred_before_after(void)
 	close(p[1]);
 }
 
+/*
+ * Timers armed on the loop's own thread are deadlines the loop waits for;
+ * armed elsewhere they are a timerfd.  Each way of arming must cancel the
+ * other, a deadline must not fire early, and a handler that keeps
+ * re-arming for the past must not starve the fds.
+ */
+struct tctx {
+	struct event_loop *l;
+	struct event_timer *own, *cross, *spin;
+	int p[2];
+	uint64_t own_at, own_fired_at;
+	int own_runs, cross_runs, spin_runs, spin_left, pipe_runs, pipe_saw_spin;
+	int step;
+};
+
+static void tctx_own(void *opaque, uint32_t ev)
+{
+	struct tctx *c = opaque;
+
+	(void)ev;
+	c->own_runs++;
+	c->own_fired_at = mono_ns();
+	bump(&fired);
+}
+
+static void tctx_cross(void *opaque, uint32_t ev)
+{
+	(void)ev;
+	((struct tctx *)opaque)->cross_runs++;
+	bump(&fired);
+}
+
+static void tctx_spin(void *opaque, uint32_t ev)
+{
+	struct tctx *c = opaque;
+
+	(void)ev;
+	c->spin_runs++;
+	if (c->spin_left && c->spin_left--)
+		event_timer_arm(c->spin, 1);   /* long past */
+	else
+		bump(&fired);
+}
+
+/* Steps run on the loop's thread, one per byte written to the pipe. */
+static void tctx_pipe(void *opaque, uint32_t ev)
+{
+	struct tctx *c = opaque;
+	char ch;
+
+	(void)ev;
+	if (read(c->p[0], &ch, 1) != 1)
+		return;
+	c->pipe_runs++;
+	switch (ch) {
+	case 'a':   /* a loop-thread deadline 30 ms out */
+		c->own_at = mono_ns() + 30 * 1000000ull;
+		event_timer_arm(c->own, c->own_at);
+		break;
+	case 'b':   /* loop-thread arming cancels a timerfd arming */
+		event_timer_arm(c->cross, 0);
+		break;
+	case 'c':   /* start the spinning chain */
+		event_timer_arm(c->spin, 1);
+		break;
+	case 'd':   /* the chain had not finished when the fds were served */
+		c->pipe_saw_spin = c->spin_runs;
+		break;
+	}
+	bump(&readable);
+}
+
+static void test_timer_threads(void)
+{
+	struct tctx c = { 0 };
+	int base_fired, base_readable;
+
+	fired = readable = 0;
+	CU_ASSERT_EQUAL_FATAL(event_loop_new(&c.l), 0);
+	CU_ASSERT_EQUAL_FATAL(pipe(c.p), 0);
+	CU_ASSERT_EQUAL(event_timer_new(c.l, tctx_own, &c, &c.own), 0);
+	CU_ASSERT_EQUAL(event_timer_new(c.l, tctx_cross, &c, &c.cross), 0);
+	CU_ASSERT_EQUAL(event_timer_new(c.l, tctx_spin, &c, &c.spin), 0);
+	CU_ASSERT_EQUAL(event_loop_add(c.l, c.p[0], EPOLLIN, tctx_pipe, &c), 0);
+	CU_ASSERT_EQUAL(event_loop_start(c.l, "test-timers"), 0);
+
+	/* On the loop: fires once, not before its deadline. */
+	CU_ASSERT_EQUAL(write(c.p[1], "a", 1), 1);
+	CU_ASSERT(wait_for(&fired, 1));
+	CU_ASSERT_EQUAL(c.own_runs, 1);
+	CU_ASSERT(c.own_fired_at >= c.own_at);
+
+	/* Armed on the loop, then from this thread for later: the loop's
+	 * deadline is gone, the later one stands. */
+	CU_ASSERT_EQUAL(write(c.p[1], "a", 1), 1);
+	CU_ASSERT(wait_for(&readable, 2));
+	CU_ASSERT_EQUAL(event_timer_arm(c.own, mono_ns() + 120 * 1000000ull), 0);
+	usleep(70 * 1000);
+	CU_ASSERT_EQUAL(c.own_runs, 1);
+	CU_ASSERT(wait_for(&fired, 2));
+	CU_ASSERT_EQUAL(c.own_runs, 2);
+
+	/* From this thread, then disarmed on the loop: never fires. */
+	base_fired = fired;
+	CU_ASSERT_EQUAL(event_timer_arm(c.cross, mono_ns() + 40 * 1000000ull), 0);
+	CU_ASSERT_EQUAL(write(c.p[1], "b", 1), 1);
+	CU_ASSERT(wait_for(&readable, 3));
+	usleep(80 * 1000);
+	CU_ASSERT_EQUAL(c.cross_runs, 0);
+	CU_ASSERT_EQUAL(fired, base_fired);
+
+	/* A handler re-arming for the past runs once per round: the pipe,
+	 * ready meanwhile, is served before the chain ends. */
+	base_readable = readable;
+	c.spin_left = 200;
+	CU_ASSERT_EQUAL(write(c.p[1], "cd", 2), 2);
+	CU_ASSERT(wait_for(&readable, base_readable + 2));
+	CU_ASSERT(wait_for(&fired, base_fired + 1));
+	CU_ASSERT_EQUAL(c.spin_runs, 201);
+	CU_ASSERT(c.pipe_saw_spin < 201);
+
+	event_loop_stop(c.l);
+	event_timer_free(c.own);
+	event_timer_free(c.cross);
+	event_timer_free(c.spin);
+	event_loop_free(c.l);
+	close(c.p[0]);
+	close(c.p[1]);
+}
+
+/* A source removed by another handler of the same round is not called,
+ * and its record (reclaimed at the end of the round) is not touched after
+ * (ASan). */
+struct rm_ctx {
+	struct event_loop *l;
+	int a[2], b[2], a_runs, b_runs;
+};
+
+static void rm_a(void *opaque, uint32_t ev)
+{
+	struct rm_ctx *c = opaque;
+	char ch;
+
+	(void)ev;
+	if (read(c->a[0], &ch, 1) != 1)
+		return;
+	c->a_runs++;
+	event_loop_remove(c->l, c->b[0]);
+	bump(&notified);
+}
+
+static void rm_b(void *opaque, uint32_t ev)
+{
+	struct rm_ctx *c = opaque;
+	char ch;
+
+	(void)ev;
+	if (read(c->b[0], &ch, 1) == 1)
+		c->b_runs++;
+	event_loop_remove(c->l, c->a[0]);
+	bump(&notified);
+}
+
+static void test_remove_in_round(void)
+{
+	struct rm_ctx c = { 0 };
+
+	notified = 0;
+	CU_ASSERT_EQUAL_FATAL(event_loop_new(&c.l), 0);
+	CU_ASSERT_EQUAL_FATAL(pipe(c.a), 0);
+	CU_ASSERT_EQUAL_FATAL(pipe(c.b), 0);
+	CU_ASSERT_EQUAL(event_loop_add(c.l, c.a[0], EPOLLIN, rm_a, &c), 0);
+	CU_ASSERT_EQUAL(event_loop_add(c.l, c.b[0], EPOLLIN, rm_b, &c), 0);
+	/* Both ready before the loop looks: one round sees both. */
+	CU_ASSERT_EQUAL(write(c.a[1], "x", 1), 1);
+	CU_ASSERT_EQUAL(write(c.b[1], "x", 1), 1);
+	CU_ASSERT_EQUAL(event_loop_start(c.l, "test-remove"), 0);
+	CU_ASSERT(wait_for(&notified, 1));
+	usleep(30 * 1000);
+	event_loop_stop(c.l);
+	/* Whichever ran first removed the other. */
+	CU_ASSERT_EQUAL(c.a_runs + c.b_runs, 1);
+	CU_ASSERT_EQUAL(notified, 1);
+	/* Removed fds can be added again (a reused fd number). */
+	CU_ASSERT_EQUAL(event_loop_add(c.l, c.a_runs ? c.b[0] : c.a[0], EPOLLIN,
+				       c.a_runs ? rm_b : rm_a, &c), 0);
+	event_loop_free(c.l);
+	close(c.a[0]);
+	close(c.a[1]);
+	close(c.b[0]);
+	close(c.b[1]);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -305,5 +498,7 @@ int main(void)
 	CU_add_test(s, "loop", test_loop);
 	CU_add_test(s, "deferred signal", test_deferred_signal);
 	CU_add_test(s, "deferred before after", test_deferred_before_after);
+	CU_add_test(s, "timer threads", test_timer_threads);
+	CU_add_test(s, "remove in round", test_remove_in_round);
 	return cunit_run(CU_BRM_NORMAL);
 }
