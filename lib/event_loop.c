@@ -35,6 +35,8 @@ struct event_loop {
 	 * read each.  Only the loop's thread touches these. */
 	struct event_notifier *deferred, **deferred_tail;
 	struct event_notifier *running;   /* the batch being run */
+	struct event_notifier *held, **held_tail;   /* ran this round: next round */
+	unsigned long round;
 	/* All timers, for their loop-thread deadlines (under lock). */
 	struct event_timer *timers;
 	bool no_pwait2;                   /* the kernel lacks epoll_pwait2 */
@@ -45,7 +47,8 @@ struct event_notifier {
 	int fd;
 	event_fn *fn;
 	void *opaque;
-	bool queued;                      /* on deferred or running */
+	bool queued;                      /* on deferred, running or held */
+	unsigned long ran_round;          /* the loop's round it last ran in */
 	struct event_notifier *next;
 };
 
@@ -299,20 +302,39 @@ static void event_loop_reap(struct event_loop *l)
 	}
 }
 
-/* Runs the notifiers deferred so far; ones they signal wait for the next
- * round, so a handler that re-signals itself cannot starve the fds. */
+/* Runs the notifiers deferred so far, and those they signal, each at most
+ * once a round: one signalled again after it ran (by itself or by a
+ * chain leading back to it) waits for the next round, so it cannot starve
+ * the fds, while a chain (a socket's round feeding netback's rx flush)
+ * finishes without an extra trip through epoll. */
 static void event_loop_run_deferred(struct event_loop *l)
 {
 	struct event_notifier *n;
 
-	l->running = l->deferred;
-	l->deferred = NULL;
-	l->deferred_tail = &l->deferred;
-	while ((n = l->running)) {
-		l->running = n->next;
-		n->next = NULL;
-		n->queued = false;
-		n->fn(n->opaque, EPOLLIN);
+	l->round++;
+	l->held = NULL;
+	l->held_tail = &l->held;
+	while (l->deferred) {
+		l->running = l->deferred;
+		l->deferred = NULL;
+		l->deferred_tail = &l->deferred;
+		while ((n = l->running)) {
+			l->running = n->next;
+			n->next = NULL;
+			if (n->ran_round == l->round) {
+				*l->held_tail = n;
+				l->held_tail = &n->next;
+				continue;
+			}
+			n->queued = false;
+			n->ran_round = l->round;
+			n->fn(n->opaque, EPOLLIN);
+		}
+	}
+	if (l->held) {
+		l->deferred = l->held;
+		l->deferred_tail = l->held_tail;
+		l->held = NULL;
 	}
 }
 
@@ -488,7 +510,8 @@ void event_notifier_free(struct event_notifier *n)
 		struct event_loop *l = n->loop;
 
 		/* The loop's thread or a stopped loop (as for event_loop_remove). */
-		if (!event_notifier_unqueue_one(&l->deferred, &l->deferred_tail, n))
+		if (!event_notifier_unqueue_one(&l->deferred, &l->deferred_tail, n) &&
+		    !event_notifier_unqueue_one(&l->held, &l->held_tail, n))
 			event_notifier_unqueue_one(&l->running, NULL, n);
 	}
 	event_loop_remove(n->loop, n->fd);

@@ -295,6 +295,76 @@ static void test_deferred_before_after(void)
 	close(p[1]);
 }
 
+/* A notifier signalled by a deferred one runs in the same round (before
+ * `after`), not after another trip through epoll: slirp's round feeds
+ * netback's rx flush that way. */
+struct chain_ctx {
+	struct event_notifier *a, *b;
+	int fd, afters, b_after_seen, b_runs;
+};
+
+static void chain_after(void *opaque)
+{
+	((struct chain_ctx *)opaque)->afters++;
+}
+
+static void chain_a(void *opaque, uint32_t ev)
+{
+	(void)ev;
+	event_notifier_signal(((struct chain_ctx *)opaque)->b);
+}
+
+static void chain_b(void *opaque, uint32_t ev)
+{
+	struct chain_ctx *c = opaque;
+
+	(void)ev;
+	c->b_runs++;
+	c->b_after_seen = c->afters;
+	bump(&notified);
+}
+
+static void chain_pipe(void *opaque, uint32_t ev)
+{
+	struct chain_ctx *c = opaque;
+	char ch;
+
+	(void)ev;
+	if (read(c->fd, &ch, 1) != 1)
+		return;
+	c->afters = 0;
+	event_notifier_signal(c->a);
+}
+
+static void test_deferred_chain(void)
+{
+	struct chain_ctx c = { 0 };
+	struct event_poll_source src = { .nfds = after_nfds, .fill = after_fill,
+					 .handle = after_handle, .after = chain_after, .opaque = &c };
+	struct event_loop *l;
+	int p[2];
+
+	notified = 0;
+	CU_ASSERT_EQUAL_FATAL(event_loop_new(&l), 0);
+	CU_ASSERT_EQUAL_FATAL(pipe(p), 0);
+	c.fd = p[0];
+	CU_ASSERT_EQUAL(event_notifier_new(l, chain_a, &c, &c.a), 0);
+	CU_ASSERT_EQUAL(event_notifier_new(l, chain_b, &c, &c.b), 0);
+	CU_ASSERT_EQUAL(event_loop_add(l, p[0], EPOLLIN, chain_pipe, &c), 0);
+	event_loop_set_poll_source(l, &src);
+	CU_ASSERT_EQUAL(event_loop_start(l, "test-chain"), 0);
+	CU_ASSERT_EQUAL(write(p[1], "x", 1), 1);
+	CU_ASSERT(wait_for(&notified, 1));
+	event_loop_stop(l);
+	CU_ASSERT_EQUAL(c.b_runs, 1);
+	CU_ASSERT_EQUAL(c.b_after_seen, 0);
+	event_notifier_free(c.a);
+	event_notifier_free(c.b);
+	event_loop_free(l);
+	close(p[0]);
+	close(p[1]);
+}
+
 /*
  * Timers armed on the loop's own thread are deadlines the loop waits for;
  * armed elsewhere they are a timerfd.  Each way of arming must cancel the
@@ -498,6 +568,7 @@ int main(void)
 	CU_add_test(s, "loop", test_loop);
 	CU_add_test(s, "deferred signal", test_deferred_signal);
 	CU_add_test(s, "deferred before after", test_deferred_before_after);
+	CU_add_test(s, "deferred chain", test_deferred_chain);
 	CU_add_test(s, "timer threads", test_timer_threads);
 	CU_add_test(s, "remove in round", test_remove_in_round);
 	return cunit_run(CU_BRM_NORMAL);
