@@ -4,8 +4,9 @@
  * and users find what they expect.
  *
  * libslirp wants a poll() set rebuilt every round.  The daemon's loop is
- * epoll, so the set lives in a private epoll fd that the loop watches;
- * after anything that can change slirp's sockets the set is refreshed,
+ * epoll: slirp's sockets are registered in it directly and what epoll says
+ * of them is slirp's revents, so a round costs no poll() of its own.
+ * After anything that can change slirp's sockets the set is refreshed,
  * touching only fds whose events changed.
  */
 #include <arpa/inet.h>
@@ -42,7 +43,10 @@ struct slirp_timer {
 };
 
 struct fd_state {
-	uint32_t events;             /* registered in epfd, +1; 0 = not registered */
+	struct slirp_netdev *sn;
+	int fd;
+	uint32_t events;             /* registered in the loop, +1; 0 = not registered */
+	uint32_t revents;            /* what epoll reported since the last round */
 	unsigned int round;          /* the last round slirp asked for it */
 	bool listed;                 /* in reg_fds */
 };
@@ -50,16 +54,15 @@ struct fd_state {
 struct slirp_netdev {
 	struct netdev nd;
 	Slirp *slirp;
-	int epfd;                    /* slirp's sockets, watched by the loop as one fd */
-	bool epfd_added;
+	struct event_notifier *ready;   /* a socket is ready: run a round */
 	struct event_timer *poll_timer;
 	uint64_t poll_deadline;      /* armed deadline, 0 if none */
 
 	struct pollfd *pfds;         /* this round's set, as slirp filled it */
 	unsigned int npfds, cap_pfds;
-	struct fd_state *fds;        /* by fd number */
+	struct fd_state **fds;       /* by fd number; the loop holds the pointers */
 	unsigned int fd_cap;
-	int *reg_fds;                /* fds that may be registered in epfd */
+	int *reg_fds;                /* fds that may be registered in the loop */
 	unsigned int nreg, cap_reg;
 	unsigned int round;
 
@@ -220,16 +223,18 @@ static void cb_timer_mod(void *timer, int64_t expire_time, void *opaque)
 
 static void cb_register_poll_fd(int fd, void *opaque) { (void)fd; (void)opaque; }
 
-/* slirp is about to close fd: forget it now, or a new socket that gets the
- * same number and asks for the same events would look already watched. */
+/* slirp is about to close fd (libslirp says so before each close): forget
+ * it now, or a new socket that gets the same number and asks for the same
+ * events would look already watched, and a later removal could hit
+ * whatever else of the daemon's then holds the number. */
 static void cb_unregister_poll_fd(int fd, void *opaque)
 {
 	struct slirp_netdev *sn = opaque;
 
-	if (fd < 0 || (unsigned int)fd >= sn->fd_cap || !sn->fds[fd].events)
+	if (fd < 0 || (unsigned int)fd >= sn->fd_cap || !sn->fds[fd] || !sn->fds[fd]->events)
 		return;
-	epoll_ctl(sn->epfd, EPOLL_CTL_DEL, fd, NULL);
-	sn->fds[fd].events = 0;
+	event_loop_remove(sn->nd.loop, fd);
+	sn->fds[fd]->events = 0;
 }
 static void cb_notify(void *opaque) { (void)opaque; }
 
@@ -279,32 +284,63 @@ static bool grow(void **p, unsigned int *cap, unsigned int need, size_t elem)
 	return true;
 }
 
-static void epfd_set(struct slirp_netdev *sn, int fd, uint32_t want)
+/* epoll's word on one of slirp's sockets: kept for the round, which runs
+ * once at the end of the loop's round however many sockets were ready. */
+static void on_socket(void *opaque, uint32_t events)
 {
-	struct epoll_event ev = { .events = want, .data.fd = fd };
-	uint32_t have = sn->fds[fd].events;
+	struct fd_state *f = opaque;
+
+	f->revents |= events;
+	event_notifier_signal(f->sn->ready);
+}
+
+/* The fd's record, made on first sight. */
+static struct fd_state *fd_state_of(struct slirp_netdev *sn, int fd)
+{
+	if (!grow((void **)&sn->fds, &sn->fd_cap, (unsigned int)fd + 1, sizeof(*sn->fds)))
+		return NULL;
+	if (!sn->fds[fd] && (sn->fds[fd] = calloc(1, sizeof(**sn->fds)))) {
+		sn->fds[fd]->sn = sn;
+		sn->fds[fd]->fd = fd;
+	}
+	return sn->fds[fd];
+}
+
+static void watch_set(struct slirp_netdev *sn, struct fd_state *f, uint32_t want)
+{
+	uint32_t have = f->events;
+	int rc;
 
 	if (have == want + 1)
 		return;
 	if (have) {
-		if (epoll_ctl(sn->epfd, EPOLL_CTL_MOD, fd, &ev) == 0) {
-			sn->fds[fd].events = want + 1;
+		if (event_loop_modify(sn->nd.loop, f->fd, want) == 0) {
+			f->events = want + 1;
 			return;
 		}
-		/* Closed and reused since: epoll already forgot the old one. */
+		/* Closed and reused since: epoll forgot the old one; the loop's
+		 * record of it goes now. */
+		event_loop_remove(sn->nd.loop, f->fd);
 	}
-	if (!sn->fds[fd].listed) {
+	if (!f->listed) {
 		if (!grow((void **)&sn->reg_fds, &sn->cap_reg, sn->nreg + 1, sizeof(int)))
 			return;
-		sn->reg_fds[sn->nreg++] = fd;
-		sn->fds[fd].listed = true;
+		sn->reg_fds[sn->nreg++] = f->fd;
+		f->listed = true;
 	}
-	if (epoll_ctl(sn->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ||
-	    (errno == EEXIST && epoll_ctl(sn->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)) {
-		sn->fds[fd].events = want + 1;
+	f->revents = 0;
+	rc = event_loop_add(sn->nd.loop, f->fd, want, on_socket, f);
+	if (rc == -EEXIST) {
+		/* Registered by the loop under this number already: a socket
+		 * closed behind our back and reused. */
+		event_loop_remove(sn->nd.loop, f->fd);
+		rc = event_loop_add(sn->nd.loop, f->fd, want, on_socket, f);
+	}
+	if (rc == 0) {
+		f->events = want + 1;
 	} else {
-		sn->fds[fd].events = 0;
-		pr_warn_rl("net %s: cannot watch fd %d: %s", sn->nd.name, fd, strerror(errno));
+		f->events = 0;
+		pr_warn_rl("net %s: cannot watch fd %d: %s", sn->nd.name, f->fd, strerror(-rc));
 	}
 }
 
@@ -312,18 +348,19 @@ static int cb_add_poll(int fd, int events, void *opaque)
 {
 	struct slirp_netdev *sn = opaque;
 	unsigned int i = sn->npfds;
+	struct fd_state *f;
 
 	if (!grow((void **)&sn->pfds, &sn->cap_pfds, i + 1, sizeof(*sn->pfds)))
 		return -1;
 	sn->pfds[i] = (struct pollfd){ .fd = fd, .events = to_poll(events) };
 	sn->npfds++;
-	if (fd >= 0 && grow((void **)&sn->fds, &sn->fd_cap, (unsigned int)fd + 1, sizeof(*sn->fds))) {
+	if (fd >= 0 && (f = fd_state_of(sn, fd))) {
 		uint32_t want = to_epoll(events);
 
-		if (sn->fds[fd].round == sn->round && sn->fds[fd].events)   /* asked twice */
-			want |= sn->fds[fd].events - 1;
-		sn->fds[fd].round = sn->round;
-		epfd_set(sn, fd, want);
+		if (f->round == sn->round && f->events)   /* asked twice */
+			want |= f->events - 1;
+		f->round = sn->round;
+		watch_set(sn, f, want);
 	}
 	return (int)i;
 }
@@ -361,16 +398,17 @@ static void refill(struct slirp_netdev *sn)
 	slirp_pollfds_fill(sn->slirp, &timeout, cb_add_poll, sn);
 	/* Stop watching what slirp no longer asked for. */
 	for (i = 0; i < sn->nreg; i++) {
-		int fd = sn->reg_fds[i];
+		struct fd_state *f = sn->fds[sn->reg_fds[i]];
 
-		if (sn->fds[fd].round == sn->round) {
-			sn->reg_fds[kept++] = fd;
+		if (f->round == sn->round) {
+			sn->reg_fds[kept++] = f->fd;
 			continue;
 		}
-		if (sn->fds[fd].events)
-			epoll_ctl(sn->epfd, EPOLL_CTL_DEL, fd, NULL);
-		sn->fds[fd].events = 0;
-		sn->fds[fd].listed = false;
+		if (f->events)
+			event_loop_remove(sn->nd.loop, f->fd);
+		f->events = 0;
+		f->revents = 0;
+		f->listed = false;
 	}
 	sn->nreg = kept;
 	if (timeout != UINT32_MAX) {
@@ -384,25 +422,42 @@ static void refill(struct slirp_netdev *sn)
 	}
 }
 
-/* One round: which of last round's fds are ready, let slirp act, refill. */
+static short epoll_to_poll(uint32_t ev)
+{
+	short r = 0;
+
+	if (ev & EPOLLIN)
+		r |= POLLIN;
+	if (ev & EPOLLOUT)
+		r |= POLLOUT;
+	if (ev & EPOLLPRI)
+		r |= POLLPRI;
+	if (ev & EPOLLERR)
+		r |= POLLERR;
+	if (ev & EPOLLHUP)
+		r |= POLLHUP;
+	return r;
+}
+
+/* One round: hand slirp what epoll said of last round's fds, let it act,
+ * refill.  epoll is level-triggered: a socket slirp left ready is
+ * reported again next time. */
 static void poll_round(struct slirp_netdev *sn)
 {
-	int rc = 0;
+	for (unsigned int i = 0; i < sn->npfds; i++) {
+		struct pollfd *p = &sn->pfds[i];
+		struct fd_state *f = p->fd >= 0 && (unsigned int)p->fd < sn->fd_cap ? sn->fds[p->fd] : NULL;
 
-	if (sn->npfds) {
-		rc = poll(sn->pfds, sn->npfds, 0);
-		if (rc < 0 && errno == EINTR)
-			rc = 0;
+		p->revents = f ? epoll_to_poll(f->revents) & (p->events | POLLERR | POLLHUP) : 0;
 	}
-	if (rc <= 0)
-		for (unsigned int i = 0; i < sn->npfds; i++)
-			sn->pfds[i].revents = 0;
-	slirp_pollfds_poll(sn->slirp, rc < 0, cb_get_revents, sn);
+	for (unsigned int i = 0; i < sn->nreg; i++)
+		sn->fds[sn->reg_fds[i]]->revents = 0;
+	slirp_pollfds_poll(sn->slirp, 0, cb_get_revents, sn);
 	rxq_flush(sn);
 	refill(sn);
 }
 
-static void on_sockets(void *opaque, uint32_t events)
+static void on_ready(void *opaque, uint32_t events)
 {
 	(void)events;
 	poll_round(opaque);
@@ -487,18 +542,22 @@ static void slirp_close(struct netdev *nd)
 	struct slirp_netdev *sn = (struct slirp_netdev *)nd;
 	struct rxq_entry *e;
 
-	if (sn->epfd_added)
-		event_loop_remove(nd->loop, sn->epfd);
+	/* The loop forgets slirp's sockets before slirp closes them. */
+	for (unsigned int i = 0; i < sn->nreg; i++)
+		if (sn->fds[sn->reg_fds[i]]->events)
+			event_loop_remove(nd->loop, sn->reg_fds[i]);
+	sn->nreg = 0;
 	if (sn->slirp)
 		slirp_cleanup(sn->slirp);
 	event_timer_free(sn->poll_timer);
-	if (sn->epfd >= 0)
-		close(sn->epfd);
+	event_notifier_free(sn->ready);
 	while ((e = sn->rxq_head)) {
 		sn->rxq_head = e->next;
 		rxq_free(e);
 	}
 	free(sn->pfds);
+	for (unsigned int i = 0; i < sn->fd_cap; i++)
+		free(sn->fds[i]);
 	free(sn->fds);
 	free(sn->reg_fds);
 	free(sn->txbuf);
@@ -587,7 +646,6 @@ int netdev_slirp_open(const struct netdev_params *p, struct netdev **nd_r)
 	if (!sn)
 		return -ENOMEM;
 	netdev_init_common(&sn->nd, &slirp_ops, p, "user");
-	sn->epfd = -1;
 	sn->rxq_tail = &sn->rxq_head;
 	rc = addressing(p, &cfg);
 	if (rc)
@@ -601,11 +659,9 @@ int netdev_slirp_open(const struct netdev_params *p, struct netdev **nd_r)
 	sn->txbuf = malloc(NET_PKT_MAX_FRAME);
 	if (!sn->txbuf)
 		goto fail;
-	sn->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (sn->epfd < 0) {
-		rc = -errno;
+	rc = event_notifier_new(p->loop, on_ready, sn, &sn->ready);
+	if (rc)
 		goto fail;
-	}
 	rc = event_timer_new(p->loop, on_poll_timer, sn, &sn->poll_timer);
 	if (rc)
 		goto fail;
@@ -618,10 +674,6 @@ int netdev_slirp_open(const struct netdev_params *p, struct netdev **nd_r)
 	rc = add_hostfwds(sn, p, cfg.vdhcp_start);
 	if (rc)
 		goto fail;
-	rc = event_loop_add(p->loop, sn->epfd, EPOLLIN, on_sockets, sn);
-	if (rc)
-		goto fail;
-	sn->epfd_added = true;
 	refill(sn);
 	pr_info("vif %u: user networking, guest %s, host %u.%u.%u.2, %zu port forward(s)",
 		p->devid, inet_ntoa(cfg.vdhcp_start), (ntohl(cfg.vnetwork.s_addr) >> 24) & 255,
