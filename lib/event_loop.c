@@ -290,8 +290,6 @@ static void event_loop_reap(struct event_loop *l)
 {
 	struct event_source *s, *next;
 
-	if (!l->removed)   /* racy peek: a miss waits for the next round */
-		return;
 	pthread_mutex_lock(&l->lock);
 	s = l->removed;
 	l->removed = NULL;
