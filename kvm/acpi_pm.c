@@ -3,10 +3,10 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "xenkvm/acpi.h"
 #include "xenkvm/acpi_pm.h"
+#include "xenkvm/clock.h"
 #include "xenkvm/vm.h"
 
 #define KBD_CMD_RESET    0xfe
@@ -114,14 +114,6 @@ void acpi_pm_io(void *opaque, uint64_t port, void *data, unsigned int len, int i
 		pm->event(pm->opaque, (enum acpi_pm_event)ev);
 }
 
-static uint64_t acpi_pm_host_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 struct acpi_pm *acpi_pm_new_detached(void (*event)(void *opaque, enum acpi_pm_event ev), void *opaque,
 				     uint64_t (*now_ns)(void))
 {
@@ -132,7 +124,7 @@ struct acpi_pm *acpi_pm_new_detached(void (*event)(void *opaque, enum acpi_pm_ev
 	pthread_mutex_init(&pm->lock, NULL);
 	pm->event = event;
 	pm->opaque = opaque;
-	pm->now_ns = now_ns ? now_ns : acpi_pm_host_ns;
+	pm->now_ns = now_ns ? now_ns : clock_mono_ns;
 	pm->pm1_cnt = ACPI_PM1_CNT_SCI_EN;
 	return pm;
 }

@@ -5,11 +5,11 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "xenkvm/boot.h"
 #include "xenkvm/bzimage_unpack.h"
+#include "xenkvm/clock.h"
 #include "xenkvm/log.h"
 #include "xenkvm/vm.h"
 
@@ -235,14 +235,6 @@ static int read_at(int fd, const char *path, void *dst, size_t len, off_t off)
 #define SETUP_MAX (256 * 512)
 #define BOOT_ALIGN_2M (2ull << 20)
 
-static unsigned int ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (unsigned int)((t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000);
-}
-
 static uint64_t random_u64(void)
 {
 	uint64_t r = 0;
@@ -269,13 +261,13 @@ static int boot_unpack_kernel(struct vm *vm, int kfd, const struct boot_request 
 	uint8_t *payload = NULL, *elf = NULL, *unpacked;
 	uint64_t base = 0;
 	struct vmlinux_info vi;
-	struct timespec t0;
+	uint64_t t0;
 	unsigned int t_read, t_unpack;
 	size_t elf_len;
 	char err[160];
 	int rc;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = clock_mono_ms();
 	if (bz->protocol < 0x020a || !plen || poff > bz->kernel_size || plen > bz->kernel_size - poff ||
 	    !load || load % BOOT_ALIGN_2M || load > room || bz->init_size > room - load)
 		return -ENOTSUP;
@@ -285,7 +277,7 @@ static int boot_unpack_kernel(struct vm *vm, int kfd, const struct boot_request 
 	rc = read_at(kfd, req->kernel, payload, plen, (off_t)bz->setup_size + poff);
 	if (rc)
 		goto out;
-	t_read = ms_since(&t0);
+	t_read = (unsigned int)(clock_mono_ms() - t0);
 	/* Straight into guest RAM where vmlinux's first segment (at file
 	 * offset 2 MiB in Linux's layout) is already in place, sparing a copy
 	 * of the whole kernel; vmlinux_place_in_ram() checks the guess. */
@@ -302,7 +294,7 @@ static int boot_unpack_kernel(struct vm *vm, int kfd, const struct boot_request 
 		pr_debug("kernel payload is not lz4/zstd/gzip/xz: the guest unpacks it");
 		goto out;
 	}
-	t_unpack = ms_since(&t0);
+	t_unpack = (unsigned int)(clock_mono_ms() - t0);
 	if (!rc)
 		rc = vmlinux_parse(unpacked, elf_len, room, &vi, err, sizeof(err));
 	if (rc == -EINVAL) {
@@ -347,7 +339,7 @@ static int boot_unpack_kernel(struct vm *vm, int kfd, const struct boot_request 
 	pr_debug("kernel unpacked on the host: %s payload, %zu bytes, entry %#llx, KASLR %s; "
 		 "read %u ms, unpacked %u ms, placed %u ms%s",
 		 payload_format_name(payload_format(payload, plen)), elf_len, (unsigned long long)vi.entry,
-		 *kaslr_r ? "on" : "off", t_read, t_unpack - t_read, ms_since(&t0) - t_unpack,
+		 *kaslr_r ? "on" : "off", t_read, t_unpack - t_read, (unsigned int)(clock_mono_ms() - t0) - t_unpack,
 		 elf ? " (copied)" : " (in place)");
 out:
 	free(elf);

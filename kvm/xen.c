@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "xenkvm/acpi.h"
+#include "xenkvm/clock.h"
 #include "xenkvm/event_loop.h"
 #include "xenkvm/hypercall.h"
 #include "xenkvm/hypercall_page.h"
@@ -348,7 +349,7 @@ static uint64_t ops_now_ns(void *opaque)
 
 	if (ioctl(x->vm->vm_fd, KVM_GET_CLOCK, &c) == 0)
 		return c.clock;
-	return event_loop_now_ns();
+	return clock_mono_ns();
 }
 
 /* Userspace pvclock: a (guest TSC, system time) pair.  A vCPU's MSRs can
@@ -390,7 +391,7 @@ static void ops_timer_arm(void *opaque, unsigned int vcpu, uint64_t deadline_ns)
 	if (deadline_ns) {
 		uint64_t now = ops_now_ns(x);
 
-		mono = event_loop_now_ns() + (deadline_ns > now ? deadline_ns - now : 0);
+		mono = clock_mono_ns() + (deadline_ns > now ? deadline_ns - now : 0);
 		pr_trace(TRACE_EVTCHN, "vCPU %u: timer at %llu, now %llu (in %lld us)", vcpu,
 			 (unsigned long long)deadline_ns, (unsigned long long)now,
 			 (long long)(deadline_ns - now) / 1000);

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "xenkvm/clock.h"
 #include "xenkvm/event_loop.h"
 #include "xenkvm/log.h"
 
@@ -228,7 +229,7 @@ static bool event_loop_wait_forever(struct event_loop *l, struct timespec *ts)
 	pthread_mutex_unlock(&l->lock);
 	if (first == UINT64_MAX)
 		return true;
-	now = event_loop_now_ns();
+	now = clock_mono_ns();
 	first = first > now ? first - now : 0;
 	ts->tv_sec = (time_t)(first / 1000000000ull);
 	ts->tv_nsec = (long)(first % 1000000000ull);
@@ -259,7 +260,7 @@ static int event_loop_epoll_wait(struct event_loop *l, struct epoll_event *evs, 
  * earlier time by its own handler fires next round, after the fds. */
 static void event_loop_run_timers(struct event_loop *l)
 {
-	uint64_t now = event_loop_now_ns();
+	uint64_t now = clock_mono_ns();
 	struct event_timer *t;
 	bool any = false;
 
@@ -564,14 +565,6 @@ int event_timer_new(struct event_loop *loop, event_fn *fn, void *opaque, struct 
 	pthread_mutex_unlock(&loop->lock);
 	*t_r = t;
 	return 0;
-}
-
-uint64_t event_loop_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static int event_timer_fd_set(struct event_timer *t, uint64_t deadline_ns)

@@ -2,8 +2,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "xenkvm/clock.h"
 #include "xenkvm/log.h"
 
 static int log_domid = -1;
@@ -72,13 +72,11 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 		return;
 	if (level == LOG_DEBUG) {
 		/* Debug lines carry time since start: boot phases show up without a profiler. */
-		struct timespec ts;
+		uint64_t now = clock_mono_ns();
 
-		clock_gettime(CLOCK_MONOTONIC, &ts);
 		if (!log_t0_ns)
-			log_t0_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-		n = snprintf(buf, sizeof(buf), "[%8.3f] ", ((uint64_t)ts.tv_sec * 1000000000ull +
-							   (uint64_t)ts.tv_nsec - log_t0_ns) / 1e9);
+			log_t0_ns = now;
+		n = snprintf(buf, sizeof(buf), "[%8.3f] ", (now - log_t0_ns) / 1e9);
 	} else {
 		n = 0;
 	}
@@ -108,17 +106,9 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 bool log_ratelimit_ok(struct log_ratelimit *rl, unsigned int burst, unsigned int interval_ms)
 {
-	uint64_t now = now_ms();
+	uint64_t now = clock_mono_ms();
 	bool ok;
 
 	pthread_mutex_lock(&log_lock);

@@ -10,18 +10,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "xenkvm/clock.h"
 #include "xenkvm/control.h"
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Waits for `events` on fd until the deadline; 0, -ETIMEDOUT or -errno. */
 static int wait_fd(int fd, short events, int64_t deadline)
@@ -31,7 +23,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
 	int n;
 
 	for (;;) {
-		left = deadline - now_ms();
+		left = deadline - (int64_t)clock_mono_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		n = poll(&p, 1, left > 60000 ? 60000 : (int)left);
@@ -47,7 +39,7 @@ int control_call(const char *path, const struct control_request *req, int timeou
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct control_request r = *req;
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = (int64_t)clock_mono_ms() + timeout_ms;
 	char *line = NULL, *in = NULL, *nl = NULL;
 	size_t len, off = 0, in_len = 0;
 	int fd = -1, rc;

@@ -50,13 +50,11 @@ int event_notifier_new(struct event_loop *loop, event_fn *fn, void *opaque,
 void event_notifier_signal(struct event_notifier *n);
 void event_notifier_free(struct event_notifier *n);
 
-/* A one-shot timer on CLOCK_MONOTONIC: fn runs on the loop at `deadline_ns`
- * (absolute); arming again replaces it, 0 disarms.  Any thread may arm. */
+/* A one-shot timer: fn runs on the loop at `deadline_ns` (absolute, on
+ * clock_mono_ns()'s clock); arming again replaces it, 0 disarms.  Any thread may arm. */
 struct event_timer;
 int event_timer_new(struct event_loop *loop, event_fn *fn, void *opaque, struct event_timer **t_r);
 int event_timer_arm(struct event_timer *t, uint64_t deadline_ns);
-/* Now on the timers' clock (CLOCK_MONOTONIC), in ns. */
-uint64_t event_loop_now_ns(void);
 void event_timer_free(struct event_timer *t);
 
 #endif

@@ -358,13 +358,13 @@ static void fe_publish(struct fe *fe, unsigned int qi)
 static bool fe_wait(struct fe *fe, unsigned int qi, unsigned int n)
 {
 	struct fe_queue *q = &fe->q[qi];
-	uint64_t end = now_ms() + 5000;
+	uint64_t end = clock_mono_ms() + 5000;
 
 	do {
 		if (__atomic_load_n(idx(q, 2), __ATOMIC_ACQUIRE) - q->cons >= n)
 			return true;
 		usleep(200);
-	} while (now_ms() < end);
+	} while (clock_mono_ms() < end);
 	return false;
 }
 

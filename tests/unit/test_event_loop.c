@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cunit_run.h"
+#include "xenkvm/clock.h"
 #include "xenkvm/event_loop.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -49,14 +50,6 @@ static int wait_for(int *what, int n)
 	return ok;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void test_loop(void)
 {
 	struct event_loop *l;
@@ -77,12 +70,12 @@ static void test_loop(void)
 	CU_ASSERT(wait_for(&notified, 1));
 	CU_ASSERT(!pthread_equal(loop_thread, pthread_self()));
 
-	t0 = mono_ns();
+	t0 = clock_mono_ns();
 	CU_ASSERT_EQUAL(event_timer_arm(t, t0 + 50 * 1000000ull), 0);
 	CU_ASSERT(wait_for(&fired, 1));
-	CU_ASSERT(mono_ns() - t0 >= 50 * 1000000ull);
+	CU_ASSERT(clock_mono_ns() - t0 >= 50 * 1000000ull);
 	/* re-arming replaces; disarming (0) means it never fires */
-	CU_ASSERT_EQUAL(event_timer_arm(t, mono_ns() + 20 * 1000000ull), 0);
+	CU_ASSERT_EQUAL(event_timer_arm(t, clock_mono_ns() + 20 * 1000000ull), 0);
 	CU_ASSERT_EQUAL(event_timer_arm(t, 0), 0);
 	usleep(60 * 1000);
 	CU_ASSERT_EQUAL(fired, 1);
@@ -335,7 +328,7 @@ static void tctx_own(void *opaque, uint32_t ev)
 
 	(void)ev;
 	c->own_runs++;
-	c->own_fired_at = mono_ns();
+	c->own_fired_at = clock_mono_ns();
 	bump(&fired);
 }
 
@@ -370,7 +363,7 @@ static void tctx_pipe(void *opaque, uint32_t ev)
 	c->pipe_runs++;
 	switch (ch) {
 	case 'a':   /* a loop-thread deadline 30 ms out */
-		c->own_at = mono_ns() + 30 * 1000000ull;
+		c->own_at = clock_mono_ns() + 30 * 1000000ull;
 		event_timer_arm(c->own, c->own_at);
 		break;
 	case 'b':   /* loop-thread arming cancels a timerfd arming */
@@ -410,7 +403,7 @@ static void test_timer_threads(void)
 	 * deadline is gone, the later one stands. */
 	CU_ASSERT_EQUAL(write(c.p[1], "a", 1), 1);
 	CU_ASSERT(wait_for(&readable, 2));
-	CU_ASSERT_EQUAL(event_timer_arm(c.own, mono_ns() + 120 * 1000000ull), 0);
+	CU_ASSERT_EQUAL(event_timer_arm(c.own, clock_mono_ns() + 120 * 1000000ull), 0);
 	usleep(70 * 1000);
 	CU_ASSERT_EQUAL(c.own_runs, 1);
 	CU_ASSERT(wait_for(&fired, 2));
@@ -418,7 +411,7 @@ static void test_timer_threads(void)
 
 	/* From this thread, then disarmed on the loop: never fires. */
 	base_fired = fired;
-	CU_ASSERT_EQUAL(event_timer_arm(c.cross, mono_ns() + 40 * 1000000ull), 0);
+	CU_ASSERT_EQUAL(event_timer_arm(c.cross, clock_mono_ns() + 40 * 1000000ull), 0);
 	CU_ASSERT_EQUAL(write(c.p[1], "b", 1), 1);
 	CU_ASSERT(wait_for(&readable, 3));
 	usleep(80 * 1000);

@@ -346,13 +346,13 @@ static void tx_publish(struct fe *fe, unsigned int qi)
 static bool tx_wait(struct fe *fe, unsigned int qi, unsigned int n)
 {
 	struct fq *q = &fe->q[qi];
-	uint64_t end = now_ms() + 5000;
+	uint64_t end = clock_mono_ms() + 5000;
 
 	do {
 		if (__atomic_load_n(ridx(q->tx, 2), __ATOMIC_ACQUIRE) - q->tx_cons >= n)
 			return true;
 		usleep(200);
-	} while (now_ms() < end);
+	} while (clock_mono_ms() < end);
 	return false;
 }
 
@@ -395,13 +395,13 @@ static void rx_post(struct fe *fe, unsigned int qi, unsigned int n)
 static bool rx_wait(struct fe *fe, unsigned int qi, unsigned int n)
 {
 	struct fq *q = &fe->q[qi];
-	uint64_t end = now_ms() + 2000;
+	uint64_t end = clock_mono_ms() + 2000;
 
 	do {
 		if (__atomic_load_n(ridx(q->rx, 2), __ATOMIC_ACQUIRE) - q->rx_cons >= n)
 			return true;
 		usleep(200);
-	} while (now_ms() < end);
+	} while (clock_mono_ms() < end);
 	return false;
 }
 
@@ -1007,9 +1007,9 @@ static unsigned int ready_calls(void) { return __atomic_load_n(&rx_ready_calls, 
 
 static bool wait_ready(unsigned int n)
 {
-	uint64_t end = now_ms() + 5000;
+	uint64_t end = clock_mono_ms() + 5000;
 
-	while (ready_calls() < n && now_ms() < end)
+	while (ready_calls() < n && clock_mono_ms() < end)
 		usleep(200);
 	return ready_calls() >= n;
 }

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 /* xen_abi.h first: it selects the Xen interface version. */
@@ -121,23 +120,15 @@ const char *fe_node(unsigned int devid, const char *key)
 	return node(path);
 }
 
-uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 bool wait_be_state(unsigned int devid, int state)
 {
-	uint64_t end = now_ms() + 5000;
+	uint64_t end = clock_mono_ms() + 5000;
 
 	do {
 		if (atoi(be_node(devid, "state")) == state)
 			return true;
 		usleep(1000);
-	} while (now_ms() < end);
+	} while (clock_mono_ms() < end);
 	return false;
 }
 

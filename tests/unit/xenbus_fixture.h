@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "xen_fake_vmm.h"
+#include "xenkvm/clock.h"
 #include "xenkvm/event_loop.h"
 #include "xenkvm/xenstore.h"
 
@@ -52,7 +53,6 @@ const char *node(const char *path);
 const char *be_node(unsigned int devid, const char *key);
 const char *fe_node(unsigned int devid, const char *key);
 
-uint64_t now_ms(void);
 /* Waits up to 5 s for the backend state; true if reached. */
 bool wait_be_state(unsigned int devid, int state);
 /* The frontend's half of a close: Closing, wait for the backend, Closed. */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "xenkvm/domain_config.h"
+#include "xenkvm/clock.h"
 #include "xenkvm/event_loop.h"
 #include "xenkvm/log.h"
 #include "netdev_priv.h"
@@ -171,7 +172,7 @@ static void cb_guest_error(const char *msg, void *opaque)
 static int64_t cb_clock_get_ns(void *opaque)
 {
 	(void)opaque;
-	return (int64_t)event_loop_now_ns();
+	return (int64_t)clock_mono_ns();
 }
 
 static void slirp_timer_fired(void *opaque, uint32_t events)
@@ -412,7 +413,7 @@ static void refill(struct slirp_netdev *sn)
 	}
 	sn->nreg = kept;
 	if (timeout != UINT32_MAX) {
-		uint64_t deadline = event_loop_now_ns() + (uint64_t)timeout * 1000000ull;
+		uint64_t deadline = clock_mono_ns() + (uint64_t)timeout * 1000000ull;
 
 		/* An earlier wakeup than needed only costs an idle round. */
 		if (!sn->poll_deadline || deadline < sn->poll_deadline) {
