@@ -343,17 +343,22 @@ static void tx_publish(struct fe *fe, unsigned int qi)
 	kick(fe->q[qi].port);
 }
 
-static bool tx_wait(struct fe *fe, unsigned int qi, unsigned int n)
+/* Waits up to ms for n responses past cons on a shared ring. */
+static bool rsp_wait(uint8_t *ring, uint32_t cons, unsigned int n, unsigned int ms)
 {
-	struct fq *q = &fe->q[qi];
-	uint64_t end = clock_mono_ms() + 5000;
+	uint64_t end = clock_mono_ms() + ms;
 
 	do {
-		if (__atomic_load_n(ridx(q->tx, 2), __ATOMIC_ACQUIRE) - q->tx_cons >= n)
+		if (__atomic_load_n(ridx(ring, 2), __ATOMIC_ACQUIRE) - cons >= n)
 			return true;
 		usleep(200);
 	} while (clock_mono_ms() < end);
 	return false;
+}
+
+static bool tx_wait(struct fe *fe, unsigned int qi, unsigned int n)
+{
+	return rsp_wait(fe->q[qi].tx, fe->q[qi].tx_cons, n, 5000);
 }
 
 static struct netif_tx_response tx_rsp(struct fe *fe, unsigned int qi)
@@ -394,15 +399,7 @@ static void rx_post(struct fe *fe, unsigned int qi, unsigned int n)
 
 static bool rx_wait(struct fe *fe, unsigned int qi, unsigned int n)
 {
-	struct fq *q = &fe->q[qi];
-	uint64_t end = clock_mono_ms() + 2000;
-
-	do {
-		if (__atomic_load_n(ridx(q->rx, 2), __ATOMIC_ACQUIRE) - q->rx_cons >= n)
-			return true;
-		usleep(200);
-	} while (clock_mono_ms() < end);
-	return false;
+	return rsp_wait(fe->q[qi].rx, fe->q[qi].rx_cons, n, 2000);
 }
 
 static unsigned int rx_avail(struct fe *fe, unsigned int qi)
