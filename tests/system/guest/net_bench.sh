@@ -26,8 +26,16 @@ ip addr add 10.0.2.15/24 dev eth0
 ip link set eth0 up
 ip route add default via 10.0.2.2
 [ -x /bin/netload ] || { echo "BENCH-ERROR no /bin/netload"; exit 1; }
+# Interrupts the NIC costs the guest, per /proc/interrupts line: its own
+# (eth0-*, virtio*) and, for Xen, the upcall (HYP) that delivers them.
+nic_irqs() {
+	awk '$NF ~ /^(eth0|virtio)/ { print $NF, $2 } $1 == "HYP:" { print "HYP", $2 }' /proc/interrupts
+}
 for t in tx rx rr; do
 	case ",$tests," in *",$t,"*) ;; *) continue ;; esac
+	nic_irqs >/tmp/irqs0
 	echo "BENCH $(/bin/netload $t 10.0.2.2 "$port" "$secs" 2>&1)"
+	nic_irqs | awk -v t="$t" 'NR == FNR { a[$1] = $2; next }
+		{ s = s " " $1 "=" ($2 - a[$1]) } END { print "BENCH-IRQS " t s }' /tmp/irqs0 -
 done
 echo BENCH-DONE
