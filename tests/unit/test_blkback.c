@@ -357,15 +357,7 @@ static void fe_publish(struct fe *fe, unsigned int qi)
 /* Waits for n unread responses; false after 5 s. */
 static bool fe_wait(struct fe *fe, unsigned int qi, unsigned int n)
 {
-	struct fe_queue *q = &fe->q[qi];
-	uint64_t end = clock_mono_ms() + 5000;
-
-	do {
-		if (__atomic_load_n(idx(q, 2), __ATOMIC_ACQUIRE) - q->cons >= n)
-			return true;
-		usleep(200);
-	} while (clock_mono_ms() < end);
-	return false;
+	return ring_wait_rsp(fe->q[qi].sring, fe->q[qi].cons, n, 5000);
 }
 
 struct rsp {

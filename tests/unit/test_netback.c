@@ -343,22 +343,9 @@ static void tx_publish(struct fe *fe, unsigned int qi)
 	kick(fe->q[qi].port);
 }
 
-/* Waits up to ms for n responses past cons on a shared ring. */
-static bool rsp_wait(uint8_t *ring, uint32_t cons, unsigned int n, unsigned int ms)
-{
-	uint64_t end = clock_mono_ms() + ms;
-
-	do {
-		if (__atomic_load_n(ridx(ring, 2), __ATOMIC_ACQUIRE) - cons >= n)
-			return true;
-		usleep(200);
-	} while (clock_mono_ms() < end);
-	return false;
-}
-
 static bool tx_wait(struct fe *fe, unsigned int qi, unsigned int n)
 {
-	return rsp_wait(fe->q[qi].tx, fe->q[qi].tx_cons, n, 5000);
+	return ring_wait_rsp(fe->q[qi].tx, fe->q[qi].tx_cons, n, 5000);
 }
 
 static struct netif_tx_response tx_rsp(struct fe *fe, unsigned int qi)
@@ -399,7 +386,7 @@ static void rx_post(struct fe *fe, unsigned int qi, unsigned int n)
 
 static bool rx_wait(struct fe *fe, unsigned int qi, unsigned int n)
 {
-	return rsp_wait(fe->q[qi].rx, fe->q[qi].rx_cons, n, 2000);
+	return ring_wait_rsp(fe->q[qi].rx, fe->q[qi].rx_cons, n, 2000);
 }
 
 static unsigned int rx_avail(struct fe *fe, unsigned int qi)

@@ -132,6 +132,19 @@ bool wait_be_state(unsigned int devid, int state)
 	return false;
 }
 
+bool ring_wait_rsp(const void *sring, uint32_t cons, unsigned int n, unsigned int ms)
+{
+	const uint32_t *rsp_prod = (const uint32_t *)sring + 2;
+	uint64_t end = clock_mono_ms() + ms;
+
+	do {
+		if (__atomic_load_n(rsp_prod, __ATOMIC_ACQUIRE) - cons >= n)
+			return true;
+		usleep(200);
+	} while (clock_mono_ms() < end);
+	return false;
+}
+
 void fe_close_handshake(unsigned int devid)
 {
 	CU_ASSERT_EQUAL(gw(devid, "state", "%d", XenbusStateClosing), 0);

@@ -55,6 +55,9 @@ const char *fe_node(unsigned int devid, const char *key);
 
 /* Waits up to 5 s for the backend state; true if reached. */
 bool wait_be_state(unsigned int devid, int state);
+/* Waits up to ms for a shared ring's rsp_prod (its third word) to be at
+ * least n past the frontend's cons; true if it got there. */
+bool ring_wait_rsp(const void *sring, uint32_t cons, unsigned int n, unsigned int ms);
 /* The frontend's half of a close: Closing, wait for the backend, Closed. */
 void fe_close_handshake(unsigned int devid);
 
