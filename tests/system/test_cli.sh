@@ -133,6 +133,14 @@ x list; expect "list on an empty run directory: header only" 0 "^Name +ID +Mem V
 x list --json; expect "list --json on an empty run directory: []" 0 '^\[\]$'
 x destroy nosuch; expect "destroy of an unknown domain: xl's message, exit 1" 1 "nosuch is an invalid domain identifier"
 x console 42; expect "console of an unknown domid: exit 1" 1 "42 is an invalid domain identifier"
+bad=
+for v in pause unpause reboot vcpu-list block-list network-list "block-detach xvda" "network-detach 0"; do
+	read -r -a words <<<"$v"   # the verb, then what follows DOMAIN
+	x "${words[0]}" nosuch "${words[@]:1}"
+	[ $rc = 1 ] && printf '%s\n' "$err" | grep -q "nosuch is an invalid domain identifier" ||
+		bad="$bad ${words[0]}:$rc"
+done
+[ -z "$bad" ] && ok "every domain verb on an unknown domain: exit 1, xl's message" || fail "unknown domain:$bad"
 x info; expect "info" 0 "^control_protocol +: 1$"
 
 # ============================== B. the fake daemon ==================================

@@ -269,8 +269,11 @@ int cli_list(int argc, char **argv)
 static int simple_request(const char *verb, const char *domain, enum control_op op, const char *arg,
 			  struct rundir *rd, struct rundir_entry *e, struct control_reply *rep)
 {
-	int rc = cli_find_domain(verb, rd, domain, e);
+	int rc;
 
+	/* callers free the reply whether or not there was one */
+	memset(rep, 0, sizeof(*rep));
+	rc = cli_find_domain(verb, rd, domain, e);
 	if (rc)
 		return rc;
 	return cli_control(verb, rd, e, op, arg, CONTROL_TIMEOUT_MS, rep);
