@@ -233,6 +233,18 @@ out:
 	return rc;
 }
 
+int vm_ram_discard(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	void *hva = guest_mem_ptr(&vm->mem, gpa, len);
+
+	if (!hva || !len || (gpa | len) & (GUEST_PAGE_SIZE - 1))
+		return -EINVAL;
+	/* Private anonymous RAM: DONTNEED frees it and refaults zeros. */
+	if (madvise(hva, len, MADV_DONTNEED))
+		return -errno;
+	return 0;
+}
+
 static int vm_setup_memory(struct vm *vm, uint64_t memory_mib)
 {
 	int rc;

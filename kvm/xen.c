@@ -435,6 +435,16 @@ static int ops_map_page(void *opaque, uint64_t gfn, void *hva)
 	return vm_map_page(x->vm, gfn, hva);
 }
 
+static void ops_ram_discard(void *opaque, uint64_t gpa, uint64_t len)
+{
+	struct xen_kvm *x = opaque;
+	int rc = vm_ram_discard(x->vm, gpa, len);
+
+	if (rc)
+		pr_warn_rl("balloon: cannot free guest RAM %#llx+%#llx: %s",
+			   (unsigned long long)gpa, (unsigned long long)len, strerror(-rc));
+}
+
 static void ops_console_write(void *opaque, const char *buf, size_t len)
 {
 	(void)opaque;
@@ -661,6 +671,7 @@ static const struct xen_vmm_ops xen_kvm_ops = {
 	.read_tsc = ops_read_tsc,
 	.shutdown = ops_shutdown,
 	.map_page = ops_map_page,
+	.ram_discard = ops_ram_discard,
 	.console_write = ops_console_write,
 	.long_mode_set = ops_long_mode_set,
 	.shared_info_set = ops_shared_info_set,

@@ -1,14 +1,17 @@
 /*
  * memory_op: placing shared_info and grant frames (XENMEM_add_to_physmap),
- * reservation queries, and balloon operations.
+ * reservation queries, and the balloon.
  *
- * Guest RAM is never taken away here: a decrease_reservation is accepted
- * (the guest stops using those frames, the host keeps backing them), and
- * populate_physmap/increase_reservation succeed for frames that are RAM,
- * which is exactly the set a balloon can hand back.  Linux BUG()s when a
- * decrease does not complete, so refusing would be worse.
+ * A decrease_reservation gives RAM back to the host for real: the VMM drops
+ * the frames' backing (xen_vmm_ops.ram_discard) and they are counted out of
+ * the domain until populate_physmap/increase_reservation hands them back,
+ * which needs no work here because touching a dropped frame gives the guest
+ * a zeroed one.  Only frames that are RAM can be given back or repopulated:
+ * Linux's balloon never names anything else, and a decrease that stops short
+ * is a BUG() in Linux, so a frontend that gets one was not Linux.
  */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "xenkvm/gnttab.h"
 #include "xenkvm/hypercall.h"
@@ -86,10 +89,67 @@ static int read_extent(struct xen_domain *d, struct xen_hcall *hc, uint64_t base
 	return 0;
 }
 
-static long reservation_op(struct xen_domain *d, struct xen_hcall *hc, unsigned int op,
-			   uint64_t arg)
+/*
+ * Xen preempts a long reservation op and resumes it at the extent it reached
+ * (the start extent above MEMOP_CMD_BITS).  We have no continuations, so one
+ * call stops once it has covered this many pages (4 GiB) and returns how far
+ * it got, which the ABI allows; Linux's balloon passes at most a page of
+ * frame numbers.
+ */
+#define MAX_PAGES_PER_CALL (1ull << 20)
+
+static bool balloon_test(const struct xen_domain *d, uint64_t gfn)
 {
-	uint64_t extents, nr, order, done;
+	return d->balloon_map && (d->balloon_map[gfn / 64] >> (gfn % 64) & 1);
+}
+
+/* Marks [gfn, gfn+n) given back (out) or repopulated; keeps nr_ballooned. */
+static void balloon_mark(struct xen_domain *d, uint64_t gfn, uint64_t n, bool out)
+{
+	for (uint64_t g = gfn; g < gfn + n; g++) {
+		uint64_t bit = 1ull << (g % 64);
+
+		if (balloon_test(d, g) == out)
+			continue;
+		d->balloon_map[g / 64] ^= bit;
+		d->nr_ballooned += out ? 1 : -1ull;
+	}
+}
+
+/* Frames handed to ram_discard in one call when the guest names them in a
+ * row (Linux frees its balloon pages in runs). */
+struct discard_run {
+	uint64_t gpa, len;
+};
+
+static void discard_flush(struct xen_domain *d, struct discard_run *run)
+{
+	if (run->len && d->vmm->ram_discard)
+		d->vmm->ram_discard(d->opaque, run->gpa, run->len);
+	run->len = 0;
+}
+
+static void discard_add(struct xen_domain *d, struct discard_run *run, uint64_t gpa, uint64_t len)
+{
+	if (run->len) {
+		uint64_t lo = gpa < run->gpa ? gpa : run->gpa;
+
+		if ((gpa + len == run->gpa || run->gpa + run->len == gpa) &&
+		    guest_mem_ptr(d->mem, lo, run->len + len)) {
+			run->gpa = lo;
+			run->len += len;
+			return;
+		}
+		discard_flush(d, run);
+	}
+	*run = (struct discard_run){ gpa, len };
+}
+
+static long reservation_op(struct xen_domain *d, struct xen_hcall *hc, unsigned int op,
+			   uint64_t start, uint64_t arg)
+{
+	struct discard_run run = { 0, 0 };
+	uint64_t extents, nr, order, done, budget = MAX_PAGES_PER_CALL;
 	domid_t dom;
 	int rc;
 
@@ -117,19 +177,51 @@ static long reservation_op(struct xen_domain *d, struct xen_hcall *hc, unsigned 
 		return rc;
 	if (order > MAX_EXTENT_ORDER || nr > (1ull << 30))
 		return -EINVAL;
-	if (op == XENMEM_decrease_reservation)
-		return (long)nr;
-	/* Populate: count the leading extents that are wholly RAM. */
-	for (done = 0; done < nr; done++) {
-		uint64_t gfn;
+	if (start >= nr)
+		return (long)start;
+	if (op == XENMEM_decrease_reservation && !d->balloon_map) {
+		d->balloon_map = calloc(d->p.max_gfn / 64 + 1, sizeof(uint64_t));
+		if (!d->balloon_map)
+			return -ENOMEM;
+	}
+	/* Stop at the first extent that is not wholly RAM, as Xen stops at the
+	 * first it cannot do. */
+	for (done = start; done < nr; done++) {
+		uint64_t gfn, pages = 1ull << order;
 
+		if (pages > budget)
+			break;
+		budget -= pages;
 		if (read_extent(d, hc, extents, done, &gfn))
 			break;
-		if (gfn & ((1ull << order) - 1) || gfn > d->p.max_gfn ||
-		    !guest_mem_ptr(d->mem, gfn << GUEST_PAGE_SHIFT, GUEST_PAGE_SIZE << order))
+		if (gfn & (pages - 1) || gfn > d->p.max_gfn || d->p.max_gfn - gfn < pages - 1 ||
+		    !guest_mem_ptr(d->mem, gfn << GUEST_PAGE_SHIFT, pages << GUEST_PAGE_SHIFT))
 			break;
+		if (op == XENMEM_decrease_reservation) {
+			balloon_mark(d, gfn, pages, true);
+			discard_add(d, &run, gfn << GUEST_PAGE_SHIFT, pages << GUEST_PAGE_SHIFT);
+		} else if (d->balloon_map) {
+			balloon_mark(d, gfn, pages, false);
+		}
 	}
+	discard_flush(d, &run);
 	return (long)done;
+}
+
+/* The VMM's RAM regions and ram_pages agree; if they did not, never wrap. */
+static uint64_t held_pages(const struct xen_domain *d)
+{
+	return d->nr_ballooned < d->p.ram_pages ? d->p.ram_pages - d->nr_ballooned : 0;
+}
+
+uint64_t xen_domain_tot_pages(struct xen_domain *d)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&d->lock);
+	n = held_pages(d);
+	pthread_mutex_unlock(&d->lock);
+	return n;
 }
 
 long xen_memory_op_hcall(struct xen_domain *d, struct xen_hcall *hc)
@@ -156,7 +248,7 @@ long xen_memory_op_hcall(struct xen_domain *d, struct xen_hcall *hc)
 	case XENMEM_increase_reservation:
 	case XENMEM_decrease_reservation:
 	case XENMEM_populate_physmap:
-		return reservation_op(d, hc, op, arg);
+		return reservation_op(d, hc, op, hc->args[0] >> MEMOP_CMD_BITS, arg);
 	case XENMEM_current_reservation:
 	case XENMEM_maximum_reservation:
 	case XENMEM_maximum_gpfn: {
@@ -169,6 +261,8 @@ long xen_memory_op_hcall(struct xen_domain *d, struct xen_hcall *hc)
 			return rc;
 		if (op == XENMEM_maximum_gpfn)
 			return (long)d->p.max_gfn;
+		if (op == XENMEM_current_reservation)
+			return (long)held_pages(d);
 		return (long)d->p.ram_pages;
 	}
 	case XENMEM_maximum_ram_page:

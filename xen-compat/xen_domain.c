@@ -74,6 +74,7 @@ void xen_domain_destroy(struct xen_domain *d)
 		return;
 	gnttab_fini(d);
 	shinfo_fini(d);
+	free(d->balloon_map);
 	free(d->vcpus);
 	pthread_mutex_destroy(&d->lock);
 	free(d);

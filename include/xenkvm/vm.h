@@ -109,6 +109,11 @@ int vm_max_vcpus(int kvm_fd);
  * behind it, so no vCPU needs pausing.  0 or -errno.
  */
 int vm_map_page(struct vm *vm, uint64_t gfn, void *hva);
+/* Frees the host memory behind guest RAM [gpa, gpa+len) (page-aligned, in
+ * one RAM region): the balloon gave it back.  KVM drops its mappings
+ * through the MMU notifier and a later guest access gets a zeroed page.
+ * 0 or -errno. */
+int vm_ram_discard(struct vm *vm, uint64_t gpa, uint64_t len);
 /* Performs an access to RAM or an overlay that exited as MMIO; false if
  * nothing backs `gpa`. */
 bool vm_ram_access(struct vm *vm, uint64_t gpa, void *data, unsigned int len, bool is_write);

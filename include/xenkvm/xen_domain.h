@@ -92,6 +92,12 @@ struct xen_domain {
 	struct evtchn_table evtchn;
 	struct gnttab gnttab;
 
+	/* Frames the guest's balloon handed back and has not repopulated: one
+	 * bit per gfn up to p.max_gfn, allocated at the first decrease (most
+	 * domains never balloon). */
+	uint64_t *balloon_map;
+	uint64_t nr_ballooned;
+
 	unsigned int shutdown_code;  /* SCHEDOP_shutdown_code; ~0 = unset */
 	bool shutting_down;
 
@@ -114,6 +120,9 @@ uint64_t xen_domain_get_param(struct xen_domain *d, unsigned int index);
  * grant-frame overlays first, then RAM.  NULL if not wholly inside one
  * page of overlay or one RAM region.  Lock held. */
 void *xen_gpa_ptr(struct xen_domain *d, uint64_t gpa, uint64_t len);
+/* RAM pages the guest holds now: what it was built with less what its
+ * balloon gave back (xl's "Mem").  Takes the lock. */
+uint64_t xen_domain_tot_pages(struct xen_domain *d);
 /* Latch the guest's word size (shared_info layout); tells the VMM. */
 void xen_domain_set_long_mode(struct xen_domain *d, bool long_mode);
 

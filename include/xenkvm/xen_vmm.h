@@ -71,6 +71,12 @@ struct xen_vmm_ops {
 	 * removes the overlay at gfn again.  0 or -errno. */
 	int (*map_page)(void *opaque, uint64_t gfn, void *hva);
 
+	/* (optional) The guest gave RAM [gpa, gpa+len) back to the host
+	 * (XENMEM_decrease_reservation): drop its host backing.  If the guest
+	 * touches it again it must read zeros, as a repopulated Xen page does.
+	 * Page-aligned, wholly inside one RAM region. */
+	void (*ram_discard)(void *opaque, uint64_t gpa, uint64_t len);
+
 	/* (optional) Notifications for a KVM with CONFIG_KVM_XEN, to be passed
 	 * on with KVM_XEN_HVM_SET_ATTR / KVM_XEN_VCPU_SET_ATTR. */
 	void (*long_mode_set)(void *opaque, bool long_mode);         /* ATTR_TYPE_LONG_MODE */

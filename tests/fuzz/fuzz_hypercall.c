@@ -131,6 +131,20 @@ static int map_page(void *o, uint64_t gfn, void *hva)
 	return 0;
 }
 
+/* The contract: page-aligned, not empty, wholly inside one RAM region. */
+static void ram_discard(void *o, uint64_t gpa, uint64_t len)
+{
+	(void)o;
+	if (!len || (gpa | len) & 0xfff)
+		__builtin_trap();
+	if (gpa < RAM_SIZE && len <= RAM_SIZE - gpa)
+		memset(ram + gpa, 0, len);
+	else if (gpa >= HIGH_GPA && gpa - HIGH_GPA < HIGH_SIZE && len <= HIGH_SIZE - (gpa - HIGH_GPA))
+		memset(high + (gpa - HIGH_GPA), 0, len);
+	else
+		__builtin_trap();
+}
+
 static void console(void *o, const char *buf, size_t len)
 {
 	(void)o;
@@ -143,7 +157,7 @@ static const struct xen_vmm_ops ops = {
 	.gva_to_gpa = gva_to_gpa, .inject_vector = inject, .set_gsi = set_gsi,
 	.pci_intx_to_gsi = intx, .kick_vcpu = kick, .now_ns = now_ns, .read_tsc = read_tsc,
 	.timer_arm = timer_arm, .shutdown = shutdown, .map_page = map_page,
-	.console_write = console,
+	.ram_discard = ram_discard, .console_write = console,
 };
 
 /* --- the fake kernel's fast-path table ------------------------------------- */
@@ -194,7 +208,7 @@ static const struct xen_vmm_ops fast_ops = {
 	.gva_to_gpa = gva_to_gpa, .inject_vector = inject, .set_gsi = set_gsi,
 	.pci_intx_to_gsi = intx, .kick_vcpu = kick, .now_ns = now_ns, .read_tsc = read_tsc,
 	.timer_arm = timer_arm, .shutdown = shutdown, .map_page = map_page,
-	.console_write = console,
+	.ram_discard = ram_discard, .console_write = console,
 	.evtchn_fast_bind = fast_bind, .evtchn_fast_unbind = fast_unbind,
 	.evtchn_raise = fast_raise, .timer_virq_set = timer_virq,
 };
@@ -250,7 +264,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct guest_mem mem = { 0 };
 	struct xen_domain *d = NULL;
-	struct xen_domain_params p = { .domid = 5, .nr_vcpus = NR_VCPUS, .ram_pages = 16,
+	struct xen_domain_params p = { .domid = 5, .nr_vcpus = NR_VCPUS,
+				       .ram_pages = (RAM_SIZE + HIGH_SIZE) / 4096,
 				       .max_gfn = 0x200, .tsc_khz = 3000000 };
 	size_t n;
 	bool fast;
@@ -346,6 +361,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	check_ports(d);
+	if (xen_domain_tot_pages(d) + d->nr_ballooned != p.ram_pages)
+		__builtin_trap();
 	xen_domain_destroy(d);
 	return 0;
 }

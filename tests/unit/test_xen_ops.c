@@ -1,5 +1,5 @@
 /* hvm_op params, sched_op (shutdown, block, yield), vCPU timers and
- * vcpu_op odds and ends, memory_op reservations. */
+ * vcpu_op odds and ends, memory_op reservations and the balloon. */
 #include <CUnit/Basic.h>
 #include <errno.h>
 #include <string.h>
@@ -331,6 +331,121 @@ static void test_memory_op(void)
 	}
 }
 
+static long current_reservation(void)
+{
+	domid_t self = DOMID_SELF;
+
+	memcpy(xen_fake_gpa(&F, ARG), &self, 2);
+	return xen_fake_call64(&F, 0, __HYPERVISOR_memory_op, XENMEM_current_reservation, ARG, 0);
+}
+
+static bool page_is(uint64_t gfn, uint8_t byte)
+{
+	const uint8_t *p = xen_fake_gpa(&F, gfn << 12);
+
+	for (unsigned int i = 0; i < 4096; i++)
+		if (p[i] != byte)
+			return false;
+	return true;
+}
+
+/* What Linux's balloon does: give frames back, then take them again. */
+static void test_balloon(void)
+{
+	const long ram = FAKE_RAM_SIZE >> 12;
+	uint64_t *l64;
+	uint32_t *l32;
+
+	CU_ASSERT_EQUAL_FATAL(fresh(1), 0);
+	l64 = xen_fake_gpa(&F, 0x3000);
+	l32 = xen_fake_gpa(&F, 0x3000);
+	memset(xen_fake_gpa(&F, 0x100000), 0xab, 0x4000);
+	CU_ASSERT_EQUAL(current_reservation(), ram);
+
+	/* three frames named out of order but in a run: one discard */
+	l64[0] = 0x101;
+	l64[1] = 0x100;
+	l64[2] = 0x102;
+	CU_ASSERT_EQUAL(reservation(true, XENMEM_decrease_reservation, 0x3000, 3, 0, DOMID_SELF), 3);
+	CU_ASSERT_EQUAL(F.discard_calls, 1);
+	CU_ASSERT_EQUAL(F.last_discard_gpa, 0x100000);
+	CU_ASSERT_EQUAL(F.last_discard_len, 0x3000);
+	CU_ASSERT(page_is(0x100, 0) && page_is(0x101, 0) && page_is(0x102, 0));
+	CU_ASSERT(page_is(0x103, 0xab)); /* its neighbour is the guest's still */
+	CU_ASSERT_EQUAL(current_reservation(), ram - 3);
+	CU_ASSERT_EQUAL(xen_domain_tot_pages(F.d), (uint64_t)ram - 3);
+	/* the maximum does not move */
+	{
+		domid_t self = DOMID_SELF;
+
+		memcpy(xen_fake_gpa(&F, ARG), &self, 2);
+		CU_ASSERT_EQUAL(xen_fake_call64(&F, 0, __HYPERVISOR_memory_op,
+						XENMEM_maximum_reservation, ARG, 0), ram);
+	}
+
+	/* giving the same frame back twice counts it once */
+	l64[0] = 0x101;
+	CU_ASSERT_EQUAL(reservation(true, XENMEM_decrease_reservation, 0x3000, 1, 0, DOMID_SELF), 1);
+	CU_ASSERT_EQUAL(current_reservation(), ram - 3);
+
+	/* apart: two discards; it stops at the first frame that is not RAM */
+	F.discard_calls = 0;
+	l64[0] = 0x110;
+	l64[1] = 0x120;
+	l64[2] = 0x50000;
+	l64[3] = 0x130;
+	CU_ASSERT_EQUAL(reservation(true, XENMEM_decrease_reservation, 0x3000, 4, 0, DOMID_SELF), 2);
+	CU_ASSERT_EQUAL(F.discard_calls, 2);
+	CU_ASSERT_EQUAL(current_reservation(), ram - 5);
+	/* past max_gfn, misaligned for its order, unreadable list: nothing */
+	l64[0] = F.p.max_gfn + 1;
+	CU_ASSERT_EQUAL(reservation(true, XENMEM_decrease_reservation, 0x3000, 1, 0, DOMID_SELF), 0);
+	l64[0] = 0x201;
+	CU_ASSERT_EQUAL(reservation(true, XENMEM_decrease_reservation, 0x3000, 1, 9, DOMID_SELF), 0);
+	CU_ASSERT_EQUAL(reservation(true, XENMEM_decrease_reservation, 0x7f0000000000ull, 1, 0,
+				    DOMID_SELF), 0);
+	CU_ASSERT_EQUAL(current_reservation(), ram - 5);
+	CU_ASSERT_EQUAL(F.discard_outside_ram, 0);
+
+	/* a 2 MiB extent, from a 32-bit guest */
+	l32[0] = 0x200;
+	CU_ASSERT_EQUAL(reservation(false, XENMEM_decrease_reservation, 0x3000, 1, 9, DOMID_SELF), 1);
+	CU_ASSERT_EQUAL(F.last_discard_gpa, 0x200000);
+	CU_ASSERT_EQUAL(F.last_discard_len, 0x200000);
+	CU_ASSERT_EQUAL(current_reservation(), ram - 5 - 512);
+
+	/* populate takes them back; a frame never given back changes nothing */
+	l64[0] = 0x100;
+	l64[1] = 0x101;
+	l64[2] = 0x105;
+	CU_ASSERT_EQUAL(reservation(true, XENMEM_populate_physmap, 0x3000, 3, 0, DOMID_SELF), 3);
+	CU_ASSERT_EQUAL(current_reservation(), ram - 3 - 512);
+	l64[0] = 0x200;
+	CU_ASSERT_EQUAL(reservation(true, XENMEM_increase_reservation, 0x3000, 1, 9, DOMID_SELF), 1);
+	CU_ASSERT_EQUAL(current_reservation(), ram - 3);
+
+	/* a continuation's start extent (above the low 6 bits of the command):
+	 * extents before it are not touched again */
+	l64[0] = 0x50000;      /* would stop the op if it were read */
+	l64[1] = 0x102;
+	l64[2] = 0x110;
+	{
+		struct xen_memory_reservation r = { .nr_extents = 3, .domid = DOMID_SELF };
+
+		set_xen_guest_handle(r.extent_start, (xen_pfn_t *)(uintptr_t)0x3000);
+		memcpy(xen_fake_gpa(&F, ARG), &r, sizeof(r));
+		CU_ASSERT_EQUAL(xen_fake_call64(&F, 0, __HYPERVISOR_memory_op,
+						XENMEM_populate_physmap | 1 << 6, ARG, 0), 3);
+		CU_ASSERT_EQUAL(current_reservation(), ram - 1);
+		/* a start at or past the end does nothing */
+		CU_ASSERT_EQUAL(xen_fake_call64(&F, 0, __HYPERVISOR_memory_op,
+						XENMEM_decrease_reservation | 7 << 6, ARG, 0), 7);
+		CU_ASSERT_EQUAL(current_reservation(), ram - 1);
+	}
+	CU_ASSERT_EQUAL(xen_domain_tot_pages(F.d), (uint64_t)ram - 1);
+	CU_ASSERT_EQUAL(F.discard_outside_ram, 0);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -344,5 +459,6 @@ int main(void)
 	CU_add_test(s, "single-shot and periodic timers", test_timers);
 	CU_add_test(s, "vcpu_op misc", test_vcpu_misc);
 	CU_add_test(s, "memory_op", test_memory_op);
+	CU_add_test(s, "balloon: decrease and populate", test_balloon);
 	return cunit_run(CU_BRM_NORMAL);
 }

@@ -101,6 +101,22 @@ static void fake_shutdown(void *opaque, enum xen_shutdown_reason reason, unsigne
 	f->shutdown_code = code;
 }
 
+/* Zeroes what it drops, as a refault of freed anonymous memory would. */
+static void fake_ram_discard(void *opaque, uint64_t gpa, uint64_t len)
+{
+	struct xen_fake *f = opaque;
+	void *p = guest_mem_ptr(&f->mem, gpa, len);
+
+	f->discard_calls++;
+	f->discarded_bytes += len;
+	f->last_discard_gpa = gpa;
+	f->last_discard_len = len;
+	if (p)
+		memset(p, 0, len);
+	else
+		f->discard_outside_ram++;
+}
+
 static int fake_map_page(void *opaque, uint64_t gfn, void *hva)
 {
 	struct xen_fake *f = opaque;
@@ -238,6 +254,7 @@ static const struct xen_vmm_ops fake_ops = {
 	.timer_arm = fake_timer_arm,
 	.shutdown = fake_shutdown,
 	.map_page = fake_map_page,
+	.ram_discard = fake_ram_discard,
 	.long_mode_set = fake_long_mode,
 	.shared_info_set = fake_shinfo_set,
 	.vcpu_info_set = fake_vcpu_info_set,
@@ -245,28 +262,8 @@ static const struct xen_vmm_ops fake_ops = {
 	.console_write = fake_console,
 };
 
-static const struct xen_vmm_ops fake_fast_ops = {
-	.gva_to_gpa = fake_gva_to_gpa,
-	.inject_vector = fake_inject,
-	.set_gsi = fake_set_gsi,
-	.pci_intx_to_gsi = fake_intx,
-	.kick_vcpu = fake_kick,
-	.now_ns = fake_now,
-	.wall_ns = fake_wall,
-	.read_tsc = fake_read_tsc,
-	.timer_arm = fake_timer_arm,
-	.shutdown = fake_shutdown,
-	.map_page = fake_map_page,
-	.long_mode_set = fake_long_mode,
-	.shared_info_set = fake_shinfo_set,
-	.vcpu_info_set = fake_vcpu_info_set,
-	.upcall_vector_set = fake_upcall_vector_set,
-	.evtchn_fast_bind = fake_fast_bind,
-	.evtchn_fast_unbind = fake_fast_unbind,
-	.evtchn_raise = fake_raise,
-	.timer_virq_set = fake_timer_virq,
-	.console_write = fake_console,
-};
+/* The same VMM offering KVM's in-kernel event-channel paths. */
+static struct xen_vmm_ops fake_fast_ops;
 
 int xen_fake_init(struct xen_fake *f, unsigned int nr_vcpus)
 {
@@ -283,6 +280,11 @@ int xen_fake_init_ex(struct xen_fake *f, unsigned int nr_vcpus, bool kernel_acce
 
 int xen_fake_init_fast(struct xen_fake *f, unsigned int nr_vcpus)
 {
+	fake_fast_ops = fake_ops;
+	fake_fast_ops.evtchn_fast_bind = fake_fast_bind;
+	fake_fast_ops.evtchn_fast_unbind = fake_fast_unbind;
+	fake_fast_ops.evtchn_raise = fake_raise;
+	fake_fast_ops.timer_virq_set = fake_timer_virq;
 	return fake_init(f, nr_vcpus, true, &fake_fast_ops);
 }
 

@@ -55,6 +55,9 @@ struct xen_fake {
 	struct fake_overlay overlays[FAKE_MAX_OVERLAYS];
 	unsigned int nr_overlays;
 	unsigned int map_calls;
+	unsigned int discard_calls;   /* ram_discard() */
+	unsigned int discard_outside_ram;
+	uint64_t discarded_bytes, last_discard_gpa, last_discard_len;
 	uint64_t shinfo_gfn_told;
 	uint64_t vcpu_info_told[FAKE_MAX_VCPUS];
 	uint8_t upcall_vector_told[FAKE_MAX_VCPUS];
