@@ -14,7 +14,7 @@
 #include "xenkvm/control.h"
 #include "xenkvm/json.h"
 
-enum control_arg { ARG_NONE, ARG_SPEC, ARG_DEVICE, ARG_REASON };
+enum control_arg { ARG_NONE, ARG_SPEC, ARG_DEVICE, ARG_REASON, ARG_MEMORY };
 
 /* The one request table: wire name and argument of each op. */
 static const struct control_op_desc {
@@ -34,6 +34,7 @@ static const struct control_op_desc {
 	[CONTROL_OP_NETWORK_LIST]   = { "network-list",   ARG_NONE },
 	[CONTROL_OP_NETWORK_ATTACH] = { "network-attach", ARG_SPEC },
 	[CONTROL_OP_NETWORK_DETACH] = { "network-detach", ARG_DEVICE },
+	[CONTROL_OP_MEM_SET]        = { "mem-set",        ARG_MEMORY },
 };
 
 static const char *const state_names[CONTROL_STATE_COUNT] = {
@@ -225,6 +226,15 @@ int control_request_decode(const char *line, size_t len, struct control_request 
 		}
 		break;
 	}
+	case ARG_MEMORY:
+		rc = json_get_int(v, "target_kib", 1, CONTROL_MEMORY_MAX_KIB, &i);
+		if (rc) {
+			rc = set_err(err, errlen, -EINVAL, "%s: \"target_kib\" %s", op,
+				     rc == -ENOENT ? "is required" : "must be an integer from 1 to 2^30 (1 TiB)");
+			goto out;
+		}
+		req->target_kib = (uint64_t)i;
+		break;
 	}
 	rc = 0;
 out:
@@ -280,6 +290,9 @@ int control_request_encode(const struct control_request *req, char **line_r, siz
 		break;
 	case ARG_DEVICE:
 		json_write_string(&w, "device", req->arg);
+		break;
+	case ARG_MEMORY:
+		json_write_int(&w, "target_kib", (int64_t)req->target_kib);
 		break;
 	}
 	json_write_object_end(&w);

@@ -58,6 +58,12 @@ static const struct cli_verb verbs[] = {
 	{ "vcpu-list", cli_vcpu_list, "vcpu-list [DOMAIN ...]", "List the vCPUs of domains.",
 	  "Columns as xl's: Name, ID, VCPU, CPU (host CPU last run on), State (r running,\n"
 	  "b blocked, p paused), Time(s) and Affinity." },
+	{ "mem-set", cli_mem_set, "mem-set DOMAIN MEMORY",
+	  "Set the memory a domain should hold (its balloon target).",
+	  "Writes memory/target; the guest's Xen balloon driver gives RAM back to the host\n"
+	  "or takes it again, in its own time (Mem in `xenkvm list` follows it).\n"
+	  "MEMORY is in MiB unless it ends in b, k, m, g or t, as with xl; it can be from\n"
+	  "32 MiB up to the domain's memory= (RAM is not hot-added)." },
 	{ "info", cli_info, "info", "Show information about this host.",
 	  "Host name, kernel, CPUs, memory, /dev/kvm, running domains and the run directory." },
 	{ "block-attach", cli_block_attach, "block-attach DOMAIN DISKSPEC",

@@ -32,6 +32,7 @@
 #include "xenkvm/vcpu.h"
 #include "xenkvm/log.h"
 #include "xenkvm/machine.h"
+#include "xenkvm/xen_domain.h"
 #include "xenkvm/xs_service.h"
 
 #define XENKVM_VERSION "0.1"
@@ -195,6 +196,8 @@ static int ctl_info(void *opaque, struct control_domain_info *info)
 		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
 	info->state = dm->state;
 	info->memory_mib = dm->cfg.memory_mib;
+	if (dm->m && dm->m->xen)
+		info->memory_mib = xen_domain_tot_pages(xen_kvm_domain(dm->m->xen)) >> (20 - GUEST_PAGE_SHIFT);
 	info->maxmem_mib = dm->cfg.maxmem_mib ? dm->cfg.maxmem_mib : dm->cfg.memory_mib;
 	info->vcpus = dm->cfg.vcpus;
 	info->maxvcpus = dm->cfg.maxvcpus ? dm->cfg.maxvcpus : dm->cfg.vcpus;
@@ -449,6 +452,31 @@ static int ctl_network_detach(void *opaque, const char *id)
 	return -ENOENT;
 }
 
+/* xl mem-set: the guest's balloon driver does the work; RAM can only be
+ * given back and taken again up to what the domain was built with. */
+static int ctl_mem_set(void *opaque, uint64_t target_kib)
+{
+	struct daemon *dm = opaque;
+	uint64_t max_kib = dm->cfg.memory_mib << 10;
+
+	if (!dm->m)
+		return -ESRCH;
+	if (!dm->xs) {
+		control_server_set_message(dm->control, "the guest has no Xen PV drivers to "
+					   "balloon with (xen_platform_pci=0)");
+		return -EOPNOTSUPP;
+	}
+	if (target_kib > max_kib || target_kib < (uint64_t)VM_MIN_MEMORY_MIB << 10) {
+		control_server_set_message(dm->control, "target %llu MiB is outside %u..%llu MiB "
+					   "(memory= is the most a domain can hold here)",
+					   (unsigned long long)(target_kib >> 10), VM_MIN_MEMORY_MIB,
+					   (unsigned long long)dm->cfg.memory_mib);
+		return -EINVAL;
+	}
+	pr_info("mem-set: balloon target %llu KiB", (unsigned long long)target_kib);
+	return xs_service_set_memory_target(dm->xs, target_kib);
+}
+
 static const struct control_handlers daemon_control = {
 	.info = ctl_info,
 	.vcpu_list = ctl_vcpu_list,
@@ -459,6 +487,7 @@ static const struct control_handlers daemon_control = {
 	.network_list = ctl_network_list,
 	.network_attach = ctl_network_attach,
 	.network_detach = ctl_network_detach,
+	.mem_set = ctl_mem_set,
 };
 
 /* hvc0's backend: on the PV console socket, or its output on stdout. */

@@ -23,6 +23,7 @@
 #define CONTROL_NAME_MAX   128
 #define CONTROL_TEXT_MAX   512     /* paths, specs, messages */
 #define CONTROL_LIST_MAX   256     /* entries in a vcpu/block/network list */
+#define CONTROL_MEMORY_MAX_KIB (1ll << 30)  /* mem-set: 1 TiB, xl.cfg's maxmem limit */
 
 /* One request table (control.c) is ordered like this enum. */
 enum control_op {
@@ -39,6 +40,7 @@ enum control_op {
 	CONTROL_OP_NETWORK_LIST,
 	CONTROL_OP_NETWORK_ATTACH,
 	CONTROL_OP_NETWORK_DETACH,
+	CONTROL_OP_MEM_SET,
 	CONTROL_OP_COUNT,
 };
 
@@ -62,6 +64,7 @@ struct control_request {
 	enum control_shutdown_reason reason;  /* shutdown */
 	char arg[CONTROL_TEXT_MAX];        /* *-attach: xl spec; block-detach: vdev;
 					      network-detach: devid or MAC */
+	uint64_t target_kib;               /* mem-set: the balloon target */
 };
 
 struct control_domain_info {
@@ -70,7 +73,7 @@ struct control_domain_info {
 	char uuid[40];                     /* "xxxxxxxx-xxxx-..." or "" */
 	enum control_state state;
 	bool blocked;                      /* every online vCPU halted (xl's 'b') */
-	uint64_t memory_mib;
+	uint64_t memory_mib;               /* held now: RAM less what is ballooned out */
 	uint64_t maxmem_mib;
 	unsigned int vcpus;                /* online */
 	unsigned int maxvcpus;
@@ -193,6 +196,9 @@ struct control_handlers {
 			    unsigned int *nr_r);
 	int (*network_attach)(void *opaque, const char *spec, int *devid_r);
 	int (*network_detach)(void *opaque, const char *id);
+	/* Sets memory/target for the guest's balloon driver; returns when it
+	 * is written, not when the guest has reached it. */
+	int (*mem_set)(void *opaque, uint64_t target_kib);
 };
 
 struct event_loop;

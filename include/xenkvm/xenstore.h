@@ -217,5 +217,7 @@ int xs_domain_add_device(struct xs_store *s, unsigned int domid, unsigned int ba
 int xs_domain_destroy(struct xs_store *s, unsigned int domid);
 /* Writes control/shutdown = reason ("poweroff", "reboot", "suspend", ...). */
 int xs_domain_request_shutdown(struct xs_store *s, unsigned int domid, const char *reason);
+/* memory/target (KiB), which the guest's balloon driver watches (xl mem-set). */
+int xs_domain_set_memory_target(struct xs_store *s, unsigned int domid, uint64_t target_kb);
 
 #endif

@@ -40,5 +40,7 @@ struct xs_store *xs_service_store(struct xs_service *svc);
 int xs_service_run(struct xs_service *svc, void (*fn)(void *opaque), void *opaque);
 /* Asks the guest to stop through control/shutdown ("poweroff", "reboot"); any thread. */
 int xs_service_request_shutdown(struct xs_service *svc, const char *reason);
+/* Sets memory/target (KiB) for the guest's balloon driver; any thread. */
+int xs_service_set_memory_target(struct xs_service *svc, uint64_t target_kb);
 
 #endif

@@ -96,7 +96,7 @@ for v in $verbs; do
 	x help "$v"; [ $rc = 0 ] && printf '%s\n' "$out" | grep -q "^Usage: xenkvm $v" || bad="$bad help:$v"
 	x "$v" --help; [ $rc = 0 ] && printf '%s\n' "$out" | grep -q "^Usage: xenkvm $v" || bad="$bad --help:$v"
 done
-for v in create list console destroy shutdown reboot pause unpause vcpu-list info block-attach \
+for v in create list console destroy shutdown reboot pause unpause vcpu-list mem-set info block-attach \
 	 block-detach block-list network-attach network-detach network-list xenstore-ls \
 	 xenstore-read xenstore-write xenstore-rm xenstore-watch help; do
 	printf '%s\n' $verbs | grep -qx "$v" || bad="$bad missing:$v"
@@ -134,13 +134,20 @@ x list --json; expect "list --json on an empty run directory: []" 0 '^\[\]$'
 x destroy nosuch; expect "destroy of an unknown domain: xl's message, exit 1" 1 "nosuch is an invalid domain identifier"
 x console 42; expect "console of an unknown domid: exit 1" 1 "42 is an invalid domain identifier"
 bad=
-for v in pause unpause reboot vcpu-list block-list network-list "block-detach xvda" "network-detach 0"; do
+for v in pause unpause reboot vcpu-list block-list network-list "block-detach xvda" \
+	 "network-detach 0" "mem-set 64"; do
 	read -r -a words <<<"$v"   # the verb, then what follows DOMAIN
 	x "${words[0]}" nosuch "${words[@]:1}"
 	[ $rc = 1 ] && printf '%s\n' "$err" | grep -q "nosuch is an invalid domain identifier" ||
 		bad="$bad ${words[0]}:$rc"
 done
 [ -z "$bad" ] && ok "every domain verb on an unknown domain: exit 1, xl's message" || fail "unknown domain:$bad"
+for m in abc 1x 12mb -5 0 2t 99999999999999999999; do
+	x mem-set nosuch "$m"
+	[ $rc = 2 ] && printf '%s\n' "$err" | grep -q "MEMORY '$m' is not a size" || bad="$bad $m:$rc"
+done
+[ -z "$bad" ] && ok "mem-set with a malformed or out-of-range size: exit 2 before any lookup" ||
+	fail "mem-set sizes:$bad"
 x info; expect "info" 0 "^control_protocol +: 1$"
 
 # ============================== B. the fake daemon ==================================
@@ -224,6 +231,7 @@ assert d[0]["memory_mib"] == 384 and d[0]["vcpus"] == 3 and d[0]["state"] == "ru
 	x network-list fk1; expect "network-list: the daemon says it is not supported" 1 "not supported by this xenkvmd"
 	x block-attach fk1 "nonsense=1"; expect "block-attach with a bad spec: refused locally" 1 "."
 	x network-attach fk1 "mac=00:16:3e:00:00:01"; expect "network-attach: not supported, clearly" 1 "not supported by this xenkvmd"
+	x mem-set fk1 64; expect "mem-set: not supported, clearly" 1 "not supported by this xenkvmd"
 
 	x reboot fk1; expect "reboot" 0
 	x list --json; expect "on_reboot=restart: same domain, restarts = 1" 0 '"restarts": 1'
@@ -270,6 +278,57 @@ fi
 
 # ============================== C. the real xenkvmd =================================
 echo "C. the real xenkvmd with the test guest"
+# guest_cmd SECONDS CMD: types CMD into the guest's shell, keeps the console SECONDS
+guest_cmd() {
+	{ sleep 1; echo "$2"; sleep "$1"; } | timeout $(($1 + 15)) "$cli" console xkcli 2>&1 | tr -d '\r'
+}
+# mem_is MIB: waits (up to a minute) for list's Mem column to show MIB
+mem_is() {
+	local i
+	for ((i = 0; i < 60; i++)); do
+		x list xkcli
+		printf '%s\n' "$out" | grep -Eq "^xkcli +[0-9]+ +$1 " && return 0
+		sleep 1
+	done
+	return 1
+}
+rss_kib() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null; }
+# xl mem-set through the guest's own xen-balloon driver (Debian's kernel has it built
+# in): memory/target moves, the guest gives RAM back with decrease_reservation and
+# list's Mem follows what it really gave; host memory the guest had dirtied is freed
+# (the daemon's RSS falls); the RAM comes back with mem-set to the full size.
+balloon() {
+	local pid rss0 rss1 cur0 cur1 con
+	x xenstore-read xkcli memory/target; expect "memory/target: memory= in KiB" 0 "^327680$"
+	x list --json
+	pid=$(printf '%s\n' "$out" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p' | head -1)
+	# dirty 128 MiB of guest RAM and free it again: pages the balloon can take
+	con=$(guest_cmd 8 'dd if=/dev/zero of=/fill bs=1M count=128 2>/dev/null; rm -f /fill;
+cat /sys/devices/system/xen_memory/xen_memory0/info/current_kb | sed "s/^/XK-CUR=/"')
+	cur0=$(printf '%s\n' "$con" | sed -n 's/^XK-CUR=\([0-9]*\)$/\1/p' | tail -1)
+	rss0=$(rss_kib "$pid")
+	x mem-set xkcli 400; expect "mem-set above memory=: refused with the range" 1 "outside 32..320 MiB"
+	x mem-set xkcli 160; expect "mem-set xkcli 160" 0
+	x xenstore-read xkcli memory/target; expect "mem-set wrote memory/target" 0 "^163840$"
+	if mem_is 160; then ok "list: Mem 160 once the guest's balloon gave 160 MiB back"
+	else fail "list: Mem did not reach 160"; show "$out"; fi
+	rss1=$(rss_kib "$pid")
+	if [ -n "$rss0" ] && [ -n "$rss1" ] && [ $((rss0 - rss1)) -ge $((48 << 10)) ]; then
+		ok "the daemon's RSS fell by $(((rss0 - rss1) >> 10)) MiB (from $((rss0 >> 10)) MiB)"
+	else
+		fail "the daemon's RSS went from '$rss0' to '$rss1' KiB (48 MiB less expected)"
+	fi
+	con=$(guest_cmd 3 'cat /sys/devices/system/xen_memory/xen_memory0/info/current_kb | sed "s/^/XK-CUR=/"')
+	cur1=$(printf '%s\n' "$con" | sed -n 's/^XK-CUR=\([0-9]*\)$/\1/p' | tail -1)
+	if [ -n "$cur0" ] && [ -n "$cur1" ] && [ $((cur0 - cur1)) = $((160 << 10)) ]; then
+		ok "the guest's balloon holds 160 MiB (current_kb $cur0 -> $cur1)"
+	else
+		fail "guest current_kb '$cur0' -> '$cur1' (160 MiB less expected)"
+	fi
+	x mem-set xkcli 320m; expect "mem-set xkcli 320m" 0
+	if mem_is 320; then ok "list: Mem back to 320 (populate_physmap)"
+	else fail "list: Mem did not return to 320"; show "$out"; fi
+}
 partc() {
 	if [ ! -x "$vmm" ]; then skip "part C: $vmm is not built"; return; fi
 	if ! "$vmm" --help 2>&1 | grep -q -- '--control='; then
@@ -320,6 +379,7 @@ partc() {
 	tr -d '\r' <"$tmp/cmd.con" | grep -q "^XK-42$" && ok "console: a command typed into the guest's shell runs" \
 		|| { fail "console: no XK-42 from the shell"; show "$(tr -d '\r' <"$tmp/cmd.con")"; }
 	x xenstore-read xkcli name; expect "xenstore-read name" 0 "^xkcli$"
+	balloon
 	x xenstore-ls xkcli device; expect "xenstore-ls device: vbd and vif" 0 "vbd"
 	# in-guest reboot with on_reboot="restart": the domain comes back
 	{ sleep 1; echo 'reboot -f'; sleep 1; } | timeout 20 "$cli" console xkcli >/dev/null 2>&1

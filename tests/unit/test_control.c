@@ -187,6 +187,7 @@ static void test_request_codec(void)
 		req.has_id = true;
 		req.id = 1000 + op;
 		req.reason = CONTROL_SHUTDOWN_REBOOT;
+		req.target_kib = 262144 + op;
 		snprintf(req.arg, sizeof(req.arg), "vdev=xvdb, target=/tmp/d%u.img", op);
 		CU_ASSERT_EQUAL_FATAL(control_request_encode(&req, &line, &len), 0);
 		CU_ASSERT_EQUAL(line[len - 1], '\n');
@@ -201,8 +202,12 @@ static void test_request_codec(void)
 			CU_ASSERT_EQUAL(out.reason, CONTROL_SHUTDOWN_REBOOT);
 		if (op == CONTROL_OP_BLOCK_ATTACH || op == CONTROL_OP_NETWORK_DETACH)
 			CU_ASSERT_STRING_EQUAL(out.arg, req.arg);
-		if (op == CONTROL_OP_INFO)
+		if (op == CONTROL_OP_MEM_SET)
+			CU_ASSERT_EQUAL(out.target_kib, req.target_kib);
+		if (op == CONTROL_OP_INFO) {
 			CU_ASSERT_STRING_EQUAL(out.arg, "");   /* no argument travels */
+			CU_ASSERT_EQUAL(out.target_kib, 0);
+		}
 		free(line);
 	}
 
@@ -231,6 +236,17 @@ static void test_request_codec(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "required"));
 	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"block-detach\",\"device\":\"\"}", &out, err), -EINVAL);
 	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"block-detach\",\"device\":5}", &out, err), -EINVAL);
+	/* mem-set: an integer target in KiB, 1 KiB to 1 TiB */
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"mem-set\"}", &out, err), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "target_kib"));
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"mem-set\",\"target_kib\":\"512\"}", &out, err),
+			-EINVAL);
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"mem-set\",\"target_kib\":0}", &out, err), -EINVAL);
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"mem-set\",\"target_kib\":-4}", &out, err), -EINVAL);
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"mem-set\",\"target_kib\":1073741825}", &out, err),
+			-EINVAL);
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"mem-set\",\"target_kib\":1073741824}", &out, err), 0);
+	CU_ASSERT_EQUAL(out.target_kib, 1073741824);
 	{
 		char big[CONTROL_TEXT_MAX + 100];
 

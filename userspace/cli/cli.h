@@ -55,6 +55,7 @@ int cli_destroy(int argc, char **argv);
 int cli_shutdown(int argc, char **argv);
 int cli_reboot(int argc, char **argv);
 int cli_pause(int argc, char **argv);
+int cli_mem_set(int argc, char **argv);
 int cli_unpause(int argc, char **argv);
 int cli_vcpu_list(int argc, char **argv);
 int cli_info(int argc, char **argv);

@@ -107,6 +107,9 @@ int cli_control(const char *verb, const struct rundir *rd, const struct rundir_e
 	/* shutdown's argument is its reason, carried in its own field */
 	if (op == CONTROL_OP_SHUTDOWN && arg && !strcmp(arg, "reboot"))
 		req.reason = CONTROL_SHUTDOWN_REBOOT;
+	/* and mem-set's, in KiB */
+	if (op == CONTROL_OP_MEM_SET && arg)
+		req.target_kib = strtoull(arg, NULL, 10);
 	rc = rundir_path(rd, e->domid, "control.sock", path, sizeof(path));
 	if (rc)
 		return rc;

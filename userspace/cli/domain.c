@@ -3,6 +3,7 @@
  * list, destroy, shutdown, reboot, pause, unpause, vcpu-list, info, and the
  * block and network device verbs.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <fcntl.h>
@@ -593,6 +594,58 @@ int cli_network_attach(int argc, char **argv)
 int cli_network_detach(int argc, char **argv)
 {
 	return device_op("network-detach", argc, argv, CONTROL_OP_NETWORK_DETACH);
+}
+
+/* xl's memory sizes: MiB unless a b, k, m, g or t suffix says otherwise. */
+static int parse_mem_kib(const char *s, uint64_t *kib_r)
+{
+	unsigned long long v;
+	unsigned int shift;
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -ERANGE;
+	if (*end && end[1])
+		return -EINVAL;
+	switch (tolower((unsigned char)*end)) {
+	case 0: case 'm': shift = 10; break;
+	case 'k': shift = 0; break;
+	case 'g': shift = 20; break;
+	case 't': shift = 30; break;
+	case 'b': v >>= 10; shift = 0; break;
+	default: return -EINVAL;
+	}
+	if (v > (unsigned long long)CONTROL_MEMORY_MAX_KIB >> shift)
+		return -ERANGE;
+	*kib_r = (uint64_t)v << shift;
+	return 0;
+}
+
+int cli_mem_set(int argc, char **argv)
+{
+	struct rundir rd = { .lock_fd = -1 };
+	struct rundir_entry e;
+	struct control_reply rep;
+	char kib[24];
+	uint64_t v = 0;
+	int first, rc;
+
+	VERB_ARGS("mem-set", NULL, NULL, 2, 2, &first);
+	rc = parse_mem_kib(argv[first + 1], &v);
+	if (rc || !v)
+		return cli_usage_error("mem-set", "MEMORY '%s' is not a size (MiB, or a number "
+				       "ending in b, k, m, g or t) from 1k to 1t", argv[first + 1]);
+	snprintf(kib, sizeof(kib), "%llu", (unsigned long long)v);
+	if (cli_rundir_open("mem-set", &rd))
+		return CLI_FAIL;
+	rc = simple_request("mem-set", argv[first], CONTROL_OP_MEM_SET, kib, &rd, &e, &rep);
+	control_reply_free(&rep);
+	rundir_close(&rd);
+	return rc ? CLI_FAIL : CLI_OK;
 }
 
 static int list_devices(const char *verb, int argc, char **argv, enum control_op op)

@@ -307,24 +307,40 @@ int xs_domain_destroy(struct xs_store *s, unsigned int domid)
 	return rc;
 }
 
-int xs_domain_request_shutdown(struct xs_store *s, unsigned int domid, const char *reason)
+/* Writes /local/domain/<domid>/<rel> as the toolstack (domain 0). */
+static int toolstack_write(struct xs_store *s, unsigned int domid, const char *rel,
+			   const char *value)
 {
-	static const char *const reasons[] = { "poweroff", "reboot", "suspend", "halt", "crash" };
 	struct xs_client *c;
-	char p[64];
-	size_t i;
+	char p[96];
 	int rc;
 
-	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
-		if (reason && !strcmp(reason, reasons[i]))
-			break;
-	if (i == sizeof(reasons) / sizeof(reasons[0]) || !domid || domid >= XS_DOMID_MAX)
+	if (!domid || domid >= XS_DOMID_MAX)
 		return -EINVAL;
 	c = xs_client_new(s, 0, true, NULL, NULL);
 	if (!c)
 		return -ENOMEM;
-	snprintf(p, sizeof(p), "/local/domain/%u/control/shutdown", domid);
-	rc = xs_store_write(c, 0, p, reason, strlen(reason));
+	snprintf(p, sizeof(p), "/local/domain/%u/%s", domid, rel);
+	rc = xs_store_write(c, 0, p, value, strlen(value));
 	xs_client_free(c);
 	return rc;
+}
+
+int xs_domain_request_shutdown(struct xs_store *s, unsigned int domid, const char *reason)
+{
+	static const char *const reasons[] = { "poweroff", "reboot", "suspend", "halt", "crash" };
+	size_t i;
+
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (reason && !strcmp(reason, reasons[i]))
+			return toolstack_write(s, domid, "control/shutdown", reason);
+	return -EINVAL;
+}
+
+int xs_domain_set_memory_target(struct xs_store *s, unsigned int domid, uint64_t target_kb)
+{
+	char v[24];
+
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)target_kb);
+	return toolstack_write(s, domid, "memory/target", v);
 }

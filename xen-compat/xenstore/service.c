@@ -157,33 +157,48 @@ int xs_service_run(struct xs_service *svc, void (*fn)(void *opaque), void *opaqu
 	return 0;
 }
 
-struct xs_shutdown_req {
+/* A toolstack write made on the I/O thread for a caller on another one. */
+struct xs_toolstack_req {
 	struct xs_service *svc;
-	char reason[16];
+	char reason[16];     /* control/shutdown; "" for memory/target */
+	uint64_t target_kb;
 };
 
-static void xs_service_do_shutdown(void *opaque)
+static void xs_service_do_toolstack(void *opaque)
 {
-	struct xs_shutdown_req *r = opaque;
+	struct xs_toolstack_req *r = opaque;
 
-	if (xs_domain_request_shutdown(r->svc->store, r->svc->domid, r->reason))
-		pr_warn("xenstore: could not write control/shutdown");
+	if (r->reason[0] ? xs_domain_request_shutdown(r->svc->store, r->svc->domid, r->reason) :
+			   xs_domain_set_memory_target(r->svc->store, r->svc->domid, r->target_kb))
+		pr_warn("xenstore: could not write %s",
+			r->reason[0] ? "control/shutdown" : "memory/target");
 	free(r);
 }
 
-int xs_service_request_shutdown(struct xs_service *svc, const char *reason)
+static int toolstack_queue(struct xs_service *svc, const char *reason, uint64_t target_kb)
 {
-	struct xs_shutdown_req *r = calloc(1, sizeof(*r));
+	struct xs_toolstack_req *r = calloc(1, sizeof(*r));
 	int rc;
 
 	if (!r)
 		return -ENOMEM;
 	r->svc = svc;
 	snprintf(r->reason, sizeof(r->reason), "%s", reason);
-	rc = xs_service_run(svc, xs_service_do_shutdown, r);
+	r->target_kb = target_kb;
+	rc = xs_service_run(svc, xs_service_do_toolstack, r);
 	if (rc)
 		free(r);
 	return rc;
+}
+
+int xs_service_request_shutdown(struct xs_service *svc, const char *reason)
+{
+	return reason && *reason ? toolstack_queue(svc, reason, 0) : -EINVAL;
+}
+
+int xs_service_set_memory_target(struct xs_service *svc, uint64_t target_kb)
+{
+	return toolstack_queue(svc, "", target_kb);
 }
 
 struct xs_store *xs_service_store(struct xs_service *svc)
