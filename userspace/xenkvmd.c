@@ -256,17 +256,26 @@ static int ctl_unpause(void *opaque)
 	return 0;
 }
 
-static int ctl_shutdown(void *opaque, enum control_shutdown_reason reason)
+/* Requests to a PV guest go through its XenStore: 0, or why not. */
+static int need_xenstore(struct daemon *dm, const char *hint)
 {
-	struct daemon *dm = opaque;
-
 	if (!dm->m)
 		return -ESRCH;
 	if (!dm->xs) {
 		control_server_set_message(dm->control, "the guest has no Xen PV drivers to ask "
-					   "(xen_platform_pci=0); use destroy");
+					   "(xen_platform_pci=0)%s", hint);
 		return -EOPNOTSUPP;
 	}
+	return 0;
+}
+
+static int ctl_shutdown(void *opaque, enum control_shutdown_reason reason)
+{
+	struct daemon *dm = opaque;
+	int rc = need_xenstore(dm, "; use destroy");
+
+	if (rc)
+		return rc;
 	return xs_service_request_shutdown(dm->xs, reason == CONTROL_SHUTDOWN_REBOOT ? "reboot" : "poweroff");
 }
 
@@ -458,14 +467,10 @@ static int ctl_mem_set(void *opaque, uint64_t target_kib)
 {
 	struct daemon *dm = opaque;
 	uint64_t max_kib = dm->cfg.memory_mib << 10;
+	int rc = need_xenstore(dm, "");
 
-	if (!dm->m)
-		return -ESRCH;
-	if (!dm->xs) {
-		control_server_set_message(dm->control, "the guest has no Xen PV drivers to "
-					   "balloon with (xen_platform_pci=0)");
-		return -EOPNOTSUPP;
-	}
+	if (rc)
+		return rc;
 	if (target_kib > max_kib || target_kib < (uint64_t)VM_MIN_MEMORY_MIB << 10) {
 		control_server_set_message(dm->control, "target %llu MiB is outside %u..%llu MiB "
 					   "(memory= is the most a domain can hold here)",
