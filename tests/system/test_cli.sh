@@ -4,7 +4,7 @@
 # Three parts, each printing one line per check:
 #   A. the CLI alone (no daemon, no KVM): help and --help for every verb, bad usage
 #      (exit 2), bad configs with file:line (exit 1), list on an empty run directory,
-#      unknown domains, create -n.
+#      every domain verb on an unknown domain, mem-set's sizes, create -n.
 #   B. the whole lifecycle against build/tests/cli-fake-xenkvmd, a stand-in daemon
 #      with xenkvmd's command line and sockets but no guest (no KVM needed): create,
 #      list/--json/-l, vcpu-list, pause/unpause, console, xenstore-*, block-list,
@@ -14,6 +14,7 @@
 #   C. the real build/xenkvmd booting the test guest (needs a KVM that runs guests:
 #      tests/system/run.sh provides the nested host): create with a disk and a vif,
 #      list's memory and vCPUs, the guest's shell through console, xenstore-read,
+#      mem-set through the guest's balloon (list's Mem, the daemon's RSS),
 #      shutdown -w through control/shutdown, destroy of a busy guest, on_reboot
 #      ="restart" after an in-guest reboot.  Skipped, saying why, where the KVM cannot
 #      run guests or xenkvmd lacks --control.
