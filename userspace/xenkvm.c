@@ -63,7 +63,7 @@ static const struct cli_verb verbs[] = {
 	  "Writes memory/target; the guest's Xen balloon driver gives RAM back to the host\n"
 	  "or takes it again, in its own time (Mem in `xenkvm list` follows it).\n"
 	  "MEMORY is in MiB unless it ends in b, k, m, g or t, as with xl; it can be from\n"
-	  "32 MiB up to the domain's memory= (RAM is not hot-added)." },
+	  "32 MiB up to the domain's maxmem= (memory= without it; RAM is not hot-added)." },
 	{ "info", cli_info, "info", "Show information about this host.",
 	  "Host name, kernel, CPUs, memory, /dev/kvm, running domains and the run directory." },
 	{ "block-attach", cli_block_attach, "block-attach DOMAIN DISKSPEC",

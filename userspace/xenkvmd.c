@@ -184,6 +184,21 @@ static uint64_t thread_cpu_ns(pthread_t t)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * With maxmem above memory the guest is built with maxmem of RAM and told
+ * (memory/target) to hold memory: its balloon driver gives the rest back at
+ * boot, which is what a Xen HVM guest on populate-on-demand sees, and
+ * mem-set can then go up to maxmem.  A guest without the Xen platform
+ * device has no balloon to ask, so it gets memory.
+ */
+static uint64_t daemon_ram_mib(const struct daemon *dm)
+{
+	const struct domain_config *cfg = &dm->cfg;
+
+	return cfg->xen_platform && cfg->maxmem_mib > cfg->memory_mib ? cfg->maxmem_mib
+								       : cfg->memory_mib;
+}
+
 static int ctl_info(void *opaque, struct control_domain_info *info)
 {
 	struct daemon *dm = opaque;
@@ -462,20 +477,21 @@ static int ctl_network_detach(void *opaque, const char *id)
 }
 
 /* xl mem-set: the guest's balloon driver does the work; RAM can only be
- * given back and taken again up to what the domain was built with. */
+ * given back and taken again up to what the domain was built with
+ * (daemon_ram_mib). */
 static int ctl_mem_set(void *opaque, uint64_t target_kib)
 {
 	struct daemon *dm = opaque;
-	uint64_t max_kib = dm->cfg.memory_mib << 10;
+	uint64_t max_kib = daemon_ram_mib(dm) << 10;
 	int rc = need_xenstore(dm, "");
 
 	if (rc)
 		return rc;
 	if (target_kib > max_kib || target_kib < (uint64_t)VM_MIN_MEMORY_MIB << 10) {
 		control_server_set_message(dm->control, "target %llu MiB is outside %u..%llu MiB "
-					   "(memory= is the most a domain can hold here)",
-					   (unsigned long long)(target_kib >> 10), VM_MIN_MEMORY_MIB,
-					   (unsigned long long)dm->cfg.memory_mib);
+					   "(maxmem, or memory without it, is the most a domain "
+					   "can hold here)", (unsigned long long)(target_kib >> 10),
+					   VM_MIN_MEMORY_MIB, (unsigned long long)(max_kib >> 10));
 		return -EINVAL;
 	}
 	pr_info("mem-set: balloon target %llu KiB", (unsigned long long)target_kib);
@@ -521,7 +537,7 @@ static int daemon_run_once(struct daemon *dm)
 {
 	struct domain_config *cfg = &dm->cfg;
 	struct machine_config mcfg = {
-		.memory_mib = cfg->memory_mib,
+		.memory_mib = daemon_ram_mib(dm),
 		.vcpus = cfg->vcpus,
 		.kernel = cfg->kernel,
 		.ramdisk = cfg->ramdisk,
@@ -558,7 +574,8 @@ static int daemon_run_once(struct daemon *dm)
 			.domid = (unsigned int)dm->domid,
 			.name = cfg->name,
 			.uuid = cfg->uuid,
-			.memory_kb = cfg->memory_mib << 10,
+			.memory_kb = daemon_ram_mib(dm) << 10,
+			.target_kb = cfg->memory_mib << 10,
 			.vcpus = cfg->vcpus,
 			.ring_page = machine_special_page(dm->m, MACHINE_PAGE_XENSTORE),
 			.ring_gfn = machine_special_gfn(dm->m, MACHINE_PAGE_XENSTORE),
@@ -627,6 +644,9 @@ static int daemon_run_once(struct daemon *dm)
 		rc = VM_EXIT_ERROR;
 		goto out;
 	}
+	if (daemon_ram_mib(dm) != cfg->memory_mib)
+		pr_info("RAM %llu MiB (maxmem); the guest's balloon brings it to memory = %llu MiB",
+			(unsigned long long)daemon_ram_mib(dm), (unsigned long long)cfg->memory_mib);
 	pr_info("domain '%s': %llu MiB, %u vCPU%s, kernel %s", cfg->name ? cfg->name : "?",
 		(unsigned long long)cfg->memory_mib, cfg->vcpus, cfg->vcpus == 1 ? "" : "s", cfg->kernel);
 	tty_raw();

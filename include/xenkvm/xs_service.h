@@ -22,7 +22,8 @@ struct xs_service_params {
 	unsigned int domid;
 	const char *name;
 	const uint8_t *uuid;       /* 16 bytes */
-	uint64_t memory_kb;
+	uint64_t memory_kb;        /* RAM built: memory/static-max */
+	uint64_t target_kb;        /* memory/target; 0 = memory_kb */
 	unsigned int vcpus;
 	void *ring_page;           /* host view of the guest page for the ring */
 	uint64_t ring_gfn;

@@ -14,7 +14,8 @@
 #   C. the real build/xenkvmd booting the test guest (needs a KVM that runs guests:
 #      tests/system/run.sh provides the nested host): create with a disk and a vif,
 #      list's memory and vCPUs, the guest's shell through console, xenstore-read,
-#      mem-set through the guest's balloon (list's Mem, the daemon's RSS),
+#      maxmem= above memory= and mem-set through the guest's balloon (list's Mem,
+#      the daemon's RSS),
 #      shutdown -w through control/shutdown, destroy of a busy guest, on_reboot
 #      ="restart" after an in-guest reboot.  Skipped, saying why, where the KVM cannot
 #      run guests or xenkvmd lacks --control.
@@ -297,10 +298,11 @@ rss_kib() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null; }
 # xl mem-set through the guest's own xen-balloon driver (Debian's kernel has it built
 # in): memory/target moves, the guest gives RAM back with decrease_reservation and
 # list's Mem follows what it really gave; host memory the guest had dirtied is freed
-# (the daemon's RSS falls); the RAM comes back with mem-set to the full size.
+# (the daemon's RSS falls); mem-set to maxmem= takes RAM back past memory=.
 balloon() {
 	local pid rss0 rss1 cur0 cur1 con
 	x xenstore-read xkcli memory/target; expect "memory/target: memory= in KiB" 0 "^327680$"
+	x xenstore-read xkcli memory/static-max; expect "memory/static-max: maxmem= in KiB" 0 "^393216$"
 	x list --json
 	pid=$(printf '%s\n' "$out" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p' | head -1)
 	# dirty 128 MiB of guest RAM and free it again: pages the balloon can take
@@ -308,7 +310,7 @@ balloon() {
 cat /sys/devices/system/xen_memory/xen_memory0/info/current_kb | sed "s/^/XK-CUR=/"')
 	cur0=$(printf '%s\n' "$con" | sed -n 's/^XK-CUR=\([0-9]*\)$/\1/p' | tail -1)
 	rss0=$(rss_kib "$pid")
-	x mem-set xkcli 400; expect "mem-set above memory=: refused with the range" 1 "outside 32..320 MiB"
+	x mem-set xkcli 400; expect "mem-set above maxmem=: refused with the range" 1 "outside 32..384 MiB"
 	x mem-set xkcli 160; expect "mem-set xkcli 160" 0
 	x xenstore-read xkcli memory/target; expect "mem-set wrote memory/target" 0 "^163840$"
 	if mem_is 160; then ok "list: Mem 160 once the guest's balloon gave 160 MiB back"
@@ -326,9 +328,9 @@ cat /sys/devices/system/xen_memory/xen_memory0/info/current_kb | sed "s/^/XK-CUR
 	else
 		fail "guest current_kb '$cur0' -> '$cur1' (160 MiB less expected)"
 	fi
-	x mem-set xkcli 320m; expect "mem-set xkcli 320m" 0
-	if mem_is 320; then ok "list: Mem back to 320 (populate_physmap)"
-	else fail "list: Mem did not return to 320"; show "$out"; fi
+	x mem-set xkcli 384m; expect "mem-set xkcli 384m" 0
+	if mem_is 384; then ok "list: Mem up to 384, past memory= to maxmem= (populate_physmap)"
+	else fail "list: Mem did not reach 384"; show "$out"; fi
 }
 partc() {
 	if [ ! -x "$vmm" ]; then skip "part C: $vmm is not built"; return; fi
@@ -357,6 +359,7 @@ partc() {
 		ramdisk = "$XENKVM_INITRD"
 		extra = "console=ttyS0"
 		memory = 320
+		maxmem = 384
 		vcpus = 2
 		disk = [ "$tmp/guest-disk.img,raw,xvda,rw" ]
 		vif = [ "" ]
@@ -364,7 +367,7 @@ partc() {
 	EOF
 	x create "$tmp/guest.cfg"; expect "create guest.cfg (disk + vif)" 0 "Started domain xkcli"
 	[ $rc = 0 ] || return
-	x list; expect "list: memory 320, 2 vCPUs" 0 "^xkcli +[0-9]+ +320 +2 "
+	x list; expect "list: 2 vCPUs" 0 "^xkcli +[0-9]+ +[0-9]+ +2 "
 	# wait for the shell: each attach replays recent output, then detaches at end of input
 	for ((i = 0; i < boot_limit; i += 2)); do
 		sleep 1 | timeout 10 "$cli" console xkcli >"$tmp/boot.con" 2>&1
@@ -373,6 +376,9 @@ partc() {
 	done
 	if grep -q "xenkvm guest shell" "$tmp/boot.con"; then ok "console: the guest booted to its shell"
 	else fail "console: no guest shell within ${boot_limit}s"; show "$(tr -d '\r' <"$tmp/boot.con")"; return; fi
+	# built with maxmem, the guest's balloon brings it down to memory= at boot
+	if mem_is 320; then ok "list: Mem 320 (memory=) of 384 (maxmem=) once the guest ballooned at boot"
+	else fail "list: Mem is not memory= 320"; show "$out"; fi
 	# The initramfs has no init that handles signals; make the kernel's orderly
 	# poweroff (what control/shutdown triggers) a forced one.
 	{ sleep 1; echo 'echo XK-$((6*7)); echo "/bin/busybox poweroff -f" >/proc/sys/kernel/poweroff_cmd'; sleep 3; } |

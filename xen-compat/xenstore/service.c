@@ -256,7 +256,7 @@ int xs_service_start(const struct xs_service_params *p, struct xs_service **svc_
 	info.name = p->name;
 	info.uuid = uuid;
 	info.max_memkb = p->memory_kb;
-	info.target_memkb = p->memory_kb;
+	info.target_memkb = p->target_kb && p->target_kb < p->memory_kb ? p->target_kb : p->memory_kb;
 	info.vcpus = p->vcpus;
 	info.store_pfn = p->ring_gfn;
 	info.store_port = guest_port;
