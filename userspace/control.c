@@ -5,6 +5,7 @@
  * read as hostile: every field is type- and length-checked, unknown fields
  * are ignored (so a v1 peer may add some), a wrong type is an error.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,7 +15,7 @@
 #include "xenkvm/control.h"
 #include "xenkvm/json.h"
 
-enum control_arg { ARG_NONE, ARG_SPEC, ARG_DEVICE, ARG_REASON, ARG_MEMORY };
+enum control_arg { ARG_NONE, ARG_SPEC, ARG_DEVICE, ARG_REASON, ARG_MEMORY, ARG_KEY };
 
 /* The one request table: wire name and argument of each op. */
 static const struct control_op_desc {
@@ -35,6 +36,7 @@ static const struct control_op_desc {
 	[CONTROL_OP_NETWORK_ATTACH] = { "network-attach", ARG_SPEC },
 	[CONTROL_OP_NETWORK_DETACH] = { "network-detach", ARG_DEVICE },
 	[CONTROL_OP_MEM_SET]        = { "mem-set",        ARG_MEMORY },
+	[CONTROL_OP_SYSRQ]          = { "sysrq",          ARG_KEY },
 };
 
 static const char *const state_names[CONTROL_STATE_COUNT] = {
@@ -235,6 +237,14 @@ int control_request_decode(const char *line, size_t len, struct control_request 
 		}
 		req->target_kib = (uint64_t)i;
 		break;
+	case ARG_KEY:
+		rc = get_text(v, "key", req->arg, sizeof(req->arg));
+		if (rc || strlen(req->arg) != 1 || !isgraph((unsigned char)req->arg[0])) {
+			rc = set_err(err, errlen, -EINVAL, "%s: \"key\" must be one printable "
+				     "character", op);
+			goto out;
+		}
+		break;
 	}
 	rc = 0;
 out:
@@ -293,6 +303,9 @@ int control_request_encode(const struct control_request *req, char **line_r, siz
 		break;
 	case ARG_MEMORY:
 		json_write_int(&w, "target_kib", (int64_t)req->target_kib);
+		break;
+	case ARG_KEY:
+		json_write_string(&w, "key", req->arg);
 		break;
 	}
 	json_write_object_end(&w);

@@ -64,6 +64,10 @@ static const struct cli_verb verbs[] = {
 	  "or takes it again, in its own time (Mem in `xenkvm list` follows it).\n"
 	  "MEMORY is in MiB unless it ends in b, k, m, g or t, as with xl; it can be from\n"
 	  "32 MiB up to the domain's maxmem= (memory= without it; RAM is not hot-added)." },
+	{ "sysrq", cli_sysrq, "sysrq DOMAIN KEY",
+	  "Send a magic SysRq key to a domain's kernel.",
+	  "Writes control/sysrq; Linux's Xen drivers run it as if typed (s sync, u remount\n"
+	  "read-only, t task list, w blocked tasks, b reboot, c crash, h help)." },
 	{ "info", cli_info, "info", "Show information about this host.",
 	  "Host name, kernel, CPUs, memory, /dev/kvm, running domains and the run directory." },
 	{ "block-attach", cli_block_attach, "block-attach DOMAIN DISKSPEC",

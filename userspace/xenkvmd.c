@@ -498,6 +498,17 @@ static int ctl_mem_set(void *opaque, uint64_t target_kib)
 	return xs_service_set_memory_target(dm->xs, target_kib);
 }
 
+static int ctl_sysrq(void *opaque, char key)
+{
+	struct daemon *dm = opaque;
+	int rc = need_xenstore(dm, "");
+
+	if (rc)
+		return rc;
+	pr_info("sysrq: '%c'", key);
+	return xs_service_sysrq(dm->xs, key);
+}
+
 static const struct control_handlers daemon_control = {
 	.info = ctl_info,
 	.vcpu_list = ctl_vcpu_list,
@@ -509,6 +520,7 @@ static const struct control_handlers daemon_control = {
 	.network_attach = ctl_network_attach,
 	.network_detach = ctl_network_detach,
 	.mem_set = ctl_mem_set,
+	.sysrq = ctl_sysrq,
 };
 
 /* hvc0's backend: on the PV console socket, or its output on stdout. */

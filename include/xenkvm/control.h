@@ -41,6 +41,7 @@ enum control_op {
 	CONTROL_OP_NETWORK_ATTACH,
 	CONTROL_OP_NETWORK_DETACH,
 	CONTROL_OP_MEM_SET,
+	CONTROL_OP_SYSRQ,
 	CONTROL_OP_COUNT,
 };
 
@@ -63,7 +64,8 @@ struct control_request {
 	enum control_op op;
 	enum control_shutdown_reason reason;  /* shutdown */
 	char arg[CONTROL_TEXT_MAX];        /* *-attach: xl spec; block-detach: vdev;
-					      network-detach: devid or MAC */
+					      network-detach: devid or MAC;
+					      sysrq: the key (one printable character) */
 	uint64_t target_kib;               /* mem-set: the balloon target */
 };
 
@@ -199,6 +201,8 @@ struct control_handlers {
 	/* Sets memory/target for the guest's balloon driver; returns when it
 	 * is written, not when the guest has reached it. */
 	int (*mem_set)(void *opaque, uint64_t target_kib);
+	/* Writes control/sysrq for the guest (xl sysrq). */
+	int (*sysrq)(void *opaque, char key);
 };
 
 struct event_loop;

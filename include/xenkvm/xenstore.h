@@ -215,9 +215,12 @@ int xs_domain_add_device(struct xs_store *s, unsigned int domid, unsigned int ba
 			 const char *const *frontend_kv, const char *const *backend_kv);
 /* Removes the guest's nodes and releases it (@releaseDomain). */
 int xs_domain_destroy(struct xs_store *s, unsigned int domid);
-/* Writes control/shutdown = reason ("poweroff", "reboot", "suspend", ...). */
+/* Writes /local/domain/<domid>/<rel> = value as the toolstack (domain 0):
+ * control/sysrq, memory/target (KiB, xl mem-set), ... */
+int xs_domain_write(struct xs_store *s, unsigned int domid, const char *rel, const char *value);
+/* "poweroff", "reboot", "suspend", "halt" or "crash": what control/shutdown takes. */
+bool xs_shutdown_reason_valid(const char *reason);
+/* Writes control/shutdown = reason; -EINVAL for any other reason. */
 int xs_domain_request_shutdown(struct xs_store *s, unsigned int domid, const char *reason);
-/* memory/target (KiB), which the guest's balloon driver watches (xl mem-set). */
-int xs_domain_set_memory_target(struct xs_store *s, unsigned int domid, uint64_t target_kb);
 
 #endif

@@ -43,5 +43,8 @@ int xs_service_run(struct xs_service *svc, void (*fn)(void *opaque), void *opaqu
 int xs_service_request_shutdown(struct xs_service *svc, const char *reason);
 /* Sets memory/target (KiB) for the guest's balloon driver; any thread. */
 int xs_service_set_memory_target(struct xs_service *svc, uint64_t target_kb);
+/* Writes control/sysrq = key (printable, not space), which Linux's Xen
+ * shutdown watcher hands to its magic-SysRq handler; any thread. */
+int xs_service_sysrq(struct xs_service *svc, char key);
 
 #endif

@@ -4,7 +4,7 @@
 # Three parts, each printing one line per check:
 #   A. the CLI alone (no daemon, no KVM): help and --help for every verb, bad usage
 #      (exit 2), bad configs with file:line (exit 1), list on an empty run directory,
-#      every domain verb on an unknown domain, mem-set's sizes, create -n.
+#      every domain verb on an unknown domain, mem-set's sizes, sysrq's keys, create -n.
 #   B. the whole lifecycle against build/tests/cli-fake-xenkvmd, a stand-in daemon
 #      with xenkvmd's command line and sockets but no guest (no KVM needed): create,
 #      list/--json/-l, vcpu-list, pause/unpause, console, xenstore-*, block-list,
@@ -15,7 +15,7 @@
 #      tests/system/run.sh provides the nested host): create with a disk and a vif,
 #      list's memory and vCPUs, the guest's shell through console, xenstore-read,
 #      maxmem= above memory= and mem-set through the guest's balloon (list's Mem,
-#      the daemon's RSS),
+#      the daemon's RSS), sysrq h (the kernel's help on the console),
 #      shutdown -w through control/shutdown, destroy of a busy guest, on_reboot
 #      ="restart" after an in-guest reboot.  Skipped, saying why, where the KVM cannot
 #      run guests or xenkvmd lacks --control.
@@ -98,7 +98,7 @@ for v in $verbs; do
 	x help "$v"; [ $rc = 0 ] && printf '%s\n' "$out" | grep -q "^Usage: xenkvm $v" || bad="$bad help:$v"
 	x "$v" --help; [ $rc = 0 ] && printf '%s\n' "$out" | grep -q "^Usage: xenkvm $v" || bad="$bad --help:$v"
 done
-for v in create list console destroy shutdown reboot pause unpause vcpu-list mem-set info block-attach \
+for v in create list console destroy shutdown reboot pause unpause vcpu-list mem-set sysrq info block-attach \
 	 block-detach block-list network-attach network-detach network-list xenstore-ls \
 	 xenstore-read xenstore-write xenstore-rm xenstore-watch help; do
 	printf '%s\n' $verbs | grep -qx "$v" || bad="$bad missing:$v"
@@ -137,7 +137,7 @@ x destroy nosuch; expect "destroy of an unknown domain: xl's message, exit 1" 1 
 x console 42; expect "console of an unknown domid: exit 1" 1 "42 is an invalid domain identifier"
 bad=
 for v in pause unpause reboot vcpu-list block-list network-list "block-detach xvda" \
-	 "network-detach 0" "mem-set 64"; do
+	 "network-detach 0" "mem-set 64" "sysrq s"; do
 	read -r -a words <<<"$v"   # the verb, then what follows DOMAIN
 	x "${words[0]}" nosuch "${words[@]:1}"
 	[ $rc = 1 ] && printf '%s\n' "$err" | grep -q "nosuch is an invalid domain identifier" ||
@@ -150,6 +150,11 @@ for m in abc 1x 12mb -5 0 2t 99999999999999999999; do
 done
 [ -z "$bad" ] && ok "mem-set with a malformed or out-of-range size: exit 2 before any lookup" ||
 	fail "mem-set sizes:$bad"
+for k in "" ss " "; do
+	x sysrq nosuch "$k"
+	[ $rc = 2 ] && printf '%s\n' "$err" | grep -q "is not one printable character" || bad="$bad '$k':$rc"
+done
+[ -z "$bad" ] && ok "sysrq with no key, two keys or a space: exit 2" || fail "sysrq keys:$bad"
 x info; expect "info" 0 "^control_protocol +: 1$"
 
 # ============================== B. the fake daemon ==================================
@@ -234,6 +239,7 @@ assert d[0]["memory_mib"] == 384 and d[0]["vcpus"] == 3 and d[0]["state"] == "ru
 	x block-attach fk1 "nonsense=1"; expect "block-attach with a bad spec: refused locally" 1 "."
 	x network-attach fk1 "mac=00:16:3e:00:00:01"; expect "network-attach: not supported, clearly" 1 "not supported by this xenkvmd"
 	x mem-set fk1 64; expect "mem-set: not supported, clearly" 1 "not supported by this xenkvmd"
+	x sysrq fk1 s; expect "sysrq: not supported, clearly" 1 "not supported by this xenkvmd"
 
 	x reboot fk1; expect "reboot" 0
 	x list --json; expect "on_reboot=restart: same domain, restarts = 1" 0 '"restarts": 1'
@@ -351,7 +357,7 @@ partc() {
 	fi
 	export XDG_RUNTIME_DIR=$tmp/rtC
 	mkdir -p "$XDG_RUNTIME_DIR"
-	local rd=$XDG_RUNTIME_DIR/xenkvm i
+	local rd=$XDG_RUNTIME_DIR/xenkvm i con
 	truncate -s 64M "$tmp/guest-disk.img"
 	cat >"$tmp/guest.cfg" <<-EOF
 		name = "xkcli"
@@ -387,6 +393,13 @@ partc() {
 		|| { fail "console: no XK-42 from the shell"; show "$(tr -d '\r' <"$tmp/cmd.con")"; }
 	x xenstore-read xkcli name; expect "xenstore-read name" 0 "^xkcli$"
 	balloon
+	# xl sysrq: Linux's Xen shutdown watcher runs the key and clears control/sysrq
+	x sysrq xkcli h; expect "sysrq xkcli h" 0
+	sleep 2
+	con=$(guest_cmd 1 'echo XK-SYSRQ')
+	printf '%s\n' "$con" | grep -q "sysrq: HELP" && ok "sysrq h: the guest's kernel printed its SysRq help" ||
+		{ fail "sysrq h: no 'sysrq: HELP' on the console"; show "$con"; }
+	x xenstore-read xkcli control/sysrq; expect "sysrq: the guest cleared control/sysrq" 0 "^$"
 	x xenstore-ls xkcli device; expect "xenstore-ls device: vbd and vif" 0 "vbd"
 	# in-guest reboot with on_reboot="restart": the domain comes back
 	{ sleep 1; echo 'reboot -f'; sleep 1; } | timeout 20 "$cli" console xkcli >/dev/null 2>&1

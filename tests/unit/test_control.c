@@ -189,6 +189,8 @@ static void test_request_codec(void)
 		req.reason = CONTROL_SHUTDOWN_REBOOT;
 		req.target_kib = 262144 + op;
 		snprintf(req.arg, sizeof(req.arg), "vdev=xvdb, target=/tmp/d%u.img", op);
+		if (op == CONTROL_OP_SYSRQ)
+			snprintf(req.arg, sizeof(req.arg), "s");
 		CU_ASSERT_EQUAL_FATAL(control_request_encode(&req, &line, &len), 0);
 		CU_ASSERT_EQUAL(line[len - 1], '\n');
 		CU_ASSERT_PTR_NULL(memchr(line, '\n', len - 1));
@@ -204,6 +206,8 @@ static void test_request_codec(void)
 			CU_ASSERT_STRING_EQUAL(out.arg, req.arg);
 		if (op == CONTROL_OP_MEM_SET)
 			CU_ASSERT_EQUAL(out.target_kib, req.target_kib);
+		if (op == CONTROL_OP_SYSRQ)
+			CU_ASSERT_STRING_EQUAL(out.arg, "s");
 		if (op == CONTROL_OP_INFO) {
 			CU_ASSERT_STRING_EQUAL(out.arg, "");   /* no argument travels */
 			CU_ASSERT_EQUAL(out.target_kib, 0);
@@ -247,6 +251,15 @@ static void test_request_codec(void)
 			-EINVAL);
 	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"mem-set\",\"target_kib\":1073741824}", &out, err), 0);
 	CU_ASSERT_EQUAL(out.target_kib, 1073741824);
+	/* sysrq: exactly one printable character */
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"sysrq\",\"key\":\"b\"}", &out, err), 0);
+	CU_ASSERT_STRING_EQUAL(out.arg, "b");
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"sysrq\"}", &out, err), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "\"key\""));
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"sysrq\",\"key\":\"bb\"}", &out, err), -EINVAL);
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"sysrq\",\"key\":\" \"}", &out, err), -EINVAL);
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"sysrq\",\"key\":\"\\u0007\"}", &out, err), -EINVAL);
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"sysrq\",\"key\":7}", &out, err), -EINVAL);
 	{
 		char big[CONTROL_TEXT_MAX + 100];
 

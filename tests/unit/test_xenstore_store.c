@@ -759,6 +759,16 @@ static void test_domain_populate(void)
 	CU_ASSERT_STRING_EQUAL(b.data, "poweroff");
 	CU_ASSERT_EQUAL(wr(d7, 0, "control/shutdown", ""), 0);
 	CU_ASSERT_EQUAL(xs_domain_request_shutdown(s, 7, "explode"), -EINVAL);
+	CU_ASSERT(xs_shutdown_reason_valid("crash") && !xs_shutdown_reason_valid(NULL));
+	/* other toolstack writes (sysrq, balloon target) land where the guest looks */
+	CU_ASSERT_EQUAL(xs_domain_write(s, 7, "control/sysrq", "s"), 0);
+	CU_ASSERT_EQUAL(rd(d7, 0, "control/sysrq"), 0);
+	CU_ASSERT_STRING_EQUAL(b.data, "s");
+	CU_ASSERT_EQUAL(wr(d7, 0, "control/sysrq", ""), 0);
+	CU_ASSERT_EQUAL(xs_domain_write(s, 7, "memory/target", "65536"), 0);
+	CU_ASSERT_EQUAL(rd(d7, 0, "memory/target"), 0);
+	CU_ASSERT_STRING_EQUAL(b.data, "65536");
+	CU_ASSERT_EQUAL(xs_domain_write(s, 0, "control/sysrq", "s"), -EINVAL);
 
 	/* a vbd as libxl lays it out */
 	CU_ASSERT_EQUAL(xs_domain_add_device(s, 7, 0, "vbd", 51712, fe, be), 0);

@@ -56,6 +56,7 @@ int cli_shutdown(int argc, char **argv);
 int cli_reboot(int argc, char **argv);
 int cli_pause(int argc, char **argv);
 int cli_mem_set(int argc, char **argv);
+int cli_sysrq(int argc, char **argv);
 int cli_unpause(int argc, char **argv);
 int cli_vcpu_list(int argc, char **argv);
 int cli_info(int argc, char **argv);

@@ -280,20 +280,28 @@ static int simple_request(const char *verb, const char *domain, enum control_op 
 	return cli_control(verb, rd, e, op, arg, CONTROL_TIMEOUT_MS, rep);
 }
 
-static int one_domain_op(const char *verb, int argc, char **argv, enum control_op op)
+/* One request to one domain that prints nothing when it works. */
+static int request_once(const char *verb, const char *domain, enum control_op op, const char *arg)
 {
 	struct rundir rd = { .lock_fd = -1 };
 	struct rundir_entry e;
 	struct control_reply rep;
-	int first, rc;
+	int rc;
 
-	VERB_ARGS(verb, NULL, NULL, 1, 1, &first);
 	if (cli_rundir_open(verb, &rd))
 		return CLI_FAIL;
-	rc = simple_request(verb, argv[first], op, NULL, &rd, &e, &rep);
+	rc = simple_request(verb, domain, op, arg, &rd, &e, &rep);
 	control_reply_free(&rep);
 	rundir_close(&rd);
 	return rc ? CLI_FAIL : CLI_OK;
+}
+
+static int one_domain_op(const char *verb, int argc, char **argv, enum control_op op)
+{
+	int first;
+
+	VERB_ARGS(verb, NULL, NULL, 1, 1, &first);
+	return request_once(verb, argv[first], op, NULL);
 }
 
 int cli_pause(int argc, char **argv)
@@ -308,18 +316,10 @@ int cli_unpause(int argc, char **argv)
 
 int cli_reboot(int argc, char **argv)
 {
-	struct rundir rd = { .lock_fd = -1 };
-	struct rundir_entry e;
-	struct control_reply rep;
-	int first, rc;
+	int first;
 
 	VERB_ARGS("reboot", NULL, NULL, 1, 1, &first);
-	if (cli_rundir_open("reboot", &rd))
-		return CLI_FAIL;
-	rc = simple_request("reboot", argv[first], CONTROL_OP_SHUTDOWN, "reboot", &rd, &e, &rep);
-	control_reply_free(&rep);
-	rundir_close(&rd);
-	return rc ? CLI_FAIL : CLI_OK;
+	return request_once("reboot", argv[first], CONTROL_OP_SHUTDOWN, "reboot");
 }
 
 int cli_shutdown(int argc, char **argv)
@@ -627,25 +627,28 @@ static int parse_mem_kib(const char *s, uint64_t *kib_r)
 
 int cli_mem_set(int argc, char **argv)
 {
-	struct rundir rd = { .lock_fd = -1 };
-	struct rundir_entry e;
-	struct control_reply rep;
 	char kib[24];
 	uint64_t v = 0;
-	int first, rc;
+	int first;
 
 	VERB_ARGS("mem-set", NULL, NULL, 2, 2, &first);
-	rc = parse_mem_kib(argv[first + 1], &v);
-	if (rc || !v)
+	if (parse_mem_kib(argv[first + 1], &v) || !v)
 		return cli_usage_error("mem-set", "MEMORY '%s' is not a size (MiB, or a number "
 				       "ending in b, k, m, g or t) from 1k to 1t", argv[first + 1]);
 	snprintf(kib, sizeof(kib), "%llu", (unsigned long long)v);
-	if (cli_rundir_open("mem-set", &rd))
-		return CLI_FAIL;
-	rc = simple_request("mem-set", argv[first], CONTROL_OP_MEM_SET, kib, &rd, &e, &rep);
-	control_reply_free(&rep);
-	rundir_close(&rd);
-	return rc ? CLI_FAIL : CLI_OK;
+	return request_once("mem-set", argv[first], CONTROL_OP_MEM_SET, kib);
+}
+
+int cli_sysrq(int argc, char **argv)
+{
+	const char *key;
+	int first;
+
+	VERB_ARGS("sysrq", NULL, NULL, 2, 2, &first);
+	key = argv[first + 1];
+	if (strlen(key) != 1 || !isgraph((unsigned char)key[0]))
+		return cli_usage_error("sysrq", "KEY '%s' is not one printable character", key);
+	return request_once("sysrq", argv[first], CONTROL_OP_SYSRQ, key);
 }
 
 static int list_devices(const char *verb, int argc, char **argv, enum control_op op)

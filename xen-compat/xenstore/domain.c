@@ -307,15 +307,13 @@ int xs_domain_destroy(struct xs_store *s, unsigned int domid)
 	return rc;
 }
 
-/* Writes /local/domain/<domid>/<rel> as the toolstack (domain 0). */
-static int toolstack_write(struct xs_store *s, unsigned int domid, const char *rel,
-			   const char *value)
+int xs_domain_write(struct xs_store *s, unsigned int domid, const char *rel, const char *value)
 {
 	struct xs_client *c;
 	char p[96];
 	int rc;
 
-	if (!domid || domid >= XS_DOMID_MAX)
+	if (!domid || domid >= XS_DOMID_MAX || strlen(rel) > 64)
 		return -EINVAL;
 	c = xs_client_new(s, 0, true, NULL, NULL);
 	if (!c)
@@ -326,21 +324,19 @@ static int toolstack_write(struct xs_store *s, unsigned int domid, const char *r
 	return rc;
 }
 
-int xs_domain_request_shutdown(struct xs_store *s, unsigned int domid, const char *reason)
+bool xs_shutdown_reason_valid(const char *reason)
 {
 	static const char *const reasons[] = { "poweroff", "reboot", "suspend", "halt", "crash" };
-	size_t i;
 
-	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
 		if (reason && !strcmp(reason, reasons[i]))
-			return toolstack_write(s, domid, "control/shutdown", reason);
-	return -EINVAL;
+			return true;
+	return false;
 }
 
-int xs_domain_set_memory_target(struct xs_store *s, unsigned int domid, uint64_t target_kb)
+int xs_domain_request_shutdown(struct xs_store *s, unsigned int domid, const char *reason)
 {
-	char v[24];
-
-	snprintf(v, sizeof(v), "%llu", (unsigned long long)target_kb);
-	return toolstack_write(s, domid, "memory/target", v);
+	if (!xs_shutdown_reason_valid(reason))
+		return -EINVAL;
+	return xs_domain_write(s, domid, "control/shutdown", reason);
 }

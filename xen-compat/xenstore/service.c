@@ -8,6 +8,7 @@
  * clients get the watch events the guest's writes fired.  Replies go back
  * with evtchn_backend_notify().  Socket fds are a poll source of the loop.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -160,22 +161,20 @@ int xs_service_run(struct xs_service *svc, void (*fn)(void *opaque), void *opaqu
 /* A toolstack write made on the I/O thread for a caller on another one. */
 struct xs_toolstack_req {
 	struct xs_service *svc;
-	char reason[16];     /* control/shutdown; "" for memory/target */
-	uint64_t target_kb;
+	char rel[32];
+	char value[32];
 };
 
 static void xs_service_do_toolstack(void *opaque)
 {
 	struct xs_toolstack_req *r = opaque;
 
-	if (r->reason[0] ? xs_domain_request_shutdown(r->svc->store, r->svc->domid, r->reason) :
-			   xs_domain_set_memory_target(r->svc->store, r->svc->domid, r->target_kb))
-		pr_warn("xenstore: could not write %s",
-			r->reason[0] ? "control/shutdown" : "memory/target");
+	if (xs_domain_write(r->svc->store, r->svc->domid, r->rel, r->value))
+		pr_warn("xenstore: could not write %s", r->rel);
 	free(r);
 }
 
-static int toolstack_queue(struct xs_service *svc, const char *reason, uint64_t target_kb)
+static int toolstack_queue(struct xs_service *svc, const char *rel, const char *value)
 {
 	struct xs_toolstack_req *r = calloc(1, sizeof(*r));
 	int rc;
@@ -183,8 +182,8 @@ static int toolstack_queue(struct xs_service *svc, const char *reason, uint64_t 
 	if (!r)
 		return -ENOMEM;
 	r->svc = svc;
-	snprintf(r->reason, sizeof(r->reason), "%s", reason);
-	r->target_kb = target_kb;
+	snprintf(r->rel, sizeof(r->rel), "%s", rel);
+	snprintf(r->value, sizeof(r->value), "%s", value);
 	rc = xs_service_run(svc, xs_service_do_toolstack, r);
 	if (rc)
 		free(r);
@@ -193,12 +192,26 @@ static int toolstack_queue(struct xs_service *svc, const char *reason, uint64_t 
 
 int xs_service_request_shutdown(struct xs_service *svc, const char *reason)
 {
-	return reason && *reason ? toolstack_queue(svc, reason, 0) : -EINVAL;
+	if (!xs_shutdown_reason_valid(reason))
+		return -EINVAL;
+	return toolstack_queue(svc, "control/shutdown", reason);
 }
 
 int xs_service_set_memory_target(struct xs_service *svc, uint64_t target_kb)
 {
-	return toolstack_queue(svc, "", target_kb);
+	char v[24];
+
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)target_kb);
+	return toolstack_queue(svc, "memory/target", v);
+}
+
+int xs_service_sysrq(struct xs_service *svc, char key)
+{
+	char v[2] = { key, 0 };
+
+	if (!isgraph((unsigned char)key))
+		return -EINVAL;
+	return toolstack_queue(svc, "control/sysrq", v);
 }
 
 struct xs_store *xs_service_store(struct xs_service *svc)
