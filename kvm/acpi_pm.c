@@ -18,9 +18,24 @@ struct acpi_pm {
 	void (*event)(void *opaque, enum acpi_pm_event ev);
 	void *opaque;
 	uint64_t (*now_ns)(void);
+	void (*set_sci)(void *opaque, bool level);
+	bool sci;                     /* the level last driven */
 	uint16_t pm1_sts, pm1_en, pm1_cnt;
 	uint8_t port92;
 };
+
+/* SCI is level-triggered: high while an enabled event's status bit is set
+ * (the power button is the only event we raise).  Lock held. */
+static void sci_update(struct acpi_pm *pm)
+{
+	bool level = pm->pm1_sts & pm->pm1_en & ACPI_PM1_STS_PWRBTN;
+
+	if (level == pm->sci)
+		return;
+	pm->sci = level;
+	if (pm->set_sci)
+		pm->set_sci(pm->opaque, level);
+}
 
 static uint32_t acpi_pm_timer(struct acpi_pm *pm)
 {
@@ -57,15 +72,18 @@ void acpi_pm_io(void *opaque, uint64_t port, void *data, unsigned int len, int i
 			pm->pm1_sts &= (uint16_t)~v;
 			if (len >= 4)
 				pm->pm1_en = (uint16_t)(v >> 16);
+			sci_update(pm);
 		} else {
 			v = pm->pm1_sts | ((uint64_t)pm->pm1_en << 16);
 		}
 		break;
 	case ACPI_PM1A_EVT_PORT + 2:   /* PM1_EN */
-		if (is_write)
+		if (is_write) {
 			pm->pm1_en = (uint16_t)v;
-		else
+			sci_update(pm);
+		} else {
 			v = pm->pm1_en;
+		}
 		break;
 	case ACPI_PM1A_CNT_PORT:
 		if (is_write) {
@@ -114,6 +132,19 @@ void acpi_pm_io(void *opaque, uint64_t port, void *data, unsigned int len, int i
 		pm->event(pm->opaque, (enum acpi_pm_event)ev);
 }
 
+void acpi_pm_power_button(struct acpi_pm *pm)
+{
+	pthread_mutex_lock(&pm->lock);
+	pm->pm1_sts |= ACPI_PM1_STS_PWRBTN;
+	sci_update(pm);
+	pthread_mutex_unlock(&pm->lock);
+}
+
+void acpi_pm_set_sci_fn(struct acpi_pm *pm, void (*set_sci)(void *opaque, bool level))
+{
+	pm->set_sci = set_sci;
+}
+
 struct acpi_pm *acpi_pm_new_detached(void (*event)(void *opaque, enum acpi_pm_event ev), void *opaque,
 				     uint64_t (*now_ns)(void))
 {
@@ -127,6 +158,11 @@ struct acpi_pm *acpi_pm_new_detached(void (*event)(void *opaque, enum acpi_pm_ev
 	pm->now_ns = now_ns ? now_ns : clock_mono_ns;
 	pm->pm1_cnt = ACPI_PM1_CNT_SCI_EN;
 	return pm;
+}
+
+static void acpi_pm_vm_sci(void *opaque, bool level)
+{
+	vm_set_irq(opaque, ACPI_SCI_IRQ, level);
 }
 
 static void acpi_pm_vm_event(void *opaque, enum acpi_pm_event ev)
@@ -159,6 +195,7 @@ int acpi_pm_create(struct vm *vm, struct acpi_pm **pm_r)
 
 	if (!pm)
 		return -ENOMEM;
+	acpi_pm_set_sci_fn(pm, acpi_pm_vm_sci);
 	rc = io_bus_register(&vm->pio, ACPI_PM1A_EVT_PORT, 4, acpi_pm_evt_io, pm, "pm1a_evt");
 	if (!rc)
 		rc = io_bus_register(&vm->pio, ACPI_PM1A_CNT_PORT, 2, acpi_pm_cnt_io, pm, "pm1a_cnt");

@@ -147,6 +147,11 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
 	return 0;
 }
 
+void machine_power_button(struct machine *m)
+{
+	acpi_pm_power_button(m->pm);
+}
+
 uint64_t machine_special_gfn(const struct machine *m, enum machine_special_page p)
 {
 	return (m->special_gpa >> GUEST_PAGE_SHIFT) + p;

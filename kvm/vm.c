@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "xenkvm/acpi.h"
 #include "xenkvm/log.h"
 #include "xenkvm/vcpu.h"
 #include "xenkvm/vm.h"
@@ -405,6 +406,22 @@ int vm_set_irq(struct vm *vm, unsigned int gsi, int level)
 	struct kvm_irq_level irq = { .irq = gsi, .level = level };
 
 	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
+		return -errno;
+	return 0;
+}
+
+int vm_inject_nmi(struct vm *vm, unsigned int vcpu)
+{
+	/* An MSI with NMI delivery mode to the vCPU's APIC id (= its index):
+	 * a VM ioctl, so no vCPU thread has to be stopped for it. */
+	struct kvm_msi msi = {
+		.address_lo = ACPI_LAPIC_ADDR | (vcpu << 12),
+		.data = 4u << 8,
+	};
+
+	if (vcpu >= vm->nr_vcpus)
+		return -EINVAL;
+	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
 		return -errno;
 	return 0;
 }

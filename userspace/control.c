@@ -15,7 +15,7 @@
 #include "xenkvm/control.h"
 #include "xenkvm/json.h"
 
-enum control_arg { ARG_NONE, ARG_SPEC, ARG_DEVICE, ARG_REASON, ARG_MEMORY, ARG_KEY };
+enum control_arg { ARG_NONE, ARG_SPEC, ARG_DEVICE, ARG_REASON, ARG_MEMORY, ARG_KEY, ARG_TRIGGER };
 
 /* The one request table: wire name and argument of each op. */
 static const struct control_op_desc {
@@ -37,6 +37,7 @@ static const struct control_op_desc {
 	[CONTROL_OP_NETWORK_DETACH] = { "network-detach", ARG_DEVICE },
 	[CONTROL_OP_MEM_SET]        = { "mem-set",        ARG_MEMORY },
 	[CONTROL_OP_SYSRQ]          = { "sysrq",          ARG_KEY },
+	[CONTROL_OP_TRIGGER]        = { "trigger",        ARG_TRIGGER },
 };
 
 static const char *const state_names[CONTROL_STATE_COUNT] = {
@@ -245,6 +246,22 @@ int control_request_decode(const char *line, size_t len, struct control_request 
 			goto out;
 		}
 		break;
+	case ARG_TRIGGER:
+		rc = get_text(v, "kind", req->arg, sizeof(req->arg));
+		if (rc || (strcmp(req->arg, "power") && strcmp(req->arg, "reset") &&
+			   strcmp(req->arg, "nmi"))) {
+			rc = set_err(err, errlen, -EINVAL, "%s: \"kind\" must be \"power\", "
+				     "\"reset\" or \"nmi\"", op);
+			goto out;
+		}
+		rc = json_get_int(v, "vcpu", 0, CONTROL_LIST_MAX - 1, &i);
+		if (rc && rc != -ENOENT) {
+			rc = set_err(err, errlen, -EINVAL, "%s: \"vcpu\" must be an integer "
+				     "from 0 to %d", op, CONTROL_LIST_MAX - 1);
+			goto out;
+		}
+		req->vcpu = rc ? 0 : (unsigned int)i;
+		break;
 	}
 	rc = 0;
 out:
@@ -306,6 +323,10 @@ int control_request_encode(const struct control_request *req, char **line_r, siz
 		break;
 	case ARG_KEY:
 		json_write_string(&w, "key", req->arg);
+		break;
+	case ARG_TRIGGER:
+		json_write_string(&w, "kind", req->arg);
+		json_write_int(&w, "vcpu", req->vcpu);
 		break;
 	}
 	json_write_object_end(&w);

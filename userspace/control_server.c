@@ -164,6 +164,12 @@ static int do_sysrq(struct control_server *srv, const struct control_request *re
 	return srv->h.sysrq(srv->opaque, req->arg[0]);
 }
 
+static int do_trigger(struct control_server *srv, const struct control_request *req,
+		      struct control_reply *rep)
+{
+	return srv->h.trigger(srv->opaque, req->arg, req->vcpu);
+}
+
 /* Dispatch, indexed like the request table in control.c; `present` says
  * whether the daemon supplied the handler the op needs. */
 static bool handler_present(const struct control_handlers *h, enum control_op op)
@@ -184,6 +190,7 @@ static bool handler_present(const struct control_handlers *h, enum control_op op
 	case CONTROL_OP_NETWORK_DETACH: return h->network_detach;
 	case CONTROL_OP_MEM_SET: return h->mem_set;
 	case CONTROL_OP_SYSRQ: return h->sysrq;
+	case CONTROL_OP_TRIGGER: return h->trigger;
 	default: return false;
 	}
 }
@@ -204,6 +211,7 @@ static control_do_fn *const control_do[CONTROL_OP_COUNT] = {
 	[CONTROL_OP_NETWORK_DETACH] = do_network_detach,
 	[CONTROL_OP_MEM_SET] = do_mem_set,
 	[CONTROL_OP_SYSRQ] = do_sysrq,
+	[CONTROL_OP_TRIGGER] = do_trigger,
 };
 
 void control_server_set_message(struct control_server *srv, const char *fmt, ...)

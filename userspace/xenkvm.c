@@ -45,14 +45,17 @@ static const struct cli_verb verbs[] = {
 	  "(SIGKILL) and its run-directory entry removed." },
 	{ "shutdown", cli_shutdown, "shutdown [-w] [-a] [DOMAIN]",
 	  "Ask a domain to shut down.",
-	  "Writes control/shutdown=poweroff for the guest's PV drivers (the daemon falls\n"
-	  "back to the ACPI power button).  Returns at once unless -w.\n"
+	  "Writes control/shutdown=poweroff when the guest's PV drivers announce\n"
+	  "control/feature-poweroff, else presses the ACPI power button.  Returns at once\n"
+	  "unless -w.\n"
 	  "  -w   wait until the domain has gone\n"
 	  "  -a   all domains" },
 	{ "reboot", cli_reboot, "reboot DOMAIN",
 	  "Ask a domain to reboot.",
-	  "Like shutdown with reason reboot; what then happens follows the config's\n"
-	  "on_reboot (restart, the default, keeps the domain and its domid)." },
+	  "Like shutdown with reason reboot, but refused when the guest's PV drivers do not\n"
+	  "announce control/feature-reboot (trigger reset is the hard way).  What then\n"
+	  "happens follows the config's on_reboot (restart, the default, keeps the domain\n"
+	  "and its domid)." },
 	{ "pause", cli_pause, "pause DOMAIN", "Pause a domain's vCPUs.", "" },
 	{ "unpause", cli_unpause, "unpause DOMAIN", "Unpause a paused domain.", "" },
 	{ "vcpu-list", cli_vcpu_list, "vcpu-list [DOMAIN ...]", "List the vCPUs of domains.",
@@ -68,6 +71,11 @@ static const struct cli_verb verbs[] = {
 	  "Send a magic SysRq key to a domain's kernel.",
 	  "Writes control/sysrq; Linux's Xen drivers run it as if typed (s sync, u remount\n"
 	  "read-only, t task list, w blocked tasks, b reboot, c crash, h help)." },
+	{ "trigger", cli_trigger, "trigger DOMAIN power|reset|nmi [VCPU]",
+	  "Send a hardware event to a domain.",
+	  "power presses the ACPI power button (the guest's OS decides what follows),\n"
+	  "reset resets the domain at once (on_reboot then applies), nmi delivers an NMI\n"
+	  "to VCPU (default 0)." },
 	{ "info", cli_info, "info", "Show information about this host.",
 	  "Host name, kernel, CPUs, memory, /dev/kvm, running domains and the run directory." },
 	{ "block-attach", cli_block_attach, "block-attach DOMAIN DISKSPEC",

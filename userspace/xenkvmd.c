@@ -272,26 +272,43 @@ static int ctl_unpause(void *opaque)
 }
 
 /* Requests to a PV guest go through its XenStore: 0, or why not. */
-static int need_xenstore(struct daemon *dm, const char *hint)
+static int need_xenstore(struct daemon *dm)
 {
 	if (!dm->m)
 		return -ESRCH;
 	if (!dm->xs) {
 		control_server_set_message(dm->control, "the guest has no Xen PV drivers to ask "
-					   "(xen_platform_pci=0)%s", hint);
+					   "(xen_platform_pci=0)");
 		return -EOPNOTSUPP;
 	}
 	return 0;
 }
 
+/*
+ * As xl: through control/shutdown when the guest's drivers said they
+ * listen (control/feature-poweroff, -reboot).  A poweroff nobody listens
+ * for becomes an ACPI power button press, which an OS without Xen drivers
+ * still acts on; a reboot is refused, since the only other way is a reset.
+ */
 static int ctl_shutdown(void *opaque, enum control_shutdown_reason reason)
 {
 	struct daemon *dm = opaque;
-	int rc = need_xenstore(dm, "; use destroy");
+	bool reboot = reason == CONTROL_SHUTDOWN_REBOOT;
 
-	if (rc)
-		return rc;
-	return xs_service_request_shutdown(dm->xs, reason == CONTROL_SHUTDOWN_REBOOT ? "reboot" : "poweroff");
+	if (!dm->m)
+		return -ESRCH;
+	if (dm->xs && xs_service_guest_feature(dm->xs, reboot ? "control/feature-reboot"
+								: "control/feature-poweroff"))
+		return xs_service_request_shutdown(dm->xs, reboot ? "reboot" : "poweroff");
+	if (reboot) {
+		control_server_set_message(dm->control, "the guest's PV drivers do not listen for "
+					   "a reboot (no control/feature-reboot); use trigger reset");
+		return -EOPNOTSUPP;
+	}
+	pr_info("shutdown: no PV drivers listening (control/feature-poweroff); pressing the ACPI "
+		"power button");
+	machine_power_button(dm->m);
+	return 0;
 }
 
 static int ctl_destroy(void *opaque)
@@ -483,7 +500,7 @@ static int ctl_mem_set(void *opaque, uint64_t target_kib)
 {
 	struct daemon *dm = opaque;
 	uint64_t max_kib = daemon_ram_mib(dm) << 10;
-	int rc = need_xenstore(dm, "");
+	int rc = need_xenstore(dm);
 
 	if (rc)
 		return rc;
@@ -501,12 +518,35 @@ static int ctl_mem_set(void *opaque, uint64_t target_kib)
 static int ctl_sysrq(void *opaque, char key)
 {
 	struct daemon *dm = opaque;
-	int rc = need_xenstore(dm, "");
+	int rc = need_xenstore(dm);
 
 	if (rc)
 		return rc;
 	pr_info("sysrq: '%c'", key);
 	return xs_service_sysrq(dm->xs, key);
+}
+
+static int ctl_trigger(void *opaque, const char *kind, unsigned int vcpu)
+{
+	struct daemon *dm = opaque;
+	int rc = 0;
+
+	if (!dm->m)
+		return -ESRCH;
+	pr_info("trigger: %s", kind);
+	if (!strcmp(kind, "power")) {
+		machine_power_button(dm->m);
+	} else if (!strcmp(kind, "reset")) {
+		vm_request_stop(&dm->m->vm, VM_EXIT_REBOOT, "reset (xenkvm trigger reset)");
+	} else if (!strcmp(kind, "nmi")) {
+		rc = vm_inject_nmi(&dm->m->vm, vcpu);
+		if (rc == -EINVAL)
+			control_server_set_message(dm->control, "no vCPU %u (the domain has %u)", vcpu,
+						   dm->m->vm.nr_vcpus);
+	} else {
+		rc = -EINVAL;
+	}
+	return rc;
 }
 
 static const struct control_handlers daemon_control = {
@@ -521,6 +561,7 @@ static const struct control_handlers daemon_control = {
 	.network_detach = ctl_network_detach,
 	.mem_set = ctl_mem_set,
 	.sysrq = ctl_sysrq,
+	.trigger = ctl_trigger,
 };
 
 /* hvc0's backend: on the PV console socket, or its output on stdout. */

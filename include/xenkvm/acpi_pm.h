@@ -2,11 +2,14 @@
  * ACPI fixed hardware the FADT points at: PM1a event and control blocks,
  * the PM timer, and the reset register; plus the legacy ways a PC resets
  * (keyboard controller 0xFE, port 0x92).  A write of SLP_TYP(S5)|SLP_EN
- * powers the domain off; a reset request reboots it.
+ * powers the domain off; a reset request reboots it.  The power button is
+ * the fixed-feature one: pressing it sets PM1_STS.PWRBTN, and the SCI is
+ * high while that bit and PM1_EN.PWRBTN are both set.
  */
 #ifndef XENKVM_ACPI_PM_H
 #define XENKVM_ACPI_PM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct vm;
@@ -21,5 +24,10 @@ void acpi_pm_destroy(struct acpi_pm *pm);
 struct acpi_pm *acpi_pm_new_detached(void (*event)(void *opaque, enum acpi_pm_event ev), void *opaque,
 				     uint64_t (*now_ns)(void));
 void acpi_pm_io(void *opaque, uint64_t port, void *data, unsigned int len, int is_write);
+/* Presses the power button (any thread): the guest's OS decides what follows. */
+void acpi_pm_power_button(struct acpi_pm *pm);
+/* Who drives the SCI line (acpi_pm_create: the VM's GSI 9); called with
+ * the model's lock held, with the event callback's opaque. */
+void acpi_pm_set_sci_fn(struct acpi_pm *pm, void (*set_sci)(void *opaque, bool level));
 
 #endif

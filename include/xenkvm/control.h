@@ -42,6 +42,7 @@ enum control_op {
 	CONTROL_OP_NETWORK_DETACH,
 	CONTROL_OP_MEM_SET,
 	CONTROL_OP_SYSRQ,
+	CONTROL_OP_TRIGGER,
 	CONTROL_OP_COUNT,
 };
 
@@ -65,7 +66,9 @@ struct control_request {
 	enum control_shutdown_reason reason;  /* shutdown */
 	char arg[CONTROL_TEXT_MAX];        /* *-attach: xl spec; block-detach: vdev;
 					      network-detach: devid or MAC;
-					      sysrq: the key (one printable character) */
+					      sysrq: the key (one printable character);
+					      trigger: "power", "reset" or "nmi" */
+	unsigned int vcpu;                 /* trigger nmi: the vCPU (default 0) */
 	uint64_t target_kib;               /* mem-set: the balloon target */
 };
 
@@ -203,6 +206,8 @@ struct control_handlers {
 	int (*mem_set)(void *opaque, uint64_t target_kib);
 	/* Writes control/sysrq for the guest (xl sysrq). */
 	int (*sysrq)(void *opaque, char key);
+	/* xl trigger: the ACPI power button, a hard reset, or an NMI. */
+	int (*trigger)(void *opaque, const char *kind, unsigned int vcpu);
 };
 
 struct event_loop;

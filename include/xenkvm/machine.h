@@ -57,6 +57,8 @@ struct machine {
 
 /* Guest frame and host view of a special page (Xen personality only). */
 uint64_t machine_special_gfn(const struct machine *m, enum machine_special_page p);
+/* Presses the ACPI power button; any thread. */
+void machine_power_button(struct machine *m);
 void *machine_special_page(struct machine *m, enum machine_special_page p);
 
 /* 0, or a vm_exit_status (VM_EXIT_USAGE for the user's files or values,

@@ -121,6 +121,8 @@ bool vm_ram_access(struct vm *vm, uint64_t gpa, void *data, unsigned int len, bo
 /* Raise/lower an interrupt line (GSI) of the in-kernel irqchip. */
 int vm_set_irq(struct vm *vm, unsigned int gsi, int level);
 /* Pulse an edge-triggered ISA line. */
+/* Delivers an NMI to `vcpu` (xl trigger nmi).  0 or -errno. */
+int vm_inject_nmi(struct vm *vm, unsigned int vcpu);
 void vm_pulse_irq(struct vm *vm, unsigned int gsi);
 
 /* Ask the domain to stop; safe from any thread, idempotent (first wins). */

@@ -218,6 +218,9 @@ int xs_domain_destroy(struct xs_store *s, unsigned int domid);
 /* Writes /local/domain/<domid>/<rel> = value as the toolstack (domain 0):
  * control/sysrq, memory/target (KiB, xl mem-set), ... */
 int xs_domain_write(struct xs_store *s, unsigned int domid, const char *rel, const char *value);
+/* Whether the guest wrote /local/domain/<domid>/<rel> = "1" (its drivers'
+ * control/feature-poweroff and the like). */
+bool xs_domain_feature(struct xs_store *s, unsigned int domid, const char *rel);
 /* "poweroff", "reboot", "suspend", "halt" or "crash": what control/shutdown takes. */
 bool xs_shutdown_reason_valid(const char *reason);
 /* Writes control/shutdown = reason; -EINVAL for any other reason. */

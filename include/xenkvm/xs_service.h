@@ -9,6 +9,7 @@
 #ifndef XENKVM_XS_SERVICE_H
 #define XENKVM_XS_SERVICE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct event_loop;
@@ -46,5 +47,8 @@ int xs_service_set_memory_target(struct xs_service *svc, uint64_t target_kb);
 /* Writes control/sysrq = key (printable, not space), which Linux's Xen
  * shutdown watcher hands to its magic-SysRq handler; any thread. */
 int xs_service_sysrq(struct xs_service *svc, char key);
+/* Only on the I/O thread: has the guest written <rel> = "1" in its own
+ * directory (control/feature-poweroff, ...)? */
+bool xs_service_guest_feature(struct xs_service *svc, const char *rel);
 
 #endif

@@ -3,7 +3,8 @@
 #
 # Everything comes from Debian packages (apt-get download, nothing else):
 #   linux-image-cloud-amd64's current 6.1 cloud kernel (CONFIG_XEN_PVHVM=y) with its
-#   xen-blkfront.ko and xen-netfront.ko, and busybox-static for the initramfs.
+#   xen-blkfront.ko, xen-netfront.ko and ACPI button.ko, and busybox-static for the
+#   initramfs.
 # The initramfs /init mounts proc, sys, dev and devpts and prints
 #   XENKVM-INIT-START <seconds of /proc/uptime>
 # as its first line.  With xktest=NAME on the kernel command line it then runs
@@ -14,7 +15,7 @@
 #
 # usage: tests/system/assets.sh [--with-6.12]
 #   --with-6.12  also fetch Debian 12's 6.12 kernel (linux-image-6.12-cloud-amd64,
-#                which has the Xen guest drivers too) and its two modules
+#                which has the Xen guest drivers too) and its modules
 # Prints shell assignments to eval, progress on stderr:
 #   XENKVM_KERNEL XENKVM_INITRD XENKVM_BLKFRONT XENKVM_NETFRONT [XENKVM_KERNEL_612]
 # Files live in ${XDG_CACHE_HOME:-$HOME/.cache}/xenkvm/assets/ (vmlinuz-6.1-cloud,
@@ -97,19 +98,27 @@ fetch() {
 	rm -rf "$dir/deb"
 }
 
-# kernel META TAG: unpack the kernel once and keep only vmlinuz and the two modules
+# What each kernel package is cut down to besides vmlinuz; the optional ones
+# are kept where the kernel has them as modules (acpi/button: the ACPI power
+# button, for test_cli's trigger power).
+kmods="block/xen-blkfront net/xen-netfront"
+kmods_optional="acpi/button"
+
+# kernel META TAG: unpack the kernel once and keep only vmlinuz and $kmods
 kernel() {
 	local meta=$1 tag=$2 real=${r_pkg[$1]} ver=${r_ver[$1]} dir kver m f
 	dir=$cache/pkg/${real}_$ver
-	if [ ! -f "$dir/ready" ]; then
+	if [ "$(cat "$dir/ready" 2>/dev/null)" != "$kmods $kmods_optional" ]; then
+		rm -f "$dir/ready"   # cut down to another module list: unpack again
 		fetch "$real" "$ver" "$dir"
 		kver=$(ls "$dir/root/lib/modules" | head -1)
 		[ -n "$kver" ] && [ -f "$dir/root/boot/vmlinuz-$kver" ] || die "$real: no kernel inside"
 		mkdir -p "$dir/modules/$kver"
 		mv "$dir/root/boot/vmlinuz-$kver" "$dir/vmlinuz"
-		for m in block/xen-blkfront net/xen-netfront; do
+		for m in $kmods $kmods_optional; do
 			f=$(ls "$dir/root/lib/modules/$kver/kernel/drivers/$m".ko* 2>/dev/null | head -1) ||
 				true
+			case " $kmods_optional " in *" $m "*) [ -n "$f" ] || continue ;; esac
 			[ -n "$f" ] || die "$real has no $m module"
 			case $f in
 			*.xz) xz -dc "$f" ;;
@@ -118,7 +127,7 @@ kernel() {
 			esac >"$dir/modules/$kver/$(basename "$m").ko"
 		done
 		rm -rf "$dir/root"
-		touch "$dir/ready"
+		printf '%s' "$kmods $kmods_optional" >"$dir/ready"
 	fi
 	kernel_dir=$dir
 	kernel_key="$kernel_key ${real}_$ver"
@@ -189,7 +198,7 @@ poweroff -f
 INIT
 
 key=$( {
-	printf '%s\n' "$init" "$bbver" "$kernel_key"
+	printf '%s\n' "$init" "$bbver" "$kernel_key" "$kmods $kmods_optional"
 	for f in "$here"/guest/*.sh; do [ -e "$f" ] && { basename "$f"; cat "$f"; }; done
 } | sha256sum | cut -c1-16)
 initrd=$cache/initramfs-$key.cpio.gz

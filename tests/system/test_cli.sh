@@ -4,7 +4,8 @@
 # Three parts, each printing one line per check:
 #   A. the CLI alone (no daemon, no KVM): help and --help for every verb, bad usage
 #      (exit 2), bad configs with file:line (exit 1), list on an empty run directory,
-#      every domain verb on an unknown domain, mem-set's sizes, sysrq's keys, create -n.
+#      every domain verb on an unknown domain, mem-set's sizes, sysrq's keys,
+#      trigger's kinds, create -n.
 #   B. the whole lifecycle against build/tests/cli-fake-xenkvmd, a stand-in daemon
 #      with xenkvmd's command line and sockets but no guest (no KVM needed): create,
 #      list/--json/-l, vcpu-list, pause/unpause, console, xenstore-*, block-list,
@@ -15,7 +16,9 @@
 #      tests/system/run.sh provides the nested host): create with a disk and a vif,
 #      list's memory and vCPUs, the guest's shell through console, xenstore-read,
 #      maxmem= above memory= and mem-set through the guest's balloon (list's Mem,
-#      the daemon's RSS), sysrq h (the kernel's help on the console),
+#      the daemon's RSS), sysrq h (the kernel's help on the console), trigger power
+#      (the guest's count of power-button events) and nmi, shutdown's fallback to
+#      the power button when the drivers do not announce control/feature-poweroff,
 #      shutdown -w through control/shutdown, destroy of a busy guest, on_reboot
 #      ="restart" after an in-guest reboot.  Skipped, saying why, where the KVM cannot
 #      run guests or xenkvmd lacks --control.
@@ -98,7 +101,7 @@ for v in $verbs; do
 	x help "$v"; [ $rc = 0 ] && printf '%s\n' "$out" | grep -q "^Usage: xenkvm $v" || bad="$bad help:$v"
 	x "$v" --help; [ $rc = 0 ] && printf '%s\n' "$out" | grep -q "^Usage: xenkvm $v" || bad="$bad --help:$v"
 done
-for v in create list console destroy shutdown reboot pause unpause vcpu-list mem-set sysrq info block-attach \
+for v in create list console destroy shutdown reboot pause unpause vcpu-list mem-set sysrq trigger info block-attach \
 	 block-detach block-list network-attach network-detach network-list xenstore-ls \
 	 xenstore-read xenstore-write xenstore-rm xenstore-watch help; do
 	printf '%s\n' $verbs | grep -qx "$v" || bad="$bad missing:$v"
@@ -137,7 +140,7 @@ x destroy nosuch; expect "destroy of an unknown domain: xl's message, exit 1" 1 
 x console 42; expect "console of an unknown domid: exit 1" 1 "42 is an invalid domain identifier"
 bad=
 for v in pause unpause reboot vcpu-list block-list network-list "block-detach xvda" \
-	 "network-detach 0" "mem-set 64" "sysrq s"; do
+	 "network-detach 0" "mem-set 64" "sysrq s" "trigger power" "trigger nmi 1"; do
 	read -r -a words <<<"$v"   # the verb, then what follows DOMAIN
 	x "${words[0]}" nosuch "${words[@]:1}"
 	[ $rc = 1 ] && printf '%s\n' "$err" | grep -q "nosuch is an invalid domain identifier" ||
@@ -155,6 +158,13 @@ for k in "" ss " "; do
 	[ $rc = 2 ] && printf '%s\n' "$err" | grep -q "is not one printable character" || bad="$bad '$k':$rc"
 done
 [ -z "$bad" ] && ok "sysrq with no key, two keys or a space: exit 2" || fail "sysrq keys:$bad"
+for t in "init" "sleep" "power 1" "nmi x" "nmi 256" "nmi -1" "nmi 1 2"; do
+	read -r -a words <<<"$t"
+	x trigger nosuch "${words[@]}"
+	[ $rc = 2 ] || bad="$bad '$t':$rc"
+done
+[ -z "$bad" ] && ok "trigger with another kind, or a bad or misplaced VCPU: exit 2" ||
+	fail "trigger args:$bad"
 x info; expect "info" 0 "^control_protocol +: 1$"
 
 # ============================== B. the fake daemon ==================================
@@ -240,6 +250,7 @@ assert d[0]["memory_mib"] == 384 and d[0]["vcpus"] == 3 and d[0]["state"] == "ru
 	x network-attach fk1 "mac=00:16:3e:00:00:01"; expect "network-attach: not supported, clearly" 1 "not supported by this xenkvmd"
 	x mem-set fk1 64; expect "mem-set: not supported, clearly" 1 "not supported by this xenkvmd"
 	x sysrq fk1 s; expect "sysrq: not supported, clearly" 1 "not supported by this xenkvmd"
+	x trigger fk1 nmi; expect "trigger: not supported, clearly" 1 "not supported by this xenkvmd"
 
 	x reboot fk1; expect "reboot" 0
 	x list --json; expect "on_reboot=restart: same domain, restarts = 1" 0 '"restarts": 1'
@@ -301,6 +312,44 @@ mem_is() {
 	return 1
 }
 rss_kib() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null; }
+# pwrbtn_count: the guest's count of ACPI fixed power-button events
+pwrbtn_count() {
+	guest_cmd 2 'sed "s/^ */XK-PWRBTN=/" /sys/firmware/acpi/interrupts/ff_pwr_btn' |
+		sed -n 's/^XK-PWRBTN=\([0-9]*\) .*/\1/p' | tail -1
+}
+# xl trigger and the ACPI fallback of shutdown.  The guest loads Debian's ACPI button
+# driver, which enables the fixed power button and counts each press (the test shell
+# has nothing that powers off on it).
+triggers() {
+	local con n0 n1 n2
+	con=$(guest_cmd 2 'insmod /lib/modules/$(uname -r)/button.ko; echo XK-BUTTON=$?')
+	printf '%s\n' "$con" | grep -q '^XK-BUTTON=0' || { fail "insmod button.ko"; show "$con"; }
+	n0=$(pwrbtn_count)
+	x trigger xkcli power; expect "trigger power" 0
+	n1=$(pwrbtn_count)
+	[ -n "$n0" ] && [ "$n1" = $((n0 + 1)) ] && ok "trigger power: the guest saw one power-button event" ||
+		fail "trigger power: ff_pwr_btn went from '$n0' to '$n1'"
+	# drivers that do not announce control/feature-poweroff get the button instead
+	x xenstore-rm xkcli control/feature-poweroff control/feature-reboot
+	expect "xenstore-rm control/feature-poweroff and -reboot" 0
+	x shutdown xkcli; expect "shutdown when the PV drivers do not listen" 0
+	n2=$(pwrbtn_count)
+	[ "$n2" = $((n1 + 1)) ] && ok "shutdown fell back to the ACPI power button" ||
+		fail "shutdown fallback: ff_pwr_btn went from '$n1' to '$n2'"
+	x xenstore-read xkcli control/shutdown
+	[ -z "$out" ] && ok "shutdown fallback: control/shutdown left alone" || fail "control/shutdown = '$out'"
+	x reboot xkcli; expect "reboot when the PV drivers do not listen: refused, naming trigger reset" 1 \
+		"trigger reset"
+	x xenstore-write xkcli control/feature-poweroff 1 control/feature-reboot 1
+	expect "feature-poweroff and -reboot restored" 0
+	x trigger xkcli nmi; expect "trigger nmi" 0
+	sleep 2
+	con=$(guest_cmd 1 'echo XK-NMI')
+	printf '%s\n' "$con" | grep -q "NMI received for unknown reason" &&
+		ok "trigger nmi: the guest's kernel reported the NMI" ||
+		{ fail "trigger nmi: no 'NMI received' on the console"; show "$con"; }
+	x trigger xkcli nmi 5; expect "trigger nmi 5 on a 2-vCPU domain: refused" 1 "no vCPU 5"
+}
 # xl mem-set through the guest's own xen-balloon driver (Debian's kernel has it built
 # in): memory/target moves, the guest gives RAM back with decrease_reservation and
 # list's Mem follows what it really gave; host memory the guest had dirtied is freed
@@ -400,6 +449,7 @@ partc() {
 	printf '%s\n' "$con" | grep -q "sysrq: HELP" && ok "sysrq h: the guest's kernel printed its SysRq help" ||
 		{ fail "sysrq h: no 'sysrq: HELP' on the console"; show "$con"; }
 	x xenstore-read xkcli control/sysrq; expect "sysrq: the guest cleared control/sysrq" 0 "^$"
+	triggers
 	x xenstore-ls xkcli device; expect "xenstore-ls device: vbd and vif" 0 "vbd"
 	# in-guest reboot with on_reboot="restart": the domain comes back
 	{ sleep 1; echo 'reboot -f'; sleep 1; } | timeout 20 "$cli" console xkcli >/dev/null 2>&1

@@ -191,6 +191,10 @@ static void test_request_codec(void)
 		snprintf(req.arg, sizeof(req.arg), "vdev=xvdb, target=/tmp/d%u.img", op);
 		if (op == CONTROL_OP_SYSRQ)
 			snprintf(req.arg, sizeof(req.arg), "s");
+		if (op == CONTROL_OP_TRIGGER) {
+			snprintf(req.arg, sizeof(req.arg), "nmi");
+			req.vcpu = 3;
+		}
 		CU_ASSERT_EQUAL_FATAL(control_request_encode(&req, &line, &len), 0);
 		CU_ASSERT_EQUAL(line[len - 1], '\n');
 		CU_ASSERT_PTR_NULL(memchr(line, '\n', len - 1));
@@ -208,6 +212,10 @@ static void test_request_codec(void)
 			CU_ASSERT_EQUAL(out.target_kib, req.target_kib);
 		if (op == CONTROL_OP_SYSRQ)
 			CU_ASSERT_STRING_EQUAL(out.arg, "s");
+		if (op == CONTROL_OP_TRIGGER) {
+			CU_ASSERT_STRING_EQUAL(out.arg, "nmi");
+			CU_ASSERT_EQUAL(out.vcpu, 3);
+		}
 		if (op == CONTROL_OP_INFO) {
 			CU_ASSERT_STRING_EQUAL(out.arg, "");   /* no argument travels */
 			CU_ASSERT_EQUAL(out.target_kib, 0);
@@ -260,6 +268,20 @@ static void test_request_codec(void)
 	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"sysrq\",\"key\":\" \"}", &out, err), -EINVAL);
 	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"sysrq\",\"key\":\"\\u0007\"}", &out, err), -EINVAL);
 	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"sysrq\",\"key\":7}", &out, err), -EINVAL);
+	/* trigger: power, reset or nmi; vcpu optional, in range */
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"trigger\",\"kind\":\"power\"}", &out, err), 0);
+	CU_ASSERT_STRING_EQUAL(out.arg, "power");
+	CU_ASSERT_EQUAL(out.vcpu, 0);
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"trigger\",\"kind\":\"init\"}", &out, err), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "\"kind\""));
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"trigger\"}", &out, err), -EINVAL);
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"trigger\",\"kind\":\"nmi\",\"vcpu\":-1}", &out, err),
+			-EINVAL);
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"trigger\",\"kind\":\"nmi\",\"vcpu\":256}", &out, err),
+			-EINVAL);
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"trigger\",\"kind\":\"nmi\",\"vcpu\":255}", &out, err),
+			0);
+	CU_ASSERT_EQUAL(out.vcpu, 255);
 	{
 		char big[CONTROL_TEXT_MAX + 100];
 

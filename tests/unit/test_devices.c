@@ -182,6 +182,55 @@ static uint32_t pm_in(struct acpi_pm *pm, uint16_t port, unsigned int len)
 	return v;
 }
 
+static int sci_level = -1;
+static unsigned int sci_changes;
+
+static void pm_sci(void *opaque, bool level)
+{
+	(void)opaque;
+	sci_level = level;
+	sci_changes++;
+}
+
+/* The fixed power button: status, enable, a level SCI, write-one-to-clear. */
+static void test_acpi_power_button(void)
+{
+	struct acpi_pm *pm = acpi_pm_new_detached(pm_event, NULL, pm_now);
+
+	acpi_pm_set_sci_fn(pm, pm_sci);
+	memset(pm_events, 0, sizeof(pm_events));
+	sci_level = -1;
+	sci_changes = 0;
+	/* pressed while the OS has not enabled it: latched, no interrupt */
+	acpi_pm_power_button(pm);
+	CU_ASSERT(pm_in(pm, ACPI_PM1A_EVT_PORT, 2) & ACPI_PM1_STS_PWRBTN);
+	CU_ASSERT_EQUAL(sci_changes, 0);
+	/* enabling it raises the SCI for the latched press */
+	pm_out(pm, ACPI_PM1A_EVT_PORT + 2, ACPI_PM1_EN_PWRBTN, 2);
+	CU_ASSERT_EQUAL(sci_level, 1);
+	/* writing zeros clears nothing; writing the bit clears it and the SCI */
+	pm_out(pm, ACPI_PM1A_EVT_PORT, 0, 2);
+	CU_ASSERT_EQUAL(sci_level, 1);
+	pm_out(pm, ACPI_PM1A_EVT_PORT, ACPI_PM1_STS_PWRBTN, 2);
+	CU_ASSERT_EQUAL(sci_level, 0);
+	CU_ASSERT_FALSE(pm_in(pm, ACPI_PM1A_EVT_PORT, 2) & ACPI_PM1_STS_PWRBTN);
+	/* an enabled press interrupts at once, once */
+	acpi_pm_power_button(pm);
+	acpi_pm_power_button(pm);
+	CU_ASSERT_EQUAL(sci_level, 1);
+	CU_ASSERT_EQUAL(sci_changes, 3);
+	/* a dword write clears status and rewrites enable together */
+	pm_out(pm, ACPI_PM1A_EVT_PORT, ACPI_PM1_STS_PWRBTN | (ACPI_PM1_EN_PWRBTN << 16), 4);
+	CU_ASSERT_EQUAL(sci_level, 0);
+	CU_ASSERT_EQUAL(pm_in(pm, ACPI_PM1A_EVT_PORT + 2, 2), ACPI_PM1_EN_PWRBTN);
+	/* disabling hides a pending press from the SCI */
+	acpi_pm_power_button(pm);
+	pm_out(pm, ACPI_PM1A_EVT_PORT + 2, 0, 2);
+	CU_ASSERT_EQUAL(sci_level, 0);
+	CU_ASSERT_EQUAL(pm_events[ACPI_PM_POWEROFF] + pm_events[ACPI_PM_RESET], 0);
+	acpi_pm_destroy(pm);
+}
+
 static void test_acpi_pm(void)
 {
 	struct acpi_pm *pm = acpi_pm_new_detached(pm_event, NULL, pm_now);
@@ -296,6 +345,7 @@ int main(void)
 	CU_add_test(s, "serial_receive", test_serial_receive);
 	CU_add_test(s, "rtc", test_rtc);
 	CU_add_test(s, "acpi_pm", test_acpi_pm);
+	CU_add_test(s, "acpi power button", test_acpi_power_button);
 	CU_add_test(s, "pci", test_pci);
 	return cunit_run(CU_BRM_NORMAL);
 }

@@ -769,6 +769,13 @@ static void test_domain_populate(void)
 	CU_ASSERT_EQUAL(rd(d7, 0, "memory/target"), 0);
 	CU_ASSERT_STRING_EQUAL(b.data, "65536");
 	CU_ASSERT_EQUAL(xs_domain_write(s, 0, "control/sysrq", "s"), -EINVAL);
+	/* what the guest's drivers announce */
+	CU_ASSERT_FALSE(xs_domain_feature(s, 7, "control/feature-reboot"));
+	CU_ASSERT_EQUAL(wr(d7, 0, "control/feature-reboot", "0"), 0);
+	CU_ASSERT_FALSE(xs_domain_feature(s, 7, "control/feature-reboot"));
+	CU_ASSERT_EQUAL(wr(d7, 0, "control/feature-reboot", "1"), 0);
+	CU_ASSERT(xs_domain_feature(s, 7, "control/feature-reboot"));
+	CU_ASSERT_FALSE(xs_domain_feature(s, 0, "control/feature-reboot"));
 
 	/* a vbd as libxl lays it out */
 	CU_ASSERT_EQUAL(xs_domain_add_device(s, 7, 0, "vbd", 51712, fe, be), 0);

@@ -41,6 +41,9 @@ int cli_find_domain(const char *verb, struct rundir *rd, const char *arg, struct
 /* One control request to a domain; prints a message and returns -errno on any failure. */
 int cli_control(const char *verb, const struct rundir *rd, const struct rundir_entry *e,
 		enum control_op op, const char *arg, int timeout_ms, struct control_reply *rep);
+/* The same with a request built by the caller (ops with more than a string). */
+int cli_control_req(const char *verb, const struct rundir *rd, const struct rundir_entry *e,
+		    const struct control_request *req, int timeout_ms, struct control_reply *rep);
 /* Waits until the domain's daemon is gone; 0, or -ETIMEDOUT (timeout_ms < 0: forever). */
 int cli_wait_gone(const struct rundir *rd, int domid, int timeout_ms);
 /* Prints the last `lines` lines of a file, indented, to stderr. */
@@ -57,6 +60,7 @@ int cli_reboot(int argc, char **argv);
 int cli_pause(int argc, char **argv);
 int cli_mem_set(int argc, char **argv);
 int cli_sysrq(int argc, char **argv);
+int cli_trigger(int argc, char **argv);
 int cli_unpause(int argc, char **argv);
 int cli_vcpu_list(int argc, char **argv);
 int cli_info(int argc, char **argv);

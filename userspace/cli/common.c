@@ -98,22 +98,26 @@ int cli_control(const char *verb, const struct rundir *rd, const struct rundir_e
 		enum control_op op, const char *arg, int timeout_ms, struct control_reply *rep)
 {
 	struct control_request req = { .version = CONTROL_PROTOCOL_VERSION, .op = op };
-	char path[sizeof(rd->base) + 32], err[CONTROL_TEXT_MAX];
-	int rc;
 
-	memset(rep, 0, sizeof(*rep));
 	if (arg)
 		snprintf(req.arg, sizeof(req.arg), "%s", arg);
 	/* shutdown's argument is its reason, carried in its own field */
 	if (op == CONTROL_OP_SHUTDOWN && arg && !strcmp(arg, "reboot"))
 		req.reason = CONTROL_SHUTDOWN_REBOOT;
-	/* and mem-set's, in KiB */
-	if (op == CONTROL_OP_MEM_SET && arg)
-		req.target_kib = strtoull(arg, NULL, 10);
+	return cli_control_req(verb, rd, e, &req, timeout_ms, rep);
+}
+
+int cli_control_req(const char *verb, const struct rundir *rd, const struct rundir_entry *e,
+		    const struct control_request *req, int timeout_ms, struct control_reply *rep)
+{
+	char path[sizeof(rd->base) + 32], err[CONTROL_TEXT_MAX];
+	int rc;
+
+	memset(rep, 0, sizeof(*rep));
 	rc = rundir_path(rd, e->domid, "control.sock", path, sizeof(path));
 	if (rc)
 		return rc;
-	rc = control_call(path, &req, timeout_ms, rep, err, sizeof(err));
+	rc = control_call(path, req, timeout_ms, rep, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "xenkvm %s: domain %s (id %d): %s%s%s\n", verb, e->name, e->domid,
 			transport_hint(rc), err[0] ? ": " : "", err);

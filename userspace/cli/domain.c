@@ -280,17 +280,22 @@ static int simple_request(const char *verb, const char *domain, enum control_op 
 	return cli_control(verb, rd, e, op, arg, CONTROL_TIMEOUT_MS, rep);
 }
 
-/* One request to one domain that prints nothing when it works. */
-static int request_once(const char *verb, const char *domain, enum control_op op, const char *arg)
+/* One request to one domain that prints nothing when it works; req->op
+ * and its arguments set, the rest is filled in here. */
+static int request_once(const char *verb, const char *domain, struct control_request *req)
 {
 	struct rundir rd = { .lock_fd = -1 };
 	struct rundir_entry e;
 	struct control_reply rep;
 	int rc;
 
+	memset(&rep, 0, sizeof(rep));
+	req->version = CONTROL_PROTOCOL_VERSION;
 	if (cli_rundir_open(verb, &rd))
 		return CLI_FAIL;
-	rc = simple_request(verb, domain, op, arg, &rd, &e, &rep);
+	rc = cli_find_domain(verb, &rd, domain, &e);
+	if (!rc)
+		rc = cli_control_req(verb, &rd, &e, req, CONTROL_TIMEOUT_MS, &rep);
 	control_reply_free(&rep);
 	rundir_close(&rd);
 	return rc ? CLI_FAIL : CLI_OK;
@@ -298,10 +303,11 @@ static int request_once(const char *verb, const char *domain, enum control_op op
 
 static int one_domain_op(const char *verb, int argc, char **argv, enum control_op op)
 {
+	struct control_request req = { .op = op };
 	int first;
 
 	VERB_ARGS(verb, NULL, NULL, 1, 1, &first);
-	return request_once(verb, argv[first], op, NULL);
+	return request_once(verb, argv[first], &req);
 }
 
 int cli_pause(int argc, char **argv)
@@ -316,10 +322,11 @@ int cli_unpause(int argc, char **argv)
 
 int cli_reboot(int argc, char **argv)
 {
+	struct control_request req = { .op = CONTROL_OP_SHUTDOWN, .reason = CONTROL_SHUTDOWN_REBOOT };
 	int first;
 
 	VERB_ARGS("reboot", NULL, NULL, 1, 1, &first);
-	return request_once("reboot", argv[first], CONTROL_OP_SHUTDOWN, "reboot");
+	return request_once("reboot", argv[first], &req);
 }
 
 int cli_shutdown(int argc, char **argv)
@@ -627,20 +634,19 @@ static int parse_mem_kib(const char *s, uint64_t *kib_r)
 
 int cli_mem_set(int argc, char **argv)
 {
-	char kib[24];
-	uint64_t v = 0;
+	struct control_request req = { .op = CONTROL_OP_MEM_SET };
 	int first;
 
 	VERB_ARGS("mem-set", NULL, NULL, 2, 2, &first);
-	if (parse_mem_kib(argv[first + 1], &v) || !v)
+	if (parse_mem_kib(argv[first + 1], &req.target_kib) || !req.target_kib)
 		return cli_usage_error("mem-set", "MEMORY '%s' is not a size (MiB, or a number "
 				       "ending in b, k, m, g or t) from 1k to 1t", argv[first + 1]);
-	snprintf(kib, sizeof(kib), "%llu", (unsigned long long)v);
-	return request_once("mem-set", argv[first], CONTROL_OP_MEM_SET, kib);
+	return request_once("mem-set", argv[first], &req);
 }
 
 int cli_sysrq(int argc, char **argv)
 {
+	struct control_request req = { .op = CONTROL_OP_SYSRQ };
 	const char *key;
 	int first;
 
@@ -648,7 +654,35 @@ int cli_sysrq(int argc, char **argv)
 	key = argv[first + 1];
 	if (strlen(key) != 1 || !isgraph((unsigned char)key[0]))
 		return cli_usage_error("sysrq", "KEY '%s' is not one printable character", key);
-	return request_once("sysrq", argv[first], CONTROL_OP_SYSRQ, key);
+	snprintf(req.arg, sizeof(req.arg), "%s", key);
+	return request_once("sysrq", argv[first], &req);
+}
+
+int cli_trigger(int argc, char **argv)
+{
+	struct control_request req = { .op = CONTROL_OP_TRIGGER };
+	const char *kind;
+	char *end;
+	int first;
+
+	VERB_ARGS("trigger", NULL, NULL, 2, 3, &first);
+	kind = argv[first + 1];
+	if (strcmp(kind, "power") && strcmp(kind, "reset") && strcmp(kind, "nmi"))
+		return cli_usage_error("trigger", "'%s' is not power, reset or nmi (init, sleep and "
+				       "s3resume are not offered)", kind);
+	snprintf(req.arg, sizeof(req.arg), "%s", kind);
+	if (first + 2 < argc) {
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(argv[first + 2], &end, 10);
+		if (strcmp(kind, "nmi") || !isdigit((unsigned char)argv[first + 2][0]) || *end ||
+		    errno || v >= CONTROL_LIST_MAX)
+			return cli_usage_error("trigger", "VCPU '%s': only nmi takes one, a number "
+					       "below %d", argv[first + 2], CONTROL_LIST_MAX);
+		req.vcpu = (unsigned int)v;
+	}
+	return request_once("trigger", argv[first], &req);
 }
 
 static int list_devices(const char *verb, int argc, char **argv, enum control_op op)

@@ -324,6 +324,26 @@ int xs_domain_write(struct xs_store *s, unsigned int domid, const char *rel, con
 	return rc;
 }
 
+bool xs_domain_feature(struct xs_store *s, unsigned int domid, const char *rel)
+{
+	struct xs_buf b = { 0 };
+	struct xs_client *c;
+	char p[96];
+	bool on = false;
+
+	if (!domid || domid >= XS_DOMID_MAX || strlen(rel) > 64)
+		return false;
+	c = xs_client_new(s, 0, true, NULL, NULL);
+	if (!c)
+		return false;
+	snprintf(p, sizeof(p), "/local/domain/%u/%s", domid, rel);
+	if (!xs_store_read(c, 0, p, &b))
+		on = b.len == 1 && b.data[0] == '1';
+	xs_buf_free(&b);
+	xs_client_free(c);
+	return on;
+}
+
 bool xs_shutdown_reason_valid(const char *reason)
 {
 	static const char *const reasons[] = { "poweroff", "reboot", "suspend", "halt", "crash" };

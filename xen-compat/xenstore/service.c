@@ -214,6 +214,11 @@ int xs_service_sysrq(struct xs_service *svc, char key)
 	return toolstack_queue(svc, "control/sysrq", v);
 }
 
+bool xs_service_guest_feature(struct xs_service *svc, const char *rel)
+{
+	return xs_domain_feature(svc->store, svc->domid, rel);
+}
+
 struct xs_store *xs_service_store(struct xs_service *svc)
 {
 	return svc->store;
