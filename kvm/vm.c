@@ -410,20 +410,22 @@ int vm_set_irq(struct vm *vm, unsigned int gsi, int level)
 	return 0;
 }
 
-int vm_inject_nmi(struct vm *vm, unsigned int vcpu)
+int vm_msi_to_vcpu(struct vm *vm, unsigned int vcpu, uint32_t data)
 {
-	/* An MSI with NMI delivery mode to the vCPU's APIC id (= its index):
-	 * a VM ioctl, so no vCPU thread has to be stopped for it. */
-	struct kvm_msi msi = {
-		.address_lo = ACPI_LAPIC_ADDR | (vcpu << 12),
-		.data = 4u << 8,
-	};
+	struct kvm_msi msi = { .address_lo = ACPI_LAPIC_ADDR | (vcpu << 12), .data = data };
 
 	if (vcpu >= vm->nr_vcpus)
 		return -EINVAL;
 	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
 		return -errno;
 	return 0;
+}
+
+#define MSI_DELIVERY_NMI (4u << 8)
+
+int vm_inject_nmi(struct vm *vm, unsigned int vcpu)
+{
+	return vm_msi_to_vcpu(vm, vcpu, MSI_DELIVERY_NMI);
 }
 
 void vm_pulse_irq(struct vm *vm, unsigned int gsi)

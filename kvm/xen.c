@@ -244,11 +244,7 @@ static int ops_gva_to_gpa(void *opaque, unsigned int vcpu, uint64_t gva, uint64_
 static void ops_inject_vector(void *opaque, unsigned int vcpu, uint8_t vector)
 {
 	struct xen_kvm *x = opaque;
-	/* Fixed, edge, physical destination = the vCPU's APIC id (= its index). */
-	struct kvm_msi msi = {
-		.address_lo = (uint32_t)ACPI_LAPIC_ADDR | (vcpu << 12),
-		.data = vector,
-	};
+	int rc;
 
 	pr_trace(TRACE_EVTCHN, "vCPU %u: upcall vector %#x%s", vcpu, vector,
 		 x->kernel_accel && vector == x->cb_vector ? " (KVM injects)" : " (MSI)");
@@ -259,8 +255,10 @@ static void ops_inject_vector(void *opaque, unsigned int vcpu, uint8_t vector)
 		vcpu_kick(x->vm->vcpus[vcpu]);
 		return;
 	}
-	if (ioctl(x->vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
-		pr_err_rl("KVM_SIGNAL_MSI vector %#x to vCPU %u: %s", vector, vcpu, strerror(errno));
+	/* Fixed delivery, edge */
+	rc = vm_msi_to_vcpu(x->vm, vcpu, vector);
+	if (rc)
+		pr_err_rl("KVM_SIGNAL_MSI vector %#x to vCPU %u: %s", vector, vcpu, strerror(-rc));
 }
 
 static void xen_kvm_resampled(void *opaque, uint32_t events)

@@ -120,9 +120,13 @@ bool vm_ram_access(struct vm *vm, uint64_t gpa, void *data, unsigned int len, bo
 
 /* Raise/lower an interrupt line (GSI) of the in-kernel irqchip. */
 int vm_set_irq(struct vm *vm, unsigned int gsi, int level);
-/* Pulse an edge-triggered ISA line. */
+/* An MSI to `vcpu`'s local APIC (physical destination: its APIC id, which
+ * is its index); `data` is the vector and delivery mode.  A VM ioctl, so
+ * no vCPU has to stop for it.  0 or -errno. */
+int vm_msi_to_vcpu(struct vm *vm, unsigned int vcpu, uint32_t data);
 /* Delivers an NMI to `vcpu` (xl trigger nmi).  0 or -errno. */
 int vm_inject_nmi(struct vm *vm, unsigned int vcpu);
+/* Pulse an edge-triggered ISA line. */
 void vm_pulse_irq(struct vm *vm, unsigned int gsi);
 
 /* Ask the domain to stop; safe from any thread, idempotent (first wins). */
