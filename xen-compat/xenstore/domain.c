@@ -307,18 +307,30 @@ int xs_domain_destroy(struct xs_store *s, unsigned int domid)
 	return rc;
 }
 
+#define TOOLSTACK_PATH_MAX 96   /* "/local/domain/<domid>/" and a 64-byte rel */
+
+/* The toolstack's view of /local/domain/<domid>/<rel>: a domain-0 client
+ * and the path in p.  0, -EINVAL or -ENOMEM. */
+static int toolstack_open(struct xs_store *s, unsigned int domid, const char *rel, char *p,
+			  struct xs_client **c_r)
+{
+	if (!domid || domid >= XS_DOMID_MAX || strlen(rel) > 64)
+		return -EINVAL;
+	*c_r = xs_client_new(s, 0, true, NULL, NULL);
+	if (!*c_r)
+		return -ENOMEM;
+	snprintf(p, TOOLSTACK_PATH_MAX, "/local/domain/%u/%s", domid, rel);
+	return 0;
+}
+
 int xs_domain_write(struct xs_store *s, unsigned int domid, const char *rel, const char *value)
 {
 	struct xs_client *c;
-	char p[96];
-	int rc;
+	char p[TOOLSTACK_PATH_MAX];
+	int rc = toolstack_open(s, domid, rel, p, &c);
 
-	if (!domid || domid >= XS_DOMID_MAX || strlen(rel) > 64)
-		return -EINVAL;
-	c = xs_client_new(s, 0, true, NULL, NULL);
-	if (!c)
-		return -ENOMEM;
-	snprintf(p, sizeof(p), "/local/domain/%u/%s", domid, rel);
+	if (rc)
+		return rc;
 	rc = xs_store_write(c, 0, p, value, strlen(value));
 	xs_client_free(c);
 	return rc;
@@ -328,15 +340,11 @@ bool xs_domain_feature(struct xs_store *s, unsigned int domid, const char *rel)
 {
 	struct xs_buf b = { 0 };
 	struct xs_client *c;
-	char p[96];
+	char p[TOOLSTACK_PATH_MAX];
 	bool on = false;
 
-	if (!domid || domid >= XS_DOMID_MAX || strlen(rel) > 64)
+	if (toolstack_open(s, domid, rel, p, &c))
 		return false;
-	c = xs_client_new(s, 0, true, NULL, NULL);
-	if (!c)
-		return false;
-	snprintf(p, sizeof(p), "/local/domain/%u/%s", domid, rel);
 	if (!xs_store_read(c, 0, p, &b))
 		on = b.len == 1 && b.data[0] == '1';
 	xs_buf_free(&b);
