@@ -76,6 +76,16 @@ int control_op_from_name(const char *name, enum control_op *op_r)
 	return -ENOENT;
 }
 
+bool control_sysrq_key_valid(const char *key)
+{
+	return strlen(key) == 1 && isgraph((unsigned char)key[0]);
+}
+
+bool control_trigger_kind_valid(const char *kind)
+{
+	return !strcmp(kind, "power") || !strcmp(kind, "reset") || !strcmp(kind, "nmi");
+}
+
 const char *control_state_name(enum control_state s)
 {
 	return (unsigned int)s < CONTROL_STATE_COUNT ? state_names[s] : "?";
@@ -240,7 +250,7 @@ int control_request_decode(const char *line, size_t len, struct control_request 
 		break;
 	case ARG_KEY:
 		rc = get_text(v, "key", req->arg, sizeof(req->arg));
-		if (rc || strlen(req->arg) != 1 || !isgraph((unsigned char)req->arg[0])) {
+		if (rc || !control_sysrq_key_valid(req->arg)) {
 			rc = set_err(err, errlen, -EINVAL, "%s: \"key\" must be one printable "
 				     "character", op);
 			goto out;
@@ -248,8 +258,7 @@ int control_request_decode(const char *line, size_t len, struct control_request 
 		break;
 	case ARG_TRIGGER:
 		rc = get_text(v, "kind", req->arg, sizeof(req->arg));
-		if (rc || (strcmp(req->arg, "power") && strcmp(req->arg, "reset") &&
-			   strcmp(req->arg, "nmi"))) {
+		if (rc || !control_trigger_kind_valid(req->arg)) {
 			rc = set_err(err, errlen, -EINVAL, "%s: \"kind\" must be \"power\", "
 				     "\"reset\" or \"nmi\"", op);
 			goto out;

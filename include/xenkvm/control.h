@@ -148,6 +148,10 @@ struct control_reply {
 const char *control_op_name(enum control_op op);
 /* -ENOENT for an unknown name. */
 int control_op_from_name(const char *name, enum control_op *op_r);
+/* What sysrq's key and trigger's kind may be; the CLI checks with these
+ * before sending, the codec again on receipt. */
+bool control_sysrq_key_valid(const char *key);       /* one printable, not a space */
+bool control_trigger_kind_valid(const char *kind);   /* "power", "reset", "nmi" */
 const char *control_state_name(enum control_state s);
 int control_state_from_name(const char *name, enum control_state *s_r);
 /* "EINVAL" for -EINVAL; errno names round-trip through the protocol. */

@@ -652,7 +652,7 @@ int cli_sysrq(int argc, char **argv)
 
 	VERB_ARGS("sysrq", NULL, NULL, 2, 2, &first);
 	key = argv[first + 1];
-	if (strlen(key) != 1 || !isgraph((unsigned char)key[0]))
+	if (!control_sysrq_key_valid(key))
 		return cli_usage_error("sysrq", "KEY '%s' is not one printable character", key);
 	snprintf(req.arg, sizeof(req.arg), "%s", key);
 	return request_once("sysrq", argv[first], &req);
@@ -667,7 +667,7 @@ int cli_trigger(int argc, char **argv)
 
 	VERB_ARGS("trigger", NULL, NULL, 2, 3, &first);
 	kind = argv[first + 1];
-	if (strcmp(kind, "power") && strcmp(kind, "reset") && strcmp(kind, "nmi"))
+	if (!control_trigger_kind_valid(kind))
 		return cli_usage_error("trigger", "'%s' is not power, reset or nmi (init, sleep and "
 				       "s3resume are not offered)", kind);
 	snprintf(req.arg, sizeof(req.arg), "%s", kind);
