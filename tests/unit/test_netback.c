@@ -1229,8 +1229,8 @@ static void test_ipv6(void)
 enum bad {
 	BAD_ZERO_FRAG, BAD_FRAG_PAST_PAGE, BAD_HEAD_PAST_PAGE, BAD_TOO_MANY_SLOTS,
 	BAD_FRAGS_BIGGER, BAD_TX_GREF, BAD_TX_REQ_PROD, BAD_TX_REQ_PROD_BACK, BAD_PAST_REQ_PROD,
-	BAD_EXTRA_TYPE, BAD_EXTRA_MISSING, BAD_ZERO_FRAME, BAD_RX_GREF, BAD_RX_REQ_PROD,
-	BAD_COUNT
+	BAD_EXTRA_TYPE, BAD_EXTRA_MISSING, BAD_TOO_MANY_EXTRAS, BAD_ZERO_FRAME, BAD_RX_GREF,
+	BAD_RX_REQ_PROD, BAD_COUNT
 };
 
 static void provoke(struct fe *fe, struct netback *nb, enum bad b)
@@ -1287,6 +1287,19 @@ static void provoke(struct fe *fe, struct netback *nb, enum bad b)
 	}
 	case BAD_EXTRA_MISSING:
 		tx_req(fe, 0, TXD_REF, 0, NETTXF_extra_info, 1, 100);
+		break;
+	case BAD_TOO_MANY_EXTRAS:
+		/* Six extra slots where four fit.  Each slot is 12 bytes and an
+		 * extra is 8: the zero tail of the fourth once overwrote the
+		 * backend's extra count, and the chain was taken as valid. */
+		tx_req(fe, 0, TXD_REF, 0, NETTXF_extra_info, 1, 100);
+		for (unsigned int i = 0; i < 6; i++) {
+			uint8_t slot[12] = { XEN_NETIF_EXTRA_TYPE_GSO,
+					     i < 5 ? XEN_NETIF_EXTRA_FLAG_MORE : 0, 0x36, 0x05,
+					     XEN_NETIF_GSO_TYPE_TCPV4 };
+
+			tx_put(fe, 0, slot);
+		}
 		break;
 	case BAD_ZERO_FRAME:
 		tx_req(fe, 0, TXD_REF, 0, 0, 1, 0);

@@ -26,16 +26,24 @@
 #include "xenkvm/net_pkt.h"
 
 _Static_assert(sizeof(struct netif_tx_request) == NB_TX_ENTRY, "tx request");
-_Static_assert(sizeof(struct netif_extra_info) <= NB_TX_ENTRY, "extra info");
+/* An extra-info slot is a tx slot read as a smaller struct: only that much
+ * of the guest's slot may be copied, or the rest lands past it. */
+_Static_assert(sizeof(struct netif_extra_info) < NB_TX_ENTRY, "extra info");
 
 static size_t tx_slot(uint32_t i)
 {
 	return NB_SRING_HDR + (size_t)(i & (NB_RING_SIZE - 1)) * NB_TX_ENTRY;
 }
 
-static void tx_read(struct nb_queue *q, uint32_t i, void *dst)
+/* The copy's length is the destination's, never the slot's. */
+static void tx_read_req(struct nb_queue *q, uint32_t i, struct netif_tx_request *dst)
 {
-	memcpy(dst, (uint8_t *)q->tx_page.hva + tx_slot(i), NB_TX_ENTRY);
+	memcpy(dst, (uint8_t *)q->tx_page.hva + tx_slot(i), sizeof(*dst));
+}
+
+static void tx_read_extra(struct nb_queue *q, uint32_t i, struct netif_extra_info *dst)
+{
+	memcpy(dst, (uint8_t *)q->tx_page.hva + tx_slot(i), sizeof(*dst));
 }
 
 static void tx_respond(struct nb_queue *q, uint16_t id, int16_t status)
@@ -63,7 +71,7 @@ static bool tx_take(struct nb_queue *q, uint32_t rp, struct tx_frame *f)
 	uint16_t flags;
 
 	f->nr_slots = f->nr_extras = 0;
-	tx_read(q, i++, &f->slot[0]);
+	tx_read_req(q, i++, &f->slot[0]);
 	f->nr_slots = 1;
 	if (f->slot[0].flags & NETTXF_extra_info) {
 		struct netif_extra_info *e;
@@ -78,7 +86,7 @@ static bool tx_take(struct nb_queue *q, uint32_t rp, struct tx_frame *f)
 				return false;
 			}
 			e = &f->extra[f->nr_extras++];
-			tx_read(q, i++, e);
+			tx_read_extra(q, i++, e);
 			if (e->type == XEN_NETIF_EXTRA_TYPE_NONE || e->type >= XEN_NETIF_EXTRA_TYPE_MAX) {
 				q->tx_req_cons = i;
 				nb_queue_fatal(q, "unknown extra-info type", e->type, 0);
@@ -98,7 +106,7 @@ static bool tx_take(struct nb_queue *q, uint32_t rp, struct tx_frame *f)
 			nb_queue_fatal(q, "frame runs past req_prod", i, rp);
 			return false;
 		}
-		tx_read(q, i++, &f->slot[f->nr_slots]);
+		tx_read_req(q, i++, &f->slot[f->nr_slots]);
 		flags = f->slot[f->nr_slots].flags;
 		f->nr_slots++;
 	}
