@@ -55,3 +55,7 @@ fuzz-pv_console-y := tests/fuzz/fuzz_pv_console.o xen-compat/pv_console.o $(xen-
 unit-tests += xenbus_backend
 test-xenbus_backend-y = tests/unit/test_xenbus_backend.o xen-compat/xenbus_backend.o \
 	$(xs-engine-y) lib/log.o
+# XENVER_compile_info's date is the source's (SOURCE_DATE_EPOCH, else the last
+# commit's), not the build's, so that builds are reproducible.
+xen-build-date := $(shell date -u -d @$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null || echo 0)} '+%b %d %Y')
+BASE_CFLAGS += -DXENKVM_BUILD_DATE='"$(xen-build-date)"'

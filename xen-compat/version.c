@@ -49,7 +49,7 @@ long xen_version_hcall(struct xen_domain *d, struct xen_hcall *hc)
 		strcpy(ci.compiler, "xenkvm");
 		strcpy(ci.compile_by, "xenkvm");
 		strcpy(ci.compile_domain, "xenkvm");
-		strcpy(ci.compile_date, __DATE__);
+		strcpy(ci.compile_date, XENKVM_BUILD_DATE);
 		return xen_copy_to_guest(d, hc, arg, &ci, sizeof(ci)) ? -EFAULT : 0;
 	}
 	case XENVER_capabilities:
