@@ -5,6 +5,7 @@
  * talks to through the run directory (rundir.h) and the control socket
  * (control.h).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -156,10 +157,31 @@ static int cli_help(int argc, char **argv)
 	return CLI_OK;
 }
 
+/*
+ * Installed as `xl` (the xenkvm-xl package), old scripts keep working: xl's
+ * global flags before the verb are taken and ignored (-v, -f: we have no
+ * verbosity levels or force mode to set), and a verb we lack fails as xl's
+ * own does, so a script's error handling sees what it expects.
+ */
+static bool invoked_as_xl(const char *argv0)
+{
+	const char *base = strrchr(argv0, '/');
+
+	return !strcmp(base ? base + 1 : argv0, "xl");
+}
+
 int main(int argc, char **argv)
 {
 	const struct cli_verb *v;
+	bool xl = argc > 0 && invoked_as_xl(argv[0]);
 
+	if (xl) {
+		while (argc > 1 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "-f"))) {
+			argv[1] = argv[0];
+			argv++;
+			argc--;
+		}
+	}
 	if (argc < 2) {
 		print_overview(stderr);
 		return CLI_USAGE;
@@ -173,6 +195,10 @@ int main(int argc, char **argv)
 		return CLI_OK;
 	}
 	v = cli_verb_find(argv[1]);
+	if (!v && xl) {
+		fprintf(stderr, "command not implemented\n");
+		return CLI_FAIL;
+	}
 	if (!v) {
 		fprintf(stderr, "xenkvm: unknown verb '%s' (see 'xenkvm help')\n", argv[1]);
 		return CLI_USAGE;
