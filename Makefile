@@ -15,6 +15,8 @@
 #   make check-xlcfg          xl.cfg golden corpus (and the libxlutil cross-check)
 #   make check-acpi           ACPI tables through ACPICA's iasl/acpiexec
 #   make check-system         system tests (boot real guests; nested host if needed)
+#   make check-package        the Debian packages build and pass lintian (dist/build.mk)
+#   make install, make man    install under DESTDIR/PREFIX; the manual pages (dist/build.mk)
 #   make check                all of the above
 #   make fuzz FUZZ_SECONDS=N  build the libFuzzer harnesses (clang) and run each for N s
 
@@ -108,7 +110,7 @@ check-acpi:
 	$(Q)CC=$(CC) BUILD=$(BUILD) tests/unit/acpi-iasl-check.sh
 check-system: all
 	$(Q)tests/system/run.sh
-check: check-unit check-asan check-xlcfg check-acpi check-system
+check: check-unit check-asan check-xlcfg check-acpi check-package check-system
 
 # --- fuzzers (clang/libFuzzer) ------------------------------------------------
 define fuzzer_rule

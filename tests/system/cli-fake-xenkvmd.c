@@ -15,7 +15,9 @@
  * with status 0; shutdown(reboot) restarts in place when on_reboot is
  * "restart" (else status 3); destroy and SIGTERM end it with status 5.
  * Environment: FAKE_XENKVMD_HANG=1 ignores destroy and SIGTERM (for the
- * CLI's SIGKILL fallback).  A config whose kernel file does not exist fails
+ * CLI's SIGKILL fallback); FAKE_XENKVMD_IGNORE_SHUTDOWN=1 takes shutdown
+ * requests and does nothing, as a guest without PV drivers may (for
+ * xenkvm-domains' destroy after its wait).  A config whose kernel file does not exist fails
  * like xenkvmd: a message and status 2.
  */
 #include <errno.h>
@@ -44,6 +46,7 @@ struct fake {
 	unsigned int restarts;
 	int64_t start_time;
 	bool hang;
+	bool ignore_shutdown;
 	int exit_pipe[2];         /* handlers write the exit status; main waits */
 	struct xs_store *xs;
 	struct xs_socket_server *xs_srv;
@@ -115,6 +118,8 @@ static int h_unpause(void *opaque)
 
 static int h_shutdown(void *opaque, enum control_shutdown_reason r)
 {
+	if (fk.ignore_shutdown)
+		return 0;
 	/* What the real daemon does first: tell the PV drivers. */
 	if (fk.xs)
 		xs_domain_request_shutdown(fk.xs, (unsigned int)fk.domid,
@@ -222,6 +227,7 @@ int main(int argc, char **argv)
 
 	rundir_cloexec_inherited();
 	fk.hang = getenv("FAKE_XENKVMD_HANG") != NULL;
+	fk.ignore_shutdown = getenv("FAKE_XENKVMD_IGNORE_SHUTDOWN") != NULL;
 	fk.domid = 1;
 	fk.con_in = fk.con_out = -1;
 	while ((c = getopt_long(argc, argv, "+vq", opts, NULL)) != -1) {
