@@ -25,6 +25,8 @@ pkgs=(
 	busybox-static		# initramfs of the nested host and of the test guests
 	cpio xz-utils		# building initramfs images, unpacking kernel modules
 	kmod openssl		# kernel-module tests (modinfo, signing keys)
+	help2man man-db		# manual pages from --help (make man), checked with man
+	debhelper dh-dkms dpkg-dev fakeroot lintian	# make check-package
 	"$@"
 )
 
