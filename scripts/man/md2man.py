@@ -14,6 +14,8 @@ import sys
 
 def esc(text):
     text = text.replace('\\', '\\e')
+    # groff reads ASCII; anything else by its Unicode name.
+    text = ''.join(c if ord(c) < 128 else '\\[u%04X]' % ord(c) for c in text)
     # A leading . or ' would be read as a request.
     return re.sub(r"^([.'])", r"\\&\1", text)
 

@@ -6,7 +6,7 @@
 #     XENDOMAINS_STOP_MAXWAIT and destroys the ones that did not go; AUTO_ONLY
 #   - the CLI invoked as `xl`: xl's global flags, xl's wording for verbs xenkvm lacks
 #   - `make install DESTDIR=...`: every file where the package wants it, manual pages
-#     that man can render and that carry every verb of `xenkvm help`
+#     that groff renders without a warning and that carry every verb of `xenkvm help`
 # Ends with "test_host: N passed, N failed, N skipped".
 set -uo pipefail
 {
@@ -135,6 +135,13 @@ else
 	for f in $want; do [ -e "$tmp/inst/$f" ] || missing="$missing $f"; done
 	[ $rc = 0 ] && [ -z "$missing" ] && ok "make install: every file in place" \
 		|| { fail "make install: rc=$rc, missing:$missing"; show "$out"; }
+	warn=
+	for p in "$tmp"/inst/usr/share/man/man?/*; do
+		w=$(groff -ww -man -Tutf8 -z "$p" 2>&1) || w="groff failed: $w"
+		[ -n "$w" ] && warn="$warn${p##*/}: $w"$'\n'
+	done
+	[ -z "$warn" ] && ok "every manual page renders without a groff warning (-ww)" \
+		|| { fail "groff -ww warnings"; show "$warn"; }
 	page=$(MANWIDTH=200 man -l "$tmp/inst/usr/share/man/man1/xenkvm.1" 2>&1)
 	lost=
 	for v in $("$cli" help | awk '/^  [a-z]/ { print $1 }'); do
