@@ -30,6 +30,7 @@
 #include "xenkvm/event_loop.h"
 #include "xenkvm/hypercall.h"
 #include "xenkvm/hypercall_page.h"
+#include "xenkvm/kvm_probe.h"
 #include "xenkvm/log.h"
 #include "xenkvm/vcpu.h"
 #include "xenkvm/vm.h"
@@ -827,9 +828,11 @@ static int xen_kvm_setup_path(struct xen_kvm *x, enum xen_hcall_path want)
 		       ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_MSR_FILTER) > 0;
 	enum xen_hcall_path p = want;
 
+	/* The same choice `xenkvm info` reports; with none, msr's error below says why. */
 	if (p == XEN_PATH_AUTO)
-		p = (x->caps & KVM_XEN_HVM_CONFIG_INTERCEPT_HCALL) ? XEN_PATH_INTERCEPT :
-		    x->caps ? XEN_PATH_BLOB : XEN_PATH_MSR;
+		p = kvm_probe_auto_path(x->caps, user_msr);
+	if (p == XEN_PATH_AUTO)
+		p = XEN_PATH_MSR;
 	if ((p == XEN_PATH_INTERCEPT && !(x->caps & KVM_XEN_HVM_CONFIG_INTERCEPT_HCALL)) ||
 	    (p == XEN_PATH_BLOB && !x->caps)) {
 		pr_err("Xen hypercalls: %s needs a kernel with CONFIG_KVM_XEN (KVM_CAP_XEN_HVM = %#x); "

@@ -3,6 +3,6 @@
 # `make` so that `make check-system` (which depends on all) has it.
 all: $(BUILD)/kvm-probe
 
-$(BUILD)/kvm-probe: $(BUILD)/obj/tests/system/kvm-probe.o
+$(BUILD)/kvm-probe: $(BUILD)/obj/tests/system/kvm-probe.o $(BUILD)/obj/kvm/kvm_probe.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^
