@@ -64,6 +64,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# grep_out GREP-ARGS...: grep over $out (a here-string: with pipefail, printf | grep -q
+# fails at random when grep exits before printf has written everything)
+grep_out() { grep "$@" <<<"$out"; }
+has() { local text=$1; shift; grep "$@" <<<"$text"; }
 # x ARGS...: runs the CLI with a 30 s limit; sets rc, out, err
 x() {
 	timeout -k 5 "${XLIMIT:-30}" "$cli" "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
@@ -77,7 +81,7 @@ expect() {
 	if [ "$rc" != "$want" ]; then
 		fail "$desc: exit $want expected, got $rc"
 		show "$out"$'\n'"$err"
-	elif [ -n "$pat" ] && ! printf '%s\n%s\n' "$out" "$err" | grep -Eq -- "$pat"; then
+	elif [ -n "$pat" ] && ! grep -Eq -- "$pat" <<<"$out"$'\n'"$err"; then
 		fail "$desc: nothing matches /$pat/"
 		show "$out"$'\n'"$err"
 	else
@@ -98,13 +102,13 @@ verbs=$(printf '%s\n' "$out" | awk '/^  [a-z]/ { print $1 }')
 n=0 bad=
 for v in $verbs; do
 	n=$((n + 1))
-	x help "$v"; [ $rc = 0 ] && printf '%s\n' "$out" | grep -q "^Usage: xenkvm $v" || bad="$bad help:$v"
-	x "$v" --help; [ $rc = 0 ] && printf '%s\n' "$out" | grep -q "^Usage: xenkvm $v" || bad="$bad --help:$v"
+	x help "$v"; [ $rc = 0 ] && grep_out -q "^Usage: xenkvm $v" || bad="$bad help:$v"
+	x "$v" --help; [ $rc = 0 ] && grep_out -q "^Usage: xenkvm $v" || bad="$bad --help:$v"
 done
 for v in create list console destroy shutdown reboot pause unpause vcpu-list mem-set sysrq trigger info block-attach \
 	 block-detach block-list network-attach network-detach network-list xenstore-ls \
 	 xenstore-read xenstore-write xenstore-rm xenstore-watch help; do
-	printf '%s\n' $verbs | grep -qx "$v" || bad="$bad missing:$v"
+	has "$verbs" -qx "$v" || bad="$bad missing:$v"
 done
 if [ -z "$bad" ]; then ok "help VERB and VERB --help for all $n verbs"
 else fail "help:$bad"; fi
@@ -130,7 +134,7 @@ printf 'name = "123"\nkernel = "/k"\n' >"$tmp/numname.cfg"
 x create "$tmp/numname.cfg"; expect "numeric name: refused" 1 "all digits|must not be a number"
 printf 'name = "w"\nkernel = "/k"\nfrobnication = 1\n' >"$tmp/unknown.cfg"
 x create -n "$tmp/unknown.cfg"; expect "unknown key: warning naming it; -n dry run" 0 "frobnication"
-printf '%s\n' "$out" | grep -q -- "--domid=" && ok "create -n shows the xenkvmd command line" \
+grep_out -q -- "--domid=" && ok "create -n shows the xenkvmd command line" \
 	|| fail "create -n: no xenkvmd command line in: $out"
 
 x list; expect "list on an empty run directory: header only" 0 "^Name +ID +Mem VCPUs"
@@ -143,19 +147,19 @@ for v in pause unpause reboot vcpu-list block-list network-list "block-detach xv
 	 "network-detach 0" "mem-set 64" "sysrq s" "trigger power" "trigger nmi 1"; do
 	read -r -a words <<<"$v"   # the verb, then what follows DOMAIN
 	x "${words[0]}" nosuch "${words[@]:1}"
-	[ $rc = 1 ] && printf '%s\n' "$err" | grep -q "nosuch is an invalid domain identifier" ||
+	[ $rc = 1 ] && has "$err" -q "nosuch is an invalid domain identifier" ||
 		bad="$bad ${words[0]}:$rc"
 done
 [ -z "$bad" ] && ok "every domain verb on an unknown domain: exit 1, xl's message" || fail "unknown domain:$bad"
 for m in abc 1x 12mb -5 0 2t 99999999999999999999; do
 	x mem-set nosuch "$m"
-	[ $rc = 2 ] && printf '%s\n' "$err" | grep -q "MEMORY '$m' is not a size" || bad="$bad $m:$rc"
+	[ $rc = 2 ] && has "$err" -q "MEMORY '$m' is not a size" || bad="$bad $m:$rc"
 done
 [ -z "$bad" ] && ok "mem-set with a malformed or out-of-range size: exit 2 before any lookup" ||
 	fail "mem-set sizes:$bad"
 for k in "" ss " "; do
 	x sysrq nosuch "$k"
-	[ $rc = 2 ] && printf '%s\n' "$err" | grep -q "is not one printable character" || bad="$bad '$k':$rc"
+	[ $rc = 2 ] && has "$err" -q "is not one printable character" || bad="$bad '$k':$rc"
 done
 [ -z "$bad" ] && ok "sysrq with no key, two keys or a space: exit 2" || fail "sysrq keys:$bad"
 for t in "init" "sleep" "power 1" "nmi x" "nmi 256" "nmi -1" "nmi 1 2"; do
@@ -166,6 +170,21 @@ done
 [ -z "$bad" ] && ok "trigger with another kind, or a bad or misplaced VCPU: exit 2" ||
 	fail "trigger args:$bad"
 x info; expect "info" 0 "^control_protocol +: 1$"
+# info tells the truth about the KVM: the same verdict as build/kvm-probe (one probe)
+if [ -x "$build/kvm-probe" ]; then
+	if "$build/kvm-probe" >/dev/null; then want="^kvm +: yes, hardware speed$"
+	else want="^kvm +: (yes, but it cannot run guests at a useful speed|no \()"; fi
+	x info; expect "info's kvm line agrees with kvm-probe" 0 "$want"
+	expect "info names the Xen support and the hypercall path" 0 "^kvm_xen +: (yes|no: )"
+	grep_out -Eq "^xen_hypercall_path +: (intercept|blob|msr|none)" \
+		&& ok "info: xen_hypercall_path" || { fail "info: no xen_hypercall_path line"; show "$out"; }
+	if "$build/kvm-probe" -x >/dev/null; then
+		grep_out -Eq "^kvm_xen +: yes" && ok "info: kvm_xen yes where kvm-probe -x is" \
+			|| { fail "info: kvm_xen should be yes"; show "$out"; }
+	fi
+else
+	skip "info's kvm line: $build/kvm-probe is not built"
+fi
 
 # ============================== B. the fake daemon ==================================
 echo "B. lifecycle against the stand-in daemon (build/tests/cli-fake-xenkvmd, no guest)"
@@ -185,6 +204,33 @@ else
 		disk = [ "$tmp/disk.img,raw,xvda,rw" ]
 		on_reboot = "restart"
 	EOF
+	# create warns (and logs) when the KVM is too slow for guests: a cached verdict of
+	# "emulated" for this very /dev/kvm stands in for such a host.  Its own run
+	# directory, so the domids below are as they would be.
+	export XDG_RUNTIME_DIR=$tmp/rtP
+	mkdir -p "$XDG_RUNTIME_DIR"
+	x info
+	probe=$XDG_RUNTIME_DIR/xenkvm/kvm-probe
+	if [ -f "$probe" ]; then
+		key=$(head -1 "$probe")
+		printf '%s\nhw=0 emulated=1 xen=0 msr=1 vcpus=8\nTEST-SLOW-VERDICT\n' "$key" >"$probe"
+		cp "$tmp/fake.cfg" "$tmp/slow.cfg"; sed -i 's/"fk1"/"slow1"/' "$tmp/slow.cfg"
+		x create "$tmp/slow.cfg"
+		expect "create on a KVM that emulates guest code: a warning saying what to do" 0 \
+			"warning: .*TEST-SLOW-VERDICT.*|warning: its guest code is emulated.*l1-run"
+		d=$(ls -d "$XDG_RUNTIME_DIR"/xenkvm/[0-9]* 2>/dev/null | head -1)
+		grep -q "TEST-SLOW-VERDICT" "$d/xenkvmd.log" 2>/dev/null && ok "the warning is in the domain's log" \
+			|| fail "no warning in $d/xenkvmd.log"
+		x destroy slow1
+		printf '%s\nhw=1 emulated=0 xen=0 msr=1 vcpus=8\nTEST-FAST-VERDICT\n' "$key" >"$probe"
+		x create "$tmp/slow.cfg"
+		if [ $rc = 0 ] && ! has "$err" -q warning; then ok "create on a capable KVM: no warning"
+		else fail "create on a capable KVM: rc=$rc"; show "$err"; fi
+		x destroy slow1
+	else
+		fail "info left no probe verdict in $probe"
+	fi
+	export XDG_RUNTIME_DIR=$tmp/rtB
 	x create "$tmp/fake.cfg"; expect "create: started, returns" 0 "Started domain fk1 \(id=1\)"
 	[ -d "$rd/1" ] && [ -f "$rd/1/pid" ] && [ -S "$rd/1/control.sock" ] && [ -f "$rd/1/config" ] \
 		&& ok "run directory entry 1/ with pid, control.sock, config copy" \
@@ -202,7 +248,7 @@ assert d[0]["memory_mib"] == 384 and d[0]["vcpus"] == 3 and d[0]["state"] == "ru
 ' 2>"$tmp/py"; then ok "list --json parses with the right values"
 	else fail "list --json: $(cat "$tmp/py") $out"; fi
 	x list -l; expect "list -l has vCPUs and the config text" 0 '"vcpu_list"'
-	printf '%s\n' "$out" | grep -q 'on_reboot' && ok "list -l: config text" || fail "list -l: no config text"
+	grep_out -q 'on_reboot' && ok "list -l: config text" || fail "list -l: no config text"
 	x vcpu-list fk1; expect "vcpu-list: 3 vCPUs" 0 "^fk1 +1 +2 "
 	x pause fk1; expect "pause" 0
 	x list 1; expect "list: paused" 0 "^fk1 +1 .* --p--- "
@@ -273,13 +319,13 @@ assert d[0]["memory_mib"] == 384 and d[0]["vcpus"] == 3 and d[0]["state"] == "ru
 	pid=$(cat "$rd"/*/pid 2>/dev/null | head -1)
 	kill -9 "$pid" 2>/dev/null
 	sleep 0.3
-	x list; if [ $rc = 0 ] && ! printf '%s\n' "$out" | grep -q crashy && [ -z "$(ls -d "$rd"/[0-9]* 2>/dev/null)" ]; then
+	x list; if [ $rc = 0 ] && ! grep_out -q crashy && [ -z "$(ls -d "$rd"/[0-9]* 2>/dev/null)" ]; then
 		ok "a daemon killed with SIGKILL: cleaned up by the next list"
 	else fail "stale entry after kill -9: $out $(ls "$rd")"; fi
 
 	x create "$tmp/fake.cfg" "kernel=\"$tmp/no-such-kernel\""
 	expect "create of a domain that fails: exit 1 with the log's last lines" 1 "failed to start.*|.*no-such-kernel"
-	printf '%s\n' "$err" | grep -q "| xenkvmd: kernel $tmp/no-such-kernel" && ok "the log line is shown" || fail "no log line: $err"
+	has "$err" -q "| xenkvmd: kernel $tmp/no-such-kernel" && ok "the log line is shown" || fail "no log line: $err"
 	[ -z "$(ls -d "$rd"/[0-9]* 2>/dev/null)" ] && ok "a failed create leaves no entry" || fail "entry left: $(ls "$rd")"
 
 	# -F: the daemon in the foreground (this process), still listed and controllable
@@ -306,7 +352,7 @@ mem_is() {
 	local i
 	for ((i = 0; i < 60; i++)); do
 		x list xkcli
-		printf '%s\n' "$out" | grep -Eq "^xkcli +[0-9]+ +$1 " && return 0
+		grep_out -Eq "^xkcli +[0-9]+ +$1 " && return 0
 		sleep 1
 	done
 	return 1
@@ -323,7 +369,7 @@ pwrbtn_count() {
 triggers() {
 	local con n0 n1 n2
 	con=$(guest_cmd 2 'insmod /lib/modules/$(uname -r)/button.ko; echo XK-BUTTON=$?')
-	printf '%s\n' "$con" | grep -q '^XK-BUTTON=0' || { fail "insmod button.ko"; show "$con"; }
+	has "$con" -q '^XK-BUTTON=0' || { fail "insmod button.ko"; show "$con"; }
 	n0=$(pwrbtn_count)
 	x trigger xkcli power; expect "trigger power" 0
 	n1=$(pwrbtn_count)
@@ -345,7 +391,7 @@ triggers() {
 	x trigger xkcli nmi; expect "trigger nmi" 0
 	sleep 2
 	con=$(guest_cmd 1 'echo XK-NMI')
-	printf '%s\n' "$con" | grep -q "NMI received for unknown reason" &&
+	has "$con" -q "NMI received for unknown reason" &&
 		ok "trigger nmi: the guest's kernel reported the NMI" ||
 		{ fail "trigger nmi: no 'NMI received' on the console"; show "$con"; }
 	x trigger xkcli nmi 5; expect "trigger nmi 5 on a 2-vCPU domain: refused" 1 "no vCPU 5"
@@ -446,7 +492,7 @@ partc() {
 	x sysrq xkcli h; expect "sysrq xkcli h" 0
 	sleep 2
 	con=$(guest_cmd 1 'echo XK-SYSRQ')
-	printf '%s\n' "$con" | grep -q "sysrq: HELP" && ok "sysrq h: the guest's kernel printed its SysRq help" ||
+	has "$con" -q "sysrq: HELP" && ok "sysrq h: the guest's kernel printed its SysRq help" ||
 		{ fail "sysrq h: no 'sysrq: HELP' on the console"; show "$con"; }
 	x xenstore-read xkcli control/sysrq; expect "sysrq: the guest cleared control/sysrq" 0 "^$"
 	triggers
@@ -455,7 +501,7 @@ partc() {
 	{ sleep 1; echo 'reboot -f'; sleep 1; } | timeout 20 "$cli" console xkcli >/dev/null 2>&1
 	for ((i = 0; i < boot_limit; i += 2)); do
 		x list --json
-		printf '%s\n' "$out" | grep -q '"restarts": 1' && break
+		grep_out -q '"restarts": 1' && break
 		sleep 2
 	done
 	expect "on_reboot=restart: the domain is back (restarts = 1)" 0 '"restarts": 1'

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "xenkvm/control.h"
 #include "xenkvm/rundir.h"
@@ -80,5 +81,11 @@ int cli_xenstore_watch(int argc, char **argv);
 /* The console client, shared by `console` and `create -c`. */
 int cli_console_attach(const char *verb, const struct rundir *rd, const struct rundir_entry *e,
 		       bool pv);
+
+/* The KVM probe (kvm/kvm_probe.c), cached in the run directory `rd` (may be
+ * NULL: no cache), and create's warning when the host is too slow for guests. */
+struct kvm_probe;
+void cli_kvm_probe(const struct rundir *rd, struct kvm_probe *p);
+void cli_kvm_warn_slow(const struct kvm_probe *p, FILE *f);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "xenkvm/domain_config.h"
+#include "xenkvm/kvm_probe.h"
 
 #define CREATE_TIMEOUT_MS 60000
 
@@ -341,11 +342,32 @@ static void report_failure(const struct rundir *rd, int domid, const char *name)
 	cli_print_tail(path, 20);
 }
 
+/* The same warning at the head of the domain's log, where it is looked for later. */
+static void log_slow_kvm(const char *log_path, const struct kvm_probe *p)
+{
+	int fd;
+	FILE *f;
+
+	if (!p->opened || p->hw_speed)
+		return;
+	fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	f = fdopen(fd, "a");
+	if (!f) {
+		close(fd);
+		return;
+	}
+	cli_kvm_warn_slow(p, f);
+	fclose(f);
+}
+
 int cli_create(int argc, char **argv)
 {
 	struct create_opts o;
 	struct domain_config cfg;
 	struct config_error err;
+	struct kvm_probe probe;
 	struct rundir rd = { .lock_fd = -1 };
 	struct rundir_entry e;
 	char daemon[PATH_MAX], config_abs[PATH_MAX], log_path[sizeof(rd.base) + 32];
@@ -408,6 +430,9 @@ int cli_create(int argc, char **argv)
 	}
 	if (cli_rundir_open("create", &rd))
 		goto out;
+	/* A KVM that emulates guest code leaves the user staring at nothing for hours. */
+	cli_kvm_probe(&rd, &probe);
+	cli_kvm_warn_slow(&probe, stderr);
 	rc = rundir_reserve(&rd, cfg.name, &domid, &alive_fd);
 	if (rc) {
 		if (rc == -EEXIST)
@@ -443,6 +468,7 @@ int cli_create(int argc, char **argv)
 	}
 	if (rundir_path(&rd, domid, "xenkvmd.log", log_path, sizeof(log_path)))
 		goto out_release;
+	log_slow_kvm(log_path, &probe);
 	rc = spawn_detached(dargv, log_path, &pid);
 	if (rc) {
 		cli_fail("create", "cannot start %s: %s", dargv[0], strerror(-rc));

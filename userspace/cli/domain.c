@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "xenkvm/domain_config.h"
 #include "xenkvm/json.h"
+#include "xenkvm/kvm_probe.h"
 
 #define CONTROL_TIMEOUT_MS 5000
 #define DESTROY_GRACE_MS   5000
@@ -512,16 +513,26 @@ int cli_info(int argc, char **argv)
 	struct rundir_entry *list = NULL;
 	struct utsname u;
 	size_t nr = 0;
-	int first, fd;
-	const char *kvm;
+	int first;
+	struct kvm_probe probe;
+	enum xen_hcall_path path;
+	char kvm[320];
+	bool have_rd;
 
 	VERB_ARGS("info", NULL, NULL, 0, 0, &first);
 	if (uname(&u) < 0)
 		return cli_fail("info", "uname: %s", strerror(errno));
-	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	kvm = fd >= 0 ? "yes" : errno == ENOENT ? "no (no /dev/kvm)" : errno == EACCES ? "no (permission denied)" : "no";
-	if (fd >= 0)
-		close(fd);
+	have_rd = !cli_rundir_open("info", &rd);
+	cli_kvm_probe(have_rd ? &rd : NULL, &probe);
+	if (!probe.opened)
+		snprintf(kvm, sizeof(kvm), "no (%s)", probe.open_errno == ENOENT ? "no /dev/kvm" :
+			 probe.open_errno == EACCES ? "permission denied" : probe.verdict);
+	else if (probe.hw_speed)
+		snprintf(kvm, sizeof(kvm), "yes, hardware speed");
+	else
+		snprintf(kvm, sizeof(kvm), "yes, but it cannot run guests at a useful speed: %s",
+			 probe.verdict);
+	path = kvm_probe_auto_path(probe.xen_caps, probe.user_msr);
 	printf("host                   : %s\n", u.nodename);
 	printf("release                : %s\n", u.release);
 	printf("version                : %s\n", u.version);
@@ -530,9 +541,22 @@ int cli_info(int argc, char **argv)
 	printf("total_memory           : %lld\n", meminfo_kb("MemTotal") / 1024);
 	printf("free_memory            : %lld\n", meminfo_kb("MemAvailable") / 1024);
 	printf("kvm                    : %s\n", kvm);
+	if (probe.opened) {
+		printf("kvm_xen                : %s (KVM_CAP_XEN_HVM %#x)\n",
+		       probe.xen_caps ? "yes" : "no: Linux guests need CONFIG_KVM_XEN, see "
+		       "docs/KERNEL-MODULES.md", probe.xen_caps);
+		printf("xen_hypercall_path     : %s\n", path == XEN_PATH_INTERCEPT ?
+		       "intercept (KVM takes vmcall/vmmcall)" : path == XEN_PATH_BLOB ?
+		       "blob (KVM writes the hypercall page)" : path == XEN_PATH_MSR ?
+		       "msr (userspace MSR exits: only guests that use the hypercall page)" :
+		       "none (no CONFIG_KVM_XEN, no userspace MSR exits)");
+		printf("xen_fast_paths         : %s\n", kvm_probe_fast_paths(probe.xen_caps) ?
+		       "yes (in-kernel event channels, timers, pvclock)" : "no");
+		printf("max_vcpus              : %d\n", probe.max_vcpus);
+	}
 	printf("xenkvm_version         : 0.1\n");
 	printf("control_protocol       : %d\n", CONTROL_PROTOCOL_VERSION);
-	if (!cli_rundir_open("info", &rd)) {
+	if (have_rd) {
 		if (!rundir_list(&rd, &list, &nr, NULL))
 			printf("nr_domains             : %zu\n", nr);
 		printf("run_directory          : %s\n", rd.base);
