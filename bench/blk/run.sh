@@ -90,7 +90,7 @@ CFG
 			-kernel "$XENKVM_KERNEL" -initrd "$XENKVM_INITRD" \
 			-append "$append_base xkblk_dev=vda xkblk_tool=vdb" </dev/null 2>"$tmp/err" | tr -d '\r') || true
 	fi
-	if ! printf '%s\n' "$out" | grep -q '^BENCH-DONE'; then
+	if ! grep -q '^BENCH-DONE' <<<"$out"; then
 		echo "bench/blk: $1 run failed:" >&2
 		printf '%s\n' "$out" | tail -20 >&2
 		tail -5 "$tmp/err" >&2

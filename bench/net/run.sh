@@ -90,7 +90,7 @@ CFG
 			-kernel "$XENKVM_KERNEL" -initrd "$XENKVM_INITRD" \
 			-append "$append_base xknet_dev=virtio" </dev/null 2>"$tmp/err" | tr -d '\r') || true
 	fi
-	if ! printf '%s\n' "$out" | grep -q '^BENCH-DONE' ||
+	if ! grep -q '^BENCH-DONE' <<<"$out" ||
 	   [ "$(printf '%s\n' "$out" | grep -c '^BENCH [tr][xr] [0-9]')" != 3 ]; then
 		echo "bench/net: $1 run failed:" >&2
 		printf '%s\n' "$out" | tail -20 >&2

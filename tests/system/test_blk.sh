@@ -74,7 +74,7 @@ timeout -k 5 "$boot_limit" "$vmm" "${fp_opt[@]}" "$tmp/blk.cfg" </dev/null >"$tm
 rc=$?
 out=$(tr -d '\r' <"$tmp/out.raw")
 bad=$failed
-if [ $rc = 0 ] && printf '%s\n' "$out" | grep -q '^BLK-DONE'; then
+if [ $rc = 0 ] && grep -q '^BLK-DONE' <<<"$out"; then
 	ok "guest finished and powered off ($(($(date +%s) - start))s)"
 else
 	fail "guest did not finish (exit $rc)"

@@ -80,7 +80,7 @@ secs=$(awk -v ns=$(($(date +%s%N) - start)) 'BEGIN { printf "%.1f", ns / 1e9 }')
 bad=$failed
 if [ $rc = 0 ]; then ok "poweroff -f: exit 0 (${secs}s)"
 else fail "poweroff -f: exit 0 expected, got $rc ($(status_name $rc))"; fi
-if printf '%s\n' "$out" | grep -q '^XENKVM-INIT-START '; then
+if grep -q '^XENKVM-INIT-START ' <<<"$out"; then
 	ok "guest console on stdout through ttyS0 ($(printf '%s\n' "$out" | grep -m1 '^XENKVM-INIT-START '))"
 else
 	fail "no XENKVM-INIT-START line from the guest's ttyS0 on stdout"
@@ -106,7 +106,7 @@ text1=$(text_of)
 cfg=$tmp/reboot.cfg
 write_cfg "$cfg" 'extra = "console=ttyS0 quiet xktest=reboot"'
 vmm "$boot_limit" "$cfg"
-if [ $rc = 3 ] && printf '%s\n' "$out" | grep -q '^XENKVM-REBOOTING'; then
+if [ $rc = 3 ] && grep -q '^XENKVM-REBOOTING' <<<"$out"; then
 	ok "reboot -f: exit 3"
 else
 	fail "reboot -f: exit 3 after XENKVM-REBOOTING expected, got $rc ($(status_name $rc))"
@@ -127,7 +127,7 @@ fi
 cfg=$tmp/nokaslr.cfg
 write_cfg "$cfg" 'extra = "console=ttyS0 quiet nokaslr xktest=smp"'
 vmm "$boot_limit" -v "$cfg"
-if [ $rc = 0 ] && [ "$(text_of)" = $link ] && printf '%s\n' "$err" | grep -q 'unpacked on the host.*KASLR off'; then
+if [ $rc = 0 ] && [ "$(text_of)" = $link ] && grep -q 'unpacked on the host.*KASLR off' <<<"$err"; then
 	ok "nokaslr: kernel text at the link address $link"
 else
 	fail "nokaslr: exit 0 with the kernel text at $link expected, got $rc, '$(text_of)'"
@@ -136,7 +136,7 @@ fi
 cfg=$tmp/smp.cfg
 vmm "$boot_limit" -v --guest-decompress "$cfg"
 cpus=$(printf '%s\n' "$out" | sed -n 's/^CPUS-ONLINE=\([0-9]*\)$/\1/p' | head -1)
-if [ $rc = 0 ] && [ "$cpus" = 2 ] && aligned "$(text_of)" && ! printf '%s\n' "$err" | grep -q 'unpacked on the host'; then
+if [ $rc = 0 ] && [ "$cpus" = 2 ] && aligned "$(text_of)" && ! grep -q 'unpacked on the host' <<<"$err"; then
 	ok "--guest-decompress: the bzImage unpacks itself and boots (kernel text at $(text_of))"
 else
 	fail "--guest-decompress: exit 0, 2 CPUs, no host unpacking expected, got $rc, '$cpus' CPUs"
@@ -157,7 +157,7 @@ refused() {
 		fail "$desc: exit 1 or 2 expected, got $rc ($(status_name $rc))"
 	elif [ -z "$err" ]; then
 		fail "$desc: exit $rc but nothing on stderr"
-	elif ! printf '%s\n' "$msgs" | grep -Eiq -- "$pat"; then
+	elif ! grep -Eiq -- "$pat" <<<"$msgs"; then
 		fail "$desc: no message on stderr matches /$pat/"
 	else
 		ok "$desc: exit $rc, $(printf '%s\n' "$msgs" | grep -Ei -m1 -- "$pat" | cut -c1-100)"
@@ -198,7 +198,7 @@ cfg=$tmp/lots.cfg
 write_cfg "$cfg" 'memory = "lots"'
 line=$(grep -n '^memory = "lots"' "$cfg" | cut -d: -f1)
 vmm "$error_limit" "$cfg"
-if [ $rc = 2 ] && printf '%s\n' "$err" | grep -qF "lots.cfg:$line:"; then
+if [ $rc = 2 ] && grep -qF "lots.cfg:$line:" <<<"$err"; then
 	ok "memory = \"lots\": exit 2, $(printf '%s\n' "$err" | grep -F -m1 "lots.cfg:$line:" | cut -c1-100)"
 else
 	fail "memory = \"lots\": exit 2 with 'lots.cfg:$line:' on stderr expected, got $rc ($(status_name $rc))"

@@ -36,8 +36,8 @@ timeout -k 5 "$boot_limit" "$vmm" -q --console="$tmp/serial-a.sock" "$tmp/a.cfg"
 rc=$?
 out=$(tr -d '\r' <"$tmp/a.out")
 [ $rc = 0 ] && ok "console=hvc0 guest powered off (exit 0)" || fail "exit status $rc (want 0)"
-if printf '%s\n' "$out" | grep -q "^XENKVM-INIT-START" &&
-   printf '%s\n' "$out" | grep -q "reboot: Power down"; then
+if grep -q "^XENKVM-INIT-START" <<<"$out" &&
+   grep -q "reboot: Power down" <<<"$out"; then
 	ok "init's output arrived through the PV console ring"
 else
 	fail "no init output on hvc0"
