@@ -51,7 +51,9 @@ fuzzers += pv_console
 fuzz-pv_console-y := tests/fuzz/fuzz_pv_console.o xen-compat/pv_console.o $(xen-core-y) \
 	kvm/guest_mem.o lib/log.o tests/unit/xen_fake_vmm.o lib/event_loop.o
 
-# The backends' XenStore helpers against the store engine.
+# The backends' XenStore helpers and state machine (a fake backend on the
+# xenbus test fixture: store engine, event loop, fake guest domain).
 unit-tests += xenbus_backend
-test-xenbus_backend-y = tests/unit/test_xenbus_backend.o xen-compat/xenbus_backend.o \
-	$(xs-engine-y) lib/log.o
+test-xenbus_backend-y = tests/unit/test_xenbus_backend.o tests/unit/xenbus_fixture.o \
+	xen-compat/xenbus_backend.o $(xen-test-y) lib/event_loop.o $(xs-engine-y) \
+	xen-compat/xenstore/domain.o
