@@ -71,6 +71,18 @@ int xenbus_be_read_uint(struct xs_client *xs, const char *dir, const char *key, 
 	return 0;
 }
 
+int xenbus_be_read_uint_def(struct xs_client *xs, const char *dir, const char *key,
+			    unsigned long def, unsigned long *v_r)
+{
+	int rc = xenbus_be_read_uint(xs, dir, key, v_r);
+
+	if (rc == -ENOENT) {
+		*v_r = def;
+		return 0;
+	}
+	return rc;
+}
+
 /* ---- the state machine ---------------------------------------------------- */
 
 #define XB_WATCH_TOKEN "xenbus-backend"
@@ -253,6 +265,15 @@ int xenbus_backend_start(struct xenbus_backend *xb, const char *const *fe_kv,
 	/* The frontend may have moved before the watch was there. */
 	event_notifier_signal(xb->kick);
 	return 0;
+}
+
+void xenbus_backend_queue_dir(const struct xenbus_backend *xb, unsigned int q,
+			      unsigned int nr_queues, char *buf, size_t size)
+{
+	if (nr_queues == 1)
+		snprintf(buf, size, "%s", xb->fe_path);
+	else
+		snprintf(buf, size, "%s/queue-%u", xb->fe_path, q);
 }
 
 void xenbus_backend_fini(struct xenbus_backend *xb)

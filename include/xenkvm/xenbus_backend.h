@@ -47,6 +47,9 @@ int xenbus_be_write(struct xs_client *xs, const char *dir, const char *key, cons
 int xenbus_be_read(struct xs_client *xs, const char *dir, const char *key, char *buf, size_t size);
 /* Strict unsigned decimal (no sign, no spaces, no trailing bytes); -ENOENT when absent. */
 int xenbus_be_read_uint(struct xs_client *xs, const char *dir, const char *key, unsigned long *v_r);
+/* The same for an optional node: `def` when absent. */
+int xenbus_be_read_uint_def(struct xs_client *xs, const char *dir, const char *key,
+			    unsigned long def, unsigned long *v_r);
 
 /* ---- the state machine ---------------------------------------------------- */
 
@@ -99,6 +102,11 @@ int xenbus_backend_start(struct xenbus_backend *xb, const char *const *fe_kv,
 /* Removes the nodes start wrote, frees the client and notifier.  The
  * backend disconnects first. */
 void xenbus_backend_fini(struct xenbus_backend *xb);
+
+/* Where queue q's nodes are (multi-queue-num-queues): the frontend's
+ * directory for a single queue, its "queue-<q>" subdirectory otherwise. */
+void xenbus_backend_queue_dir(const struct xenbus_backend *xb, unsigned int q,
+			      unsigned int nr_queues, char *buf, size_t size);
 
 /* A ring broke the protocol (loop thread): the machine takes the device to
  * Closing.  Inline so the ring code and its fuzzers need no XenStore. */

@@ -77,6 +77,25 @@ static void test_uint_strict(void)
 			CU_ASSERT_EQUAL(v, cases[i].v);
 	}
 	CU_ASSERT_EQUAL(xenbus_be_read_uint(HD0, "/fe", "missing", &v), -ENOENT);
+	/* optional nodes: absent is the default, present is as strict */
+	CU_ASSERT_EQUAL(xenbus_be_read_uint_def(HD0, "/fe", "missing", 42, &v), 0);
+	CU_ASSERT_EQUAL(v, 42);
+	put("n", "7", 1);
+	CU_ASSERT_EQUAL(xenbus_be_read_uint_def(HD0, "/fe", "n", 42, &v), 0);
+	CU_ASSERT_EQUAL(v, 7);
+	put("n", "7x", 2);
+	CU_ASSERT_EQUAL(xenbus_be_read_uint_def(HD0, "/fe", "n", 42, &v), -EINVAL);
+}
+
+static void test_queue_dir(void)
+{
+	struct xenbus_backend xb = { .fe_path = "/local/domain/7/device/vif/0" };
+	char dir[64];
+
+	xenbus_backend_queue_dir(&xb, 0, 1, dir, sizeof(dir));
+	CU_ASSERT_STRING_EQUAL(dir, "/local/domain/7/device/vif/0");
+	xenbus_backend_queue_dir(&xb, 3, 4, dir, sizeof(dir));
+	CU_ASSERT_STRING_EQUAL(dir, "/local/domain/7/device/vif/0/queue-3");
 }
 
 /* ---- the state machine, through a fake backend ----------------------------- */
@@ -483,6 +502,7 @@ int main(void)
 	s = CU_add_suite("xenbus_backend helpers", helpers_setup, helpers_teardown);
 	CU_add_test(s, "write_read", test_write_read);
 	CU_add_test(s, "uint_strict", test_uint_strict);
+	CU_add_test(s, "queue_dir", test_queue_dir);
 	s = CU_add_suite("xenbus_backend state machine", sm_setup, sm_teardown);
 	CU_add_test(s, "handshake", test_sm_handshake);
 	CU_add_test(s, "restart", test_sm_restart);

@@ -100,21 +100,6 @@ int blkback_vdev_to_devid(const char *vdev, unsigned int *devid_r)
 	return -EINVAL;
 }
 
-/* ---- XenStore helpers ------------------------------------------------------ */
-
-/* Strict unsigned decimal; `def` when absent (-ENOENT is not an error then). */
-static int blk_read_uint(struct blkback *be, const char *dir, const char *key, bool optional,
-			 unsigned long def, unsigned long *v_r)
-{
-	int rc = xenbus_be_read_uint(be->xb.xs, dir, key, v_r);
-
-	if (rc == -ENOENT && optional) {
-		*v_r = def;
-		return 0;
-	}
-	return rc;
-}
-
 /* ---- connect / disconnect ------------------------------------------------ */
 
 static void blk_disconnect(void *opaque)
@@ -136,22 +121,19 @@ static int blk_connect_queue(struct blkback *be, unsigned int q, unsigned int nr
 	unsigned long v;
 	int rc;
 
-	if (nr_queues == 1)
-		snprintf(dir, sizeof(dir), "%s", be->xb.fe_path);
-	else
-		snprintf(dir, sizeof(dir), "%s/queue-%u", be->xb.fe_path, q);
+	xenbus_backend_queue_dir(&be->xb, q, nr_queues, dir, sizeof(dir));
 	c.nr_pages = order < 0 ? 1 : 1u << order;
 	for (unsigned int i = 0; i < c.nr_pages; i++) {
 		if (order < 0)
 			snprintf(key, sizeof(key), "ring-ref");
 		else
 			snprintf(key, sizeof(key), "ring-ref%u", i);
-		rc = blk_read_uint(be, dir, key, false, 0, &v);
+		rc = xenbus_be_read_uint(be->xb.xs, dir, key, &v);
 		if (rc || v > UINT32_MAX)
 			return rc ? rc : -EINVAL;
 		refs[i] = (grant_ref_t)v;
 	}
-	rc = blk_read_uint(be, dir, "event-channel", false, 0, &v);
+	rc = xenbus_be_read_uint(be->xb.xs, dir, "event-channel", &v);
 	if (rc || v == 0 || v > UINT32_MAX)
 		return rc ? rc : -EINVAL;
 	c.guest_port = (evtchn_port_t)v;
@@ -161,12 +143,14 @@ static int blk_connect_queue(struct blkback *be, unsigned int q, unsigned int nr
 static int blk_connect(void *opaque)
 {
 	struct blkback *be = opaque;
+	struct xs_client *xs = be->xb.xs;
+	const char *fe = be->xb.fe_path;
 	enum blk_abi abi = BLK_ABI_X86_64;
 	unsigned long nq, order, persistent;
 	char proto[32];
 	int rc, ord = -1;
 
-	rc = xenbus_be_read(be->xb.xs, be->xb.fe_path, "protocol", proto, sizeof(proto));
+	rc = xenbus_be_read(xs, fe, "protocol", proto, sizeof(proto));
 	if (!rc) {
 		if (!strcmp(proto, XEN_IO_PROTO_ABI_X86_32))
 			abi = BLK_ABI_X86_32;
@@ -175,13 +159,13 @@ static int blk_connect(void *opaque)
 	} else if (rc != -ENOENT) {
 		return rc;
 	}
-	rc = blk_read_uint(be, be->xb.fe_path, "feature-persistent", true, 0, &persistent);
-	rc = rc ?: blk_read_uint(be, be->xb.fe_path, "multi-queue-num-queues", true, 1, &nq);
+	rc = xenbus_be_read_uint_def(xs, fe, "feature-persistent", 0, &persistent);
+	rc = rc ?: xenbus_be_read_uint_def(xs, fe, "multi-queue-num-queues", 1, &nq);
 	if (rc)
 		return rc;
 	if (nq == 0 || nq > be->max_queues)
 		return -EINVAL;
-	rc = blk_read_uint(be, be->xb.fe_path, "ring-page-order", true, ULONG_MAX, &order);
+	rc = xenbus_be_read_uint_def(xs, fe, "ring-page-order", ULONG_MAX, &order);
 	if (rc)
 		return rc;
 	if (order != ULONG_MAX) {

@@ -22,25 +22,12 @@
 
 /* ---- XenStore helpers ------------------------------------------------------ */
 
-/* Strict unsigned decimal; `def` when absent. */
-static int nb_read_uint(struct netback *nb, const char *dir, const char *key, unsigned long def,
-			unsigned long *v_r)
-{
-	int rc = xenbus_be_read_uint(nb->xb.xs, dir, key, v_r);
-
-	if (rc == -ENOENT) {
-		*v_r = def;
-		return 0;
-	}
-	return rc;
-}
-
 /* A feature-* flag: absent is 0. */
 static bool nb_feature(struct netback *nb, const char *key)
 {
 	unsigned long v;
 
-	return !nb_read_uint(nb, nb->xb.fe_path, key, 0, &v) && v == 1;
+	return !xenbus_be_read_uint_def(nb->xb.xs, nb->xb.fe_path, key, 0, &v) && v == 1;
 }
 
 /* ---- connect / disconnect ------------------------------------------------ */
@@ -56,20 +43,18 @@ static void nb_disconnect(void *opaque)
 
 static int nb_connect_queue(struct netback *nb, unsigned int q, unsigned int nr_queues)
 {
+	struct xs_client *xs = nb->xb.xs;
 	struct nb_queue_config c = { 0 };
 	unsigned long tx, rx, ev, evtx, evrx;
 	char dir[192];
 	int rc;
 
-	if (nr_queues == 1)
-		snprintf(dir, sizeof(dir), "%s", nb->xb.fe_path);
-	else
-		snprintf(dir, sizeof(dir), "%s/queue-%u", nb->xb.fe_path, q);
-	rc = nb_read_uint(nb, dir, "tx-ring-ref", ULONG_MAX, &tx);
-	rc = rc ?: nb_read_uint(nb, dir, "rx-ring-ref", ULONG_MAX, &rx);
-	rc = rc ?: nb_read_uint(nb, dir, "event-channel", 0, &ev);
-	rc = rc ?: nb_read_uint(nb, dir, "event-channel-tx", 0, &evtx);
-	rc = rc ?: nb_read_uint(nb, dir, "event-channel-rx", 0, &evrx);
+	xenbus_backend_queue_dir(&nb->xb, q, nr_queues, dir, sizeof(dir));
+	rc = xenbus_be_read_uint_def(xs, dir, "tx-ring-ref", ULONG_MAX, &tx);
+	rc = rc ?: xenbus_be_read_uint_def(xs, dir, "rx-ring-ref", ULONG_MAX, &rx);
+	rc = rc ?: xenbus_be_read_uint_def(xs, dir, "event-channel", 0, &ev);
+	rc = rc ?: xenbus_be_read_uint_def(xs, dir, "event-channel-tx", 0, &evtx);
+	rc = rc ?: xenbus_be_read_uint_def(xs, dir, "event-channel-rx", 0, &evrx);
 	if (rc)
 		return rc;
 	if (tx > UINT32_MAX || rx > UINT32_MAX)
@@ -102,7 +87,8 @@ static int nb_connect(void *opaque)
 	/* Without rx notifications we would have to poll for buffers. */
 	if (!nb_feature(nb, "feature-rx-notify"))
 		return -EOPNOTSUPP;
-	rc = nb_read_uint(nb, nb->xb.fe_path, "multi-queue-num-queues", 1, &nq);
+	rc = xenbus_be_read_uint_def(nb->xb.xs, nb->xb.fe_path, "multi-queue-num-queues", 1,
+				     &nq);
 	if (rc)
 		return rc;
 	if (nq == 0 || nq > nb->max_queues)
