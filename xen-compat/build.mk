@@ -57,3 +57,7 @@ unit-tests += xenbus_backend
 test-xenbus_backend-y = tests/unit/test_xenbus_backend.o tests/unit/xenbus_fixture.o \
 	xen-compat/xenbus_backend.o $(xen-test-y) lib/event_loop.o $(xs-engine-y) \
 	xen-compat/xenstore/domain.o
+# The state machine stepped synchronously against any frontend `state`.
+fuzzers += xenbus_backend
+fuzz-xenbus_backend-y = tests/fuzz/fuzz_xenbus_backend.o xen-compat/xenbus_backend.o \
+	lib/event_loop.o lib/log.o $(xs-engine-y) xen-compat/xenstore/domain.o

@@ -145,15 +145,12 @@ static void xb_restart(struct xenbus_backend *xb)
 	xb_switch(xb, XenbusStateInitWait);
 }
 
-/* The frontend's state changed, or a ring broke: one step of the machine. */
-static void xb_run(void *opaque, uint32_t events)
+void xenbus_backend_step(struct xenbus_backend *xb)
 {
-	struct xenbus_backend *xb = opaque;
 	int before = xb->be_state;
 	unsigned long fe;
 	int rc;
 
-	(void)events;
 	if (xb->fatal && !xb_closing(xb))
 		xb_fail(xb, "frontend broke the ring protocol", -EPROTO);
 	rc = xenbus_be_read_uint(xb->xs, xb->fe_path, "state", &fe);
@@ -206,6 +203,13 @@ out:
 		xb->ops->changed(xb->opaque);
 }
 
+/* The frontend's state changed, or a ring broke. */
+static void xb_kicked(void *opaque, uint32_t events)
+{
+	(void)events;
+	xenbus_backend_step(opaque);
+}
+
 static void xb_watch_fired(void *opaque, const char *path, const char *token)
 {
 	struct xenbus_backend *xb = opaque;
@@ -236,7 +240,7 @@ int xenbus_backend_init(struct xenbus_backend *xb, const struct xenbus_backend_p
 	    (size_t)snprintf(xb->be_path, sizeof(xb->be_path), "/local/domain/0/backend/%s/%u/%u",
 			     p->cls, p->domid, p->devid) >= sizeof(xb->be_path))
 		return -ENAMETOOLONG;
-	rc = event_notifier_new(p->loop, xb_run, xb, &xb->kick);
+	rc = event_notifier_new(p->loop, xb_kicked, xb, &xb->kick);
 	if (rc)
 		return rc;
 	xb->xs = xs_client_new(p->store, 0, true, xb_watch_fired, xb);

@@ -103,6 +103,10 @@ int xenbus_backend_start(struct xenbus_backend *xb, const char *const *fe_kv,
  * backend disconnects first. */
 void xenbus_backend_fini(struct xenbus_backend *xb);
 
+/* One step of the machine: read the frontend's state and act, as the
+ * watch makes it do on the loop thread (the fuzzer calls it directly). */
+void xenbus_backend_step(struct xenbus_backend *xb);
+
 /* Where queue q's nodes are (multi-queue-num-queues): the frontend's
  * directory for a single queue, its "queue-<q>" subdirectory otherwise. */
 void xenbus_backend_queue_dir(const struct xenbus_backend *xb, unsigned int q,
