@@ -7,11 +7,11 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* xen_abi.h first: it selects the Xen interface version. */
 #include "xenkvm/xen_abi.h"
 
 #include "netback_priv.h"
