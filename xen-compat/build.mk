@@ -51,10 +51,16 @@ fuzzers += pv_console
 fuzz-pv_console-y := tests/fuzz/fuzz_pv_console.o xen-compat/pv_console.o $(xen-core-y) \
 	kvm/guest_mem.o lib/log.o tests/unit/xen_fake_vmm.o lib/event_loop.o
 
-# The backends' XenStore helpers against the store engine.
+# The backends' XenStore helpers and state machine (a fake backend on the
+# xenbus test fixture: store engine, event loop, fake guest domain).
 unit-tests += xenbus_backend
-test-xenbus_backend-y = tests/unit/test_xenbus_backend.o xen-compat/xenbus_backend.o \
-	$(xs-engine-y) lib/log.o
+test-xenbus_backend-y = tests/unit/test_xenbus_backend.o tests/unit/xenbus_fixture.o \
+	xen-compat/xenbus_backend.o $(xen-test-y) lib/event_loop.o $(xs-engine-y) \
+	xen-compat/xenstore/domain.o
+# The state machine stepped synchronously against any frontend `state`.
+fuzzers += xenbus_backend
+fuzz-xenbus_backend-y = tests/fuzz/fuzz_xenbus_backend.o xen-compat/xenbus_backend.o \
+	lib/event_loop.o lib/log.o $(xs-engine-y) xen-compat/xenstore/domain.o
 # XENVER_compile_info's date is the source's (SOURCE_DATE_EPOCH, else the last
 # commit's), not the build's, so that builds are reproducible.
 xen-build-date := $(shell date -u -d @$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null || echo 0)} '+%b %d %Y')

@@ -53,5 +53,6 @@ bool log_ratelimit_ok(struct log_ratelimit *rl, unsigned int burst, unsigned int
 } while (0)
 #define pr_err_rl(...)  pr_ratelimited(LOG_ERR, __VA_ARGS__)
 #define pr_warn_rl(...) pr_ratelimited(LOG_WARN, __VA_ARGS__)
+#define pr_info_rl(...) pr_ratelimited(LOG_INFO, __VA_ARGS__)
 
 #endif

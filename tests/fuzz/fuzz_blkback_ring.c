@@ -97,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (evtchn_alloc_guest_unbound(F.d, 0, &gp))
 		abort();
 	cfg.guest_port = mode & 0x20 ? gp : 0;
-	be->fatal = false;
+	be->xb.fatal = false;
 	be->nr_rings = 1;
 	r = &be->rings[0];
 	if (blk_ring_connect(r, &cfg) == 0) {

@@ -80,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	feat = take8(&c);
 	NB.fe = (struct nb_features){ .sg = feat & 1, .gso_tcpv4 = feat & 2, .gso_tcpv6 = feat & 4,
 				      .csum = feat & 8, .ipv6_csum = feat & 16 };
-	NB.fatal = false;
+	NB.xb.fatal = false;
 	NB.rx_waiting = false;
 	NB.nr_queues = 1;
 

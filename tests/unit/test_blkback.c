@@ -253,17 +253,21 @@ static void fe_connect(struct fe *fe)
 	CU_ASSERT_EQUAL(gw(fe->devid, "state", "%d", XenbusStateConnected), 0);
 }
 
+static void fe_close_port(struct fe *fe, unsigned int qi)
+{
+	struct evtchn_close c = { .port = fe->q[qi].port };
+
+	memcpy(xen_fake_gpa(&F, ARG_GPA), &c, sizeof(c));
+	CU_ASSERT_EQUAL(xen_fake_call64(&F, 0, __HYPERVISOR_event_channel_op, EVTCHNOP_close,
+					ARG_GPA, 0), 0);
+}
+
 /* Module unload. */
 static void fe_close(struct fe *fe)
 {
 	fe_close_handshake(fe->devid);
-	for (unsigned int qi = 0; qi < fe->nq; qi++) {
-		struct evtchn_close c = { .port = fe->q[qi].port };
-
-		memcpy(xen_fake_gpa(&F, ARG_GPA), &c, sizeof(c));
-		CU_ASSERT_EQUAL(xen_fake_call64(&F, 0, __HYPERVISOR_event_channel_op,
-						EVTCHNOP_close, ARG_GPA, 0), 0);
-	}
+	for (unsigned int qi = 0; qi < fe->nq; qi++)
+		fe_close_port(fe, qi);
 }
 
 static void fe_kick(struct fe *fe, unsigned int qi)
@@ -919,13 +923,7 @@ static void test_bogus_ring_and_reconnect(void)
 	/* the frontend closes and comes back (module reload) */
 	CU_ASSERT_EQUAL(gw(51712, "state", "%d", XenbusStateClosed), 0);
 	CU_ASSERT_TRUE(wait_be_state(51712, XenbusStateClosed));
-	{
-		struct evtchn_close c = { .port = fe.q[0].port };
-
-		memcpy(xen_fake_gpa(&F, ARG_GPA), &c, sizeof(c));
-		CU_ASSERT_EQUAL(xen_fake_call64(&F, 0, __HYPERVISOR_event_channel_op,
-						EVTCHNOP_close, ARG_GPA, 0), 0);
-	}
+	fe_close_port(&fe, 0);
 	for (int round = 0; round < 3; round++) {
 		CU_ASSERT_EQUAL(gw(51712, "state", "%d", XenbusStateInitialising), 0);
 		CU_ASSERT_TRUE(wait_be_state(51712, XenbusStateInitWait));
@@ -1024,6 +1022,39 @@ static void test_bad_negotiation(void)
 	xbf_assert_no_leaks();
 }
 
+/* A frontend that starts over without closing (kexec, a crashed driver
+ * reloaded): Initialising while Connected drops the old rings, InitWait,
+ * and the new rings connect and serve I/O. */
+static void test_restart_while_connected(void)
+{
+	struct disk_spec d = disk_rw();
+	struct fe fe = { .devid = 51712, .nq = 1 };
+	struct tio t = { .op = BLKIF_OP_READ, .id = 1, .nseg = 1 };
+	struct blkback_stats st;
+	struct blkback *be;
+
+	CU_ASSERT_FATAL(create(&d, &be) == 0);
+	t.seg[0] = seg(0, 0, 7);
+	fe_connect(&fe);
+	CU_ASSERT_EQUAL(fe_do(&fe, 0, &t), BLKIF_RSP_OKAY);
+	for (int round = 0; round < 2; round++) {
+		CU_ASSERT_EQUAL(gw(51712, "state", "%d", XenbusStateInitialising), 0);
+		CU_ASSERT_TRUE(wait_be_state(51712, XenbusStateInitWait));
+		CU_ASSERT_EQUAL(F.d->gnttab.nr_maps, 0);
+		CU_ASSERT_EQUAL(evtchn_backend_nr_open(F.d), 0);
+		CU_ASSERT_STRING_EQUAL(be_node(51712, "error"), "");
+		fe_close_port(&fe, 0);
+		fe_connect(&fe);
+		t.id = 10 + (uint64_t)round;
+		CU_ASSERT_EQUAL(fe_do(&fe, 0, &t), BLKIF_RSP_OKAY);
+	}
+	blkback_get_stats(be, &st);
+	CU_ASSERT_EQUAL(st.connects, 3);
+	fe_close(&fe);
+	destroy(be);
+	xbf_assert_no_leaks();
+}
+
 /* The guest removes its frontend directory while connected: Closed, no leaks. */
 static void test_frontend_vanishes(void)
 {
@@ -1068,6 +1099,7 @@ int main(void)
 		{ "multiqueue_multipage", test_multiqueue_multipage },
 		{ "bad_negotiation", test_bad_negotiation },
 		{ "frontend_vanishes", test_frontend_vanishes },
+		{ "restart_while_connected", test_restart_while_connected },
 	};
 	static const struct { const char *name; CU_InitializeFunc init; } suites[] = {
 		{ "blkback (I/O inline when it cannot block)", suite_as_detected },

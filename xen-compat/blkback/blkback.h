@@ -30,6 +30,7 @@
 #include "xenkvm/gnttab.h"
 #include "xenkvm/guest_mem.h"
 #include "xenkvm/xen_abi.h"
+#include "xenkvm/xenbus_backend.h"
 
 #define BLK_SECTOR            512u
 #define BLK_SECTORS_PER_PAGE  8u
@@ -193,11 +194,9 @@ struct blkback {
 	struct xen_domain *dom;
 	struct event_loop *loop;
 	struct xs_store *store;
-	struct xs_client *xs;
-	struct event_notifier *state_kick;
+	struct xenbus_backend xb;      /* its xenbus state machine */
 	bool efd_registered;
 	unsigned int domid, devid;
-	char fe_path[96], be_path[96];
 
 	struct blk_io io;
 	uint64_t sectors;
@@ -205,8 +204,6 @@ struct blkback {
 	unsigned int max_queues, max_ring_order, max_indirect, max_segs;
 	bool offer_persistent;
 
-	int be_state;                  /* XenbusState we last wrote */
-	bool fatal;                    /* a ring broke: go to Closing */
 	unsigned int nr_rings;
 	struct blk_ring rings[BLK_MAX_QUEUES];
 	struct blkback_stats stats;
@@ -218,7 +215,7 @@ int blk_dev_init(struct blkback *be, struct xen_domain *dom, const char *path, c
 void blk_dev_fini(struct blkback *be);
 /* Completes all in-flight I/O (blocking), pushing the responses. */
 void blk_dev_drain(struct blkback *be);
-/* A ring went bad: remember it; xenbus.c takes the device to Closing. */
+/* A ring went bad: the xenbus state machine takes the device to Closing. */
 void blk_dev_fatal(struct blkback *be);
 
 #endif

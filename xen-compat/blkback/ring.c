@@ -779,9 +779,7 @@ void blk_ring_disconnect(struct blk_ring *r)
 
 void blk_dev_fatal(struct blkback *be)
 {
-	be->fatal = true;
-	if (be->state_kick)
-		event_notifier_signal(be->state_kick);
+	xenbus_backend_fatal(&be->xb);
 }
 
 static unsigned int blk_dev_inflight(struct blkback *be)

@@ -1,21 +1,13 @@
 /*
- * blkback device: XenStore layout (libxl's vbd nodes), the xenbus state
- * machine, and wiring to the event loop.
- *
- *   backend  InitWait --(frontend Initialised/Connected: map rings)--> Connected
- *   frontend Closing -> backend Closing (rings drained and unmapped)
- *   frontend Closed  -> backend Closed; frontend Initialising again
- *                       (module reload, guest reboot) -> InitWait
- *   a broken ring    -> error node, Closing; fresh start after Closed
- *
- * Watch callbacks run inside store calls and must not re-enter the store,
- * so the frontend-state watch only signals state_kick; the handler then
- * reads the state on the loop thread.
+ * blkback device: XenStore layout (libxl's vbd nodes), what connecting
+ * reads from the frontend, and wiring to the event loop.  The xenbus
+ * state machine is the shared one (xen-compat/xenbus_backend.c); this
+ * file gives it the connect (map the rings) and disconnect (drain, unmap)
+ * hooks.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +17,6 @@
 #include "xenkvm/xen_abi.h"
 #include <xen/io/blkif.h>
 #include <xen/io/protocols.h>
-#include <xen/io/xenbus.h>
 
 #include "blkback.h"
 #include "xenkvm/domain_config.h"
@@ -33,8 +24,6 @@
 #include "xenkvm/log.h"
 #include "xenkvm/xenbus_backend.h"
 #include "xenkvm/xenstore.h"
-
-#define BLK_WATCH_TOKEN "blkback"
 
 /* ---- vdev names (libxl__device_disk_dev_number) ------------------------ */
 
@@ -110,48 +99,12 @@ int blkback_vdev_to_devid(const char *vdev, unsigned int *devid_r)
 	return -EINVAL;
 }
 
-/* ---- XenStore helpers ------------------------------------------------------ */
-
-/* Strict unsigned decimal; `def` when absent (-ENOENT is not an error then). */
-static int blk_read_uint(struct blkback *be, const char *dir, const char *key, bool optional,
-			 unsigned long def, unsigned long *v_r)
-{
-	int rc = xenbus_be_read_uint(be->xs, dir, key, v_r);
-
-	if (rc == -ENOENT && optional) {
-		*v_r = def;
-		return 0;
-	}
-	return rc;
-}
-
-static void blk_switch(struct blkback *be, int state)
-{
-	int rc;
-
-	if (be->be_state == state)
-		return;
-	rc = xenbus_be_write(be->xs, be->be_path, "state", "%d", state);
-	if (rc)
-		pr_err("blkback: d%u vbd %u: writing state %d: %s", be->domid, be->devid, state,
-		       strerror(-rc));
-	pr_trace(TRACE_BLK, "blkback: d%u vbd %u: state %d -> %d", be->domid, be->devid,
-		 be->be_state, state);
-	be->be_state = state;
-}
-
-/* xenbus_dev_fatal: say why, then Closing. */
-static void blk_fail(struct blkback *be, const char *why, int rc)
-{
-	pr_err_rl("blkback: d%u vbd %u: %s: %s", be->domid, be->devid, why, strerror(-rc));
-	xenbus_be_write(be->xs, be->be_path, "error", "%d %s", -rc, why);
-	blk_switch(be, XenbusStateClosing);
-}
-
 /* ---- connect / disconnect ------------------------------------------------ */
 
-static void blk_disconnect(struct blkback *be)
+static void blk_disconnect(void *opaque)
 {
+	struct blkback *be = opaque;
+
 	blk_dev_drain(be);
 	for (unsigned int q = 0; q < BLK_MAX_QUEUES; q++)
 		blk_ring_disconnect(&be->rings[q]);
@@ -167,36 +120,36 @@ static int blk_connect_queue(struct blkback *be, unsigned int q, unsigned int nr
 	unsigned long v;
 	int rc;
 
-	if (nr_queues == 1)
-		snprintf(dir, sizeof(dir), "%s", be->fe_path);
-	else
-		snprintf(dir, sizeof(dir), "%s/queue-%u", be->fe_path, q);
+	xenbus_backend_queue_dir(&be->xb, q, nr_queues, dir, sizeof(dir));
 	c.nr_pages = order < 0 ? 1 : 1u << order;
 	for (unsigned int i = 0; i < c.nr_pages; i++) {
 		if (order < 0)
 			snprintf(key, sizeof(key), "ring-ref");
 		else
 			snprintf(key, sizeof(key), "ring-ref%u", i);
-		rc = blk_read_uint(be, dir, key, false, 0, &v);
+		rc = xenbus_be_read_uint(be->xb.xs, dir, key, &v);
 		if (rc || v > UINT32_MAX)
 			return rc ? rc : -EINVAL;
 		refs[i] = (grant_ref_t)v;
 	}
-	rc = blk_read_uint(be, dir, "event-channel", false, 0, &v);
+	rc = xenbus_be_read_uint(be->xb.xs, dir, "event-channel", &v);
 	if (rc || v == 0 || v > UINT32_MAX)
 		return rc ? rc : -EINVAL;
 	c.guest_port = (evtchn_port_t)v;
 	return blk_ring_connect(&be->rings[q], &c);
 }
 
-static int blk_connect(struct blkback *be)
+static int blk_connect(void *opaque)
 {
+	struct blkback *be = opaque;
+	struct xs_client *xs = be->xb.xs;
+	const char *fe = be->xb.fe_path;
 	enum blk_abi abi = BLK_ABI_X86_64;
 	unsigned long nq, order, persistent;
 	char proto[32];
 	int rc, ord = -1;
 
-	rc = xenbus_be_read(be->xs, be->fe_path, "protocol", proto, sizeof(proto));
+	rc = xenbus_be_read(xs, fe, "protocol", proto, sizeof(proto));
 	if (!rc) {
 		if (!strcmp(proto, XEN_IO_PROTO_ABI_X86_32))
 			abi = BLK_ABI_X86_32;
@@ -205,13 +158,13 @@ static int blk_connect(struct blkback *be)
 	} else if (rc != -ENOENT) {
 		return rc;
 	}
-	rc = blk_read_uint(be, be->fe_path, "feature-persistent", true, 0, &persistent);
-	rc = rc ?: blk_read_uint(be, be->fe_path, "multi-queue-num-queues", true, 1, &nq);
+	rc = xenbus_be_read_uint_def(xs, fe, "feature-persistent", 0, &persistent);
+	rc = rc ?: xenbus_be_read_uint_def(xs, fe, "multi-queue-num-queues", 1, &nq);
 	if (rc)
 		return rc;
 	if (nq == 0 || nq > be->max_queues)
 		return -EINVAL;
-	rc = blk_read_uint(be, be->fe_path, "ring-page-order", true, ULONG_MAX, &order);
+	rc = xenbus_be_read_uint_def(xs, fe, "ring-page-order", ULONG_MAX, &order);
 	if (rc)
 		return rc;
 	if (order != ULONG_MAX) {
@@ -229,84 +182,20 @@ static int blk_connect(struct blkback *be)
 		}
 	}
 	be->nr_rings = (unsigned int)nq;
-	pr_info("blkback: d%u vbd %u: connected, %lu queue(s) of %u pages, %s, %spersistent",
+	/* Requests may already be waiting. */
+	for (unsigned int q = 0; q < be->nr_rings; q++)
+		event_notifier_signal(be->rings[q].kick);
+	pr_info_rl("blkback: d%u vbd %u: connected, %lu queue(s) of %u pages, %s, %spersistent",
 		be->domid, be->devid, nq, 1u << (ord < 0 ? 0 : ord),
 		abi == BLK_ABI_X86_32 ? "x86_32" : "x86_64",
 		be->rings[0].persistent ? "" : "not ");
 	return 0;
 }
 
-/* The frontend's state changed (or something else worth a look). */
-static void blk_state_changed(void *opaque, uint32_t events)
-{
-	struct blkback *be = opaque;
-	unsigned long fe;
-	int rc;
-
-	(void)events;
-	if (be->fatal && be->be_state != XenbusStateClosing && be->be_state != XenbusStateClosed) {
-		blk_disconnect(be);
-		blk_fail(be, "frontend broke the ring protocol", -EPROTO);
-	}
-	rc = blk_read_uint(be, be->fe_path, "state", false, 0, &fe);
-	if (rc == -ENOENT)
-		fe = XenbusStateUnknown;
-	else if (rc)
-		return;
-	switch (fe) {
-	case XenbusStateInitialising:
-		if (be->be_state == XenbusStateClosed) {
-			pr_info("blkback: d%u vbd %u: frontend reconnecting", be->domid, be->devid);
-			blk_switch(be, XenbusStateInitWait);
-		}
-		break;
-	case XenbusStateInitialised:
-	case XenbusStateConnected:
-		/* Two quick changes may coalesce into one event: connect from
-		 * whatever we missed in between. */
-		if (be->be_state == XenbusStateConnected || be->fatal)
-			break;
-		blk_disconnect(be);
-		rc = blk_connect(be);
-		if (rc) {
-			blk_fail(be, "mapping the ring", rc);
-			break;
-		}
-		{
-			char err[128];
-
-			snprintf(err, sizeof(err), "%s/error", be->be_path);
-			xs_store_rm(be->xs, 0, err);
-		}
-		blk_switch(be, XenbusStateConnected);
-		be->stats.connects++;
-		/* Requests may already be waiting. */
-		for (unsigned int q = 0; q < be->nr_rings; q++)
-			event_notifier_signal(be->rings[q].kick);
-		break;
-	case XenbusStateClosing:
-		blk_disconnect(be);
-		blk_switch(be, XenbusStateClosing);
-		break;
-	case XenbusStateClosed:
-	case XenbusStateUnknown:
-		blk_disconnect(be);
-		blk_switch(be, XenbusStateClosed);
-		be->fatal = false;
-		break;
-	default:
-		break;
-	}
-}
-
-static void blk_watch_fired(void *opaque, const char *path, const char *token)
-{
-	struct blkback *be = opaque;
-
-	(void)path;
-	(void)token;
-	event_notifier_signal(be->state_kick);
-}
+static const struct xenbus_backend_ops blk_xenbus_ops = {
+	.connect = blk_connect,
+	.disconnect = blk_disconnect,
+};
 
 static void blk_ring_kicked(void *opaque, uint32_t events)
 {
@@ -380,7 +269,7 @@ static int blk_add_nodes(struct blkback *be, const struct disk_spec *disk)
 	snprintf(ssz, sizeof(ssz), "%u", BLK_SECTOR);
 	snprintf(pssz, sizeof(pssz), "%u", be->io.physical_block);
 	snprintf(gran, sizeof(gran), "%u", be->io.physical_block > 4096 ? be->io.physical_block : 4096);
-	return xs_domain_add_device(be->store, be->domid, 0, "vbd", be->devid, fe_kv, be_kv);
+	return xenbus_backend_start(&be->xb, fe_kv, be_kv);
 }
 
 static unsigned int clamp_param(unsigned int v, unsigned int def, unsigned int lo, unsigned int hi)
@@ -392,9 +281,10 @@ static unsigned int clamp_param(unsigned int v, unsigned int def, unsigned int l
 
 int blkback_create(const struct blkback_params *p, struct blkback **be_r)
 {
+	struct xenbus_backend_params xp = { .name = "blkback", .cls = "vbd", .trace = TRACE_BLK,
+					    .ops = &blk_xenbus_ops };
 	struct blkback *be = NULL;
 	unsigned int devid, indirect;
-	char fe_state[160];
 	int rc;
 
 	*be_r = NULL;
@@ -426,13 +316,13 @@ int blkback_create(const struct blkback_params *p, struct blkback **be_r)
 							     BLK_MAX_RING_ORDER) : 4;
 	be->offer_persistent = p->persistent;
 	be->nr_rings = 0;
-	be->be_state = XenbusStateInitialising;
-	snprintf(be->fe_path, sizeof(be->fe_path), "/local/domain/%u/device/vbd/%u", be->domid,
-		 devid);
-	snprintf(be->be_path, sizeof(be->be_path), "/local/domain/0/backend/vbd/%u/%u",
-		 be->domid, devid);
 
-	rc = event_notifier_new(be->loop, blk_state_changed, be, &be->state_kick);
+	xp.loop = p->loop;
+	xp.store = p->store;
+	xp.domid = p->domid;
+	xp.devid = devid;
+	xp.opaque = be;
+	rc = xenbus_backend_init(&be->xb, &xp);
 	for (unsigned int q = 0; q < BLK_MAX_QUEUES && !rc; q++)
 		rc = event_notifier_new(be->loop, blk_ring_kicked, &be->rings[q], &be->rings[q].kick);
 	if (rc)
@@ -441,23 +331,9 @@ int blkback_create(const struct blkback_params *p, struct blkback **be_r)
 	if (rc)
 		goto fail;
 	be->efd_registered = true;
-	be->xs = xs_client_new(be->store, 0, true, blk_watch_fired, be);
-	if (!be->xs) {
-		rc = -ENOMEM;
-		goto fail;
-	}
 	rc = blk_add_nodes(be, p->disk);
-	if (rc) {
-		pr_err("blkback: d%u vbd %u: writing XenStore nodes: %s", be->domid, devid,
-		       strerror(-rc));
-		goto fail;
-	}
-	snprintf(fe_state, sizeof(fe_state), "%s/state", be->fe_path);
-	rc = xs_watch_add(be->xs, fe_state, BLK_WATCH_TOKEN);
 	if (rc)
 		goto fail;
-	blk_switch(be, XenbusStateInitWait);
-	event_notifier_signal(be->state_kick);
 	pr_info("blkback: d%u vbd %u (%s): %s, %" PRIu64 " sectors, %s%s", be->domid, devid,
 		p->disk->vdev, p->disk->target, be->sectors, be->readonly ? "read-only" : "read-write",
 		be->io.direct ? ", O_DIRECT" : "");
@@ -473,20 +349,12 @@ void blkback_destroy(struct blkback *be)
 	if (!be)
 		return;
 	blk_disconnect(be);
-	if (be->xs) {
-		if (be->be_state != XenbusStateInitialising) {
-			xs_store_rm(be->xs, 0, be->be_path);
-			xs_store_rm(be->xs, 0, be->fe_path);
-		}
-		xs_client_free(be->xs);
-	}
+	xenbus_backend_fini(&be->xb);
 	if (be->efd_registered)
 		event_loop_remove(be->loop, be->io.efd);
 	for (unsigned int q = 0; q < BLK_MAX_QUEUES; q++)
 		if (be->rings[q].kick)
 			event_notifier_free(be->rings[q].kick);
-	if (be->state_kick)
-		event_notifier_free(be->state_kick);
 	blk_io_close(&be->io);
 	free(be);
 }
@@ -499,6 +367,7 @@ unsigned int blkback_devid(const struct blkback *be)
 void blkback_get_stats(const struct blkback *be, struct blkback_stats *st)
 {
 	*st = be->stats;
+	st->connects = be->xb.connects;
 	st->inflight = 0;
 	for (unsigned int q = 0; q < be->nr_rings; q++)
 		st->inflight += be->rings[q].nr_inflight;

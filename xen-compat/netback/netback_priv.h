@@ -1,5 +1,5 @@
 /*
- * netback internals: the device and its xenbus state machine (xenbus.c),
+ * netback internals: the device and its XenStore side (xenbus.c),
  * the per-queue shared rings and event channels (queue.c), the guest's
  * transmit path (tx.c) and its receive path (rx.c).  Tests and the fuzzer
  * include this to drive a queue synchronously.
@@ -21,6 +21,7 @@
 #include "xenkvm/guest_mem.h"
 #include "xenkvm/netback.h"
 #include "xenkvm/xen_abi.h"
+#include "xenkvm/xenbus_backend.h"
 
 #define NB_MAX_QUEUES     8u
 #define NB_SRING_HDR      64u
@@ -61,12 +62,10 @@ struct netback {
 	struct xen_domain *dom;
 	struct event_loop *loop;
 	struct xs_store *store;
-	struct xs_client *xs;
-	struct event_notifier *state_kick;
+	struct xenbus_backend xb;           /* its xenbus state machine */
 	struct event_notifier *rx_flush;    /* NULL: push each frame at once */
 	bool rx_flush_armed;
 	unsigned int domid, devid;
-	char fe_path[96], be_path[96];
 	uint8_t mac[6];
 
 	int (*tx)(void *opaque, const struct iovec *iov, int iovcnt,
@@ -76,9 +75,6 @@ struct netback {
 
 	unsigned int max_queues, nr_queues;
 	struct nb_features fe;
-	int be_state;                  /* XenbusState we last wrote */
-	int fe_state;                  /* XenbusState we last read, -1 */
-	bool fatal;                    /* a queue broke: go to Closing */
 	bool rx_waiting;               /* netback_rx() said -EAGAIN */
 	struct nb_queue queues[NB_MAX_QUEUES];
 	uint8_t *txbuf, *rxbuf;        /* NET_PKT_MAX_FRAME each */

@@ -47,10 +47,8 @@ void nb_queue_fatal(struct nb_queue *q, const char *why, uint32_t a, uint32_t b)
 	if (q->dead)
 		return;
 	q->dead = true;
-	nb->fatal = true;
 	nb->stats.fatal++;
-	if (nb->state_kick)
-		event_notifier_signal(nb->state_kick);
+	xenbus_backend_fatal(&nb->xb);
 }
 
 static void nb_queue_evtchn(void *opaque, evtchn_port_t port)

@@ -210,7 +210,7 @@ int netback_rx(struct netback *nb, const struct iovec *iov, int iovcnt,
 	}
 	if (meta)
 		m = *meta;
-	if (!nb->nr_queues || nb->fatal || len < NB_ETH_HLEN || len > NET_PKT_MAX_FRAME) {
+	if (!nb->nr_queues || nb->xb.fatal || len < NB_ETH_HLEN || len > NET_PKT_MAX_FRAME) {
 		nb->stats.rx_drops++;
 		return 0;
 	}

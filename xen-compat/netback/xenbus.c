@@ -1,27 +1,18 @@
 /*
- * netback device: XenStore layout (libxl's vif nodes), the xenbus state
- * machine, and wiring to the event loop.
- *
- *   backend  InitWait --(frontend Initialised/Connected: map rings)--> Connected
- *   frontend Closing -> backend Closing (rings unmapped)
- *   frontend Closed  -> backend Closed; frontend Initialising again
- *                       (module reload, guest reboot) -> InitWait
- *   a broken queue   -> error node, Closing; fresh start after Closed
- *
- * Watch callbacks run inside store calls and must not re-enter the store,
- * so the frontend-state watch only signals state_kick; the handler then
- * reads the state on the loop thread.
+ * netback device: XenStore layout (libxl's vif nodes), what connecting
+ * reads from the frontend, and wiring to the event loop.  The xenbus
+ * state machine is the shared one (xen-compat/xenbus_backend.c); this
+ * file gives it the connect (map the queues) and disconnect hooks, and
+ * lets a waiting endpoint retry whenever the vif's state changes.
  */
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* xen_abi.h first: it selects the Xen interface version. */
 #include "xenkvm/xen_abi.h"
-#include <xen/io/xenbus.h>
 
 #include "netback_priv.h"
 #include "xenkvm/event_loop.h"
@@ -29,58 +20,22 @@
 #include "xenkvm/xenbus_backend.h"
 #include "xenkvm/xenstore.h"
 
-#define NB_WATCH_TOKEN "netback"
-
 /* ---- XenStore helpers ------------------------------------------------------ */
-
-/* Strict unsigned decimal; `def` when absent. */
-static int nb_read_uint(struct netback *nb, const char *dir, const char *key, unsigned long def,
-			unsigned long *v_r)
-{
-	int rc = xenbus_be_read_uint(nb->xs, dir, key, v_r);
-
-	if (rc == -ENOENT) {
-		*v_r = def;
-		return 0;
-	}
-	return rc;
-}
 
 /* A feature-* flag: absent is 0. */
 static bool nb_feature(struct netback *nb, const char *key)
 {
 	unsigned long v;
 
-	return !nb_read_uint(nb, nb->fe_path, key, 0, &v) && v == 1;
-}
-
-static void nb_switch(struct netback *nb, int state)
-{
-	int rc;
-
-	if (nb->be_state == state)
-		return;
-	rc = xenbus_be_write(nb->xs, nb->be_path, "state", "%d", state);
-	if (rc)
-		pr_err("netback: d%u vif %u: writing state %d: %s", nb->domid, nb->devid, state,
-		       strerror(-rc));
-	pr_trace(TRACE_NET, "netback: d%u vif %u: state %d -> %d", nb->domid, nb->devid,
-		 nb->be_state, state);
-	nb->be_state = state;
-}
-
-/* xenbus_dev_fatal: say why, then Closing. */
-static void nb_fail(struct netback *nb, const char *why, int rc)
-{
-	pr_err_rl("netback: d%u vif %u: %s: %s", nb->domid, nb->devid, why, strerror(-rc));
-	xenbus_be_write(nb->xs, nb->be_path, "error", "%d %s", -rc, why);
-	nb_switch(nb, XenbusStateClosing);
+	return !xenbus_be_read_uint_def(nb->xb.xs, nb->xb.fe_path, key, 0, &v) && v == 1;
 }
 
 /* ---- connect / disconnect ------------------------------------------------ */
 
-static void nb_disconnect(struct netback *nb)
+static void nb_disconnect(void *opaque)
 {
+	struct netback *nb = opaque;
+
 	for (unsigned int q = 0; q < NB_MAX_QUEUES; q++)
 		nb_queue_disconnect(&nb->queues[q]);
 	nb->nr_queues = 0;
@@ -88,20 +43,18 @@ static void nb_disconnect(struct netback *nb)
 
 static int nb_connect_queue(struct netback *nb, unsigned int q, unsigned int nr_queues)
 {
+	struct xs_client *xs = nb->xb.xs;
 	struct nb_queue_config c = { 0 };
 	unsigned long tx, rx, ev, evtx, evrx;
 	char dir[192];
 	int rc;
 
-	if (nr_queues == 1)
-		snprintf(dir, sizeof(dir), "%s", nb->fe_path);
-	else
-		snprintf(dir, sizeof(dir), "%s/queue-%u", nb->fe_path, q);
-	rc = nb_read_uint(nb, dir, "tx-ring-ref", ULONG_MAX, &tx);
-	rc = rc ?: nb_read_uint(nb, dir, "rx-ring-ref", ULONG_MAX, &rx);
-	rc = rc ?: nb_read_uint(nb, dir, "event-channel", 0, &ev);
-	rc = rc ?: nb_read_uint(nb, dir, "event-channel-tx", 0, &evtx);
-	rc = rc ?: nb_read_uint(nb, dir, "event-channel-rx", 0, &evrx);
+	xenbus_backend_queue_dir(&nb->xb, q, nr_queues, dir, sizeof(dir));
+	rc = xenbus_be_read_uint_def(xs, dir, "tx-ring-ref", ULONG_MAX, &tx);
+	rc = rc ?: xenbus_be_read_uint_def(xs, dir, "rx-ring-ref", ULONG_MAX, &rx);
+	rc = rc ?: xenbus_be_read_uint_def(xs, dir, "event-channel", 0, &ev);
+	rc = rc ?: xenbus_be_read_uint_def(xs, dir, "event-channel-tx", 0, &evtx);
+	rc = rc ?: xenbus_be_read_uint_def(xs, dir, "event-channel-rx", 0, &evrx);
 	if (rc)
 		return rc;
 	if (tx > UINT32_MAX || rx > UINT32_MAX)
@@ -122,8 +75,9 @@ static int nb_connect_queue(struct netback *nb, unsigned int q, unsigned int nr_
 	return nb_queue_connect(&nb->queues[q], &c);
 }
 
-static int nb_connect(struct netback *nb)
+static int nb_connect(void *opaque)
 {
+	struct netback *nb = opaque;
 	unsigned long nq;
 	int rc;
 
@@ -133,7 +87,8 @@ static int nb_connect(struct netback *nb)
 	/* Without rx notifications we would have to poll for buffers. */
 	if (!nb_feature(nb, "feature-rx-notify"))
 		return -EOPNOTSUPP;
-	rc = nb_read_uint(nb, nb->fe_path, "multi-queue-num-queues", 1, &nq);
+	rc = xenbus_be_read_uint_def(nb->xb.xs, nb->xb.fe_path, "multi-queue-num-queues", 1,
+				     &nq);
 	if (rc)
 		return rc;
 	if (nq == 0 || nq > nb->max_queues)
@@ -151,17 +106,22 @@ static int nb_connect(struct netback *nb)
 		}
 	}
 	nb->nr_queues = (unsigned int)nq;
-	pr_info("netback: d%u vif %u: connected, %lu queue(s)%s%s%s%s", nb->domid, nb->devid, nq,
+	/* Frames may already wait. */
+	for (unsigned int i = 0; i < nb->nr_queues; i++)
+		event_notifier_signal(nb->queues[i].kick);
+	pr_info_rl("netback: d%u vif %u: connected, %lu queue(s)%s%s%s%s", nb->domid, nb->devid, nq,
 		nb->queues[0].tx_port != nb->queues[0].rx_port ? ", split event channels" : "",
 		nb->fe.sg ? ", sg" : "", nb->fe.gso_tcpv4 || nb->fe.gso_tcpv6 ? ", gso" : "",
 		nb->fe.csum ? ", csum offload" : "");
 	return 0;
 }
 
-/* An endpoint that was told -EAGAIN must not wait for a disconnected vif:
- * let it retry, netback_rx() now drops. */
-static void nb_release_rx(struct netback *nb)
+/* An endpoint that was told -EAGAIN must not wait for a vif that changed
+ * state: let it retry (netback_rx() now drops, or has room). */
+static void nb_release_rx(void *opaque)
 {
+	struct netback *nb = opaque;
+
 	if (nb->rx_waiting) {
 		nb->rx_waiting = false;
 		if (nb->rx_ready)
@@ -169,86 +129,11 @@ static void nb_release_rx(struct netback *nb)
 	}
 }
 
-/* The frontend's state changed (or a queue broke). */
-static void nb_state_changed(void *opaque, uint32_t events)
-{
-	struct netback *nb = opaque;
-	unsigned long fe;
-	int rc;
-
-	(void)events;
-	if (nb->fatal && nb->be_state != XenbusStateClosing && nb->be_state != XenbusStateClosed) {
-		nb_disconnect(nb);
-		nb_fail(nb, "frontend broke the netif protocol", -EPROTO);
-		nb_release_rx(nb);
-	}
-	rc = nb_read_uint(nb, nb->fe_path, "state", XenbusStateUnknown, &fe);
-	if (rc)
-		return;
-	nb->fe_state = fe > XenbusStateReconfigured ? -1 : (int)fe;
-	switch (fe) {
-	case XenbusStateInitialising:
-		/* Closed: module reload.  Connected: a frontend that started
-		 * over without closing (kexec, a crashed driver); its old
-		 * rings are gone either way. */
-		if (nb->be_state == XenbusStateClosed || nb->be_state == XenbusStateConnected) {
-			pr_info("netback: d%u vif %u: frontend reconnecting", nb->domid, nb->devid);
-			nb_disconnect(nb);
-			nb_switch(nb, XenbusStateInitWait);
-			nb_release_rx(nb);
-		}
-		break;
-	case XenbusStateInitialised:
-	case XenbusStateConnected:
-		/* Two quick changes may coalesce into one event: connect from
-		 * whatever we missed in between. */
-		if (nb->be_state == XenbusStateConnected || nb->fatal ||
-		    nb->be_state == XenbusStateClosing || nb->be_state == XenbusStateClosed)
-			break;
-		nb_disconnect(nb);
-		rc = nb_connect(nb);
-		if (rc) {
-			nb_fail(nb, "connecting the rings", rc);
-			break;
-		}
-		{
-			char err[128];
-
-			snprintf(err, sizeof(err), "%s/error", nb->be_path);
-			xs_store_rm(nb->xs, 0, err);
-		}
-		nb_switch(nb, XenbusStateConnected);
-		nb->stats.connects++;
-		/* Frames may already wait, and an endpoint may wait for room. */
-		for (unsigned int q = 0; q < nb->nr_queues; q++)
-			event_notifier_signal(nb->queues[q].kick);
-		nb_release_rx(nb);
-		break;
-	case XenbusStateClosing:
-		nb_disconnect(nb);
-		nb_switch(nb, XenbusStateClosing);
-		nb_release_rx(nb);
-		break;
-	case XenbusStateClosed:
-	case XenbusStateUnknown:
-		nb_disconnect(nb);
-		nb_switch(nb, XenbusStateClosed);
-		nb->fatal = false;
-		nb_release_rx(nb);
-		break;
-	default:
-		break;
-	}
-}
-
-static void nb_watch_fired(void *opaque, const char *path, const char *token)
-{
-	struct netback *nb = opaque;
-
-	(void)path;
-	(void)token;
-	event_notifier_signal(nb->state_kick);
-}
+static const struct xenbus_backend_ops nb_xenbus_ops = {
+	.connect = nb_connect,
+	.disconnect = nb_disconnect,
+	.changed = nb_release_rx,
+};
 
 static void nb_rx_flush_fired(void *opaque, uint32_t events)
 {
@@ -301,13 +186,14 @@ static int nb_add_nodes(struct netback *nb)
 	snprintf(devid, sizeof(devid), "%u", nb->devid);
 	snprintf(fid, sizeof(fid), "%u", nb->domid);
 	snprintf(queues, sizeof(queues), "%u", nb->max_queues);
-	return xs_domain_add_device(nb->store, nb->domid, 0, "vif", nb->devid, fe_kv, be_kv);
+	return xenbus_backend_start(&nb->xb, fe_kv, be_kv);
 }
 
 int netback_create(const struct netback_params *p, struct netback **nb_r)
 {
+	struct xenbus_backend_params xp = { .name = "netback", .cls = "vif", .trace = TRACE_NET,
+					    .ops = &nb_xenbus_ops };
 	struct netback *nb;
-	char fe_state[160];
 	int rc;
 
 	*nb_r = NULL;
@@ -332,14 +218,13 @@ int netback_create(const struct netback_params *p, struct netback **nb_r)
 	nb->opaque = p->opaque;
 	nb->max_queues = !p->max_queues ? 4 : p->max_queues > NB_MAX_QUEUES ? NB_MAX_QUEUES
 									     : p->max_queues;
-	nb->be_state = XenbusStateInitialising;
-	nb->fe_state = -1;
-	snprintf(nb->fe_path, sizeof(nb->fe_path), "/local/domain/%u/device/vif/%u", nb->domid,
-		 nb->devid);
-	snprintf(nb->be_path, sizeof(nb->be_path), "/local/domain/0/backend/vif/%u/%u", nb->domid,
-		 nb->devid);
 
-	rc = event_notifier_new(nb->loop, nb_state_changed, nb, &nb->state_kick);
+	xp.loop = p->loop;
+	xp.store = p->store;
+	xp.domid = p->domid;
+	xp.devid = p->devid;
+	xp.opaque = nb;
+	rc = xenbus_backend_init(&nb->xb, &xp);
 	if (!rc)
 		rc = event_notifier_new(nb->loop, nb_rx_flush_fired, nb, &nb->rx_flush);
 	for (unsigned int q = 0; q < NB_MAX_QUEUES && !rc; q++)
@@ -347,23 +232,9 @@ int netback_create(const struct netback_params *p, struct netback **nb_r)
 					&nb->queues[q].kick);
 	if (rc)
 		goto fail;
-	nb->xs = xs_client_new(nb->store, 0, true, nb_watch_fired, nb);
-	if (!nb->xs) {
-		rc = -ENOMEM;
-		goto fail;
-	}
 	rc = nb_add_nodes(nb);
-	if (rc) {
-		pr_err("netback: d%u vif %u: writing XenStore nodes: %s", nb->domid, nb->devid,
-		       strerror(-rc));
-		goto fail;
-	}
-	snprintf(fe_state, sizeof(fe_state), "%s/state", nb->fe_path);
-	rc = xs_watch_add(nb->xs, fe_state, NB_WATCH_TOKEN);
 	if (rc)
 		goto fail;
-	nb_switch(nb, XenbusStateInitWait);
-	event_notifier_signal(nb->state_kick);
 	pr_info("netback: d%u vif %u: mac %02x:%02x:%02x:%02x:%02x:%02x, up to %u queue(s)",
 		nb->domid, nb->devid, nb->mac[0], nb->mac[1], nb->mac[2], nb->mac[3], nb->mac[4],
 		nb->mac[5], nb->max_queues);
@@ -379,18 +250,10 @@ void netback_destroy(struct netback *nb)
 	if (!nb)
 		return;
 	nb_disconnect(nb);
-	if (nb->xs) {
-		if (nb->be_state != XenbusStateInitialising) {
-			xs_store_rm(nb->xs, 0, nb->be_path);
-			xs_store_rm(nb->xs, 0, nb->fe_path);
-		}
-		xs_client_free(nb->xs);
-	}
+	xenbus_backend_fini(&nb->xb);
 	for (unsigned int q = 0; q < NB_MAX_QUEUES; q++)
 		if (nb->queues[q].kick)
 			event_notifier_free(nb->queues[q].kick);
-	if (nb->state_kick)
-		event_notifier_free(nb->state_kick);
 	if (nb->rx_flush)
 		event_notifier_free(nb->rx_flush);
 	nb_dev_fini(nb);
@@ -405,9 +268,10 @@ unsigned int netback_devid(const struct netback *nb)
 void netback_get_stats(const struct netback *nb, struct netback_stats *st)
 {
 	*st = nb->stats;
+	st->connects = nb->xb.connects;
 	st->queues = nb->nr_queues;
-	st->backend_state = nb->be_state;
-	st->frontend_state = nb->fe_state;
+	st->backend_state = nb->xb.be_state;
+	st->frontend_state = nb->xb.fe_state;
 }
 
 void netback_mac_generate(const char *seed, unsigned int devid, uint8_t mac[6])
