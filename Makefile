@@ -17,6 +17,9 @@
 #   make check-system         system tests (boot real guests; nested host if needed)
 #   make check                all of the above
 #   make fuzz FUZZ_SECONDS=N  build the libFuzzer harnesses (clang) and run each for N s
+#   make fuzz-long            every harness FUZZ_SECONDS (600) each, FUZZ_JOBS (nproc) at
+#                             a time, persistent corpora under ~/.cache/xenkvm/fuzz/
+#   make fuzz-minimize        fold those corpora into the seeds, minimised (-merge=1)
 
 CC      ?= gcc
 V       ?= 0
@@ -45,7 +48,8 @@ ASAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sani
 FUZZ_CC    ?= clang
 FUZZ_FLAGS := -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -DXENKVM_FUZZING
 
-.PHONY: all clean check check-unit check-asan check-acpi check-system fuzz fuzz-build
+.PHONY: all clean check check-unit check-asan check-acpi check-system fuzz fuzz-build fuzz-long \
+	fuzz-minimize
 all: $(BUILD)/xenkvmd $(BUILD)/xenkvm
 
 # --- object rules: one tree per flavour (plain, asan, fuzz) -------------------
@@ -117,10 +121,17 @@ $(BUILD)/fuzz/$(1): $(call objs,fuzzobj,$(fuzz-$(1)-y))
 	$(Q)$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $$@ $$^ $(ldlibs-y)
 endef
 $(foreach f,$(fuzzers),$(eval $(call fuzzer_rule,$(f))))
+# fuzz-long's default is its own; an explicit FUZZ_SECONDS applies to both.
+FUZZ_LONG_SECONDS := $(if $(filter undefined,$(origin FUZZ_SECONDS)),600,$(FUZZ_SECONDS))
 FUZZ_SECONDS ?= 20
+FUZZ_JOBS ?= $(shell nproc)
 fuzz-build: $(addprefix $(BUILD)/fuzz/,$(fuzzers))
 fuzz: fuzz-build
 	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS) $(addprefix $(BUILD)/fuzz/,$(fuzzers))
+fuzz-long: fuzz-build
+	$(Q)tests/fuzz/long.sh $(FUZZ_LONG_SECONDS) $(FUZZ_JOBS) $(addprefix $(BUILD)/fuzz/,$(fuzzers))
+fuzz-minimize: fuzz-build
+	$(Q)BUILD=$(BUILD) tests/fuzz/minimize.sh $(addprefix $(BUILD)/fuzz/,$(fuzzers))
 
 clean:
 	rm -rf $(BUILD)
