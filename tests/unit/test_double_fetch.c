@@ -210,24 +210,45 @@ static uint8_t *gpa(uint64_t a) { return xen_fake_gpa(&F, a); }
 
 /* ---- blkback ---------------------------------------------------------------------- */
 
-/* One x86_64 read/write request (blkback.h's layout) at ring index i. */
-static void blk_put_rw(uint8_t *ring, uint32_t size, uint32_t i, uint64_t *s)
+/* One read or write at ring index i in blkback.h's layout for the ABI: direct
+ * (up to 11 segments) or, one time in four, indirect (up to 64 segments
+ * whose descriptors are in the last data page, which the guest rewrites too). */
+static void blk_put_req(uint8_t *ring, enum blk_abi abi, uint32_t size, uint32_t i, uint64_t *s)
 {
-	uint8_t *e = ring + BLK_SRING_HDR + (size_t)(i & (size - 1)) * 112;
-	uint64_t x = rnd(s), id = i, sector = x % 2000;
-	uint8_t nr = (uint8_t)(1 + (x >> 16) % BLK_MAX_DIRECT_SEGS);
+	unsigned int es = abi == BLK_ABI_X86_32 ? 108 : 112, id_off = abi == BLK_ABI_X86_32 ? 4 : 8;
+	uint8_t *e = ring + BLK_SRING_HDR + (size_t)(i & (size - 1)) * es;
+	uint64_t x = rnd(s), id = i, sector = x % 1000;
+	uint8_t op = (x >> 8) & 1 ? BLKIF_OP_WRITE : BLKIF_OP_READ;
 
-	memset(e, 0, 112);
-	e[0] = (x >> 8) & 1 ? BLKIF_OP_WRITE : BLKIF_OP_READ;
-	e[1] = nr;
-	memcpy(e + 8, &id, 8);
-	memcpy(e + 16, &sector, 8);
-	for (unsigned int k = 0; k < nr; k++) {
+	memset(e, 0, es);
+	memcpy(e + id_off, &id, 8);
+	memcpy(e + id_off + 8, &sector, 8);
+	if ((x >> 12) % 4 == 0) {
+		uint8_t *desc = gpa(DATA_GPA + (NR_DATA - 1) * 4096ull);
+		uint16_t nseg = (uint16_t)(1 + (x >> 16) % 64);
+		uint32_t page = DATA_REF + NR_DATA - 1;
+
+		e[0] = BLKIF_OP_INDIRECT;
+		e[1] = op;
+		memcpy(e + 2, &nseg, 2);
+		memcpy(e + id_off + 20, &page, 4);
+		for (unsigned int k = 0; k < nseg; k++) {
+			uint32_t gref = DATA_REF + k % (NR_DATA - 1);
+
+			memcpy(desc + k * 8, &gref, 4);
+			desc[k * 8 + 4] = 0;
+			desc[k * 8 + 5] = 7;
+		}
+		return;
+	}
+	e[0] = op;
+	e[1] = (uint8_t)(1 + (x >> 16) % BLK_MAX_DIRECT_SEGS);
+	for (unsigned int k = 0; k < e[1]; k++) {
 		uint32_t gref = DATA_REF + (uint32_t)((x >> (20 + k)) % NR_DATA);
 
-		memcpy(e + 24 + k * 8, &gref, 4);
-		e[24 + k * 8 + 4] = 0;
-		e[24 + k * 8 + 5] = 7;
+		memcpy(e + id_off + 16 + k * 8, &gref, 4);
+		e[id_off + 16 + k * 8 + 4] = 0;
+		e[id_off + 16 + k * 8 + 5] = 7;
 	}
 }
 
@@ -279,11 +300,12 @@ static void test_blkback_ring(void)
 
 		if (!r->connected) {
 			cfg.persistent = rounds & 1;
+			cfg.abi = reconnects & 2 ? BLK_ABI_X86_32 : BLK_ABI_X86_64;
 			be.fatal = false;
 			CU_ASSERT_EQUAL_FATAL(blk_ring_connect(r, &cfg), 0);
 		}
 		for (uint32_t j = 0; j < k; j++)
-			blk_put_rw(ring, r->size, r->req_cons + j, &s);
+			blk_put_req(ring, cfg.abi, r->size, r->req_cons + j, &s);
 		__atomic_store_n((uint32_t *)ring, r->req_cons + k, __ATOMIC_RELEASE);
 		blk_ring_process(r);
 		CU_ASSERT((uint32_t)(r->req_cons - r->rsp_prod_pvt) <= r->size);
@@ -298,7 +320,9 @@ static void test_blkback_ring(void)
 	scribble_stop(&sc);
 	if (r->connected)
 		blk_disconnect(&be, r);
-	printf("(%u rounds, %u reconnects, %lu guest writes) ", rounds, reconnects, sc.writes);
+	printf("(%u rounds, %u reconnects, %llu requests, %llu failed, %lu guest writes) ", rounds,
+	       reconnects, (unsigned long long)be.stats.requests,
+	       (unsigned long long)be.stats.errors, sc.writes);
 	CU_ASSERT(rounds > 0);
 	CU_ASSERT_EQUAL(be.io.inflight, 0);
 	CU_ASSERT_EQUAL(ram_changed_outside_shared(), 0);
