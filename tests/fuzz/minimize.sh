@@ -48,8 +48,10 @@ for f in "$@"; do
 	for c in "$crashes"/*; do
 		[ -f "$c" ] || continue
 		h=$(sha1sum <"$c" | cut -d' ' -f1)
+		# already a seed (under whatever name)?
+		sha1sum "$new"/* 2>/dev/null | grep -q "^$h " && continue
 		if "$f" -runs=1 "$c" >/dev/null 2>&1; then
-			rm -f "$new/$h"; cp "$c" "$new/crash-$h"
+			cp "$c" "$new/crash-$h"
 		else
 			echo "minimize $name: $c still fails, not added"
 		fi
