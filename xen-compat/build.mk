@@ -24,7 +24,8 @@ $(xen-blobs): $(BUILD)/gen/hypercall%.bin: blobs/hypercall%.S include/xenkvm/hyp
 xen-blob-flags := -DHCALL64_BIN='"$(BUILD)/gen/hypercall64.bin"' \
 	-DHCALL32_BIN='"$(BUILD)/gen/hypercall32.bin"'
 $(BUILD)/obj/xen-compat/hypercall_blobs.o $(BUILD)/asan/xen-compat/hypercall_blobs.o \
-$(BUILD)/fuzzobj/xen-compat/hypercall_blobs.o: BASE_CFLAGS += $(xen-blob-flags)
+$(BUILD)/fuzzobj/xen-compat/hypercall_blobs.o $(BUILD)/tsan/xen-compat/hypercall_blobs.o: \
+	BASE_CFLAGS += $(xen-blob-flags)
 
 # Unit tests: the xen-compat core on a fake VMM and fake guest memory.
 xen-test-y := $(xen-core-y) kvm/guest_mem.o lib/log.o tests/unit/xen_fake_vmm.o

@@ -2,7 +2,8 @@
  * libFuzzer harness: the netback tx ring consumer against a fuzzed
  * netfront, and (input permitting) the rx path filling a fuzzed rx ring.
  * The input sets the grant entries of the data pages (valid, read-only,
- * foreign, missing, outside RAM), the tx ring contents and indices, the
+ * foreign, missing, outside RAM), the tx ring contents and indices (whole
+ * ring pages, or with mode bit 7 only the first N slots), the
  * data, the frontend's features and a few host frames with arbitrary
  * offload metadata.  After each run: every consumed tx slot was answered
  * unless the queue was declared dead, frames handed to the host were
@@ -95,8 +96,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	txr = xen_fake_gpa(&F, TXR_GPA);
 	rxr = xen_fake_gpa(&F, RXR_GPA);
-	take(&c, txr, NB_SRING_HDR + NB_RING_SIZE * NB_TX_ENTRY);
-	take(&c, rxr, NB_SRING_HDR + NB_RING_SIZE * NB_RX_ENTRY);
+	if (mode & 0x80) {
+		/* Compact rings: a count, then only that many slots from the
+		 * input (the rest zero), so mutations land on the slots the
+		 * backend reads (chains of extras, fragments) and not on a
+		 * 3 KiB page of which it reads a few entries. */
+		size_t ntx = take8(&c) % 64, nrx = take8(&c) % 64;
+
+		memset(txr, 0, NB_SRING_HDR + NB_RING_SIZE * NB_TX_ENTRY);
+		memset(rxr, 0, NB_SRING_HDR + NB_RING_SIZE * NB_RX_ENTRY);
+		take(&c, txr + NB_SRING_HDR, ntx * NB_TX_ENTRY);
+		take(&c, rxr + NB_SRING_HDR, nrx * NB_RX_ENTRY);
+	} else {
+		take(&c, txr, NB_SRING_HDR + NB_RING_SIZE * NB_TX_ENTRY);
+		take(&c, rxr, NB_SRING_HDR + NB_RING_SIZE * NB_RX_ENTRY);
+	}
 	for (unsigned int i = 0; i < 4; i++)
 		take(&c, xen_fake_gpa(&F, DATA_GPA + i * 4096ull), 256);
 

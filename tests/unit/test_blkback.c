@@ -388,7 +388,8 @@ static struct rsp fe_rsp(struct fe *fe, unsigned int qi)
 		r = (struct rsp){ x.id, x.operation, x.status };
 	}
 	q->cons++;
-	*idx(q, 3) = q->cons + 1;   /* rsp_event: notify on the next one */
+	/* rsp_event: notify on the next one (read concurrently by the backend) */
+	__atomic_store_n(idx(q, 3), q->cons + 1, __ATOMIC_RELEASE);
 	return r;
 }
 

@@ -355,7 +355,8 @@ static struct netif_tx_response tx_rsp(struct fe *fe, unsigned int qi)
 
 	memcpy(&r, q->tx + 64 + (q->tx_cons & (RS - 1)) * 12, sizeof(r));
 	q->tx_cons++;
-	*ridx(q->tx, 3) = q->tx_cons + 1;
+	/* rsp_event: the backend reads it concurrently (atomically) */
+	__atomic_store_n(ridx(q->tx, 3), q->tx_cons + 1, __ATOMIC_RELEASE);
 	return r;
 }
 
