@@ -25,7 +25,8 @@ install: all man
 	install -m 644 dist/xenkvm-domains.service $(DESTDIR)$(SYSTEMDUNITDIR)/
 	install -m 644 dist/xenkvm.default $(DESTDIR)$(SYSCONFDIR)/default/xenkvm
 
-# The Debian packages build from a copy of the checkout and pass lintian.
+# The Debian packages build from a copy of the checkout and pass lintian; the .debs
+# stay in $(BUILD)/deb for tests/system/test_package.sh.
 .PHONY: check-package
 check-package:
-	$(Q)scripts/check-package.sh
+	$(Q)rm -rf $(BUILD)/deb; scripts/check-package.sh $(BUILD)/deb
