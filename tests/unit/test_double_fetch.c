@@ -301,7 +301,7 @@ static void test_blkback_ring(void)
 		if (!r->connected) {
 			cfg.persistent = rounds & 1;
 			cfg.abi = reconnects & 2 ? BLK_ABI_X86_32 : BLK_ABI_X86_64;
-			be.fatal = false;
+			be.xb.fatal = false;
 			CU_ASSERT_EQUAL_FATAL(blk_ring_connect(r, &cfg), 0);
 		}
 		for (uint32_t j = 0; j < k; j++)
@@ -375,7 +375,7 @@ static void nb_connect(struct nb_queue *q)
 {
 	struct nb_queue_config cfg = { .tx_ref = RING_REF, .rx_ref = RING_REF + 1 };
 
-	NB.fatal = false;
+	NB.xb.fatal = false;
 	NB.rx_waiting = false;
 	CU_ASSERT_EQUAL_FATAL(nb_queue_connect(q, &cfg), 0);
 }
