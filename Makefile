@@ -132,7 +132,7 @@ check-acpi:
 	$(Q)CC=$(CC) BUILD=$(BUILD) tests/unit/acpi-iasl-check.sh
 check-system: all
 	$(Q)tests/system/run.sh
-check: check-unit check-asan check-xlcfg check-acpi check-package check-system
+check: check-unit check-asan check-tsan check-xlcfg check-acpi check-package check-system
 
 # --- fuzzers (clang/libFuzzer) ------------------------------------------------
 define fuzzer_rule

@@ -2,10 +2,10 @@
 # test.sh: the whole test suite, as CI runs it.
 #   install the dependencies (scripts/install-deps.sh), build with gcc (build/) and with
 #   clang (build-clang/), then make check: unit tests, the same under ASan+UBSan, the
-#   xl.cfg golden corpus, the ACPI iasl check, the Debian packages (check-package),
-#   every libFuzzer harness for FUZZ_SECONDS
-#   (default 15) each, and the system tests, which boot real guests (in a nested host
-#   when the local KVM cannot).
+#   ring consumers under TSan (check-tsan), the xl.cfg golden corpus, the ACPI iasl
+#   check, the Debian packages (check-package), every libFuzzer harness for
+#   FUZZ_SECONDS (default 15) each, and the system tests, which boot real guests (in
+#   a nested host when the local KVM cannot).
 # The check targets run one after another so their output stays readable; the builds use
 # JOBS parallel jobs (default 2).
 #
@@ -24,7 +24,7 @@ step "make CC=clang BUILD=build-clang"
 make -j"$jobs" CC=clang BUILD=build-clang
 step "make check"
 rc=0
-for target in check-unit check-asan check-xlcfg check-acpi check-package fuzz check-system; do
+for target in check-unit check-asan check-tsan check-xlcfg check-acpi check-package fuzz check-system; do
 	step "make $target"
 	make -j"$jobs" "$target" FUZZ_SECONDS="${FUZZ_SECONDS:-15}" || { rc=1; echo "=== make $target FAILED"; }
 done
