@@ -1,6 +1,8 @@
-core-y += lib/log.o lib/event_loop.o
+core-y += lib/log.o lib/event_loop.o lib/journal.o
 core-y += lib/net_pkt.o
 unit-tests += net_pkt
 test-net_pkt-y := tests/unit/test_net_pkt.o lib/net_pkt.o lib/log.o
 fuzzers += net_pkt
 fuzz-net_pkt-y := tests/fuzz/fuzz_net_pkt.o lib/net_pkt.o lib/log.o
+unit-tests += journal
+test-journal-y := tests/unit/test_journal.o lib/journal.o lib/log.o

@@ -11,6 +11,7 @@ static enum log_level log_level = LOG_INFO;
 static unsigned int log_trace_mask;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t log_t0_ns;
+static log_sink_fn *log_sink;
 
 static const struct { const char *name; enum log_trace bit; } trace_names[] = {
 	{ "hcall", TRACE_HCALL }, { "evtchn", TRACE_EVTCHN }, { "xs", TRACE_XS },
@@ -18,6 +19,7 @@ static const struct { const char *name; enum log_trace bit; } trace_names[] = {
 };
 
 void log_set_domid(int domid) { log_domid = domid; }
+void log_set_sink(log_sink_fn *fn) { __atomic_store_n(&log_sink, fn, __ATOMIC_RELEASE); }
 void log_set_level(enum log_level level)
 {
 	log_level = level;
@@ -66,7 +68,8 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	static const char *const tags[] = { "error", "warning", "info", "debug" };
 	char buf[1024];
-	int n;
+	log_sink_fn *sink;
+	int n, msg_off = -1;
 
 	if (level > log_level)
 		return;
@@ -84,6 +87,7 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "xenkvm d%d: %s: ", log_domid, tags[level]);
 	else
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "xenkvm: %s: ", tags[level]);
+	msg_off = n;
 	vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
 	n = (int)strlen(buf);
 	if (n > 0 && buf[n - 1] != '\n' && n < (int)sizeof(buf) - 1) {
@@ -94,6 +98,9 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	pthread_mutex_lock(&log_lock);
 	fputs(buf, stderr);
 	fflush(stderr);
+	sink = __atomic_load_n(&log_sink, __ATOMIC_ACQUIRE);
+	if (sink && msg_off >= 0 && msg_off < (int)sizeof(buf))
+		sink(level, buf + msg_off);
 	pthread_mutex_unlock(&log_lock);
 }
 

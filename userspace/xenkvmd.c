@@ -30,6 +30,7 @@
 #include "xenkvm/netdev.h"
 #include "xenkvm/rundir.h"
 #include "xenkvm/vcpu.h"
+#include "xenkvm/journal.h"
 #include "xenkvm/log.h"
 #include "xenkvm/machine.h"
 #include "xenkvm/xen_domain.h"
@@ -888,6 +889,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "xenkvmd: %s\n", err.msg);
 		return VM_EXIT_USAGE;
 	}
+	/* Run by a service (xenkvm-domains.service): every line also goes to the
+	 * journal, findable by domain (journalctl XENKVM_DOMAIN=NAME). */
+	if (journal_wanted() && journal_open(NULL, "xenkvmd") == 0)
+		journal_set_domain(dm.cfg.name, dm.domid);
 	rc = VM_EXIT_USAGE;
 	if (dm.cfg.type != DOMAIN_TYPE_HVM) {
 		fprintf(stderr, "xenkvmd: %s: only type=\"hvm\" domains are supported\n", dm.cfg.path);

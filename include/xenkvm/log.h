@@ -29,6 +29,11 @@ enum log_level log_get_level(void);
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void log_vmsg(enum log_level level, const char *fmt, va_list ap);
+/* A second destination for every line that is printed (the journal,
+ * lib/journal.c): `msg` is the message without the "xenkvm dN: level: "
+ * prefix.  Called under the log's lock, so it must not log.  NULL: none. */
+typedef void log_sink_fn(enum log_level level, const char *msg);
+void log_set_sink(log_sink_fn *fn);
 
 /* Token bucket per call site: a guest that floods an error path costs us
  * at most `burst` lines per `interval_ms`, then a count of what was dropped. */
