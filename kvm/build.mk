@@ -5,3 +5,5 @@ core-y += kvm/guest_mem.o kvm/io_bus.o kvm/vm.o kvm/vcpu.o kvm/cpuid.o kvm/boot.
 ldlibs-y += -llz4 -lzstd -lz -llzma
 fuzzers += kernel_image
 fuzz-kernel_image-y := tests/fuzz/fuzz_kernel_image.o kvm/boot.o kvm/bzimage_unpack.o lib/log.o
+fuzzers += fw_cfg
+fuzz-fw_cfg-y := tests/fuzz/fuzz_fw_cfg.o kvm/fw_cfg.o kvm/guest_mem.o kvm/io_bus.o lib/log.o
