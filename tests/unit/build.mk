@@ -10,4 +10,5 @@ test-devices-y := tests/unit/test_devices.o kvm/serial.o kvm/rtc.o kvm/acpi_pm.o
 		  kvm/io_bus.o kvm/acpi/acpi.o kvm/acpi/aml.o tests/unit/fake_vm.o lib/log.o
 test-event_loop-y := tests/unit/test_event_loop.o lib/event_loop.o lib/log.o
 unit-tests += fw_cfg
-test-fw_cfg-y := tests/unit/test_fw_cfg.o kvm/fw_cfg.o kvm/guest_mem.o kvm/io_bus.o lib/log.o
+test-fw_cfg-y := tests/unit/test_fw_cfg.o kvm/fw_cfg.o kvm/guest_mem.o kvm/io_bus.o kvm/acpi/acpi.o \
+		kvm/acpi/aml.o kvm/acpi/loader.o lib/log.o

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "cunit_run.h"
+#include "xenkvm/acpi.h"
+#include "xenkvm/acpi_loader.h"
 #include "xenkvm/fw_cfg.h"
 #include "xenkvm/guest_mem.h"
 
@@ -300,6 +302,153 @@ static void test_dma_bad_addresses(void)
 	fw_cfg_free(fw);
 }
 
+/*
+ * A loader like SeaBIOS's romfile_loader.c, run on the commands we emit:
+ * files land at fixed places in `mem` (tables high, RSDP in the F segment).
+ */
+#define LMEM_SIZE 0x100000
+#define TABLES_AT 0x20040u
+#define RSDP_AT   0xf0010u
+
+static uint32_t sum8(const uint8_t *p, size_t n)
+{
+	uint8_t s = 0;
+
+	while (n--)
+		s = (uint8_t)(s + *p++);
+	return s;
+}
+
+static uint64_t le(const uint8_t *p, unsigned int size)
+{
+	uint64_t v = 0;
+
+	for (unsigned int i = 0; i < size; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+static int run_loader(const struct acpi_loader_files *f, uint8_t *mem)
+{
+	bool have_tables = false, have_rsdp = false;
+
+	for (size_t i = 0; i < f->nr_entries; i++) {
+		const struct acpi_loader_entry *e = &f->loader[i];
+
+		switch (e->command) {
+		case ACPI_LOADER_ALLOCATE:
+			if (!strcmp(e->alloc.file, ACPI_LOADER_TABLES_FILE) && e->alloc.zone == ACPI_LOADER_ZONE_HIGH &&
+			    TABLES_AT % e->alloc.align == 0) {
+				memcpy(mem + TABLES_AT, f->tables, f->tables_len);
+				have_tables = true;
+			} else if (!strcmp(e->alloc.file, ACPI_LOADER_RSDP_FILE) &&
+				   e->alloc.zone == ACPI_LOADER_ZONE_FSEG && RSDP_AT % e->alloc.align == 0) {
+				memcpy(mem + RSDP_AT, f->rsdp, f->rsdp_len);
+				have_rsdp = true;
+			} else {
+				return -1;
+			}
+			break;
+		case ACPI_LOADER_ADD_POINTER: {
+			uint32_t base = !strcmp(e->pointer.dest_file, ACPI_LOADER_RSDP_FILE) ? RSDP_AT : TABLES_AT;
+			size_t flen = base == RSDP_AT ? f->rsdp_len : f->tables_len;
+			uint64_t v;
+
+			if (!have_tables || !have_rsdp || strcmp(e->pointer.src_file, ACPI_LOADER_TABLES_FILE) ||
+			    (e->pointer.size != 4 && e->pointer.size != 8) || e->pointer.offset + e->pointer.size > flen)
+				return -1;
+			v = le(mem + base + e->pointer.offset, e->pointer.size);
+			if (v >= f->tables_len)   /* must be an offset into the source file */
+				return -1;
+			v += TABLES_AT;
+			for (unsigned int b = 0; b < e->pointer.size; b++)
+				mem[base + e->pointer.offset + b] = (uint8_t)(v >> (8 * b));
+			break;
+		}
+		case ACPI_LOADER_ADD_CHECKSUM: {
+			uint32_t base = !strcmp(e->cksum.file, ACPI_LOADER_RSDP_FILE) ? RSDP_AT : TABLES_AT;
+			size_t flen = base == RSDP_AT ? f->rsdp_len : f->tables_len;
+
+			if (e->cksum.offset >= flen || e->cksum.start > flen || e->cksum.length > flen - e->cksum.start)
+				return -1;
+			mem[base + e->cksum.offset] =
+				(uint8_t)(mem[base + e->cksum.offset] - sum8(mem + base + e->cksum.start, e->cksum.length));
+			break;
+		}
+		default:
+			return -1;
+		}
+	}
+	return have_tables && have_rsdp ? 0 : -1;
+}
+
+/* A table at guest address `a`: inside the loaded tables file, checksum valid. */
+static const uint8_t *table_at(const uint8_t *mem, uint64_t a, const char *sig, size_t tables_len)
+{
+	const uint8_t *t;
+
+	if (a < TABLES_AT || a + 36 > TABLES_AT + tables_len)
+		return NULL;
+	t = mem + a;
+	if (memcmp(t, sig, 4) || a + le(t + 4, 4) > TABLES_AT + tables_len)
+		return NULL;
+	if (strcmp(sig, "FACS") && sum8(t, le(t + 4, 4)) != 0)
+		return NULL;
+	return t;
+}
+
+static void test_table_loader(void)
+{
+	struct acpi_config cfg = { .nr_cpus = 4, .pci_mmio32_base = 0xc0000000, .pci_mmio32_size = 0x3ec00000 };
+	uint8_t *blob = calloc(1, ACPI_TABLES_SIZE), *mem = calloc(1, LMEM_SIZE);
+	struct acpi_loader_files f;
+	const uint8_t *rsdp, *rsdt, *xsdt, *fadt;
+	uint64_t rsdp_gpa = 1;
+	int used;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(blob);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mem);
+	used = acpi_build(&cfg, blob, 0, ACPI_TABLES_SIZE, &rsdp_gpa);
+	CU_ASSERT_FATAL(used > 0);
+	CU_ASSERT_EQUAL(rsdp_gpa, 0);
+	CU_ASSERT_EQUAL_FATAL(acpi_loader_build(blob, (size_t)used, &f), 0);
+	/* Nothing is valid before the loader ran: checksums are zeroed. */
+	CU_ASSERT_EQUAL(f.rsdp[8], 0);
+	CU_ASSERT_EQUAL(f.rsdp[32], 0);
+	CU_ASSERT_EQUAL_FATAL(run_loader(&f, mem), 0);
+
+	rsdp = mem + RSDP_AT;
+	CU_ASSERT_EQUAL(memcmp(rsdp, "RSD PTR ", 8), 0);
+	CU_ASSERT_EQUAL(sum8(rsdp, 20), 0);
+	CU_ASSERT_EQUAL(sum8(rsdp, 36), 0);
+	rsdt = table_at(mem, le(rsdp + 16, 4), "RSDT", f.tables_len);
+	xsdt = table_at(mem, le(rsdp + 24, 8), "XSDT", f.tables_len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rsdt);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(xsdt);
+	CU_ASSERT_EQUAL_FATAL(le(rsdt + 4, 4), 36 + 2 * 4);
+	CU_ASSERT_EQUAL_FATAL(le(xsdt + 4, 4), 36 + 2 * 8);
+	for (unsigned int i = 0; i < 2; i++)
+		CU_ASSERT_EQUAL(le(rsdt + 36 + 4 * i, 4), le(xsdt + 36 + 8 * i, 8));
+	fadt = table_at(mem, le(rsdt + 36, 4), "FACP", f.tables_len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fadt);
+	CU_ASSERT_PTR_NOT_NULL(table_at(mem, le(rsdt + 40, 4), "APIC", f.tables_len));
+	CU_ASSERT_PTR_NOT_NULL(table_at(mem, le(fadt + 36, 4), "FACS", f.tables_len));
+	CU_ASSERT_EQUAL(le(fadt + 36, 4) % 64, 0);
+	CU_ASSERT_PTR_NOT_NULL(table_at(mem, le(fadt + 40, 4), "DSDT", f.tables_len));
+	CU_ASSERT_EQUAL(le(fadt + 140, 8), le(fadt + 40, 4));
+	CU_ASSERT_EQUAL(le(fadt + 132, 8), 0);   /* X_FIRMWARE_CTRL stays absent */
+	acpi_loader_files_free(&f);
+
+	/* Not tables, or a pointer leading out of the blob: refused. */
+	CU_ASSERT_EQUAL(acpi_loader_build(mem, 100, &f), -EINVAL);
+	blob[16] = 0xf0;
+	blob[17] = 0xff;
+	CU_ASSERT_EQUAL(acpi_loader_build(blob, (size_t)used, &f), -EINVAL);
+	CU_ASSERT_PTR_NULL(f.loader);
+	free(blob);
+	free(mem);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -313,5 +462,6 @@ int main(void)
 	CU_add_test(s, "DMA read/skip/select", test_dma_read_skip_select);
 	CU_add_test(s, "DMA write", test_dma_write);
 	CU_add_test(s, "DMA bad addresses", test_dma_bad_addresses);
+	CU_add_test(s, "table-loader", test_table_loader);
 	return cunit_run(CU_BRM_NORMAL);
 }
