@@ -12,3 +12,5 @@ test-event_loop-y := tests/unit/test_event_loop.o lib/event_loop.o lib/log.o
 unit-tests += fw_cfg
 test-fw_cfg-y := tests/unit/test_fw_cfg.o kvm/fw_cfg.o kvm/guest_mem.o kvm/io_bus.o kvm/acpi/acpi.o \
 		kvm/acpi/aml.o kvm/acpi/loader.o lib/log.o
+unit-tests += smbios
+test-smbios-y := tests/unit/test_smbios.o kvm/smbios.o
