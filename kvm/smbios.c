@@ -230,6 +230,16 @@ static uint8_t smbios_sum(const uint8_t *p, size_t n)
 	return s;
 }
 
+void smbios_anchor_set_address(uint8_t anchor[SMBIOS_ANCHOR_LEN], uint32_t gpa)
+{
+	for (unsigned int i = 0; i < 4; i++)
+		anchor[0x18 + i] = (uint8_t)(gpa >> (8 * i));
+	anchor[0x15] = 0;
+	anchor[0x15] = (uint8_t)-smbios_sum(anchor + 0x10, SMBIOS_ANCHOR_LEN - 0x10);
+	anchor[4] = 0;
+	anchor[4] = (uint8_t)-smbios_sum(anchor, 0x10);
+}
+
 int smbios_build(const struct smbios_config *cfg, uint8_t **tables_r, size_t *len_r,
 		 uint8_t anchor[SMBIOS_ANCHOR_LEN])
 {
@@ -285,8 +295,7 @@ int smbios_build(const struct smbios_config *cfg, uint8_t **tables_r, size_t *le
 	anchor[0x1c] = (uint8_t)b.nr_structs;
 	anchor[0x1d] = (uint8_t)(b.nr_structs >> 8);
 	anchor[0x1e] = 0x28;                               /* BCD revision 2.8 */
-	anchor[0x15] = (uint8_t)-smbios_sum(anchor + 0x10, SMBIOS_ANCHOR_LEN - 0x10);
-	anchor[4] = (uint8_t)-smbios_sum(anchor, 0x10);
+	smbios_anchor_set_address(anchor, 0);
 	*tables_r = b.buf;
 	*len_r = b.len;
 	return 0;

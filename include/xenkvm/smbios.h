@@ -30,4 +30,8 @@ struct smbios_config {
 int smbios_build(const struct smbios_config *cfg, uint8_t **tables_r, size_t *len_r,
 		 uint8_t anchor[SMBIOS_ANCHOR_LEN]);
 
+/* Points the entry point at tables placed at `gpa` and fixes its checksums
+ * (for firmware that does not place them itself: SeaBIOS on Xen). */
+void smbios_anchor_set_address(uint8_t anchor[SMBIOS_ANCHOR_LEN], uint32_t gpa);
+
 #endif
