@@ -14,3 +14,7 @@ test-fw_cfg-y := tests/unit/test_fw_cfg.o kvm/fw_cfg.o kvm/guest_mem.o kvm/io_bu
 		kvm/acpi/aml.o kvm/acpi/loader.o lib/log.o
 unit-tests += smbios
 test-smbios-y := tests/unit/test_smbios.o kvm/smbios.o
+unit-tests += firmware
+test-firmware-y := tests/unit/test_firmware.o kvm/firmware.o kvm/fw_cfg.o kvm/debugcon.o kvm/smbios.o \
+		   kvm/acpi/acpi.o kvm/acpi/aml.o kvm/acpi/loader.o kvm/rtc.o kvm/io_bus.o kvm/guest_mem.o \
+		   kvm/boot.o kvm/bzimage_unpack.o tests/unit/fake_vm.o lib/log.o
