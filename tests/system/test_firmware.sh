@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# test_firmware: a config without kernel= boots through SeaBIOS (Debian's
+# bios-256k.bin).  With no disk to boot, SeaBIOS's banner and "No bootable device"
+# reach the serial console and xenkvmd ends the domain as not booting (exit status 6)
+# instead of leaving SeaBIOS in its wait-and-reboot loop; `xenkvm create -c` says so.
+# Both of SeaBIOS's paths: a plain PC (xen_platform_pci=0: fw_cfg, table-loader) and a
+# Xen guest (Xen CPUID leaves: hvmloader's info block).  firmware="ovmf" is refused.
+#
+# Run by tests/system/run.sh (nested host if needed); prints one line per check and,
+# last, "test_firmware: N passed, N failed".
+set -uo pipefail
+
+# The whole script is one block, so bash has read all of it before it runs: editing
+# or updating the file during a long run cannot change what this run does.
+{
+name=test_firmware
+. "$(dirname "$0")/lib.sh"
+limit=${XENKVM_FIRMWARE_TIMEOUT:-120}	# seconds from start to "No bootable device"
+require_kvm
+bios=/usr/share/seabios/bios-256k.bin
+if [ ! -r "$bios" ]; then
+	echo "SKIP: $name: $bios is missing (scripts/install-deps.sh installs Debian's seabios)"
+	exit 77
+fi
+if [ ! -x "$vmm" ] || [ ! -x "$build/xenkvm" ]; then
+	fail "$vmm or $build/xenkvm is not built"
+	finish
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_firmware.XXXXXX")
+export XDG_RUNTIME_DIR=$tmp/run
+mkdir -p "$XDG_RUNTIME_DIR"
+trap 'rm -rf "$tmp"' EXIT
+
+# vmm CONFIG [ARGS...]: runs xenkvmd -v; sets rc, out (console, no \r), err, secs
+vmm() {
+	local start=$(date +%s%N)
+	timeout -k 5 "$limit" "$vmm" -v "$@" </dev/null >"$tmp/out.raw" 2>"$tmp/err"
+	rc=$?
+	secs=$(awk -v ns=$(($(date +%s%N) - start)) 'BEGIN { printf "%.1f", ns / 1e9 }')
+	out=$(tr -d '\r' <"$tmp/out.raw")
+	err=$(cat "$tmp/err")
+}
+
+show_output() {
+	echo "    --- exit status $rc after ${secs}s; console (last 10 lines):"
+	printf '%s\n' "$out" | tail -n 10 | sed 's/^/    | /'
+	echo "    --- log (last 12 lines):"
+	printf '%s\n' "$err" | grep -v 'debug: \(xenstore\|evtchn\)' | tail -n 12 | sed 's/^/    | /'
+}
+
+# no_boot LABEL [LINE...]: an empty machine (no disks) through SeaBIOS
+no_boot() {
+	local label=$1 bad=$failed
+	shift
+	{
+		echo "name = \"xktest-fw\""
+		echo "memory = 128"
+		for l in "$@"; do echo "$l"; done
+	} >"$tmp/fw.cfg"
+	vmm "$tmp/fw.cfg"
+	if [ $rc = 6 ]; then ok "$label: ends as not booting (exit 6) after ${secs}s"
+	else fail "$label: exit status $rc, expected 6 (did not boot) within ${limit}s"; fi
+	if printf '%s\n' "$out" | grep -q 'SeaBIOS (version '; then ok "$label: SeaBIOS's banner on the serial console"
+	else fail "$label: no 'SeaBIOS (version ...)' on the serial console"; fi
+	if printf '%s\n' "$out" | grep -q 'No bootable device'; then ok "$label: 'No bootable device' on the serial console"
+	else fail "$label: no 'No bootable device' on the serial console"; fi
+	if printf '%s\n' "$err" | grep -q 'domain ended: the guest did not boot: the firmware found no bootable device'; then
+		ok "$label: xenkvmd says why the domain ended"
+	else fail "$label: no 'did not boot' reason in xenkvmd's log"; fi
+	[ $failed = $bad ] || show_output
+}
+
+# --- a plain PC: SeaBIOS's QEMU path (fw_cfg, table-loader, SMBIOS) -------------------
+no_boot "PC guest" "xen_platform_pci = 0" "boot = \"dc\""
+if printf '%s\n' "$err" | grep -q 'firmware: .*Found QEMU fw_cfg'; then ok "PC guest: SeaBIOS found fw_cfg"
+else fail "PC guest: SeaBIOS did not report fw_cfg in its log"; fi
+# SeaBIOS found the FADT through the RSDP and XSDT the table-loader placed
+if printf '%s\n' "$err" | grep -q 'firmware: table(50434146)=.*(via xsdt)'; then
+	ok "PC guest: SeaBIOS found the ACPI tables the table-loader placed"
+else fail "PC guest: SeaBIOS did not find the FADT through the XSDT"; fi
+
+# --- a Xen HVM guest: SeaBIOS's Xen path (hvmloader's info block) ---------------------
+no_boot "Xen guest" "type = \"hvm\"" "firmware = \"seabios\""
+if printf '%s\n' "$err" | grep -q 'firmware: .*Detected Xen v'; then ok "Xen guest: SeaBIOS took its Xen path"
+else fail "Xen guest: SeaBIOS did not detect Xen"; fi
+
+# --- xenkvm create -c reports it too ------------------------------------------------
+start=$(date +%s)
+# stdin stays open (the console would detach on EOF) without making us wait for it
+timeout -k 5 "$limit" "$build/xenkvm" create -c "$tmp/fw.cfg" < <(sleep "$limit") >"$tmp/cout" 2>"$tmp/cerr"
+rc=$?
+if [ $rc = 1 ] && grep -q 'did not boot: the firmware found no bootable device' "$tmp/cerr"; then
+	ok "xenkvm create -c: says the domain did not boot (exit 1, $(($(date +%s) - start))s)"
+else
+	fail "xenkvm create -c: exit $rc; stderr:"
+	sed 's/^/    | /' "$tmp/cerr" | tail -n 8
+fi
+"$build/xenkvm" destroy xktest-fw >/dev/null 2>&1
+
+# --- OVMF is refused clearly ----------------------------------------------------------
+printf 'name = "xktest-fw"\nfirmware = "ovmf"\n' >"$tmp/ovmf.cfg"
+vmm "$tmp/ovmf.cfg"
+if [ $rc = 2 ] && printf '%s\n' "$err" | grep -q 'firmware="ovmf" is not supported yet'; then
+	ok "firmware=\"ovmf\": refused with exit 2 and a clear message"
+else fail "firmware=\"ovmf\": exit $rc: $err"; fi
+
+finish
+}
