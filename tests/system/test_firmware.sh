@@ -72,7 +72,9 @@ no_boot() {
 }
 
 # --- a plain PC: SeaBIOS's QEMU path (fw_cfg, table-loader, SMBIOS) -------------------
-no_boot "PC guest" "xen_platform_pci = 0" "boot = \"dc\""
+no_boot "PC guest" "xen_platform_pci = 0" "boot = \"dc\"" "vcpus = 2"
+if printf '%s\n' "$err" | grep -q 'firmware: Found 2 cpu(s)'; then ok "PC guest: SeaBIOS woke the second vCPU"
+else fail "PC guest: SeaBIOS did not find 2 vCPUs"; fi
 if printf '%s\n' "$err" | grep -q 'firmware: .*Found QEMU fw_cfg'; then ok "PC guest: SeaBIOS found fw_cfg"
 else fail "PC guest: SeaBIOS did not report fw_cfg in its log"; fi
 # SeaBIOS found the FADT through the RSDP and XSDT the table-loader placed
