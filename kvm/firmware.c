@@ -100,8 +100,10 @@ int firmware_bootorder(const char *boot, const struct firmware_drive *drives, si
 
 			if (drives[i].cdrom != (*p == 'd') || drives[i].ide_index > 3)
 				continue;
-			n = snprintf(out + len, outlen - len, IDE_PCI_PATH "/drive@%u/disk@%u\n",
-				     drives[i].ide_index / 2, drives[i].ide_index % 2);
+			/* QEMU's format: paths separated by newlines, none after the last
+			 * (SeaBIOS would read an empty last path as matching everything). */
+			n = snprintf(out + len, outlen - len, "%s" IDE_PCI_PATH "/drive@%u/disk@%u",
+				     len ? "\n" : "", drives[i].ide_index / 2, drives[i].ide_index % 2);
 			if (n < 0 || (size_t)n >= outlen - len)
 				return -ENOSPC;
 			len += (size_t)n;
@@ -307,8 +309,13 @@ static int firmware_fill_fw_cfg(struct firmware *fw, const struct firmware_confi
 		rc = fw_cfg_add_u16(c, FW_CFG_NB_CPUS, (uint16_t)cfg->nr_cpus);
 	if (!rc)
 		rc = fw_cfg_add_u16(c, FW_CFG_MAX_CPUS, (uint16_t)cfg->nr_cpus);
-	if (!rc)
-		rc = fw_cfg_add_u64(c, FW_CFG_NUMA, 0);   /* no NUMA nodes */
+	if (!rc) {
+		/* no NUMA nodes: the count, then a zero node per CPU, as SeaBIOS reads it */
+		uint8_t *numa = calloc(1 + cfg->nr_cpus, 8);
+
+		rc = numa ? fw_cfg_add(c, FW_CFG_NUMA, numa, (1 + cfg->nr_cpus) * 8ull) : -ENOMEM;
+		free(numa);
+	}
 	if (!rc)
 		rc = fw_cfg_add_u16(c, FW_CFG_BOOT_MENU, 0);
 	if (!rc && cfg->uuid)
@@ -349,7 +356,7 @@ int firmware_load(struct vm *vm, struct rtc *rtc, const struct firmware_config *
 
 	*fw_r = NULL;
 	if (firmware_check_boot(cfg->boot ? cfg->boot : "cd")) {
-		pr_err("boot=\"%s\": use the letters c (disk), d (CD-ROM), n (network), each once", cfg->boot);
+		pr_err("boot=\"%s\": use the letters c (disk), d (CD-ROM), n (network), a (floppy), each once", cfg->boot);
 		return -EINVAL;
 	}
 	if (vm->lowmem_size < reserved + (16ull << 20))

@@ -79,9 +79,9 @@ void firmware_destroy(struct firmware *fw);
 
 /* Checks xl's boot= string: letters a, c, d, n, each at most once.  0 or -EINVAL. */
 int firmware_check_boot(const char *boot);
-/* SeaBIOS's "bootorder" file for `boot` and the drives: one device path per
- * line (disks for 'c', CD-ROMs for 'd', in IDE order; 'n' has no device
- * here).  Returns the length written (without the NUL), or -ENOSPC/-EINVAL. */
+/* SeaBIOS's "bootorder" file for `boot` and the drives: device paths
+ * separated by newlines (disks for 'c', CD-ROMs for 'd', in IDE order; 'n'
+ * has no device here).  Returns the length written (without the NUL), or -ENOSPC/-EINVAL. */
 int firmware_bootorder(const char *boot, const struct firmware_drive *drives, size_t nr, char *out,
 		       size_t outlen);
 /* CMOS bytes SeaBIOS reads: memory size for `lowmem` bytes of usable RAM
