@@ -615,6 +615,7 @@ static int daemon_run_once(struct daemon *dm)
 		.memory_mib = daemon_ram_mib(dm),
 		.vcpus = cfg->vcpus,
 		.firmware = !cfg->kernel,
+		.firmware_path = cfg->bios_path,
 		.boot = cfg->boot,
 		.drives = drives,
 		.nr_drives = daemon_firmware_drives(cfg, drives, 4),

@@ -68,6 +68,7 @@ struct domain_config {
 	unsigned int maxvcpus; /* = vcpus when unset */
 	char *kernel;        /* direct kernel boot; NULL: boot through firmware (SeaBIOS) */
 	char *boot;          /* xl's boot= for firmware boot: c disk, d CD-ROM, n network; NULL = "cd" */
+	char *bios_path;     /* bios_path_override=: the firmware image; NULL = Debian's SeaBIOS */
 	char *ramdisk;
 	char *cmdline;       /* cmdline, or root= + extra= joined as xl does */
 	struct disk_spec *disks;

@@ -100,6 +100,16 @@ else
 fi
 "$build/xenkvm" destroy xktest-fw >/dev/null 2>&1
 
+# --- another image: QEMU's 128 KiB SeaBIOS build; a missing one is refused ------------
+if [ -r /usr/share/seabios/bios.bin ]; then
+	no_boot "128 KiB image" "xen_platform_pci = 0" 'bios_path_override = "/usr/share/seabios/bios.bin"'
+fi
+printf 'name = "xktest-fw"\nbios_path_override = "%s/none.bin"\n' "$tmp" >"$tmp/nobios.cfg"
+vmm "$tmp/nobios.cfg"
+if [ $rc = 2 ] && printf '%s\n' "$err" | grep -q "firmware $tmp/none.bin: No such file"; then
+	ok "a missing firmware image: refused with exit 2, naming the file"
+else fail "a missing firmware image: exit $rc: $(printf '%s\n' "$err" | grep -v debug | tail -n 2)"; fi
+
 # --- OVMF is refused clearly ----------------------------------------------------------
 printf 'name = "xktest-fw"\nfirmware = "ovmf"\n' >"$tmp/ovmf.cfg"
 vmm "$tmp/ovmf.cfg"

@@ -152,6 +152,10 @@ static void test_firmware_boot(void)
 	CU_ASSERT_STRING_EQUAL(cfg.boot, "dcn");
 	CU_ASSERT_STRING_EQUAL(warnings, "");
 	CU_ASSERT_EQUAL_FATAL(parse("name = 'g'\nfirmware = 'bios'\n"), 0);
+	CU_ASSERT_PTR_NULL(cfg.bios_path);
+	CU_ASSERT_EQUAL_FATAL(parse("name = 'g'\nbios_path_override = '/srv/bios.bin'\n"), 0);
+	CU_ASSERT_STRING_EQUAL(cfg.bios_path, "/srv/bios.bin");
+	REJECTS("name = 'g'\nbios_path_override = ''\n", "t.cfg:2: bios_path_override must not be empty");
 	/* kernel= keeps direct boot; boot= is then the firmware's business only */
 	CU_ASSERT_EQUAL_FATAL(parse(BASE "boot = 'c'\n"), 0);
 	CU_ASSERT_STRING_EQUAL(cfg.kernel, "/k");

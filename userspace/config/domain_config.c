@@ -362,6 +362,17 @@ static int key_firmware(struct ctx *c, const struct xlcfg_setting *s)
 	return fail(c, s, "invalid %s '%.40s' (expected seabios)", s->key, v);
 }
 
+static int key_bios_path(struct ctx *c, const struct xlcfg_setting *s)
+{
+	const char *v = NULL;
+
+	if (get_string(c, s, &v))
+		return -1;
+	if (!*v)
+		return fail(c, s, "bios_path_override must not be empty");
+	return set_string(c, s, &c->cfg->bios_path);
+}
+
 /* boot=: xl's device letters for HVM firmware, each at most once. */
 static int key_boot(struct ctx *c, const struct xlcfg_setting *s)
 {
@@ -624,6 +635,7 @@ static const struct key_handler handlers[] = {
 	{ "firmware", key_firmware },
 	{ "bios", key_firmware },
 	{ "boot", key_boot },
+	{ "bios_path_override", key_bios_path },
 	{ "ramdisk", key_ramdisk },
 	{ "cmdline", key_cmdline_part },
 	{ "root", key_cmdline_part },
@@ -641,7 +653,7 @@ static const struct key_handler handlers[] = {
 /* xl.cfg keys we know but don't implement (yet): warned about, not refused. */
 static const char *const unsupported_keys[] = {
 	"acpi", "acpi_firmware", "acpi_laptop_slate", "acpi_s3", "acpi_s4", "altp2m", "altp2mhvm",
-	"apic", "bios_path_override", "bootloader", "bootloader_args", "cap",
+	"apic", "bootloader", "bootloader_args", "cap",
 	"channel", "cpu_weight", "cpuid", "cpus", "cpus_soft", "device_model",
 	"device_model_args", "device_model_args_hvm", "device_model_args_pv",
 	"device_model_override", "device_model_stubdomain_override",
@@ -840,6 +852,7 @@ void domain_config_free(struct domain_config *cfg)
 	free(cfg->name);
 	free(cfg->kernel);
 	free(cfg->boot);
+	free(cfg->bios_path);
 	free(cfg->ramdisk);
 	free(cfg->cmdline);
 	free(cfg->serial);

@@ -63,6 +63,8 @@ static void dump_config(const struct domain_config *c)
 		/* only for firmware boot, so direct-boot configs read as before */
 		printf("firmware = seabios\nboot = ");
 		put_str(c->boot ? c->boot : "cd");
+		printf("\nbios_path_override = ");
+		put_str(c->bios_path);
 		putchar('\n');
 	}
 	for (size_t i = 0; i < c->nr_disks; i++) {
