@@ -253,10 +253,13 @@ static void fw_cfg_dma(struct fw_cfg *fw, uint64_t desc)
 	if (control & FW_CFG_DMA_CTL_READ) {
 		uint32_t avail = it && fw->cur_off < it->len ? it->len - fw->cur_off : 0;
 		uint32_t n = length < avail ? length : avail;
-		uint8_t *dst = guest_mem_ptr(fw->mem, addr, length);
+		uint8_t *dst = length ? guest_mem_ptr(fw->mem, addr, length) : NULL;
 
-		/* Past the item's end the guest reads zeros, as from the data port. */
-		if (!dst) {
+		/* Past the item's end the guest reads zeros, as from the data port;
+		 * an empty transfer touches nothing, wherever it points. */
+		if (!length) {
+			/* nothing to do */
+		} else if (!dst) {
 			result = FW_CFG_DMA_CTL_ERROR;
 		} else {
 			if (n)

@@ -280,6 +280,9 @@ static void test_dma_bad_addresses(void)
 	/* a destination in the guard below RAM (just under GPA 0 wraps) */
 	CU_ASSERT_EQUAL(dma(fw, 0x100, FW_CFG_FILE_FIRST << 16 | FW_CFG_DMA_CTL_SELECT | FW_CFG_DMA_CTL_READ,
 			    8, (uint64_t)-4), FW_CFG_DMA_CTL_ERROR);
+	/* an empty read succeeds wherever it points */
+	CU_ASSERT_EQUAL(dma(fw, 0x100, FW_CFG_FILE_FIRST << 16 | FW_CFG_DMA_CTL_SELECT | FW_CFG_DMA_CTL_READ,
+			    0, UINT64_MAX), 0);
 	/* descriptors outside RAM or straddling its end: dropped, nothing written */
 	dma(fw, RAM_SIZE - 8, FW_CFG_DMA_CTL_READ, 4, 0x1000);
 	dma(fw, 0x123456789ull, FW_CFG_DMA_CTL_READ, 4, 0x1000);
