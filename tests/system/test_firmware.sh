@@ -145,6 +145,55 @@ else
 	else fail "all-zero disk: exit $rc"; show_output; fi
 fi
 
+# --- Linux through SeaBIOS and GRUB on the serial console (needs the IDE disk) --------
+# A small image as a Xen user's would be: MBR + GRUB i386-pc core image + an ext2
+# partition with the test kernel and initramfs, which reports its CPUs and powers off.
+# On the Xen path the guest's Xen platform driver also unplugs the IDE disk.
+if [ ! -f "$root/kvm/ide.c" ]; then
+	echo "  skip Linux through GRUB: this tree has no emulated IDE disk; not counted"
+elif ! command -v grub-mkimage >/dev/null || [ ! -f /usr/lib/grub/i386-pc/boot.img ] ||
+     ! command -v sfdisk >/dev/null || ! command -v mke2fs >/dev/null; then
+	echo "  skip Linux through GRUB: grub-pc-bin, fdisk or e2fsprogs missing; not counted"
+else
+	need_assets
+	g=$tmp/grub
+	mkdir -p "$g/root/boot/grub"
+	cp "$XENKVM_KERNEL" "$g/root/boot/vmlinuz"
+	cp "$XENKVM_INITRD" "$g/root/boot/initrd"
+	printf '%s\n' 'serial --unit=0 --speed=115200' 'terminal_input serial' 'terminal_output serial' \
+		'set timeout=0' 'menuentry "xktest" {' '  echo "GRUB: loading the kernel"' \
+		'  linux /boot/vmlinuz console=ttyS0 quiet xktest=smp' '  initrd /boot/initrd' '}' \
+		>"$g/root/boot/grub/grub.cfg"
+	if truncate -s 64M "$g/disk.img" && echo 'start=2048, type=83' | sfdisk -q "$g/disk.img" &&
+	   truncate -s 63M "$g/part.img" && mke2fs -q -t ext2 -d "$g/root" "$g/part.img" &&
+	   dd if="$g/part.img" of="$g/disk.img" bs=1M seek=1 conv=notrunc status=none &&
+	   grub-mkimage -O i386-pc -o "$g/core.img" -p '(hd0,msdos1)/boot/grub' \
+		biosdisk part_msdos ext2 normal linux serial terminal echo &&
+	   dd if=/usr/lib/grub/i386-pc/boot.img of="$g/disk.img" bs=440 count=1 conv=notrunc status=none &&
+	   dd if="$g/core.img" of="$g/disk.img" bs=512 seek=1 conv=notrunc status=none; then
+		for platform in 0 1; do
+			printf 'name = "xktest-fw"\nmemory = 256\nvcpus = 2\nxen_platform_pci = %s\ndisk = [ "%s,raw,xvda,rw" ]\n' \
+				"$platform" "$g/disk.img" >"$tmp/grub.cfg"
+			limit=${XENKVM_BOOT_TIMEOUT:-300} vmm "$tmp/grub.cfg"
+			bad=$failed
+			printf '%s\n' "$out" | grep -q 'GRUB: loading the kernel' &&
+				ok "Linux via GRUB (xen_platform_pci=$platform): SeaBIOS booted GRUB on the serial console" ||
+				fail "Linux via GRUB (xen_platform_pci=$platform): GRUB did not run"
+			if [ $rc = 0 ] && printf '%s\n' "$out" | grep -q '^CPUS-ONLINE=2'; then
+				ok "Linux via GRUB (xen_platform_pci=$platform): the kernel saw 2 CPUs and powered off (${secs}s)"
+			else fail "Linux via GRUB (xen_platform_pci=$platform): exit $rc"; fi
+			if [ $platform = 1 ]; then
+				printf '%s\n' "$err" | grep -q 'unplugged by the guest' &&
+					ok "Linux via GRUB (Xen): the guest unplugged the emulated disk" ||
+					fail "Linux via GRUB (Xen): the guest did not unplug the IDE disk"
+			fi
+			[ $failed = $bad ] || show_output
+		done
+	else
+		fail "Linux via GRUB: cannot build the disk image"
+	fi
+fi
+
 # --- OVMF is refused clearly ----------------------------------------------------------
 printf 'name = "xktest-fw"\nfirmware = "ovmf"\n' >"$tmp/ovmf.cfg"
 vmm "$tmp/ovmf.cfg"
