@@ -102,7 +102,7 @@ static void test_tables(void)
 	CU_ASSERT_EQUAL(memcmp(anchor + 0x10, "_DMI_", 5), 0);
 	CU_ASSERT_EQUAL(sum(anchor, 0x10), 0);
 	CU_ASSERT_EQUAL(sum(anchor + 0x10, SMBIOS_ANCHOR_LEN - 0x10), 0);
-	CU_ASSERT_EQUAL(anchor[0x16] | anchor[0x17] << 8, len);
+	CU_ASSERT_EQUAL((size_t)(anchor[0x16] | anchor[0x17] << 8), len);
 	CU_ASSERT_EQUAL(anchor[0x1c] | anchor[0x1d] << 8, n);
 	free(t);
 
