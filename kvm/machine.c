@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -63,11 +64,14 @@ static int machine_setup_vcpus(struct machine *m)
 			goto out;
 		}
 	}
-	/* Only the BSP starts at the kernel; APs wait for INIT/SIPI in the LAPIC. */
-	boot_entry_state(&regs, &sregs, m->entry);
-	rc = vcpu_set_entry_state(vm->vcpus[0], &regs, &sregs);
-	if (rc)
-		pr_err("setting the boot vCPU's registers: %s", strerror(-rc));
+	/* Only the BSP starts at the kernel; APs wait for INIT/SIPI in the LAPIC.
+	 * Firmware starts where KVM's reset state puts it: 0xfffffff0. */
+	if (!m->firmware) {
+		boot_entry_state(&regs, &sregs, m->entry);
+		rc = vcpu_set_entry_state(vm->vcpus[0], &regs, &sregs);
+		if (rc)
+			pr_err("setting the boot vCPU's registers: %s", strerror(-rc));
+	}
 out:
 	free(e);
 	free(cpuid);
@@ -109,7 +113,11 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
 	if (rc)
 		return rc == -E2BIG || rc == -EINVAL ? VM_EXIT_USAGE : VM_EXIT_ERROR;
 
-	if ((rc = pci_bus_create(vm, &vm->pci)) ||
+	rc = pci_bus_create(vm, &vm->pci);
+	/* SeaBIOS assigns BARs itself on its QEMU path (no Xen CPUID leaves). */
+	if (!rc && cfg->firmware && !cfg->xen)
+		pci_bus_set_firmware_assigns(vm->pci);
+	if (rc ||
 	    (rc = serial_create(vm, SERIAL_COM1_BASE, SERIAL_COM1_IRQ, cfg->console_in_fd,
 				cfg->console_out_fd, &vm->serial)) ||
 	    (rc = rtc_create(vm, &m->rtc)) ||
@@ -131,10 +139,31 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
 			return VM_EXIT_ERROR;
 		}
 	}
-	if (machine_setup_acpi(m))
-		return VM_EXIT_ERROR;
 	special = cfg->xen ? MACHINE_NR_SPECIAL_PAGES * GUEST_PAGE_SIZE : 0;
 	m->special_gpa = vm->lowmem_size - special;
+	if (cfg->firmware) {
+		char version[16];
+		struct firmware_config fcfg = {
+			.path = cfg->firmware_path, .boot = cfg->boot,
+			.drives = cfg->drives, .nr_drives = cfg->nr_drives,
+			.xen = cfg->xen, .uuid = cfg->uuid, .nr_cpus = vm->nr_vcpus,
+			.version = version, .reserved_top = special,
+		};
+
+		/* What the guest's DMI shows as the BIOS version: Xen's, as on Xen. */
+		if (cfg->xen)
+			snprintf(version, sizeof(version), "%u.%u", cfg->xen_cfg.xen_version >> 16,
+				 cfg->xen_cfg.xen_version & 0xffff);
+		else
+			snprintf(version, sizeof(version), "xenkvm");
+
+		rc = firmware_load(vm, m->rtc, &fcfg, &m->firmware);
+		if (rc)
+			return rc == -EINVAL ? VM_EXIT_USAGE : VM_EXIT_ERROR;
+		return machine_setup_vcpus(m) ? VM_EXIT_ERROR : 0;
+	}
+	if (machine_setup_acpi(m))
+		return VM_EXIT_ERROR;
 	rc = boot_load_linux(vm, &(struct boot_request){
 					 .kernel = cfg->kernel, .initrd = cfg->ramdisk, .cmdline = cfg->cmdline,
 					 .rsdp_addr = m->rsdp_addr, .special = special,
@@ -184,4 +213,7 @@ void machine_destroy(struct machine *m)
 	pci_bus_destroy(vm->pci);
 	vm->pci = NULL;
 	vm_destroy(vm);
+	/* Its ROM was a memory slot and its ports were on the bus: after the VM. */
+	firmware_destroy(m->firmware);
+	m->firmware = NULL;
 }

@@ -32,6 +32,7 @@ struct pci_bus {
 	struct pci_device *slots[PCI_SLOTS];
 	struct pci_device host_bridge;
 	uint64_t next_io, next_mem;
+	bool firmware_assigns;     /* devices start with decoding off */
 };
 
 static uint32_t cfg_get(const struct pci_device *d, unsigned int off, unsigned int len)
@@ -228,13 +229,20 @@ int pci_register(struct pci_bus *bus, struct pci_device *d)
 	d->slot = slot;
 	d->gsi = d->irq_pin ? acpi_pci_intx_gsi(slot, d->irq_pin - 1) : 0;
 	pci_fill_config(d);
-	/* Firmware leaves devices decoding; Linux keeps what it finds. */
-	cfg_put(d, PCI_COMMAND, 2, CMD_IO | CMD_MEM);
+	/* Firmware leaves devices decoding; Linux keeps what it finds.  When
+	 * the guest's own firmware assigns BARs, devices come out of reset
+	 * not decoding, so its sizing and moves never collide. */
+	cfg_put(d, PCI_COMMAND, 2, bus->firmware_assigns ? 0 : CMD_IO | CMD_MEM);
 	pthread_mutex_lock(&bus->lock);
 	bus->slots[slot] = d;
 	pci_update_mappings(d);
 	pthread_mutex_unlock(&bus->lock);
 	return 0;
+}
+
+void pci_bus_set_firmware_assigns(struct pci_bus *bus)
+{
+	bus->firmware_assigns = true;
 }
 
 void pci_set_irq(struct pci_device *d, int level)

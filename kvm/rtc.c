@@ -117,6 +117,13 @@ struct rtc *rtc_new_detached(time_t (*now)(void))
 	return r;
 }
 
+void rtc_set_cmos(struct rtc *r, uint8_t index, uint8_t value)
+{
+	pthread_mutex_lock(&r->lock);
+	r->cmos[index & 0x7f] = value;
+	pthread_mutex_unlock(&r->lock);
+}
+
 int rtc_create(struct vm *vm, struct rtc **rtc_r)
 {
 	struct rtc *r = rtc_new_detached(rtc_host_now);

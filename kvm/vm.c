@@ -69,11 +69,12 @@ static int vm_open_kvm(struct vm *vm)
 }
 
 /* Sets (size > 0) or deletes (size 0) KVM slot `id`; the caller holds slot_lock. */
-static int vm_set_slot(struct vm *vm, unsigned int id, uint64_t gpa, uint64_t size, uint8_t *hva,
-		       bool overlay)
+static int vm_set_slot_flags(struct vm *vm, unsigned int id, uint64_t gpa, uint64_t size, uint8_t *hva,
+			     bool overlay, uint32_t flags)
 {
 	struct kvm_userspace_memory_region r = {
 		.slot = id,
+		.flags = flags,
 		.guest_phys_addr = gpa,
 		.memory_size = size,
 		.userspace_addr = (uintptr_t)hva,
@@ -87,8 +88,15 @@ static int vm_set_slot(struct vm *vm, unsigned int id, uint64_t gpa, uint64_t si
 		return -err;
 	}
 	vm->slots[id] = (struct vm_slot){ .gpa = gpa, .size = size, .hva = size ? hva : NULL,
-					  .overlay = size && overlay };
+					  .overlay = size && overlay,
+					  .readonly = size && (flags & KVM_MEM_READONLY) };
 	return 0;
+}
+
+static int vm_set_slot(struct vm *vm, unsigned int id, uint64_t gpa, uint64_t size, uint8_t *hva,
+		       bool overlay)
+{
+	return vm_set_slot_flags(vm, id, gpa, size, hva, overlay, 0);
 }
 
 static int vm_free_slot(const struct vm *vm)
@@ -118,6 +126,24 @@ static int vm_add_slot(struct vm *vm, uint64_t gpa, uint64_t size, uint8_t *hva)
 	if (rc)
 		return rc;
 	return guest_mem_add(&vm->mem, gpa, size, hva);
+}
+
+int vm_map_rom(struct vm *vm, uint64_t gpa, const void *hva, uint64_t size)
+{
+	int id, rc;
+
+	if (!size || (gpa | size | (uintptr_t)hva) & (GUEST_PAGE_SIZE - 1))
+		return -EINVAL;
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) <= 0) {
+		pr_err("this KVM cannot map read-only memory (KVM_CAP_READONLY_MEM)");
+		return -ENOTSUP;
+	}
+	pthread_mutex_lock(&vm->slot_lock);
+	id = vm_free_slot(vm);
+	rc = id < 0 ? id : vm_set_slot_flags(vm, (unsigned int)id, gpa, size, (uint8_t *)hva, false,
+					     KVM_MEM_READONLY);
+	pthread_mutex_unlock(&vm->slot_lock);
+	return rc;
 }
 
 /* Where RAM would be at gpa (NULL outside RAM): what an overlay hides. */
@@ -184,6 +210,11 @@ bool vm_ram_access(struct vm *vm, uint64_t gpa, void *data, unsigned int len, bo
 		p = vm_ram_hva(vm, gpa);   /* mid-split: the RAM is still there */
 	if (p && p + len > vm->ram + vm->ram_size && id < 0)
 		p = NULL;
+	/* A write to ROM exits here and is dropped, as the bus would. */
+	if (p && is_write && id >= 0 && vm->slots[id].readonly) {
+		pthread_mutex_unlock(&vm->slot_lock);
+		return true;
+	}
 	if (p) {
 		if (is_write)
 			memcpy(p, data, len);

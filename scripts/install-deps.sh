@@ -21,6 +21,8 @@ pkgs=(
 	acpica-tools		# iasl/acpiexec cross-checks of the ACPI tables
 	e2fsprogs		# mke2fs for test disk images
 	python3
+	seabios			# the firmware guests without kernel= boot through (bios-256k.bin)
+	grub-pc-bin fdisk	# test_firmware: a GRUB i386-pc boot disk (grub-mkimage, boot.img, sfdisk)
 	qemu-system-x86		# the nested test host (tests/nested/l1-run)
 	busybox-static		# initramfs of the nested host and of the test guests
 	cpio xz-utils		# building initramfs images, unpacking kernel modules

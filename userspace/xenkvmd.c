@@ -76,7 +76,8 @@ static void usage(FILE *f)
 		"\n"
 		"exit status: 0 guest powered off; 1 host-side error; 2 bad usage or\n"
 		"configuration; 3 guest rebooted; 4 guest crashed (triple fault, KVM\n"
-		"emulation failure, crash report); 5 destroyed (signal, Ctrl-], xenkvm destroy).\n"
+		"emulation failure, crash report); 5 destroyed (signal, Ctrl-], xenkvm destroy);\n"
+		"6 the guest did not boot (the firmware found no bootable device).\n"
 		"With --control (as `xenkvm create` runs it), on_poweroff/on_reboot/on_crash\n"
 		"= \"restart\" rebuild the domain in this process and on_crash = \"preserve\"\n"
 		"keeps it (crashed) until destroyed; without, the status reports the event.\n");
@@ -586,13 +587,40 @@ static int daemon_start_pv_console(struct daemon *dm)
 	return 0;
 }
 
+/*
+ * The drives SeaBIOS may boot, at the PIIX3 IDE positions Xen gives disk
+ * entries: hda/xvda/sda primary master .. hdd/xvdd/sdd secondary slave.
+ */
+static size_t daemon_firmware_drives(const struct domain_config *cfg, struct firmware_drive *d, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->nr_disks && n < max; i++) {
+		const char *v = cfg->disks[i].vdev;
+		size_t pre = !strncmp(v, "xvd", 3) ? 3 : !strncmp(v, "hd", 2) || !strncmp(v, "sd", 2) ? 2 : 0;
+
+		if (!pre || v[pre] < 'a' || v[pre] > 'd' || v[pre + 1])
+			continue;
+		d[n++] = (struct firmware_drive){ .ide_index = (unsigned int)(v[pre] - 'a'),
+						  .cdrom = cfg->disks[i].cdrom };
+	}
+	return n;
+}
+
 /* Builds and runs one incarnation of the domain; returns how it ended. */
 static int daemon_run_once(struct daemon *dm)
 {
 	struct domain_config *cfg = &dm->cfg;
+	struct firmware_drive drives[4];
 	struct machine_config mcfg = {
 		.memory_mib = daemon_ram_mib(dm),
 		.vcpus = cfg->vcpus,
+		.firmware = !cfg->kernel,
+		.firmware_path = cfg->bios_path,
+		.boot = cfg->boot,
+		.drives = drives,
+		.nr_drives = daemon_firmware_drives(cfg, drives, 4),
+		.uuid = cfg->has_uuid ? cfg->uuid : NULL,
 		.kernel = cfg->kernel,
 		.ramdisk = cfg->ramdisk,
 		.cmdline = cfg->cmdline,
@@ -701,8 +729,9 @@ static int daemon_run_once(struct daemon *dm)
 	if (daemon_ram_mib(dm) != cfg->memory_mib)
 		pr_info("RAM %llu MiB (maxmem); the guest's balloon brings it to memory = %llu MiB",
 			(unsigned long long)daemon_ram_mib(dm), (unsigned long long)cfg->memory_mib);
-	pr_info("domain '%s': %llu MiB, %u vCPU%s, kernel %s", cfg->name ? cfg->name : "?",
-		(unsigned long long)cfg->memory_mib, cfg->vcpus, cfg->vcpus == 1 ? "" : "s", cfg->kernel);
+	pr_info("domain '%s': %llu MiB, %u vCPU%s, %s%s", cfg->name ? cfg->name : "?",
+		(unsigned long long)cfg->memory_mib, cfg->vcpus, cfg->vcpus == 1 ? "" : "s",
+		cfg->kernel ? "kernel " : "firmware SeaBIOS", cfg->kernel ? cfg->kernel : "");
 	tty_raw();
 	rc = machine_run(dm->m);
 	tty_restore();
@@ -896,10 +925,6 @@ int main(int argc, char **argv)
 	rc = VM_EXIT_USAGE;
 	if (dm.cfg.type != DOMAIN_TYPE_HVM) {
 		fprintf(stderr, "xenkvmd: %s: only type=\"hvm\" domains are supported\n", dm.cfg.path);
-		goto out;
-	}
-	if (!dm.cfg.kernel) {
-		fprintf(stderr, "xenkvmd: %s: 'kernel' is required (direct kernel boot)\n", dm.cfg.path);
 		goto out;
 	}
 	/* xl gives every domain a UUID; so do we when the config has none. */

@@ -66,7 +66,9 @@ struct domain_config {
 	uint64_t maxmem_mib; /* = memory_mib when unset */
 	unsigned int vcpus;
 	unsigned int maxvcpus; /* = vcpus when unset */
-	char *kernel;
+	char *kernel;        /* direct kernel boot; NULL: boot through firmware (SeaBIOS) */
+	char *boot;          /* xl's boot= for firmware boot: c disk, d CD-ROM, n network; NULL = "cd" */
+	char *bios_path;     /* bios_path_override=: the firmware image; NULL = Debian's SeaBIOS */
 	char *ramdisk;
 	char *cmdline;       /* cmdline, or root= + extra= joined as xl does */
 	struct disk_spec *disks;

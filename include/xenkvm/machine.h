@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "xenkvm/firmware.h"
 #include "xenkvm/vm.h"
 #include "xenkvm/xen_kvm.h"
 
@@ -20,6 +21,13 @@ struct xen_platform;
 struct machine_config {
 	uint64_t memory_mib;
 	unsigned int vcpus;
+	/* Firmware boot (kernel NULL): SeaBIOS, see xenkvm/firmware.h. */
+	bool firmware;
+	const char *firmware_path;       /* NULL: Debian's bios-256k.bin */
+	const char *boot;                /* xl's boot= (NULL: "cd") */
+	const struct firmware_drive *drives;
+	size_t nr_drives;
+	const uint8_t *uuid;             /* SMBIOS; NULL: none */
 	const char *kernel;
 	const char *ramdisk;      /* NULL: none */
 	const char *cmdline;
@@ -52,6 +60,7 @@ struct machine {
 	struct event_loop *loop;   /* the caller's I/O thread: timers, backends */
 	struct xen_kvm *xen;       /* NULL without the Xen personality */
 	struct xen_platform *platform;
+	struct firmware *firmware; /* NULL for direct kernel boot */
 	uint64_t special_gpa;      /* first special page */
 };
 

@@ -53,6 +53,9 @@ int pci_bus_create(struct vm *vm, struct pci_bus **bus_r);
 void pci_bus_destroy(struct pci_bus *bus);
 /* 0, -ENOSPC (no slot or window space) or -EINVAL (bad BAR size). */
 int pci_register(struct pci_bus *bus, struct pci_device *dev);
+/* The guest's firmware assigns BARs (SeaBIOS's QEMU path): devices
+ * registered from now on start with I/O and memory decoding off. */
+void pci_bus_set_firmware_assigns(struct pci_bus *bus);
 /* Level of the device's INTx line. */
 void pci_set_irq(struct pci_device *dev, int level);
 

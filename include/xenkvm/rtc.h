@@ -14,6 +14,8 @@ struct rtc;
 
 int rtc_create(struct vm *vm, struct rtc **rtc_r);
 void rtc_destroy(struct rtc *rtc);
+/* Sets a CMOS byte the firmware reads (memory size, CPU count); index < 128. */
+void rtc_set_cmos(struct rtc *rtc, uint8_t index, uint8_t value);
 
 /* Register model for unit tests: `now` supplies the time. */
 struct rtc *rtc_new_detached(time_t (*now)(void));

@@ -38,6 +38,7 @@ enum vm_exit_status {
 	VM_EXIT_REBOOT   = 3,
 	VM_EXIT_CRASH    = 4,   /* triple fault, guest-reported crash, emulation failure */
 	VM_EXIT_KILLED   = 5,   /* destroyed from the host (signal, CLI) */
+	VM_EXIT_NO_BOOT  = 6,   /* the firmware found nothing to boot */
 };
 
 struct vcpu;
@@ -50,6 +51,7 @@ struct vm_slot {
 	uint64_t size;       /* 0 = free */
 	uint8_t *hva;
 	bool overlay;
+	bool readonly;       /* ROM: guest writes are dropped */
 };
 
 struct vm {
@@ -109,6 +111,10 @@ int vm_max_vcpus(int kvm_fd);
  * behind it, so no vCPU needs pausing.  0 or -errno.
  */
 int vm_map_page(struct vm *vm, uint64_t gfn, void *hva);
+/* Maps `size` bytes at `hva` read-only at `gpa` (firmware ROM): the guest's
+ * writes there are dropped; guest_mem (DMA) does not see it.  The memory
+ * must outlive the VM.  0 or -errno. */
+int vm_map_rom(struct vm *vm, uint64_t gpa, const void *hva, uint64_t size);
 /* Frees the host memory behind guest RAM [gpa, gpa+len) (page-aligned, in
  * one RAM region): the balloon gave it back.  KVM drops its mappings
  * through the MMU notifier and a later guest access gets a zeroed page.

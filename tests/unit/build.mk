@@ -9,6 +9,15 @@ test-io_bus-y := tests/unit/test_io_bus.o kvm/io_bus.o
 test-devices-y := tests/unit/test_devices.o kvm/serial.o kvm/rtc.o kvm/acpi_pm.o kvm/pci.o \
 		  kvm/io_bus.o kvm/acpi/acpi.o kvm/acpi/aml.o tests/unit/fake_vm.o lib/log.o
 test-event_loop-y := tests/unit/test_event_loop.o lib/event_loop.o lib/log.o
+unit-tests += fw_cfg
+test-fw_cfg-y := tests/unit/test_fw_cfg.o kvm/fw_cfg.o kvm/guest_mem.o kvm/io_bus.o kvm/acpi/acpi.o \
+		kvm/acpi/aml.o kvm/acpi/loader.o lib/log.o
+unit-tests += smbios
+test-smbios-y := tests/unit/test_smbios.o kvm/smbios.o
+unit-tests += firmware
+test-firmware-y := tests/unit/test_firmware.o kvm/firmware.o kvm/fw_cfg.o kvm/debugcon.o kvm/smbios.o \
+		   kvm/acpi/acpi.o kvm/acpi/aml.o kvm/acpi/loader.o kvm/rtc.o kvm/io_bus.o kvm/guest_mem.o \
+		   kvm/boot.o kvm/bzimage_unpack.o tests/unit/fake_vm.o lib/log.o
 
 # Every ring consumer under a guest that rewrites its shared pages meanwhile
 # (blkback, netback tx/rx, the XenStore ring, the PV console).  Recursive: the

@@ -7,6 +7,7 @@
 extern int fake_irq_level[32];
 extern unsigned int fake_irq_changes;
 extern int fake_stop_status;   /* -1 until vm_request_stop() */
+extern int fake_rom_maps;      /* vm_map_rom() calls */
 
 void fake_vm_reset(void);
 

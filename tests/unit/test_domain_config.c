@@ -141,6 +141,26 @@ static void test_cmdline(void)
 	REJECTS(BASE "root = [ 'x' ]\n", "t.cfg:3: root must be a single value, not a list");
 }
 
+/* No kernel=: firmware boot, as Xen's xlexample.hvm. */
+static void test_firmware_boot(void)
+{
+	CU_ASSERT_EQUAL_FATAL(parse("name = 'g'\ntype = 'hvm'\ndisk = [ '/i.img,raw,xvda,rw' ]\n"), 0);
+	CU_ASSERT_PTR_NULL(cfg.kernel);
+	CU_ASSERT_PTR_NULL(cfg.boot);      /* the firmware's default, "cd" */
+	CU_ASSERT_STRING_EQUAL(warnings, "");
+	CU_ASSERT_EQUAL_FATAL(parse("name = 'g'\nfirmware = 'seabios'\nbios = 'seabios'\nboot = 'dcn'\n"), 0);
+	CU_ASSERT_STRING_EQUAL(cfg.boot, "dcn");
+	CU_ASSERT_STRING_EQUAL(warnings, "");
+	CU_ASSERT_EQUAL_FATAL(parse("name = 'g'\nfirmware = 'bios'\n"), 0);
+	CU_ASSERT_PTR_NULL(cfg.bios_path);
+	CU_ASSERT_EQUAL_FATAL(parse("name = 'g'\nbios_path_override = '/srv/bios.bin'\n"), 0);
+	CU_ASSERT_STRING_EQUAL(cfg.bios_path, "/srv/bios.bin");
+	REJECTS("name = 'g'\nbios_path_override = ''\n", "t.cfg:2: bios_path_override must not be empty");
+	/* kernel= keeps direct boot; boot= is then the firmware's business only */
+	CU_ASSERT_EQUAL_FATAL(parse(BASE "boot = 'c'\n"), 0);
+	CU_ASSERT_STRING_EQUAL(cfg.kernel, "/k");
+}
+
 static void test_warnings(void)
 {
 	CU_ASSERT_EQUAL(parse(BASE "vnc = 1\nfrobnicate = 'x'\non_watchdog = 'destroy'\n"), 0);
@@ -153,7 +173,19 @@ static void test_warnings(void)
 static void test_errors(void)
 {
 	REJECTS("kernel = '/k'\n", "t.cfg: name is required");
-	REJECTS("name = 'g'\n", "t.cfg: kernel is required (only direct kernel boot is supported)");
+	REJECTS("name = 'g'\nfirmware = 'ovmf'\n", "t.cfg:2: firmware=\"ovmf\" is not supported yet (only seabios)");
+	REJECTS("name = 'g'\nfirmware = 'uefi'\n", "t.cfg:2: firmware=\"uefi\" is not supported yet (only seabios)");
+	REJECTS(BASE "bios = 'ovmf'\n", "t.cfg:3: bios=\"ovmf\" is not supported yet (only seabios)");
+	REJECTS(BASE "bios = 'rombios'\n", "t.cfg:3: bios=\"rombios\" is not supported (use seabios)");
+	REJECTS(BASE "bios = 'bios'\n", "t.cfg:3: invalid bios 'bios' (expected seabios)");
+	REJECTS(BASE "firmware = 'pvgrub64'\n", "t.cfg:3: invalid firmware 'pvgrub64' (expected seabios)");
+	REJECTS(BASE "boot = 'cc'\n",
+		"t.cfg:3: invalid boot 'cc' (letters c = disk, d = CD-ROM, n = network, a = floppy, each once)");
+	REJECTS(BASE "boot = 'x'\n",
+		"t.cfg:3: invalid boot 'x' (letters c = disk, d = CD-ROM, n = network, a = floppy, each once)");
+	REJECTS(BASE "boot = ''\n",
+		"t.cfg:3: invalid boot '' (letters c = disk, d = CD-ROM, n = network, a = floppy, each once)");
+	REJECTS(BASE "boot = ['c']\n", "t.cfg:3: boot must be a single value, not a list");
 	REJECTS(BASE "type = 'pv'\n", "t.cfg:3: type=pv is not supported (only hvm)");
 	REJECTS(BASE "type = 'pvh'\n", "t.cfg:3: type=pvh is not supported (only hvm)");
 	REJECTS(BASE "type = 'h'\n", "t.cfg:3: invalid type 'h' (only hvm is supported)");
@@ -531,6 +563,7 @@ int main(void)
 	CU_add_test(s, "keys", test_keys);
 	CU_add_test(s, "cmdline", test_cmdline);
 	CU_add_test(s, "warnings", test_warnings);
+	CU_add_test(s, "firmware boot", test_firmware_boot);
 	CU_add_test(s, "errors", test_errors);
 	CU_add_test(s, "lists", test_lists);
 	CU_add_test(s, "overrides", test_overrides);

@@ -362,6 +362,30 @@ static void log_slow_kvm(const char *log_path, const struct kvm_probe *p)
 	fclose(f);
 }
 
+/* After the console closed: did the domain end because nothing booted
+ * (xenkvmd's exit status 6, logged as "domain ended: ... (exit status 6)")? */
+static bool domain_did_not_boot(const struct rundir *rd, int domid, const char *name)
+{
+	char path[sizeof(rd->base) + 96], line[512];
+	bool nothing = false;
+	FILE *f;
+
+	if (rundir_path(rd, domid, "xenkvmd.log", path, sizeof(path)))
+		return false;
+	f = fopen(path, "r");
+	if (!f) {
+		snprintf(path, sizeof(path), "%s/logs/%s.log", rd->base, name);
+		f = fopen(path, "r");
+	}
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "domain ended: "))
+			nothing = strstr(line, "(exit status 6)") != NULL;
+	fclose(f);
+	return nothing;
+}
+
 int cli_create(int argc, char **argv)
 {
 	struct create_opts o;
@@ -398,10 +422,6 @@ int cli_create(int argc, char **argv)
 	}
 	if (rundir_name_check(cfg.name, &why)) {
 		cli_fail("create", "%s: name \"%s\": %s", o.config, cfg.name, why);
-		goto out;
-	}
-	if (!cfg.kernel) {
-		cli_fail("create", "%s: 'kernel' is required (direct kernel boot)", o.config);
 		goto out;
 	}
 	if (!realpath(o.config, config_abs)) {
@@ -499,8 +519,12 @@ int cli_create(int argc, char **argv)
 	if (!o.quiet)
 		fprintf(stderr, "Started domain %s (id=%d)%s\n", cfg.name, domid, o.paused ? ", paused" : "");
 	rc = CLI_OK;
-	if (o.console)
+	if (o.console) {
 		rc = cli_console_attach("create", &rd, &e, false);
+		if (domain_did_not_boot(&rd, domid, cfg.name))
+			rc = cli_fail("create", "domain %s did not boot: the firmware found no bootable device",
+				      cfg.name);
+	}
 	goto out;
 out_release:
 	if (alive_fd >= 0) {

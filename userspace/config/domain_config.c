@@ -345,6 +345,56 @@ static int key_kernel(struct ctx *c, const struct xlcfg_setting *s)
 	return set_string(c, s, &c->cfg->kernel);
 }
 
+/* firmware= and bios=: SeaBIOS is the one firmware here (xl's "bios" means it
+ * for HVM); UEFI is refused until OVMF is supported. */
+static int key_firmware(struct ctx *c, const struct xlcfg_setting *s)
+{
+	const char *v = NULL;
+
+	if (get_string(c, s, &v))
+		return -1;
+	if (!strcmp(v, "seabios") || (!strcmp(s->key, "firmware") && !strcmp(v, "bios")))
+		return 0;
+	if (!strcmp(v, "ovmf") || (!strcmp(s->key, "firmware") && !strcmp(v, "uefi")))
+		return fail(c, s, "%s=\"%s\" is not supported yet (only seabios)", s->key, v);
+	if (!strcmp(v, "rombios"))
+		return fail(c, s, "%s=\"rombios\" is not supported (use seabios)", s->key);
+	return fail(c, s, "invalid %s '%.40s' (expected seabios)", s->key, v);
+}
+
+static int key_bios_path(struct ctx *c, const struct xlcfg_setting *s)
+{
+	const char *v = NULL;
+
+	if (get_string(c, s, &v))
+		return -1;
+	if (!*v)
+		return fail(c, s, "bios_path_override must not be empty");
+	return set_string(c, s, &c->cfg->bios_path);
+}
+
+/* boot=: xl's device letters for HVM firmware, each at most once. */
+static int key_boot(struct ctx *c, const struct xlcfg_setting *s)
+{
+	const char *v = NULL;
+	unsigned int seen = 0;
+
+	if (get_string(c, s, &v))
+		return -1;
+	if (!*v || strlen(v) > 4)
+		goto bad;
+	for (const char *p = v; *p; p++) {
+		const char *at = strchr("acdn", *p);
+
+		if (!at || (seen & (1u << (at - "acdn"))))
+			goto bad;
+		seen |= 1u << (at - "acdn");
+	}
+	return set_string(c, s, &c->cfg->boot);
+bad:
+	return fail(c, s, "invalid boot '%.40s' (letters c = disk, d = CD-ROM, n = network, a = floppy, each once)", v);
+}
+
 static int key_ramdisk(struct ctx *c, const struct xlcfg_setting *s)
 {
 	const char *v = NULL;
@@ -582,6 +632,10 @@ static const struct key_handler handlers[] = {
 	{ "vcpus", key_vcpus },
 	{ "maxvcpus", key_vcpus },
 	{ "kernel", key_kernel },
+	{ "firmware", key_firmware },
+	{ "bios", key_firmware },
+	{ "boot", key_boot },
+	{ "bios_path_override", key_bios_path },
 	{ "ramdisk", key_ramdisk },
 	{ "cmdline", key_cmdline_part },
 	{ "root", key_cmdline_part },
@@ -599,13 +653,13 @@ static const struct key_handler handlers[] = {
 /* xl.cfg keys we know but don't implement (yet): warned about, not refused. */
 static const char *const unsupported_keys[] = {
 	"acpi", "acpi_firmware", "acpi_laptop_slate", "acpi_s3", "acpi_s4", "altp2m", "altp2mhvm",
-	"apic", "bios", "bios_path_override", "boot", "bootloader", "bootloader_args", "cap",
+	"apic", "bootloader", "bootloader_args", "cap",
 	"channel", "cpu_weight", "cpuid", "cpus", "cpus_soft", "device_model",
 	"device_model_args", "device_model_args_hvm", "device_model_args_pv",
 	"device_model_override", "device_model_stubdomain_override",
 	"device_model_stubdomain_seclabel", "device_model_user", "device_model_version",
 	"device_tree", "display", "dm_restrict", "driver_domain", "dtdev", "e820_host",
-	"event_channels", "extratime", "firmware", "firmware_override", "gfx_passthru",
+	"event_channels", "extratime", "firmware_override", "gfx_passthru",
 	"gic_version", "hap", "hdtype", "hpet", "init_seclabel", "iomem", "ioports", "irqs",
 	"keymap", "latency", "localtime", "max_event_channels", "max_grant_frames",
 	"max_maptrack_frames", "mca_caps", "mmio_hole", "ms_vm_genid", "nestedhvm",
@@ -661,8 +715,7 @@ static int domain_config_finish(struct ctx *c)
 
 	if (!cfg->name)
 		return fail(c, NULL, "name is required");
-	if (!cfg->kernel)
-		return fail(c, NULL, "kernel is required (only direct kernel boot is supported)");
+	/* Without kernel= the guest boots through SeaBIOS, as on Xen. */
 
 	if (c->cmdline) {
 		cfg->cmdline = strdup(c->cmdline->value->str);
@@ -798,6 +851,8 @@ void domain_config_free(struct domain_config *cfg)
 	free(cfg->path);
 	free(cfg->name);
 	free(cfg->kernel);
+	free(cfg->boot);
+	free(cfg->bios_path);
 	free(cfg->ramdisk);
 	free(cfg->cmdline);
 	free(cfg->serial);

@@ -59,6 +59,14 @@ static void dump_config(const struct domain_config *c)
 	printf("serial = ");
 	put_str(c->serial);
 	printf("\nxen_platform_pci = %d\nxen_version = 0x%x\n", c->xen_platform, c->xen_version);
+	if (!c->kernel) {
+		/* only for firmware boot, so direct-boot configs read as before */
+		printf("firmware = seabios\nboot = ");
+		put_str(c->boot ? c->boot : "cd");
+		printf("\nbios_path_override = ");
+		put_str(c->bios_path);
+		putchar('\n');
+	}
 	for (size_t i = 0; i < c->nr_disks; i++) {
 		const struct disk_spec *d = &c->disks[i];
 
