@@ -1,5 +1,6 @@
 core-y += kvm/guest_mem.o kvm/io_bus.o kvm/vm.o kvm/vcpu.o kvm/cpuid.o kvm/boot.o kvm/bzimage_unpack.o \
-	  kvm/serial.o kvm/rtc.o kvm/acpi_pm.o kvm/pci.o kvm/machine.o kvm/xen.o
+	  kvm/serial.o kvm/rtc.o kvm/acpi_pm.o kvm/pci.o kvm/machine.o kvm/xen.o \
+	  kvm/xen_platform.o kvm/piix3.o kvm/ide.o kvm/atapi.o
 # The host-side bzImage unpacker: the compressors Linux builds with.
 ldlibs-y += -llz4 -lzstd -lz -llzma
 fuzzers += kernel_image

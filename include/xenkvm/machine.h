@@ -1,6 +1,7 @@
 /*
  * The PC the guest sees, assembled from kvm/ parts: VM + RAM, in-kernel
- * irqchip and PIT, COM1, CMOS RTC, ACPI PM, PCI host bridge, ACPI tables,
+ * irqchip and PIT, COM1, CMOS RTC, ACPI PM, PCI host bridge, PIIX3 with
+ * its IDE drives (00:01.x), the Xen platform device (00:02.0), ACPI tables,
  * CPUID/LAPIC per vCPU, and the directly booted kernel.
  */
 #ifndef XENKVM_MACHINE_H
@@ -9,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "xenkvm/ide.h"
 #include "xenkvm/vm.h"
 #include "xenkvm/xen_kvm.h"
 
@@ -16,6 +18,7 @@ struct rtc;
 struct acpi_pm;
 struct event_loop;
 struct xen_platform;
+struct piix3;
 
 struct machine_config {
 	uint64_t memory_mib;
@@ -28,6 +31,8 @@ struct machine_config {
 	int console_out_fd;
 	bool console_escape;      /* Ctrl-] on the input destroys the domain */
 	struct event_loop *loop;  /* the caller's I/O thread (started and stopped by it) */
+	/* The emulated IDE drives by position (primary master first); NULL: none. */
+	const struct ide_drive_desc *ide[IDE_POSITIONS];
 
 	/* The Xen personality (xen_platform_pci=1): CPUID leaves, hypercalls,
 	 * the platform PCI device. */
@@ -52,6 +57,8 @@ struct machine {
 	struct event_loop *loop;   /* the caller's I/O thread: timers, backends */
 	struct xen_kvm *xen;       /* NULL without the Xen personality */
 	struct xen_platform *platform;
+	struct ide *ide;           /* the PIIX3's IDE drives */
+	struct piix3 *piix3;
 	uint64_t special_gpa;      /* first special page */
 };
 
