@@ -9,3 +9,7 @@ test-io_bus-y := tests/unit/test_io_bus.o kvm/io_bus.o
 test-devices-y := tests/unit/test_devices.o kvm/serial.o kvm/rtc.o kvm/acpi_pm.o kvm/pci.o \
 		  kvm/io_bus.o kvm/acpi/acpi.o kvm/acpi/aml.o tests/unit/fake_vm.o lib/log.o
 test-event_loop-y := tests/unit/test_event_loop.o lib/event_loop.o lib/log.o
+# The PIIX3 IDE controller (ATA + ATAPI) and Xen's unplug protocol, on temp images.
+unit-tests += ide
+test-ide-y := tests/unit/test_ide.o kvm/ide.o kvm/atapi.o kvm/piix3.o kvm/xen_platform.o kvm/pci.o \
+	      kvm/io_bus.o kvm/acpi/acpi.o kvm/acpi/aml.o tests/unit/fake_vm.o lib/log.o
