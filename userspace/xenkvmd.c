@@ -585,9 +585,45 @@ static int daemon_start_pv_console(struct daemon *dm)
 	return 0;
 }
 
+/* Each disk entry on emulated IDE where Xen would put it (xvda/hda/sda the
+ * primary master, ... xvdd the secondary slave), for firmware and for
+ * guests until their PV drivers unplug it.  0 or a vm_exit_status. */
+static int daemon_ide_drives(const struct domain_config *cfg, struct ide_drive_desc *descs,
+			     struct machine_config *mcfg)
+{
+	for (size_t i = 0; i < cfg->nr_disks; i++) {
+		const struct disk_spec *d = &cfg->disks[i];
+		int pos = disk_spec_ide_position(d);
+
+		if (pos < 0) {
+			if (!cfg->xen_platform) {
+				pr_err("disk %s: only xvda-xvdd/hda-hdd/sda-sdd are emulated; other disks need "
+				       "the Xen platform device (xen_platform_pci=1)", d->vdev);
+				return VM_EXIT_USAGE;
+			}
+			continue;   /* PV only */
+		}
+		if (mcfg->ide[pos]) {
+			pr_warn("disk %s: IDE position %d is taken by an earlier disk: PV only", d->vdev, pos);
+			continue;
+		}
+		if (d->format && *d->format && strcmp(d->format, "raw") &&
+		    !(d->cdrom && !strcmp(d->format, "empty"))) {
+			pr_err("disk %s: format %s: only raw images are supported", d->vdev, d->format);
+			return VM_EXIT_USAGE;
+		}
+		descs[pos] = (struct ide_drive_desc){
+			.path = d->target, .readonly = d->readonly, .cdrom = d->cdrom,
+		};
+		mcfg->ide[pos] = &descs[pos];
+	}
+	return 0;
+}
+
 /* Builds and runs one incarnation of the domain; returns how it ended. */
 static int daemon_run_once(struct daemon *dm)
 {
+	struct ide_drive_desc ide_descs[IDE_POSITIONS];
 	struct domain_config *cfg = &dm->cfg;
 	struct machine_config mcfg = {
 		.memory_mib = daemon_ram_mib(dm),
@@ -612,6 +648,9 @@ static int daemon_run_once(struct daemon *dm)
 	int rc;
 
 	memcpy(mcfg.xen_cfg.uuid, cfg->uuid, sizeof(mcfg.xen_cfg.uuid));
+	rc = daemon_ide_drives(cfg, ide_descs, &mcfg);
+	if (rc)
+		return rc;
 	if (dm->console)
 		console_server_fds(dm->console, &mcfg.console_in_fd, &mcfg.console_out_fd);
 	dm->m = calloc(1, sizeof(*dm->m));
@@ -673,9 +712,9 @@ static int daemon_run_once(struct daemon *dm)
 				goto out;
 			}
 		}
-	} else if (cfg->nr_disks || cfg->nr_vifs) {
-		pr_err("disks and vifs need the Xen platform device (xen_platform_pci=1): this VMM "
-		       "has no emulated disks or NICs");
+	} else if (cfg->nr_vifs) {
+		pr_err("vifs need the Xen platform device (xen_platform_pci=1): this VMM "
+		       "has no emulated NICs");
 		rc = VM_EXIT_USAGE;
 		goto out;
 	}
