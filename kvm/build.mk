@@ -5,3 +5,6 @@ core-y += kvm/guest_mem.o kvm/io_bus.o kvm/vm.o kvm/vcpu.o kvm/cpuid.o kvm/boot.
 ldlibs-y += -llz4 -lzstd -lz -llzma
 fuzzers += kernel_image
 fuzz-kernel_image-y := tests/fuzz/fuzz_kernel_image.o kvm/boot.o kvm/bzimage_unpack.o lib/log.o
+# The IDE model under arbitrary register traffic, on small temp images.
+fuzzers += ide
+fuzz-ide-y := tests/fuzz/fuzz_ide.o kvm/ide.o kvm/atapi.o lib/log.o
