@@ -3,8 +3,9 @@
 #
 # Everything comes from Debian packages (apt-get download, nothing else):
 #   linux-image-cloud-amd64's current 6.1 cloud kernel (CONFIG_XEN_PVHVM=y) with its
-#   xen-blkfront.ko, xen-netfront.ko and ACPI button.ko, and busybox-static for the
-#   initramfs.
+#   xen-blkfront.ko, xen-netfront.ko and ACPI button.ko, the emulated-disk drivers
+#   (scsi_common, scsi_mod, libata, ata_piix, sd_mod, cdrom, sr_mod), and
+#   busybox-static for the initramfs.
 # The initramfs /init mounts proc, sys, dev and devpts and prints
 #   XENKVM-INIT-START <seconds of /proc/uptime>
 # as its first line.  With xktest=NAME on the kernel command line it then runs
