@@ -212,6 +212,14 @@ static void ide_serial(const struct ide_drive *d, char *out, size_t size)
 	snprintf(out, size, "XK%08u", pos + 1);
 }
 
+/* The translated geometry BIOSes and IDENTIFY report: 16 heads, 63 sectors. */
+static uint16_t ide_default_cyls(uint64_t sectors)
+{
+	uint64_t cyls = sectors / (16 * 63);
+
+	return (uint16_t)(cyls > 16383 ? 16383 : cyls ? cyls : 1);
+}
+
 static void ide_identify_disk(struct ide_drive *d)
 {
 	uint16_t w[256] = { 0 };
@@ -221,9 +229,9 @@ static void ide_identify_disk(struct ide_drive *d)
 
 	ide_serial(d, serial, sizeof(serial));
 	w[0] = 0x0040;                           /* fixed, not removable */
-	w[1] = d->cyls;
-	w[3] = d->heads;
-	w[6] = d->spt;
+	w[1] = ide_default_cyls(d->sectors);     /* default geometry */
+	w[3] = 16;
+	w[6] = 63;
 	ide_drive_ident_string(w, 10, 10, serial);
 	ide_drive_ident_string(w, 23, 4, "1.0");
 	ide_drive_ident_string(w, 27, 20, "XENKVM HARDDISK");
@@ -232,7 +240,7 @@ static void ide_identify_disk(struct ide_drive *d)
 	w[50] = 0x4000;
 	w[51] = 0x0200;                          /* PIO mode 2 timing */
 	w[53] = 0x0003;                          /* words 54-58 and 64-70 valid */
-	w[54] = d->cyls;
+	w[54] = d->cyls;                         /* current geometry */
 	w[55] = d->heads;
 	w[56] = d->spt;
 	w[57] = (uint16_t)chs;
@@ -757,14 +765,11 @@ struct ide *ide_new(void (*set_irq)(void *opaque, unsigned int irq, int level), 
 	return ide;
 }
 
-/* The translated geometry BIOSes and IDENTIFY report: 16 heads, 63 sectors. */
 static void ide_default_geometry(struct ide_drive *d)
 {
-	uint64_t cyls = d->sectors / (16 * 63);
-
 	d->heads = 16;
 	d->spt = 63;
-	d->cyls = (uint16_t)(cyls > 16383 ? 16383 : cyls ? cyls : 1);
+	d->cyls = ide_default_cyls(d->sectors);
 }
 
 static int ide_open_image(struct ide_drive *d, const char *path, bool readonly)

@@ -452,6 +452,56 @@ static void test_reset_and_absent(void)
 	rig_down(&r);
 }
 
+/* EXECUTE DEVICE DIAGNOSTIC, INITIALIZE DEVICE PARAMETERS (CHS follows the
+ * new geometry), write cache off in IDENTIFY. */
+static void test_diag_and_geometry(void)
+{
+	struct rig r;
+	uint16_t w[256];
+	uint8_t b[512];
+
+	rig_up(&r, false, false);
+	lba28(&r, P, 0, 7, 9);
+	out(&r, P + 7, 0x90, 1);
+	CU_ASSERT_EQUAL(irq_level[14], 1);
+	CU_ASSERT_EQUAL(in(&r, P + 7, 1) & (ST_ERR | ST_DRQ | ST_DRDY), ST_DRDY);
+	CU_ASSERT_EQUAL(in(&r, P + 1, 1), 0x01);
+	CU_ASSERT_EQUAL(in(&r, P + 2, 1), 1);
+	CU_ASSERT_EQUAL(in(&r, P + 4, 1), 0);
+	/* 4 heads, 8 sectors per track: C/H/S 1/2/3 is LBA (1 * 4 + 2) * 8 + 2 = 50. */
+	out(&r, P + 6, 0xa3, 1);
+	out(&r, P + 2, 8, 1);
+	out(&r, P + 7, 0x91, 1);
+	CU_ASSERT_EQUAL(in(&r, P + 7, 1) & ST_ERR, 0);
+	out(&r, P + 6, 0xa2, 1);
+	out(&r, P + 2, 1, 1);
+	out(&r, P + 3, 3, 1);
+	out(&r, P + 4, 1, 1);
+	out(&r, P + 5, 0, 1);
+	out(&r, P + 7, 0x20, 1);
+	CU_ASSERT_EQUAL(in(&r, P + 7, 1) & (ST_ERR | ST_DRQ), ST_DRQ);
+	read_data(&r, P, b, 512);
+	CU_ASSERT(sector_is(b, 50, 0, 512));
+	out(&r, P + 3, 9, 1);            /* sector 9 of 8 */
+	out(&r, P + 7, 0x20, 1);
+	CU_ASSERT_EQUAL(in(&r, P + 7, 1) & ST_ERR, ST_ERR);
+	out(&r, P + 2, 0, 1);            /* 0 sectors per track */
+	out(&r, P + 7, 0x91, 1);
+	CU_ASSERT_EQUAL(in(&r, P + 7, 1) & ST_ERR, ST_ERR);
+	/* Write cache off shows in IDENTIFY word 85. */
+	select_drive(&r, P, 0);
+	out(&r, P + 1, 0x82, 1);
+	out(&r, P + 7, 0xef, 1);
+	CU_ASSERT_EQUAL(in(&r, P + 7, 1) & ST_ERR, 0);
+	out(&r, P + 7, 0xec, 1);
+	read_data(&r, P, (uint8_t *)w, 512);
+	CU_ASSERT_EQUAL(w[85] & 0x20, 0);
+	CU_ASSERT_EQUAL(w[55], 4);       /* the current geometry ... */
+	CU_ASSERT_EQUAL(w[56], 8);
+	CU_ASSERT_EQUAL(w[3], 16);       /* ... and the default one */
+	rig_down(&r);
+}
+
 /* ---- ATAPI ------------------------------------------------------------------ */
 /* Sends a 12-byte packet to the secondary master; returns the final status. */
 static uint8_t packet(struct rig *r, const uint8_t *cdb, uint16_t bcl, uint8_t *data, unsigned int *got)
@@ -828,6 +878,7 @@ int main(void)
 	CU_add_test(s, "EXT and MULTIPLE", test_ext_and_multiple);
 	CU_add_test(s, "bounds and bad commands", test_bounds_and_bad_commands);
 	CU_add_test(s, "reset, absent slave, empty channel", test_reset_and_absent);
+	CU_add_test(s, "diagnostic, geometry, write cache", test_diag_and_geometry);
 	CU_add_test(s, "atapi", test_atapi);
 	CU_add_test(s, "empty cdrom", test_empty_cdrom);
 	CU_add_test(s, "attach errors", test_attach_errors);
