@@ -9,9 +9,11 @@
 #include "xenkvm/boot.h"
 #include "xenkvm/cpuid.h"
 #include "xenkvm/event_loop.h"
+#include "xenkvm/ide.h"
 #include "xenkvm/log.h"
 #include "xenkvm/machine.h"
 #include "xenkvm/pci.h"
+#include "xenkvm/piix3.h"
 #include "xenkvm/rtc.h"
 #include "xenkvm/serial.h"
 #include "xenkvm/vcpu.h"
@@ -96,6 +98,43 @@ static int machine_setup_acpi(struct machine *m)
 	return 0;
 }
 
+static void machine_ide_irq(void *opaque, unsigned int irq, int level)
+{
+	vm_set_irq(opaque, irq, level);
+}
+
+static void machine_unplug(void *opaque, uint16_t mask)
+{
+	struct machine *m = opaque;
+
+	ide_unplug(m->ide, mask);
+}
+
+/* The south bridge with its IDE drives; before the Xen platform device,
+ * which goes to the slot after it as on Xen. */
+static int machine_setup_ide(struct machine *m, const struct machine_config *cfg)
+{
+	struct vm *vm = &m->vm;
+	int rc;
+
+	m->ide = ide_new(machine_ide_irq, vm);
+	if (!m->ide)
+		return VM_EXIT_ERROR;
+	for (unsigned int i = 0; i < IDE_POSITIONS; i++) {
+		if (!cfg->ide[i])
+			continue;
+		rc = ide_attach(m->ide, i, cfg->ide[i]);
+		if (rc)
+			return rc == -ENOMEM ? VM_EXIT_ERROR : VM_EXIT_USAGE;
+	}
+	rc = piix3_create(vm->pci, &vm->pio, m->ide, &m->piix3);
+	if (rc) {
+		pr_err("creating the PIIX3 IDE controller: %s", strerror(-rc));
+		return VM_EXIT_ERROR;
+	}
+	return 0;
+}
+
 static void machine_console_escape(void *opaque)
 {
 	vm_request_stop(opaque, VM_EXIT_KILLED, "destroyed from the console (Ctrl-])");
@@ -129,6 +168,9 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
 	if (cfg->console_escape)
 		serial_set_escape(vm->serial, machine_console_escape, vm);
 	m->loop = cfg->loop;
+	rc = machine_setup_ide(m, cfg);
+	if (rc)
+		return rc;
 	if (cfg->xen) {
 		rc = xen_kvm_create(vm, m->loop, &cfg->xen_cfg, &m->xen);
 		if (rc)
@@ -138,6 +180,7 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
 			pr_err("creating the Xen platform device: %s", strerror(-rc));
 			return VM_EXIT_ERROR;
 		}
+		xen_platform_set_unplug(m->platform, machine_unplug, m);
 	}
 	special = cfg->xen ? MACHINE_NR_SPECIAL_PAGES * GUEST_PAGE_SIZE : 0;
 	m->special_gpa = vm->lowmem_size - special;
@@ -206,6 +249,8 @@ void machine_destroy(struct machine *m)
 	/* The caller stopped the I/O thread: timers and fds can go. */
 	xen_kvm_destroy(m->xen);
 	xen_platform_destroy(m->platform);
+	piix3_destroy(m->piix3);
+	ide_free(m->ide);   /* flushes what the guest wrote through IDE */
 	serial_destroy(vm->serial);
 	vm->serial = NULL;
 	rtc_destroy(m->rtc);

@@ -16,6 +16,8 @@
 #define PCI_COMMAND        0x04
 #define PCI_REVISION       0x08
 #define PCI_HEADER_TYPE    0x0e
+#define PCI_HEADER_MULTI_FN 0x80
+#define PCI_DEV_REGS       0x40   /* first device-specific register */
 #define PCI_BAR0           0x10
 #define PCI_SUBSYSTEM      0x2c
 #define PCI_INTERRUPT_LINE 0x3c
@@ -29,7 +31,7 @@ struct pci_bus {
 	pthread_mutex_t lock;
 	struct vm *vm;
 	uint32_t address;
-	struct pci_device *slots[PCI_SLOTS];
+	struct pci_device *devs[PCI_SLOTS][PCI_FUNCS];
 	struct pci_device host_bridge;
 	uint64_t next_io, next_mem;
 	bool firmware_assigns;     /* devices start with decoding off */
@@ -61,7 +63,7 @@ static void pci_bar_map(struct pci_device *d, unsigned int i, bool on)
 	if (on) {
 		/* An address the guest left at 0 or in the way of others just stays off. */
 		if (!b->addr || io_bus_register(bus, b->addr, b->size, b->fn, b->opaque, d->name)) {
-			pr_debug("pci %02x: BAR%u at %#llx not mapped", d->slot, i, (unsigned long long)b->addr);
+			pr_debug("pci %02x.%u: BAR%u at %#llx not mapped", d->slot, d->fn, i, (unsigned long long)b->addr);
 			return;
 		}
 	} else {
@@ -111,6 +113,8 @@ static void pci_config_write(struct pci_device *d, unsigned int off, unsigned in
 		pci_update_mappings(d);
 	} else if (off == PCI_INTERRUPT_LINE && len == 1) {
 		d->config[PCI_INTERRUPT_LINE] = (uint8_t)v;
+	} else if (off >= PCI_DEV_REGS && d->dev_regs_writable) {
+		memcpy(&d->config[off], &v, len);
 	} else {
 		return;   /* everything else is read-only */
 	}
@@ -141,8 +145,8 @@ void pci_config_io(struct pci_bus *bus, uint64_t port, void *data, unsigned int 
 		unsigned int fn = (bus->address >> 8) & 7;
 		struct pci_device *d = NULL;
 
-		if ((bus->address & CFG_ENABLE) && busnr == 0 && fn == 0)
-			d = bus->slots[slot];
+		if ((bus->address & CFG_ENABLE) && busnr == 0)
+			d = bus->devs[slot][fn];
 		if (off + len > 256)
 			d = NULL;
 		if (!d) {
@@ -193,15 +197,42 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 	return (v + a - 1) & ~(a - 1);
 }
 
+/* Function 0 says whether the slot holds more functions; Linux and
+ * firmware look at functions 1-7 only when it does. */
+static void pci_update_multi_fn(struct pci_bus *bus, unsigned int slot)
+{
+	struct pci_device *f0 = bus->devs[slot][0];
+	bool multi = false;
+
+	for (unsigned int fn = 1; fn < PCI_FUNCS; fn++)
+		multi |= bus->devs[slot][fn] != NULL;
+	if (f0)
+		f0->config[PCI_HEADER_TYPE] = multi ? PCI_HEADER_MULTI_FN : 0;
+}
+
 int pci_register(struct pci_bus *bus, struct pci_device *d)
 {
 	unsigned int slot;
+
+	for (slot = 0; slot < PCI_SLOTS; slot++) {
+		bool used = false;
+
+		for (unsigned int fn = 0; fn < PCI_FUNCS; fn++)
+			used |= bus->devs[slot][fn] != NULL;
+		if (!used)
+			return pci_register_at(bus, d, slot, 0);
+	}
+	return -ENOSPC;
+}
+
+int pci_register_at(struct pci_bus *bus, struct pci_device *d, unsigned int slot, unsigned int fn)
+{
 	uint64_t io = bus->next_io, mem = bus->next_mem;
 
-	for (slot = 0; slot < PCI_SLOTS && bus->slots[slot]; slot++)
-		;
-	if (slot == PCI_SLOTS)
-		return -ENOSPC;
+	if (slot >= PCI_SLOTS || fn >= PCI_FUNCS)
+		return -EINVAL;
+	if (bus->devs[slot][fn])
+		return -EBUSY;
 	/* Assign BARs the way firmware does, naturally aligned. */
 	for (unsigned int i = 0; i < PCI_NUM_BARS; i++) {
 		struct pci_bar *b = &d->bars[i];
@@ -227,6 +258,7 @@ int pci_register(struct pci_bus *bus, struct pci_device *d)
 	bus->next_mem = mem;
 	d->bus = bus;
 	d->slot = slot;
+	d->fn = fn;
 	d->gsi = d->irq_pin ? acpi_pci_intx_gsi(slot, d->irq_pin - 1) : 0;
 	pci_fill_config(d);
 	/* Firmware leaves devices decoding; Linux keeps what it finds.  When
@@ -234,7 +266,8 @@ int pci_register(struct pci_bus *bus, struct pci_device *d)
 	 * not decoding, so its sizing and moves never collide. */
 	cfg_put(d, PCI_COMMAND, 2, bus->firmware_assigns ? 0 : CMD_IO | CMD_MEM);
 	pthread_mutex_lock(&bus->lock);
-	bus->slots[slot] = d;
+	bus->devs[slot][fn] = d;
+	pci_update_multi_fn(bus, slot);
 	pci_update_mappings(d);
 	pthread_mutex_unlock(&bus->lock);
 	return 0;

@@ -588,28 +588,65 @@ static int daemon_start_pv_console(struct daemon *dm)
 }
 
 /*
- * The drives SeaBIOS may boot, at the PIIX3 IDE positions Xen gives disk
- * entries: hda/xvda/sda primary master .. hdd/xvdd/sdd secondary slave.
+ * The drives SeaBIOS may boot: the disks at their IDE positions (as
+ * daemon_ide_drives() places them; a position's first disk wins).
  */
 static size_t daemon_firmware_drives(const struct domain_config *cfg, struct firmware_drive *d, size_t max)
 {
+	unsigned int taken = 0;
 	size_t n = 0;
 
 	for (size_t i = 0; i < cfg->nr_disks && n < max; i++) {
-		const char *v = cfg->disks[i].vdev;
-		size_t pre = !strncmp(v, "xvd", 3) ? 3 : !strncmp(v, "hd", 2) || !strncmp(v, "sd", 2) ? 2 : 0;
+		int pos = disk_spec_ide_position(&cfg->disks[i]);
 
-		if (!pre || v[pre] < 'a' || v[pre] > 'd' || v[pre + 1])
+		if (pos < 0 || (taken & (1u << pos)))
 			continue;
-		d[n++] = (struct firmware_drive){ .ide_index = (unsigned int)(v[pre] - 'a'),
+		taken |= 1u << pos;
+		d[n++] = (struct firmware_drive){ .ide_index = (unsigned int)pos,
 						  .cdrom = cfg->disks[i].cdrom };
 	}
 	return n;
 }
 
+/* Each disk entry on emulated IDE where Xen would put it (xvda/hda/sda the
+ * primary master, ... xvdd the secondary slave), for firmware and for
+ * guests until their PV drivers unplug it.  0 or a vm_exit_status. */
+static int daemon_ide_drives(const struct domain_config *cfg, struct ide_drive_desc *descs,
+			     struct machine_config *mcfg)
+{
+	for (size_t i = 0; i < cfg->nr_disks; i++) {
+		const struct disk_spec *d = &cfg->disks[i];
+		int pos = disk_spec_ide_position(d);
+
+		if (pos < 0) {
+			if (!cfg->xen_platform) {
+				pr_err("disk %s: only xvda-xvdd/hda-hdd/sda-sdd are emulated; other disks need "
+				       "the Xen platform device (xen_platform_pci=1)", d->vdev);
+				return VM_EXIT_USAGE;
+			}
+			continue;   /* PV only */
+		}
+		if (mcfg->ide[pos]) {
+			pr_warn("disk %s: IDE position %d is taken by an earlier disk: PV only", d->vdev, pos);
+			continue;
+		}
+		if (d->format && *d->format && strcmp(d->format, "raw") &&
+		    !(d->cdrom && !strcmp(d->format, "empty"))) {
+			pr_err("disk %s: format %s: only raw images are supported", d->vdev, d->format);
+			return VM_EXIT_USAGE;
+		}
+		descs[pos] = (struct ide_drive_desc){
+			.path = d->target, .readonly = d->readonly, .cdrom = d->cdrom,
+		};
+		mcfg->ide[pos] = &descs[pos];
+	}
+	return 0;
+}
+
 /* Builds and runs one incarnation of the domain; returns how it ended. */
 static int daemon_run_once(struct daemon *dm)
 {
+	struct ide_drive_desc ide_descs[IDE_POSITIONS];
 	struct domain_config *cfg = &dm->cfg;
 	struct firmware_drive drives[4];
 	struct machine_config mcfg = {
@@ -641,6 +678,9 @@ static int daemon_run_once(struct daemon *dm)
 	int rc;
 
 	memcpy(mcfg.xen_cfg.uuid, cfg->uuid, sizeof(mcfg.xen_cfg.uuid));
+	rc = daemon_ide_drives(cfg, ide_descs, &mcfg);
+	if (rc)
+		return rc;
 	if (dm->console)
 		console_server_fds(dm->console, &mcfg.console_in_fd, &mcfg.console_out_fd);
 	dm->m = calloc(1, sizeof(*dm->m));
@@ -702,9 +742,9 @@ static int daemon_run_once(struct daemon *dm)
 				goto out;
 			}
 		}
-	} else if (cfg->nr_disks || cfg->nr_vifs) {
-		pr_err("disks and vifs need the Xen platform device (xen_platform_pci=1): this VMM "
-		       "has no emulated disks or NICs");
+	} else if (cfg->nr_vifs) {
+		pr_err("vifs need the Xen platform device (xen_platform_pci=1): this VMM "
+		       "has no emulated NICs");
 		rc = VM_EXIT_USAGE;
 		goto out;
 	}

@@ -5,7 +5,7 @@ xen-core-y := xen-compat/xen_domain.o xen-compat/guest_access.o xen-compat/share
 	xen-compat/hypercall_page.o xen-compat/hypercall_blobs.o xen-compat/hvm.o \
 	xen-compat/memory.o xen-compat/vcpu.o xen-compat/sched.o xen-compat/gnttab.o \
 	xen-compat/physdev.o xen-compat/console_io.o
-core-y += $(xen-core-y) xen-compat/platform_pci.o xen-compat/pv_console.o \
+core-y += $(xen-core-y) xen-compat/pv_console.o \
 	xen-compat/bench_echo.o
 
 # Hypercall pages: preprocess (shared port/MSR constants), assemble for the

@@ -106,6 +106,10 @@ void domain_config_free(struct domain_config *cfg);
 /* xl.cfg disk spec (both the key=value and positional forms).  0 or -1 + err. */
 int disk_spec_parse(const char *spec, struct disk_spec *disk, struct config_error *err);
 void disk_spec_free(struct disk_spec *disk);
+/* Where an HVM guest sees the disk on emulated IDE, as Xen places it:
+ * xvda/hda/sda 0 (primary master), ...b 1, ...c 2 (secondary master),
+ * ...d 3; -1 for the others (PV only: later letters, partitions, dN). */
+int disk_spec_ide_position(const struct disk_spec *disk);
 int vif_spec_parse(const char *spec, struct vif_spec *vif, struct config_error *err);
 /* Same, with warnings (xl vif options we ignore, e.g. rate=) through warn_cb (stderr if NULL). */
 int vif_spec_parse_warn(const char *spec, struct vif_spec *vif, struct config_error *err,

@@ -1,6 +1,7 @@
 /*
  * The PC the guest sees, assembled from kvm/ parts: VM + RAM, in-kernel
- * irqchip and PIT, COM1, CMOS RTC, ACPI PM, PCI host bridge, ACPI tables,
+ * irqchip and PIT, COM1, CMOS RTC, ACPI PM, PCI host bridge, PIIX3 with
+ * its IDE drives (00:01.x), the Xen platform device (00:02.0), ACPI tables,
  * CPUID/LAPIC per vCPU, and the directly booted kernel.
  */
 #ifndef XENKVM_MACHINE_H
@@ -10,6 +11,7 @@
 #include <stdint.h>
 
 #include "xenkvm/firmware.h"
+#include "xenkvm/ide.h"
 #include "xenkvm/vm.h"
 #include "xenkvm/xen_kvm.h"
 
@@ -17,6 +19,7 @@ struct rtc;
 struct acpi_pm;
 struct event_loop;
 struct xen_platform;
+struct piix3;
 
 struct machine_config {
 	uint64_t memory_mib;
@@ -36,6 +39,8 @@ struct machine_config {
 	int console_out_fd;
 	bool console_escape;      /* Ctrl-] on the input destroys the domain */
 	struct event_loop *loop;  /* the caller's I/O thread (started and stopped by it) */
+	/* The emulated IDE drives by position (primary master first); NULL: none. */
+	const struct ide_drive_desc *ide[IDE_POSITIONS];
 
 	/* The Xen personality (xen_platform_pci=1): CPUID leaves, hypercalls,
 	 * the platform PCI device. */
@@ -61,6 +66,8 @@ struct machine {
 	struct xen_kvm *xen;       /* NULL without the Xen personality */
 	struct xen_platform *platform;
 	struct firmware *firmware; /* NULL for direct kernel boot */
+	struct ide *ide;           /* the PIIX3's IDE drives */
+	struct piix3 *piix3;
 	uint64_t special_gpa;      /* first special page */
 };
 

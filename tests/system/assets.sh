@@ -3,8 +3,9 @@
 #
 # Everything comes from Debian packages (apt-get download, nothing else):
 #   linux-image-cloud-amd64's current 6.1 cloud kernel (CONFIG_XEN_PVHVM=y) with its
-#   xen-blkfront.ko, xen-netfront.ko and ACPI button.ko, and busybox-static for the
-#   initramfs.
+#   xen-blkfront.ko, xen-netfront.ko and ACPI button.ko, the emulated-disk drivers
+#   (scsi_common, scsi_mod, libata, ata_piix, sd_mod, cdrom, sr_mod), and
+#   busybox-static for the initramfs.
 # The initramfs /init mounts proc, sys, dev and devpts and prints
 #   XENKVM-INIT-START <seconds of /proc/uptime>
 # as its first line.  With xktest=NAME on the kernel command line it then runs
@@ -104,6 +105,33 @@ fetch() {
 kmods="block/xen-blkfront net/xen-netfront"
 kmods_optional="acpi/button"
 
+# Modules for the emulated disks (test_ide: ata_piix, sd and sr on the PIIX3's IDE),
+# where the kernel has them as modules, in dependency order.  Kept apart from $kmods
+# and their "ready" mark, so that adding them never unpacks the kernel again for a
+# tree that does not know them: they are only added, from a separate unpack.
+kmods_extra="scsi/scsi_common scsi/scsi_mod ata/libata ata/ata_piix scsi/sd_mod cdrom/cdrom scsi/sr_mod"
+
+# kernel_extra PKG VER DIR: add $kmods_extra to DIR/modules once
+kernel_extra() {
+	local real=$1 ver=$2 dir=$3 tmp kver m f
+	[ "$(cat "$dir/ready-extra" 2>/dev/null)" = "$kmods_extra" ] && return 0
+	tmp=$dir.extra
+	fetch "$real" "$ver" "$tmp"
+	kver=$(ls "$tmp/root/lib/modules" | head -1)
+	for m in $kmods_extra; do
+		f=$(ls "$tmp/root/lib/modules/$kver/kernel/drivers/$m".ko* 2>/dev/null | head -1) || true
+		[ -n "$f" ] || continue
+		case $f in
+		*.xz) xz -dc "$f" ;;
+		*.zst) zstd -qdc "$f" ;;
+		*) cat "$f" ;;
+		esac >"$dir/modules/$kver/.$(basename "$m").ko.tmp"
+		mv "$dir/modules/$kver/.$(basename "$m").ko.tmp" "$dir/modules/$kver/$(basename "$m").ko"
+	done
+	rm -rf "$tmp"
+	printf '%s' "$kmods_extra" >"$dir/ready-extra"
+}
+
 # kernel META TAG: unpack the kernel once and keep only vmlinuz and $kmods
 kernel() {
 	local meta=$1 tag=$2 real=${r_pkg[$1]} ver=${r_ver[$1]} dir kver m f
@@ -129,6 +157,7 @@ kernel() {
 		rm -rf "$dir/root"
 		printf '%s' "$kmods $kmods_optional" >"$dir/ready"
 	fi
+	kernel_extra "$real" "$ver" "$dir"
 	kernel_dir=$dir
 	kernel_key="$kernel_key ${real}_$ver"
 	ln -sfn "pkg/${real}_$ver/vmlinuz" "$cache/vmlinuz-$tag"
@@ -198,7 +227,7 @@ poweroff -f
 INIT
 
 key=$( {
-	printf '%s\n' "$init" "$bbver" "$kernel_key" "$kmods $kmods_optional"
+	printf '%s\n' "$init" "$bbver" "$kernel_key" "$kmods $kmods_optional $kmods_extra"
 	for f in "$here"/guest/*.sh; do [ -e "$f" ] && { basename "$f"; cat "$f"; }; done
 } | sha256sum | cut -c1-16)
 initrd=$cache/initramfs-$key.cpio.gz

@@ -6,6 +6,8 @@
 #    random data and its checksum, syncs, and powers off; the host reads the file
 #    back out of the image with debugfs: identical.  Writing xvdb fails in the guest
 #    and the image is unchanged.
+#    Both disks are on emulated IDE too: the guest's unplug must take them away
+#    (xenkvmd says so), and the PCI layout is Xen's (IDE 00:01.1, platform 00:02.0).
 #    Run twice: with KVM's in-kernel event-channel fast paths (the default where
 #    KVM has them) and with --no-kernel-fastpaths.
 # 2. Durability: the guest writes 8 MiB raw, flushes, says so; the host kills
@@ -101,6 +103,17 @@ else fail "xvda: e2fsck -fn reports errors"; fi
 	fail "xvdb: write '$(val BLK-RO-WRITE)', expected failed"
 [ "$(sha256sum <"$b" | cut -d' ' -f1)" = "$b_sum" ] && ok "xvdb: image unchanged" ||
 	fail "xvdb: the read-only image changed"
+pci=$(printf '%s\n' "$out" | sed -n 's/^BLK-PCI=//p')
+if printf '%s\n' "$pci" | grep -qx '0000:00:01.1 0x8086:0x7010' &&
+	printf '%s\n' "$pci" | grep -qx '0000:00:02.0 0x5853:0x0001'; then
+	ok "PCI: PIIX3 IDE at 00:01.1, Xen platform device at 00:02.0"
+else
+	fail "PCI layout: $(printf '%s ' $pci)"
+fi
+# Both disks were on emulated IDE too, until the guest's unplug took them away.
+n=$(grep -c 'disk at primary .* unplugged by the guest' "$tmp/err")
+[ "$n" = 2 ] && ok "the guest's unplug took xvda and xvdb off IDE before blkfront" ||
+	fail "IDE unplug: $n of 2 disks unplugged"
 [ $failed = "$bad" ] || show_output
 done
 

@@ -333,6 +333,48 @@ static void test_pci(void)
 	pci_bus_destroy(bus);
 }
 
+/* A slot with two functions: function 0 says so, function 1 answers, a
+ * taken slot/function is refused, and the next free slot skips the slot. */
+static void test_pci_multifunction(void)
+{
+	struct pci_bus *bus = pci_bus_new_detached();
+	struct pci_device f0 = { .name = "f0", .vendor_id = 0x8086, .device_id = 0x7000 };
+	struct pci_device f1 = { .name = "f1", .vendor_id = 0x8086, .device_id = 0x7010,
+				 .dev_regs_writable = true };
+	struct pci_device other = { .name = "o", .vendor_id = 0x1234, .device_id = 0x1 };
+	struct pci_device dup = { .name = "d" };
+	uint32_t addr = 0x80000000u | (1 << 11) | (1 << 8) | 0x40, v = 0xabcd;
+
+	CU_ASSERT_EQUAL_FATAL(pci_register_at(bus, &f1, 1, 1), 0);
+	CU_ASSERT_EQUAL_FATAL(pci_register_at(bus, &f0, 1, 0), 0);
+	CU_ASSERT_EQUAL(pci_register_at(bus, &dup, 1, 1), -EBUSY);
+	CU_ASSERT_EQUAL(pci_register_at(bus, &dup, 1, 8), -EINVAL);
+	CU_ASSERT_EQUAL(cfg_read(bus, 1, 0x0e, 1), 0x80);
+	pci_config_io(bus, 0xcf8, &addr, 4, true);
+	v = 0;
+	pci_config_io(bus, 0xcfc, &v, 4, false);
+	CU_ASSERT_EQUAL(v, 0x0000u);
+	v = 0xabcd;
+	pci_config_io(bus, 0xcfc, &v, 2, true);   /* device registers take writes */
+	v = 0;
+	pci_config_io(bus, 0xcfc, &v, 2, false);
+	CU_ASSERT_EQUAL(v, 0xabcdu);
+	addr = 0x80000000u | (1 << 11) | (1 << 8);
+	pci_config_io(bus, 0xcf8, &addr, 4, true);
+	pci_config_io(bus, 0xcfc, &v, 4, false);
+	CU_ASSERT_EQUAL(v, 0x70108086u);
+	addr = 0x80000000u | (1 << 11) | (2 << 8);
+	pci_config_io(bus, 0xcf8, &addr, 4, true);
+	pci_config_io(bus, 0xcfc, &v, 4, false);
+	CU_ASSERT_EQUAL(v, 0xffffffffu);
+	/* Device registers of a device without dev_regs_writable stay read-only. */
+	cfg_write(bus, 1, 0x60, 0x12, 1);
+	CU_ASSERT_EQUAL(cfg_read(bus, 1, 0x60, 1), 0);
+	CU_ASSERT_EQUAL(pci_register(bus, &other), 0);
+	CU_ASSERT_EQUAL(other.slot, 2);
+	pci_bus_destroy(bus);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -347,5 +389,6 @@ int main(void)
 	CU_add_test(s, "acpi_pm", test_acpi_pm);
 	CU_add_test(s, "acpi power button", test_acpi_power_button);
 	CU_add_test(s, "pci", test_pci);
+	CU_add_test(s, "pci multi-function", test_pci_multifunction);
 	return cunit_run(CU_BRM_NORMAL);
 }

@@ -394,6 +394,22 @@ static void test_disk_fields(void)
 	CU_ASSERT_PTR_NULL(d.vdev);                 /* free leaves it reset */
 }
 
+static void test_disk_ide_position(void)
+{
+	static const struct { const char *spec; int pos; } cases[] = {
+		{ "/x,,xvda", 0 }, { "/x,,hda", 0 }, { "/x,,sda", 0 }, { "/x,,xvdb", 1 },
+		{ "/x,,hdc:cdrom,r", 2 }, { "/x,,sdd", 3 }, { "/x,,xvde", -1 }, { "/x,,xvda1", -1 },
+		{ "/x,,xvdaa", -1 }, { "/x,,d0p1", -1 }, { "/x,,hdz", -1 },
+	};
+	struct disk_spec d;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CU_ASSERT_EQUAL_FATAL(disk_spec_parse(cases[i].spec, &d, &err), 0);
+		CU_ASSERT_EQUAL(disk_spec_ide_position(&d), cases[i].pos);
+		disk_spec_free(&d);
+	}
+}
+
 static void test_disk_errors(void)
 {
 	static const char *const cases[][2] = {
@@ -571,6 +587,7 @@ int main(void)
 	CU_add_test(s, "disk_ok", test_disk_ok);
 	CU_add_test(s, "disk_fields", test_disk_fields);
 	CU_add_test(s, "disk_errors", test_disk_errors);
+	CU_add_test(s, "disk_ide_position", test_disk_ide_position);
 	CU_add_test(s, "vif_ok", test_vif_ok);
 	CU_add_test(s, "vif_errors", test_vif_errors);
 	CU_add_test(s, "vif_limits", test_vif_limits);

@@ -305,6 +305,23 @@ static bool vdev_valid(const char *v)
 	return *p == 0 && p - v <= 16;
 }
 
+int disk_spec_ide_position(const struct disk_spec *disk)
+{
+	const char *v = disk->vdev;
+
+	if (!v)
+		return -1;
+	if (!strncmp(v, "xvd", 3))
+		v += 3;
+	else if (!strncmp(v, "hd", 2) || !strncmp(v, "sd", 2))
+		v += 2;
+	else
+		return -1;
+	if (v[0] < 'a' || v[0] > 'd' || v[1])
+		return -1;
+	return v[0] - 'a';
+}
+
 int disk_spec_parse(const char *spec, struct disk_spec *disk, struct config_error *err)
 {
 	struct disk_parse dp = { .spec = spec, .disk = disk, .err = err };

@@ -5,6 +5,10 @@ mb=64
 for arg in $(cat /proc/cmdline); do
 	case $arg in xkblk_mb=*) mb=${arg#xkblk_mb=} ;; esac
 done
+# The PCI layout (PIIX3 at 00:01.x, the platform device at 00:02.0).
+for d in /sys/bus/pci/devices/*; do
+	echo "BLK-PCI=${d##*/} $(cat "$d/vendor"):$(cat "$d/device")"
+done
 insmod "/lib/modules/$(uname -r)/xen-blkfront.ko" || echo "BLK-ERROR insmod"
 # The frontend probes asynchronously: wait for the block devices themselves.
 i=0

@@ -1,6 +1,12 @@
+/*
+ * The Xen platform PCI device and the emulated-device unplug protocol
+ * (include/xenkvm/xen_platform.h).  The unplug itself is the owner's
+ * callback: the machine hands it to the IDE model.
+ */
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,31 +16,76 @@
 #include "xenkvm/xen_platform.h"
 
 #define XEN_PROTOVER_PORT (XEN_UNPLUG_PORT + 2)   /* version (read), product (write) */
+#define XEN_LOG_MAX 128
 
 struct xen_platform {
 	struct pci_device dev;
 	pthread_mutex_t lock;
 	uint16_t product;
 	uint32_t build;
+	bool blacklisted;
+	uint16_t bl_product;      /* 0: no blacklist */
+	uint32_t bl_min_build;
 	uint16_t unplugged;
+	xen_unplug_fn *unplug;
+	void *unplug_opaque;
+	char log[XEN_LOG_MAX];
+	unsigned int log_len;
 };
+
+/* The guest driver's log, a byte at a time, printed a line at a time. */
+static void xen_platform_log_byte(struct xen_platform *p, char c)
+{
+	if (c != '\n' && p->log_len < XEN_LOG_MAX - 1) {
+		p->log[p->log_len++] = (c >= 0x20 && c < 0x7f) ? c : '?';
+		return;
+	}
+	p->log[p->log_len] = 0;
+	pr_ratelimited(LOG_INFO, "xen-platform: guest driver: %s", p->log);
+	p->log_len = 0;
+}
+
+/* A mask write: returns the bits that take something away, for the caller
+ * to act on once the lock is dropped. */
+static uint16_t xen_platform_mask_write(struct xen_platform *p, uint16_t mask)
+{
+	if (p->blacklisted) {
+		pr_warn_rl("xen-platform: blacklisted driver (product %#x build %#x) tried to unplug %#x: refused",
+			p->product, p->build, mask);
+		return 0;
+	}
+	if (mask & XEN_UNPLUG_NICS)
+		pr_debug("xen-platform: NIC unplug: there are no emulated NICs");
+	if (mask & XEN_UNPLUG_NVME)
+		pr_debug("xen-platform: NVMe unplug: there are no emulated NVMe disks");
+	mask &= XEN_UNPLUG_IDE_DISKS | XEN_UNPLUG_AUX_IDE;
+	p->unplugged |= mask;
+	pr_ratelimited(LOG_INFO, "xen-platform: the guest unplugs emulated %s",
+		(mask & XEN_UNPLUG_IDE_DISKS) ? "IDE disks" : mask ? "auxiliary IDE disks" : "devices (none here)");
+	return mask;
+}
 
 void xen_platform_port_io(struct xen_platform *p, uint64_t port, void *data, unsigned int len, int is_write)
 {
 	uint32_t v = 0;
+	uint16_t unplug = 0;
+	xen_unplug_fn *fn;
+	void *fn_opaque;
 
 	if (is_write)
 		memcpy(&v, data, len > 4 ? 4 : len);
 	pthread_mutex_lock(&p->lock);
 	if (port == XEN_UNPLUG_PORT) {
 		if (!is_write) {
-			v = XEN_UNPLUG_MAGIC;
+			v = p->blacklisted ? XEN_UNPLUG_BLACKLISTED : XEN_UNPLUG_MAGIC;
 		} else if (len == 4) {
 			p->build = v;
+			p->blacklisted = p->bl_product && p->product == p->bl_product && v < p->bl_min_build;
+			if (p->blacklisted)
+				pr_warn_rl("xen-platform: guest driver product %#x build %#x is blacklisted",
+					p->product, v);
 		} else if (len == 2) {
-			/* There are no emulated disks or NICs to take away: noted only. */
-			p->unplugged |= (uint16_t)v;
-			pr_debug("xen-platform: guest unplugs emulated devices %#x", v);
+			unplug = xen_platform_mask_write(p, (uint16_t)v);
 		}
 	} else if (port == XEN_PROTOVER_PORT) {
 		if (!is_write) {
@@ -42,14 +93,35 @@ void xen_platform_port_io(struct xen_platform *p, uint64_t port, void *data, uns
 		} else if (len == 2) {
 			p->product = (uint16_t)v;
 			pr_debug("xen-platform: guest driver product %#x", v);
+		} else if (len == 1) {
+			xen_platform_log_byte(p, (char)v);
 		}
-		/* an 8-bit write is the old debug-log byte: ignored */
 	} else if (!is_write) {
 		v = ~0u;
 	}
+	fn = p->unplug;
+	fn_opaque = p->unplug_opaque;
 	pthread_mutex_unlock(&p->lock);
 	if (!is_write)
 		memcpy(data, &v, len > 4 ? 4 : len);
+	if (unplug && fn)
+		fn(fn_opaque, unplug);
+}
+
+void xen_platform_set_unplug(struct xen_platform *p, xen_unplug_fn *fn, void *opaque)
+{
+	pthread_mutex_lock(&p->lock);
+	p->unplug = fn;
+	p->unplug_opaque = opaque;
+	pthread_mutex_unlock(&p->lock);
+}
+
+void xen_platform_blacklist(struct xen_platform *p, uint16_t product, uint32_t min_build)
+{
+	pthread_mutex_lock(&p->lock);
+	p->bl_product = product;
+	p->bl_min_build = min_build;
+	pthread_mutex_unlock(&p->lock);
 }
 
 static void xen_platform_pio(void *opaque, uint64_t off, void *data, unsigned int len, bool is_write)
@@ -100,7 +172,7 @@ int xen_platform_create(struct pci_bus *pci, struct io_bus *pio, struct xen_plat
 	p->dev.bars[1].opaque = p;
 	rc = io_bus_register(pio, XEN_UNPLUG_PORT, 4, xen_platform_pio, p, "xen-unplug");
 	if (!rc)
-		rc = pci_register(pci, &p->dev);
+		rc = pci_register_at(pci, &p->dev, XEN_PLATFORM_SLOT, 0);
 	if (rc) {
 		io_bus_unregister(pio, XEN_UNPLUG_PORT);
 		free(p);
@@ -117,5 +189,7 @@ uint16_t xen_platform_unplugged(const struct xen_platform *p)
 
 void xen_platform_destroy(struct xen_platform *p)
 {
+	if (p)
+		pthread_mutex_destroy(&p->lock);
 	free(p);
 }
