@@ -758,10 +758,9 @@ static bool xen_kvm_port_hcall(struct xen_kvm *x, struct vcpu *vcpu)
 	}
 	longmode = (s.efer & (1u << 10)) && s.cs.l;
 	hr = (struct xen_hcall_regs){ r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.r8, r.r9, r.r10 };
+	/* KVM handled the MSR write on the blob path: xen_hypercall() latches
+	 * the word size from this call if it comes from the guest kernel. */
 	xen_hcall_from_regs(&hc, &hr, vcpu->id, longmode, s.ss.dpl);
-	/* On the blob path KVM handled the MSR write: the word size is only
-	 * known from here. */
-	xen_domain_set_long_mode(x->dom, longmode);
 	r.rax = xen_kvm_dispatch(x, vcpu, &hc);
 	if (ioctl(vcpu->fd, KVM_SET_REGS, &r) < 0)
 		vm_request_stop(x->vm, VM_EXIT_ERROR, "vCPU %u: writing a hypercall result: %s",
@@ -785,9 +784,8 @@ static bool xen_kvm_exit(void *opaque, struct vcpu *vcpu)
 		hc.cpl = run->xen.u.hcall.cpl;
 		hc.nr = run->xen.u.hcall.input;
 		memcpy(hc.args, run->xen.u.hcall.params, sizeof(hc.args));
-		/* A modern guest never writes the hypercall MSR: its word size is
-		 * what its hypercalls say. */
-		xen_domain_set_long_mode(x->dom, hc.longmode);
+		/* A modern guest never writes the hypercall MSR: xen_hypercall()
+		 * latches its word size from its kernel-mode hypercalls. */
 		run->xen.u.hcall.result = xen_kvm_dispatch(x, vcpu, &hc);
 		if (vcpu->id == 0)
 			xen_evtchn_callback_check(x->dom);
