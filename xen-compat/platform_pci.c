@@ -34,14 +34,14 @@ void xen_platform_port_io(struct xen_platform *p, uint64_t port, void *data, uns
 		} else if (len == 2) {
 			/* There are no emulated disks or NICs to take away: noted only. */
 			p->unplugged |= (uint16_t)v;
-			pr_debug("xen-platform: guest unplugs emulated devices %#x", v);
+			pr_debug_rl("xen-platform: guest unplugs emulated devices %#x", v);
 		}
 	} else if (port == XEN_PROTOVER_PORT) {
 		if (!is_write) {
 			v = XEN_UNPLUG_PROTOCOL;
 		} else if (len == 2) {
 			p->product = (uint16_t)v;
-			pr_debug("xen-platform: guest driver product %#x", v);
+			pr_debug_rl("xen-platform: guest driver product %#x", v);
 		}
 		/* an 8-bit write is the old debug-log byte: ignored */
 	} else if (!is_write) {
