@@ -38,7 +38,9 @@ static void debugcon_flush(struct debugcon *d)
 {
 	d->line[d->len] = 0;
 	d->len = 0;
-	pr_debug("firmware: %s", d->line);
+	/* A whole SeaBIOS boot is a few hundred lines; a guest looping on the
+	 * port gets no more than that per window. */
+	pr_ratelimited_burst(LOG_DEBUG, 500, "firmware: %s", d->line);
 	if (d->fn)
 		d->fn(d->opaque, d->line);
 }

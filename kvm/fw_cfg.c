@@ -239,7 +239,7 @@ static void fw_cfg_dma(struct fw_cfg *fw, uint64_t desc)
 	struct fw_cfg_item *it;
 
 	if (!fw->mem || guest_mem_read(fw->mem, desc, &a, sizeof(a))) {
-		pr_debug("fw_cfg: DMA descriptor at %#llx is not in guest RAM",
+		pr_debug_rl("fw_cfg: DMA descriptor at %#llx is not in guest RAM",
 			 (unsigned long long)desc);
 		return;
 	}
@@ -280,7 +280,7 @@ static void fw_cfg_dma(struct fw_cfg *fw, uint64_t desc)
 	}
 	result = htobe32(result);
 	if (guest_mem_write(fw->mem, desc, &result, sizeof(result)))
-		pr_debug("fw_cfg: cannot complete the DMA descriptor at %#llx",
+		pr_debug_rl("fw_cfg: cannot complete the DMA descriptor at %#llx",
 			 (unsigned long long)desc);
 }
 

@@ -63,7 +63,7 @@ static void pci_bar_map(struct pci_device *d, unsigned int i, bool on)
 	if (on) {
 		/* An address the guest left at 0 or in the way of others just stays off. */
 		if (!b->addr || io_bus_register(bus, b->addr, b->size, b->fn, b->opaque, d->name)) {
-			pr_debug("pci %02x.%u: BAR%u at %#llx not mapped", d->slot, d->fn, i, (unsigned long long)b->addr);
+			pr_debug_rl("pci %02x.%u: BAR%u at %#llx not mapped", d->slot, d->fn, i, (unsigned long long)b->addr);
 			return;
 		}
 	} else {

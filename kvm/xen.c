@@ -43,6 +43,9 @@
 /* A blocked vCPU re-checks this often: KVM injects some interrupts itself,
  * out of xen-compat's sight. */
 #define XEN_BLOCK_RECHECK_NS (5 * 1000 * 1000)
+/* console_io lines logged per 5 s: a debug console's boot chatter fits,
+ * a guest looping on it does not fill the disk. */
+#define XEN_CONSOLE_LOG_BURST 100
 
 enum {
 	PENDING_VCPU_INFO = 1u << 0,
@@ -107,6 +110,9 @@ struct xen_kvm {
 	struct xen_kvm_fast_port fports[XEN_KVM_FAST_PORTS];
 	uint64_t fast_sends, fast_raises;   /* statistics (logged at exit) */
 	uint64_t timer_fired;               /* userspace Xen timer expiries */
+
+	char con_line[200];            /* console_io text up to its newline */
+	size_t con_len;
 };
 
 const char *xen_hcall_path_name(enum xen_hcall_path p)
@@ -224,8 +230,8 @@ static void xen_kvm_pre_run(void *opaque, struct vcpu *vcpu)
 		a.u.timer.port = timer_port;
 		a.u.timer.priority = timer_port ? KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL : 0;
 		xen_kvm_vcpu_set(x, vcpu->id, &a);
-		pr_debug("vCPU %u: Xen timer %s", vcpu->id,
-			 timer_port ? "run by KVM" : "back in userspace");
+		pr_debug_rl("vCPU %u: Xen timer %s", vcpu->id,
+			    timer_port ? "run by KVM" : "back in userspace");
 	}
 }
 
@@ -290,7 +296,7 @@ static bool xen_kvm_cb_irqfd(struct xen_kvm *x, unsigned int gsi)
 	fd.fd = (uint32_t)x->cb_irqfd;
 	fd.resamplefd = (uint32_t)x->cb_resamplefd;
 	if (ioctl(x->vm->vm_fd, KVM_IRQFD, &fd) < 0) {
-		pr_warn("KVM_IRQFD with resample for the callback GSI %u: %s", gsi, strerror(errno));
+		pr_warn_rl("KVM_IRQFD with resample for the callback GSI %u: %s", gsi, strerror(errno));
 		goto fail;
 	}
 	if (event_loop_add(x->loop, x->cb_resamplefd, EPOLLIN, xen_kvm_resampled, x))
@@ -444,10 +450,35 @@ static void ops_ram_discard(void *opaque, uint64_t gpa, uint64_t len)
 			   (unsigned long long)gpa, (unsigned long long)len, strerror(-rc));
 }
 
+static void console_line_flush(struct xen_kvm *x)
+{
+	if (!x->con_len)
+		return;
+	pr_ratelimited_burst(LOG_INFO, XEN_CONSOLE_LOG_BURST, "guest console_io: %.*s",
+			     (int)x->con_len, x->con_line);
+	x->con_len = 0;
+}
+
+/* One log line per guest line, control bytes shown as '?': a guest can
+ * neither forge our lines' prefixes nor flood the log.  Called under the
+ * domain lock (from the hypercall). */
 static void ops_console_write(void *opaque, const char *buf, size_t len)
 {
-	(void)opaque;
-	pr_info("guest console_io: %.*s", (int)len, buf);
+	struct xen_kvm *x = opaque;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		if (c == '\n') {
+			console_line_flush(x);
+			continue;
+		}
+		if (c == '\r')
+			continue;
+		x->con_line[x->con_len++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+		if (x->con_len == sizeof(x->con_line))
+			console_line_flush(x);
+	}
 }
 
 static void ops_long_mode_set(void *opaque, bool long_mode)
@@ -509,8 +540,8 @@ static void ops_callback_vector_set(void *opaque, uint8_t vector)
 	if (x->kernel_accel)
 		xen_kvm_vm_attr(x, &a);
 	else if (vector)
-		pr_warn("guest uses the domain-wide callback vector %#x without kernel Xen support: "
-			"delivered through the LAPIC, which such a guest may not acknowledge", vector);
+		pr_warn_rl("guest uses the domain-wide callback vector %#x without kernel Xen support: "
+			   "delivered through the LAPIC, which such a guest may not acknowledge", vector);
 }
 
 /* ---- in-kernel fast paths ---------------------------------------------------- */
@@ -759,10 +790,9 @@ static bool xen_kvm_port_hcall(struct xen_kvm *x, struct vcpu *vcpu)
 	}
 	longmode = (s.efer & (1u << 10)) && s.cs.l;
 	hr = (struct xen_hcall_regs){ r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.r8, r.r9, r.r10 };
+	/* KVM handled the MSR write on the blob path: xen_hypercall() latches
+	 * the word size from this call if it comes from the guest kernel. */
 	xen_hcall_from_regs(&hc, &hr, vcpu->id, longmode, s.ss.dpl);
-	/* On the blob path KVM handled the MSR write: the word size is only
-	 * known from here. */
-	xen_domain_set_long_mode(x->dom, longmode);
 	r.rax = xen_kvm_dispatch(x, vcpu, &hc);
 	if (ioctl(vcpu->fd, KVM_SET_REGS, &r) < 0)
 		vm_request_stop(x->vm, VM_EXIT_ERROR, "vCPU %u: writing a hypercall result: %s",
@@ -786,9 +816,8 @@ static bool xen_kvm_exit(void *opaque, struct vcpu *vcpu)
 		hc.cpl = run->xen.u.hcall.cpl;
 		hc.nr = run->xen.u.hcall.input;
 		memcpy(hc.args, run->xen.u.hcall.params, sizeof(hc.args));
-		/* A modern guest never writes the hypercall MSR: its word size is
-		 * what its hypercalls say. */
-		xen_domain_set_long_mode(x->dom, hc.longmode);
+		/* A modern guest never writes the hypercall MSR: xen_hypercall()
+		 * latches its word size from its kernel-mode hypercalls. */
 		run->xen.u.hcall.result = xen_kvm_dispatch(x, vcpu, &hc);
 		if (vcpu->id == 0)
 			xen_evtchn_callback_check(x->dom);
@@ -1002,6 +1031,7 @@ void xen_kvm_destroy(struct xen_kvm *x)
 		for (unsigned int i = 0; i < x->vm->nr_vcpus; i++)
 			event_timer_free(x->vcpus[i].timer);
 	free(x->vcpus);
+	console_line_flush(x);
 	if (x->fast)
 		pr_info("Xen fast paths: %llu guest sends to backends via eventfd, %llu raises by KVM, "
 			"%llu Xen timer expiries in userspace", (unsigned long long)x->fast_sends,

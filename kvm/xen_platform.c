@@ -55,9 +55,9 @@ static uint16_t xen_platform_mask_write(struct xen_platform *p, uint16_t mask)
 		return 0;
 	}
 	if (mask & XEN_UNPLUG_NICS)
-		pr_debug("xen-platform: NIC unplug: there are no emulated NICs");
+		pr_debug_rl("xen-platform: NIC unplug: there are no emulated NICs");
 	if (mask & XEN_UNPLUG_NVME)
-		pr_debug("xen-platform: NVMe unplug: there are no emulated NVMe disks");
+		pr_debug_rl("xen-platform: NVMe unplug: there are no emulated NVMe disks");
 	mask &= XEN_UNPLUG_IDE_DISKS | XEN_UNPLUG_AUX_IDE;
 	p->unplugged |= mask;
 	pr_ratelimited(LOG_INFO, "xen-platform: the guest unplugs emulated %s",
@@ -92,7 +92,7 @@ void xen_platform_port_io(struct xen_platform *p, uint64_t port, void *data, uns
 			v = XEN_UNPLUG_PROTOCOL;
 		} else if (len == 2) {
 			p->product = (uint16_t)v;
-			pr_debug("xen-platform: guest driver product %#x", v);
+			pr_debug_rl("xen-platform: guest driver product %#x", v);
 		} else if (len == 1) {
 			xen_platform_log_byte(p, (char)v);
 		}

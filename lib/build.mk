@@ -6,3 +6,5 @@ fuzzers += net_pkt
 fuzz-net_pkt-y := tests/fuzz/fuzz_net_pkt.o lib/net_pkt.o lib/log.o
 unit-tests += journal
 test-journal-y := tests/unit/test_journal.o lib/journal.o lib/log.o
+unit-tests += log
+test-log-y := tests/unit/test_log.o lib/log.o

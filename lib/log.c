@@ -70,6 +70,7 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	char buf[1024];
 	log_sink_fn *sink;
 	int n, msg_off = -1;
+	bool cut;
 
 	if (level > log_level)
 		return;
@@ -88,9 +89,13 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	else
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "xenkvm: %s: ", tags[level]);
 	msg_off = n;
-	vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
+	cut = vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap) >= (int)sizeof(buf) - n;
 	n = (int)strlen(buf);
-	if (n > 0 && buf[n - 1] != '\n' && n < (int)sizeof(buf) - 1) {
+	/* Every line ends in a newline, a cut one too (marked), so a long
+	 * guest string cannot run into the next line. */
+	if (cut) {
+		memcpy(buf + n - 4, "...\n", 4);
+	} else if (buf[n - 1] != '\n') {
 		buf[n++] = '\n';
 		buf[n] = 0;
 	}
@@ -116,13 +121,12 @@ void log_msg(enum log_level level, const char *fmt, ...)
 bool log_ratelimit_ok(struct log_ratelimit *rl, unsigned int burst, unsigned int interval_ms)
 {
 	uint64_t now = clock_mono_ms();
+	unsigned int missed = 0;
 	bool ok;
 
 	pthread_mutex_lock(&log_lock);
 	if (now - rl->window_start_ms >= interval_ms) {
-		if (rl->missed) {
-			fprintf(stderr, "xenkvm: %u messages suppressed\n", rl->missed);
-		}
+		missed = rl->missed;
 		rl->window_start_ms = now;
 		rl->printed = 0;
 		rl->missed = 0;
@@ -133,5 +137,7 @@ bool log_ratelimit_ok(struct log_ratelimit *rl, unsigned int burst, unsigned int
 	else
 		rl->missed++;
 	pthread_mutex_unlock(&log_lock);
+	if (missed)
+		log_msg(LOG_WARN, "%u similar messages suppressed", missed);
 	return ok;
 }

@@ -120,6 +120,40 @@ static size_t put_utf8(char *out, unsigned int cp)
 	return 4;
 }
 
+/* Length of the well-formed UTF-8 sequence at s[0..n), or 0.  Well-formed
+ * is RFC 3629's: shortest form only, no surrogates, nothing above U+10FFFF. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t len;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		if (c == 0xe0)
+			lo = 0xa0;      /* overlong */
+		else if (c == 0xed)
+			hi = 0x9f;      /* U+D800..U+DFFF */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		if (c == 0xf0)
+			lo = 0x90;      /* overlong */
+		else if (c == 0xf4)
+			hi = 0x8f;      /* above U+10FFFF */
+	} else {
+		return 0;
+	}
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
 /* At the opening quote.  The decoded string is never longer than its source. */
 static int parse_string(struct json_parser *ps, char **s_r, size_t *len_r)
 {
@@ -143,6 +177,19 @@ static int parse_string(struct json_parser *ps, char **s_r, size_t *len_r)
 		if (c < 0x20) {
 			parse_fail(ps, -EINVAL, "control character in string");
 			goto fail;
+		}
+		if (c >= 0x80) {
+			/* A continuation byte is never '"', so `end` bounds it. */
+			size_t u = utf8_len((const unsigned char *)ps->p + ps->pos, end - ps->pos);
+
+			if (!u) {
+				parse_fail(ps, -EINVAL, "invalid UTF-8 in string");
+				goto fail;
+			}
+			memcpy(out + n, ps->p + ps->pos, u);
+			n += u;
+			ps->pos += u;
+			continue;
 		}
 		if (c != '\\') {
 			out[n++] = (char)c;
@@ -284,6 +331,34 @@ static int parse_array(struct json_parser *ps, struct json_value *v, unsigned in
 	}
 }
 
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* RFC 8259 leaves repeated names to the reader; we refuse them, so no
+ * caller can act on a key the sender's own reader would have ignored
+ * ({"op":"info","op":"destroy"}).  Sorted copy: O(n log n) at any size. */
+static int check_unique_keys(struct json_parser *ps, const struct json_value *v)
+{
+	const char **keys;
+	int rc = 0;
+
+	if (v->obj.n < 2)
+		return 0;
+	keys = malloc(v->obj.n * sizeof(*keys));
+	if (!keys)
+		return parse_fail(ps, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < v->obj.n; i++)
+		keys[i] = v->obj.members[i].key;
+	qsort(keys, v->obj.n, sizeof(*keys), key_cmp);
+	for (size_t i = 1; i < v->obj.n && !rc; i++)
+		if (!strcmp(keys[i - 1], keys[i]))
+			rc = parse_fail(ps, -EINVAL, "duplicate key in object");
+	free(keys);
+	return rc;
+}
+
 static int parse_object(struct json_parser *ps, struct json_value *v, unsigned int depth)
 {
 	size_t cap = 0, klen;
@@ -322,7 +397,7 @@ static int parse_object(struct json_parser *ps, struct json_value *v, unsigned i
 		}
 		if (peek(ps) == '}') {
 			ps->pos++;
-			return 0;
+			return check_unique_keys(ps, v);
 		}
 		return parse_fail(ps, -EINVAL, "expected ',' or '}'");
 	}
@@ -428,14 +503,12 @@ void json_free(struct json_value *v)
 
 const struct json_value *json_get(const struct json_value *obj, const char *key)
 {
-	const struct json_value *found = NULL;
-
 	if (!obj || obj->type != JSON_OBJECT)
 		return NULL;
 	for (size_t i = 0; i < obj->obj.n; i++)
 		if (!strcmp(obj->obj.members[i].key, key))
-			found = &obj->obj.members[i].value;
-	return found;
+			return &obj->obj.members[i].value;
+	return NULL;
 }
 
 int json_get_string(const struct json_value *obj, const char *key, const char **s_r)
@@ -520,6 +593,9 @@ static void newline(struct json_writer *w)
 		put(w, " ", 1);
 }
 
+/* Strings from our own side (messages quoting a cut-off argument, names
+ * from elsewhere) may be ill-formed UTF-8: each bad byte goes out as
+ * U+FFFD, so what we write is always JSON our reader accepts. */
 static void put_escaped(struct json_writer *w, const char *s)
 {
 	char esc[8];
@@ -528,6 +604,17 @@ static void put_escaped(struct json_writer *w, const char *s)
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
+		if (c >= 0x80) {
+			size_t u = utf8_len((const unsigned char *)s, strnlen(s, 4));
+
+			if (u) {
+				put(w, s, u);
+				s += u - 1;
+			} else {
+				puts_(w, "\\ufffd");
+			}
+			continue;
+		}
 		switch (c) {
 		case '"': puts_(w, "\\\""); break;
 		case '\\': puts_(w, "\\\\"); break;

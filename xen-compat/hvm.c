@@ -66,9 +66,8 @@ static int hvm_set_param(struct xen_domain *d, struct xen_hcall *hc, struct xen_
 		return -EPERM;
 	switch (op->index) {
 	case HVM_PARAM_CALLBACK_IRQ:
-		/* The guest sets this early, in its final mode: Xen latches the
-		 * shared_info layout here, and so do we. */
-		xen_domain_set_long_mode(d, hc->longmode);
+		/* Xen latches the shared_info layout here; xen_hypercall()
+		 * already did, from this (kernel-mode) call. */
 		rc = evtchn_callback_set(d, op->value);
 		break;
 	case HVM_PARAM_X87_FIP_WIDTH:

@@ -131,15 +131,23 @@ uint64_t xen_hypercall(struct xen_domain *d, struct xen_hcall *hc)
 	if (hc->vcpu >= d->p.nr_vcpus) {
 		rc = -EINVAL;
 	} else if (hc->cpl) {
-		/* Xen refuses every hypercall from guest user mode. */
+		/* Xen refuses every hypercall from guest user mode, and a
+		 * user process's mode says nothing about the kernel's layout. */
 		rc = -EPERM;
-	} else if (h && h->fn) {
-		rc = h->fn(d, hc);
 	} else {
-		d->hcall_enosys[counter_index(hc->nr)]++;
-		pr_warn_rl("vcpu%u: hypercall %llu (%s) not implemented\n", hc->vcpu,
-			   (unsigned long long)hc->nr, h && h->name ? h->name : "unknown");
-		rc = -ENOSYS;
+		/* Xen latches the word size at the hypercall-page write and at
+		 * HVM_PARAM_CALLBACK_IRQ; a current Linux does neither the first
+		 * nor, with per-vCPU upcall vectors, the second, so the kernel's
+		 * own hypercalls latch it here, under the lock. */
+		xen_domain_set_long_mode(d, hc->longmode);
+		if (h && h->fn) {
+			rc = h->fn(d, hc);
+		} else {
+			d->hcall_enosys[counter_index(hc->nr)]++;
+			pr_warn_rl("vcpu%u: hypercall %llu (%s) not implemented\n", hc->vcpu,
+				   (unsigned long long)hc->nr, h && h->name ? h->name : "unknown");
+			rc = -ENOSYS;
+		}
 	}
 	pthread_mutex_unlock(&d->lock);
 

@@ -15,7 +15,7 @@
 long xen_physdev_op_hcall(struct xen_domain *d, struct xen_hcall *hc)
 {
 	d->hcall_enosys[__HYPERVISOR_physdev_op]++;
-	pr_debug("vcpu%u: physdev_op %llu -> -ENOSYS\n", hc->vcpu,
-		 (unsigned long long)hc->args[0]);
+	pr_debug_rl("vcpu%u: physdev_op %llu -> -ENOSYS\n", hc->vcpu,
+		    (unsigned long long)hc->args[0]);
 	return -ENOSYS;
 }

@@ -42,7 +42,7 @@ static long sched_shutdown(struct xen_domain *d, unsigned int reason)
 		code = d->shutdown_code;
 	if (code > SHUTDOWN_MAX || code == SHUTDOWN_suspend)
 		code = SHUTDOWN_crash;
-	pr_info("guest requested shutdown, reason %u\n", code);
+	pr_info_rl("guest requested shutdown, reason %u\n", code);
 	d->shutting_down = true;
 	d->vmm->shutdown(d->opaque, map[code], code);
 	return 0;

@@ -122,7 +122,8 @@ void xen_domain_set_long_mode(struct xen_domain *d, bool long_mode)
 {
 	if (d->long_mode == long_mode)
 		return;
-	pr_info("guest switched shared_info layout to %s\n", long_mode ? "64-bit" : "32-bit");
+	/* A kernel flipping its mode in a loop must not flood the log. */
+	pr_info_rl("guest switched shared_info layout to %s\n", long_mode ? "64-bit" : "32-bit");
 	d->long_mode = long_mode;
 	shinfo_update_wallclock(d);
 	if (d->vmm->long_mode_set)

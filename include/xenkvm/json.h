@@ -2,8 +2,10 @@
  * A small JSON reader and writer for the control protocol (control.h) and
  * `xenkvm list --json`.  The reader takes one untrusted document and builds
  * a tree; it accepts RFC 8259 JSON except that numbers must be integers
- * that fit in int64 and strings must not contain \u0000.  Nesting is
- * limited (JSON_MAX_DEPTH) so hostile input cannot exhaust the stack.
+ * that fit in int64, strings must be well-formed UTF-8 without \u0000, and
+ * no object may repeat a key.  Nesting is limited (JSON_MAX_DEPTH) so
+ * hostile input cannot exhaust the stack.  The writer emits well-formed
+ * UTF-8 whatever it is given (a bad byte becomes U+FFFD).
  */
 #ifndef XENKVM_JSON_H
 #define XENKVM_JSON_H
@@ -51,7 +53,7 @@ struct json_member {
 int json_parse(const char *text, size_t len, struct json_value **v_r, char *err, size_t errlen);
 void json_free(struct json_value *v);
 
-/* The member `key` of an object (the last one if repeated), or NULL. */
+/* The member `key` of an object (keys are unique), or NULL. */
 const struct json_value *json_get(const struct json_value *obj, const char *key);
 /* Typed lookups: 0, -ENOENT (absent) or -EINVAL (wrong type or range). */
 int json_get_string(const struct json_value *obj, const char *key, const char **s_r);

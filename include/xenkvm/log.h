@@ -35,14 +35,18 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap);
 typedef void log_sink_fn(enum log_level level, const char *msg);
 void log_set_sink(log_sink_fn *fn);
 
-/* Token bucket per call site: a guest that floods an error path costs us
- * at most `burst` lines per `interval_ms`, then a count of what was dropped. */
+/* Per call site: a guest that floods an error path costs us at most
+ * `burst` lines per `interval_ms`; the next line after the window says how
+ * many were dropped.  Lines above the log level are not counted. */
 struct log_ratelimit {
 	uint64_t window_start_ms;
 	unsigned int printed;
 	unsigned int missed;
 };
 bool log_ratelimit_ok(struct log_ratelimit *rl, unsigned int burst, unsigned int interval_ms);
+
+#define LOG_RL_BURST       10
+#define LOG_RL_INTERVAL_MS 5000
 
 #define pr_err(...)   log_msg(LOG_ERR, __VA_ARGS__)
 #define pr_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
@@ -51,13 +55,16 @@ bool log_ratelimit_ok(struct log_ratelimit *rl, unsigned int burst, unsigned int
 #define pr_trace(cat, ...) do { if (log_tracing(cat)) log_msg(LOG_DEBUG, __VA_ARGS__); } while (0)
 
 /* For anything a guest can trigger. */
-#define pr_ratelimited(level, ...) do {                                  \
+#define pr_ratelimited_burst(level, burst, ...) do {                     \
 	static struct log_ratelimit rl_;                                 \
-	if (log_ratelimit_ok(&rl_, 10, 5000))                            \
+	if (log_get_level() >= (level) &&                                \
+	    log_ratelimit_ok(&rl_, (burst), LOG_RL_INTERVAL_MS))         \
 		log_msg(level, __VA_ARGS__);                              \
 } while (0)
-#define pr_err_rl(...)  pr_ratelimited(LOG_ERR, __VA_ARGS__)
-#define pr_warn_rl(...) pr_ratelimited(LOG_WARN, __VA_ARGS__)
-#define pr_info_rl(...) pr_ratelimited(LOG_INFO, __VA_ARGS__)
+#define pr_ratelimited(level, ...) pr_ratelimited_burst(level, LOG_RL_BURST, __VA_ARGS__)
+#define pr_err_rl(...)   pr_ratelimited(LOG_ERR, __VA_ARGS__)
+#define pr_warn_rl(...)  pr_ratelimited(LOG_WARN, __VA_ARGS__)
+#define pr_info_rl(...)  pr_ratelimited(LOG_INFO, __VA_ARGS__)
+#define pr_debug_rl(...) pr_ratelimited(LOG_DEBUG, __VA_ARGS__)
 
 #endif

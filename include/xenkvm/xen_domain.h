@@ -123,7 +123,9 @@ void *xen_gpa_ptr(struct xen_domain *d, uint64_t gpa, uint64_t len);
 /* RAM pages the guest holds now: what it was built with less what its
  * balloon gave back (xl's "Mem").  Takes the lock. */
 uint64_t xen_domain_tot_pages(struct xen_domain *d);
-/* Latch the guest's word size (shared_info layout); tells the VMM. */
+/* Latch the guest's word size (shared_info layout); tells the VMM.  Lock
+ * held; called only for what the guest kernel did (a CPL-0 hypercall, the
+ * hypercall-page MSR write), never for a user-mode process. */
 void xen_domain_set_long_mode(struct xen_domain *d, bool long_mode);
 
 /* --- called by the VMM's vCPU / timer threads (take the lock) -------------- */

@@ -3,7 +3,8 @@
  * line as a client (request) or a daemon (reply) would send it.  Whatever
  * the input, decoding must not crash or leak, and whatever decodes must
  * survive an encode/decode round trip unchanged; the JSON layer's own
- * round trip (parse, write, parse) must agree with itself too.
+ * round trip (parse, write, parse) must agree with itself too, and any
+ * bytes written as a string must read back.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -39,6 +40,27 @@ static void json_round_trip(const char *text, size_t len)
 	free(out2);
 	json_free(v);
 	json_free(v2);
+}
+
+/* Whatever bytes the writer is handed (a message quoting a cut argument),
+ * it writes JSON the reader accepts: well-formed UTF-8, escaped controls. */
+static void writer_output_parses(const char *text, size_t len)
+{
+	struct json_value *v = NULL;
+	struct json_writer w;
+	char *s = strndup(text, len), *out = NULL;
+	size_t olen;
+
+	if (!s)
+		return;
+	json_writer_init(&w, -1);
+	json_write_string(&w, NULL, s);
+	if (json_writer_finish(&w, &out, &olen) || json_parse(out, olen, &v, NULL, 0) ||
+	    v->type != JSON_STRING)
+		abort();
+	json_free(v);
+	free(out);
+	free(s);
 }
 
 static void request_round_trip(const char *text, size_t len)
@@ -89,6 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data, size);
 	json_round_trip(text, size);
+	writer_output_parses(text, size);
 	request_round_trip(text, size);
 	/* A reply is read as the answer to every op: each has its own payload. */
 	for (op = 0; op < CONTROL_OP_COUNT; op++)

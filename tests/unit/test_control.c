@@ -76,9 +76,16 @@ static void test_json_parse(void)
 	CU_ASSERT_EQUAL(v->str.len, strlen(v->str.s));
 	json_free(v);
 
-	/* the last of repeated keys wins */
-	v = parse_ok("{\"k\":1,\"k\":2}");
-	CU_ASSERT_EQUAL(json_get_int(v, "k", 0, 9, &i), 0);
+	/* well-formed UTF-8 passes through: 2-, 3- and 4-byte forms, the
+	 * highest code point, and U+FFFF (a noncharacter, but well-formed) */
+	v = parse_ok("{\"k\xc3\xa9\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf\xef\xbf\xbf\"}");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_EQUAL(json_get_string(v, "k\xc3\xa9", &s), 0);
+	CU_ASSERT_STRING_EQUAL(s, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf\xef\xbf\xbf");
+	json_free(v);
+	/* different keys that share a prefix are not duplicates */
+	v = parse_ok("{\"k\":1,\"kk\":2,\"K\":3,\"\":4}");
+	CU_ASSERT_EQUAL(json_get_int(v, "kk", 0, 9, &i), 0);
 	CU_ASSERT_EQUAL(i, 2);
 	json_free(v);
 }
@@ -91,6 +98,14 @@ static void test_json_reject(void)
 		"\"\\udc00\"", "\"\\ud800\\u0041\"", "\"\\u0000\"", "\"ctl \x01\"", "01", "-", "1.5",
 		"1e3", "9223372036854775808", "-9223372036854775809", "tru", "nul", "1 2", "{} x",
 		"[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]",
+		/* repeated keys, at any level, also when spelt differently */
+		"{\"k\":1,\"k\":2}", "{\"k\":1,\"x\":0,\"k\":1}", "{\"a\":{\"b\":1,\"b\":1}}",
+		"[{\"x\":1,\"x\":1}]", "{\"k\":1,\"\\u006b\":2}", "{\"\":1,\"\":2}",
+		/* ill-formed UTF-8 in a value or a key */
+		"\"\xff\"", "\"\x80\"", "\"a\xc3\"", "\"\xc3(\"", "\"\xc0\xaf\"", "\"\xc1\xbf\"",
+		"\"\xe0\x80\xaf\"", "\"\xe2\x82\"", "\"\xed\xa0\x80\"", "\"\xed\xbf\xbf\"",
+		"\"\xf0\x80\x80\xaf\"", "\"\xf4\x90\x80\x80\"", "\"\xf5\x80\x80\x80\"",
+		"\"\xf0\x9f\x98\"", "\"\xfe\"", "{\"\xff\":1}", "[\"ok\",\"\xe9t\xe9\"]",
 	};
 	struct json_value *v;
 	char err[128];
@@ -163,6 +178,16 @@ static void test_json_write(void)
 	CU_ASSERT_EQUAL(json_writer_finish(&w, &text, &len), -EINVAL);   /* unclosed */
 	json_writer_init(&w, -1);
 	CU_ASSERT_EQUAL(json_writer_finish(&w, &text, &len), -EINVAL);   /* empty */
+
+	/* ill-formed UTF-8 handed to the writer goes out as U+FFFD, byte by
+	 * byte; well-formed sequences go out as they are */
+	json_writer_init(&w, -1);
+	json_write_string(&w, NULL, "\xff \xc3\xa9 \xe2\x82 \xed\xa0\x80");
+	CU_ASSERT_EQUAL_FATAL(json_writer_finish(&w, &text, &len), 0);
+	CU_ASSERT_STRING_EQUAL(text, "\"\\ufffd \xc3\xa9 \\ufffd\\ufffd \\ufffd\\ufffd\\ufffd\"");
+	CU_ASSERT_EQUAL(json_parse(text, len, &v, NULL, 0), 0);
+	json_free(v);
+	free(text);
 }
 
 /* --- codec ----------------------------------------------------------------- */
@@ -290,6 +315,23 @@ static void test_request_codec(void)
 		CU_ASSERT_EQUAL(decode(big, &out, err), -EINVAL);
 		CU_ASSERT_PTR_NOT_NULL(strstr(err, "too long"));
 	}
+
+	/* a repeated key is refused, not read as its first or last copy */
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"info\",\"op\":\"destroy\"}", &out, err), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "duplicate key"));
+	CU_ASSERT_EQUAL(out.op, 0);
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"id\":3,\"id\":4,\"op\":\"info\"}", &out, err), -EINVAL);
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"trigger\",\"kind\":\"nmi\",\"kind\":\"reset\"}", &out,
+			       err), -EINVAL);
+	/* ill-formed UTF-8 in any string: refused, and not quoted back */
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"block-detach\",\"device\":\"xvd\xff\"}", &out, err),
+			-EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "UTF-8"));
+	CU_ASSERT_PTR_NULL(strchr(err, '\xff'));
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"info\\u0000\xc0\"}", &out, err), -EINVAL);
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"info\",\"future\":[\"\xed\xa0\x80\"]}", &out, err),
+			-EINVAL);
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"info\",\"\xff\":1}", &out, err), -EINVAL);
 
 	/* errno names round-trip; unknown ones read as EIO */
 	CU_ASSERT_STRING_EQUAL(control_errno_name(-EOPNOTSUPP), "EOPNOTSUPP");
@@ -605,6 +647,36 @@ static void test_server(void)
 		CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"id\":6,\"ok\":true"));
 		CU_ASSERT(strstr(buf, "\"id\":5") < strstr(buf, "\"id\":6"));
 		CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"error\":\"EINVAL\""));
+	}
+	/* a repeated key or ill-formed UTF-8: EINVAL and nothing done; an
+	 * argument cut inside a character is not echoed as a broken one */
+	{
+		static const char req[] =
+			"{\"v\":1,\"id\":11,\"op\":\"hello\",\"op\":\"destroy\"}\n"
+			"{\"v\":1,\"id\":12,\"op\":\"pause\",\"x\":\"\xff\"}\n"
+			"{\"v\":1,\"id\":13,\"op\":\"pause\xc3\"}\n"
+			"{\"v\":1,\"id\":14,\"op\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9\"}\n";
+		int destroys = d.destroys, pauses = d.pauses;
+		char *line, *nl;
+		int lines = 0;
+
+		CU_ASSERT_EQUAL(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+		raw_read(fd, buf, sizeof(buf), 4);
+		CU_ASSERT_EQUAL(d.destroys, destroys);
+		CU_ASSERT_EQUAL(d.pauses, pauses);
+		for (line = buf; (nl = strchr(line, '\n')); line = nl + 1, lines++) {
+			struct json_value *r = NULL;
+			const char *e = NULL;
+
+			/* every reply is well-formed JSON and UTF-8 */
+			CU_ASSERT_EQUAL(json_parse(line, (size_t)(nl - line), &r, NULL, 0), 0);
+			CU_ASSERT_EQUAL(json_get_string(r, "error", &e), 0);
+			if (e)
+				CU_ASSERT_STRING_EQUAL(e, lines < 3 ? "EINVAL" : "ENOSYS");
+			json_free(r);
+		}
+		CU_ASSERT_EQUAL(lines, 4);
+		CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\\ufffd"));
 	}
 	/* an overlong line: EMSGSIZE, then the server hangs up */
 	{

@@ -5,8 +5,10 @@
 #include <string.h>
 
 #include "cunit_run.h"
+#include "log_capture.h"
 #include "xen_fake_vmm.h"
 #include "xenkvm/hypercall_page.h"
+#include "xenkvm/log.h"
 #include "xenkvm/xen_cpuid.h"
 #include "xenkvm/xen_guest_access.h"
 #include "xenkvm/xen_version.h"
@@ -307,6 +309,68 @@ static void test_console_physdev(void)
 					0x1000, 0), -ENOSYS);
 }
 
+/* hvm_op set_param(CALLBACK_IRQ, 0) from `vcpu` at `cpl` in 64- or 32-bit
+ * mode: the call Xen latches the shared_info layout on. */
+static long set_callback_irq(unsigned int cpl, bool longmode)
+{
+	struct xen_hvm_param hp = { .domid = DOMID_SELF, .index = HVM_PARAM_CALLBACK_IRQ, .value = 0 };
+	struct xen_hcall hc = { .vcpu = 0, .longmode = longmode, .cpl = cpl,
+				.nr = __HYPERVISOR_hvm_op, .args = { HVMOP_set_param, 0x3000 } };
+
+	memcpy(xen_fake_gpa(&F, 0x3000), &hp, sizeof(hp));
+	return xen_fake_call(&F, &hc);
+}
+
+static void test_user_mode_does_not_latch_layout(void)
+{
+	struct xen_hcall hc = { .vcpu = 1, .longmode = false, .cpl = 3,
+				.nr = __HYPERVISOR_xen_version };
+	unsigned int told;
+
+	CU_ASSERT_EQUAL(xen_fake_call64(&F, 0, __HYPERVISOR_xen_version, 0, 0, 0), 0x40011);
+	CU_ASSERT_TRUE_FATAL(F.d->long_mode);
+	told = F.long_mode_calls;
+	/* a 32-bit process in the 64-bit guest: refused, and nothing moves */
+	CU_ASSERT_EQUAL(xen_fake_call(&F, &hc), -EPERM);
+	CU_ASSERT_EQUAL(set_callback_irq(3, false), -EPERM);
+	hc.cpl = 1;
+	CU_ASSERT_EQUAL(xen_fake_call(&F, &hc), -EPERM);
+	CU_ASSERT_TRUE(F.d->long_mode);
+	CU_ASSERT_EQUAL(F.long_mode_calls, told);
+	/* the kernel's own 32-bit hypercall does latch it, and tells the VMM */
+	CU_ASSERT_EQUAL(set_callback_irq(0, false), 0);
+	CU_ASSERT_FALSE(F.d->long_mode);
+	CU_ASSERT_EQUAL(F.long_mode_calls, told + 1);
+	CU_ASSERT_FALSE(F.long_mode_told);
+	/* and a user-mode 64-bit call cannot switch it back */
+	hc.longmode = true;
+	hc.cpl = 3;
+	CU_ASSERT_EQUAL(xen_fake_call(&F, &hc), -EPERM);
+	CU_ASSERT_FALSE(F.d->long_mode);
+	CU_ASSERT_EQUAL(xen_fake_call64(&F, 0, __HYPERVISOR_xen_version, 0, 0, 0), 0x40011);
+	CU_ASSERT_TRUE(F.d->long_mode);
+	CU_ASSERT_TRUE(F.long_mode_told);
+}
+
+static void test_layout_flips_do_not_flood_the_log(void)
+{
+	struct log_capture c;
+	unsigned int told = F.long_mode_calls;
+	int bad = 0;
+	char *out;
+
+	CU_ASSERT_EQUAL_FATAL(log_capture_begin(&c), 0);
+	for (int i = 0; i < 10000; i++)
+		bad += set_callback_irq(0, i & 1) != 0;
+	out = log_capture_end(&c);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(F.long_mode_calls, told + 10000);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	CU_ASSERT_TRUE(log_count_lines(out) <= LOG_RL_BURST + 1);
+	free(out);
+	CU_ASSERT_EQUAL(xen_fake_call64(&F, 0, __HYPERVISOR_xen_version, 0, 0, 0), 0x40011);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -325,5 +389,8 @@ int main(void)
 	CU_add_test(s, "hypercall MSR write", test_msr_write);
 	CU_add_test(s, "cpuid leaves", test_cpuid);
 	CU_add_test(s, "console_io and physdev_op", test_console_physdev);
+	CU_add_test(s, "a user-mode hypercall does not latch the layout",
+		    test_user_mode_does_not_latch_layout);
+	CU_add_test(s, "layout flips do not flood the log", test_layout_flips_do_not_flood_the_log);
 	return cunit_run(CU_BRM_NORMAL);
 }

@@ -144,6 +144,7 @@ static int fake_map_page(void *opaque, uint64_t gfn, void *hva)
 static void fake_long_mode(void *opaque, bool lm)
 {
 	((struct xen_fake *)opaque)->long_mode_told = lm;
+	((struct xen_fake *)opaque)->long_mode_calls++;
 }
 
 static void fake_shinfo_set(void *opaque, uint64_t gfn)

@@ -62,6 +62,7 @@ struct xen_fake {
 	uint64_t vcpu_info_told[FAKE_MAX_VCPUS];
 	uint8_t upcall_vector_told[FAKE_MAX_VCPUS];
 	bool long_mode_told;
+	unsigned int long_mode_calls; /* long_mode_set() calls */
 	char console[512];
 	unsigned int console_len;
 

@@ -802,8 +802,8 @@ void blk_dev_drain(struct blkback *be)
 		}
 		blk_rings_flush(be);   /* starts a held barrier, pushes responses */
 		if (!be->io.inflight && blk_dev_inflight(be)) {
-			pr_err("blkback: d%u vbd %u: %u requests stuck", be->domid, be->devid,
-			       blk_dev_inflight(be));
+			pr_err_rl("blkback: d%u vbd %u: %u requests stuck", be->domid, be->devid,
+				  blk_dev_inflight(be));
 			break;
 		}
 	}

@@ -218,8 +218,8 @@ static int tx_apply_ent(const char *path, void *val, void *arg)
 		return 0;
 	if (e->rec) {
 		if (xs_main_put(s, path, e->rec)) {
-			pr_err("xenstore: commit of %s failed (no memory); store may be inconsistent",
-			       path);
+			pr_err_rl("xenstore: commit of %s failed (no memory); store may be inconsistent",
+				  path);
 			return 0;
 		}
 		e->rec = NULL; /* now owned by the main store */
