@@ -100,6 +100,8 @@ struct xs_client *xs_client_new(struct xs_store *s, unsigned int domid, bool pri
 void xs_client_free(struct xs_client *c);
 unsigned int xs_client_domid(const struct xs_client *c);
 bool xs_client_privileged(const struct xs_client *c);
+/* Does the client hold watches or open transactions (state a disconnect loses)? */
+bool xs_client_has_state(const struct xs_client *c);
 
 /* ---- operations (txid 0: outside any transaction) --------------------- */
 /* Paths may be relative (to /local/domain/<domid>). */

@@ -1110,3 +1110,8 @@ bool xs_client_privileged(const struct xs_client *c)
 {
 	return c->priv;
 }
+
+bool xs_client_has_state(const struct xs_client *c)
+{
+	return c->nr_watches || c->nr_txs;
+}
