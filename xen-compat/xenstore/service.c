@@ -42,6 +42,7 @@ struct xs_service {
 	struct event_loop *loop;
 	struct event_notifier *kick;      /* guest notified, or ring work queued */
 	struct event_timer *sock_resume;  /* wakes the loop when accepting resumes */
+	uint64_t sock_resume_at;          /* its deadline; 0: disarmed */
 	unsigned int domid;
 	evtchn_port_t be_port;            /* our end of the store event channel */
 
@@ -143,8 +144,12 @@ static void xs_service_after(void *opaque)
 	xs_socket_server_flush(svc->sock);
 	/* Out of descriptors, the listener is left out of the poll set for a
 	 * while: make sure some round ends by then to put it back. */
-	if (svc->sock_resume)
-		event_timer_arm(svc->sock_resume, xs_socket_server_resume_ns(svc->sock));
+	if (svc->sock_resume) {
+		uint64_t at = xs_socket_server_resume_ns(svc->sock);
+
+		if (at != svc->sock_resume_at && !event_timer_arm(svc->sock_resume, at))
+			svc->sock_resume_at = at;
+	}
 }
 
 static void xs_service_sock_resume(void *opaque, uint32_t events)
