@@ -50,32 +50,34 @@ static int refuse(struct rundir *rd, int rc, const char *fmt, ...)
 	return rc;
 }
 
-/* The directory holding base: others must not be able to rename base
- * away and put their own in its place (the sticky bit stops that). */
+/* The directories above base: nobody but the caller or root may be able
+ * to rename base (or one of them) away and put their own in its place;
+ * others' write access needs the sticky bit, as on /tmp. */
 static int check_parent(struct rundir *rd, const char *base)
 {
 	char parent[sizeof(rd->base)], *slash;
 	struct stat st;
 
 	strcpy(parent, base);
-	slash = strrchr(parent, '/');
-	if (!slash)
-		return 0;
-	if (slash == parent)
-		slash[1] = 0;
-	else
-		*slash = 0;
-	if (stat(parent, &st) < 0)
-		return refuse(rd, -errno, "%s: %s", parent, strerror(errno));
-	if (st.st_uid != geteuid() && st.st_uid != 0)
-		return refuse(rd, -EPERM,
-			      "its parent %s belongs to uid %u, who could replace it "
-			      "(under sudo, do not keep the user's XDG_RUNTIME_DIR: no -E)",
-			      parent, (unsigned int)st.st_uid);
-	if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))
-		return refuse(rd, -EPERM,
-			      "its parent %s is writable by others (mode %04o) without the sticky bit",
-			      parent, (unsigned int)(st.st_mode & 07777));
+	while ((slash = strrchr(parent, '/'))) {
+		if (slash == parent)
+			slash[1] = 0;
+		else
+			*slash = 0;
+		if (stat(parent, &st) < 0)
+			return refuse(rd, -errno, "%s: %s", parent, strerror(errno));
+		if (st.st_uid != geteuid() && st.st_uid != 0)
+			return refuse(rd, -EPERM,
+				      "%s above it belongs to uid %u, who could replace it "
+				      "(under sudo, do not keep the user's XDG_RUNTIME_DIR: no -E)",
+				      parent, (unsigned int)st.st_uid);
+		if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))
+			return refuse(rd, -EPERM,
+				      "%s above it is writable by others (mode %04o) without the sticky bit",
+				      parent, (unsigned int)(st.st_mode & 07777));
+		if (slash == parent)
+			break;
+	}
 	return 0;
 }
 

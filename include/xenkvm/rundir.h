@@ -46,9 +46,9 @@ int rundir_default_base(char *buf, size_t len);
 /*
  * Creates base (mode 0700) if needed and opens it and its lock file.
  * Refuses (-EPERM, -ELOOP, with a sentence in rd->why) a base that is a
- * symbolic link, not the caller's or not mode 0700, one whose parent
- * another user could rename it in (neither the caller's nor root's, or
- * writable by others without the sticky bit), and one holding a
+ * symbolic link, not the caller's or not mode 0700, one below a
+ * directory in which another user could rename it (neither the caller's
+ * nor root's, or writable by others without the sticky bit), one holding a
  * symbolic link or another user's file at its top level or in its
  * domain and log directories.  Every file after that is opened relative
  * to the base with O_NOFOLLOW; only the sockets are reached by path.

@@ -349,7 +349,7 @@ static void expect_refused(int rc, const char *word)
 
 static void test_unsafe_base(void)
 {
-	char tmpl[] = "/tmp/test_rundir.XXXXXX", victim[300], p[300], target[300];
+	char tmpl[] = "/tmp/test_rundir.XXXXXX", victim[300], p[300], target[sizeof(base)];
 	struct rundir rd;
 	struct stat st;
 	int d, f;
@@ -423,13 +423,25 @@ static void test_unsafe_base(void)
 	/* a parent someone else could rename the base in (sudo -E with the
 	 * user's XDG_RUNTIME_DIR); a sticky world-writable one like /tmp is fine */
 	CU_ASSERT_EQUAL(chown(tmpl, 1000, 1000), 0);
-	expect_refused(-EPERM, "parent");
+	expect_refused(-EPERM, "above it belongs to uid 1000");
 	CU_ASSERT_EQUAL(chown(tmpl, geteuid(), getegid()), 0);
 	CU_ASSERT_EQUAL(chmod(tmpl, 0777), 0);
 	expect_refused(-EPERM, "sticky");
 	CU_ASSERT_EQUAL(chmod(tmpl, 01777), 0);
 	CU_ASSERT_EQUAL(rundir_open(base, &rd), 0);
 	rundir_close(&rd);
+	/* ... and any directory further up */
+	snprintf(p, sizeof(p), "%s/deep", tmpl);
+	CU_ASSERT_EQUAL(mkdir(p, 0700), 0);
+	snprintf(target, sizeof(target), "%s", base);
+	snprintf(base, sizeof(base), "%s/deep/xenkvm", tmpl);
+	CU_ASSERT_EQUAL(chown(tmpl, 1000, 1000), 0);
+	expect_refused(-EPERM, "above it belongs to uid 1000");
+	CU_ASSERT_EQUAL(access(base, F_OK), -1);   /* not even created */
+	CU_ASSERT_EQUAL(chown(tmpl, geteuid(), getegid()), 0);
+	CU_ASSERT_EQUAL(rundir_open(base, &rd), 0);
+	rundir_close(&rd);
+	snprintf(base, sizeof(base), "%s", target);
 	CU_ASSERT(holds(victim, "secret\n"));
 	rm_base();
 }
