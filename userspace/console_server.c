@@ -10,21 +10,20 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "xenkvm/console_server.h"
 #include "xenkvm/event_loop.h"
 #include "xenkvm/log.h"
+#include "xenkvm/unix_listener.h"
 
 #define CLIENT_OUT_MAX 65536   /* output queued for a slow client; more is dropped */
 #define CLIENT_IN_MAX  4096    /* input read from the client but not yet in the pipe */
 
 struct console_server {
 	struct event_loop *loop;
-	char *path;
-	int listen_fd;
+	struct unix_listener l;
+	struct event_timer *resume;     /* re-arms the listener after an accept pause */
 	int guest_in_r, guest_in_w;     /* client -> guest */
 	int guest_out_r, guest_out_w;   /* guest -> client */
 	int client;                      /* -1: nobody attached */
@@ -230,14 +229,27 @@ static void client_take_last_input(struct console_server *srv)
 	}
 }
 
+static void server_resume(void *opaque, uint32_t events)
+{
+	struct console_server *srv = opaque;
+
+	event_loop_modify(srv->loop, srv->l.fd, EPOLLIN);
+}
+
 static void server_accept(void *opaque, uint32_t events)
 {
 	struct console_server *srv = opaque;
 	size_t first;
-	int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int fd = unix_listener_accept(&srv->l);
 
-	if (fd < 0)
+	if (fd < 0) {
+		/* Out of descriptors: stop watching the (still readable)
+		 * listener for a while rather than spin on it. */
+		if (unix_listener_resume_ns(&srv->l) &&
+		    !event_loop_modify(srv->loop, srv->l.fd, 0))
+			event_timer_arm(srv->resume, unix_listener_resume_ns(&srv->l));
 		return;
+	}
 	/* The newest client wins: a console left attached somewhere (a lost
 	 * ssh session) must not lock everyone else out. */
 	client_take_last_input(srv);
@@ -260,22 +272,18 @@ static void server_accept(void *opaque, uint32_t events)
 
 int console_server_start(struct event_loop *loop, const char *path, struct console_server **srv_r)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct console_server *srv;
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
 	int rc;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
 	srv = calloc(1, sizeof(*srv));
 	if (!srv)
 		return -ENOMEM;
 	srv->loop = loop;
-	srv->listen_fd = srv->client = -1;
+	srv->l.fd = srv->client = -1;
 	srv->guest_in_r = srv->guest_in_w = srv->guest_out_r = srv->guest_out_w = -1;
-	srv->path = strdup(path);
-	if (!srv->path || pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
-		rc = srv->path ? -errno : -ENOMEM;
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
+		rc = -errno;
 		goto fail;
 	}
 	srv->guest_in_r = in[0];
@@ -289,31 +297,22 @@ int console_server_start(struct event_loop *loop, const char *path, struct conso
 		rc = -errno;
 		goto fail;
 	}
-	strcpy(sa.sun_path, path);
-	srv->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (srv->listen_fd < 0) {
-		rc = -errno;
+	rc = event_timer_new(loop, server_resume, srv, &srv->resume);
+	if (rc)
 		goto fail;
-	}
-	unlink(path);
-	if (bind(srv->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
-	    listen(srv->listen_fd, 4) < 0) {
-		rc = -errno;
-		unlink(path);
+	rc = unix_listener_open(&srv->l, path, 4);
+	if (rc)
 		goto fail;
-	}
 	rc = event_loop_add(loop, srv->guest_out_r, EPOLLIN, guest_output, srv);
 	if (rc)
-		goto fail_unlink;
-	rc = event_loop_add(loop, srv->listen_fd, EPOLLIN, server_accept, srv);
+		goto fail;
+	rc = event_loop_add(loop, srv->l.fd, EPOLLIN, server_accept, srv);
 	if (rc) {
 		event_loop_remove(loop, srv->guest_out_r);
-		goto fail_unlink;
+		goto fail;
 	}
 	*srv_r = srv;
 	return 0;
-fail_unlink:
-	unlink(path);
 fail:
 	for (int i = 0; i < 2; i++) {
 		if (in[i] >= 0)
@@ -321,15 +320,14 @@ fail:
 		if (out[i] >= 0)
 			close(out[i]);
 	}
-	if (srv->listen_fd >= 0)
-		close(srv->listen_fd);
+	unix_listener_close(&srv->l);
+	event_timer_free(srv->resume);
 	if (srv->guest_in_r >= 0) {
 		close(srv->guest_in_r);
 		close(srv->guest_in_w);
 		close(srv->guest_out_r);
 		close(srv->guest_out_w);
 	}
-	free(srv->path);
 	free(srv);
 	return rc;
 }
@@ -345,15 +343,14 @@ void console_server_free(struct console_server *srv)
 	if (!srv)
 		return;
 	client_close(srv);
-	event_loop_remove(srv->loop, srv->listen_fd);
+	event_loop_remove(srv->loop, srv->l.fd);
 	event_loop_remove(srv->loop, srv->guest_out_r);
-	close(srv->listen_fd);
-	unlink(srv->path);
+	event_timer_free(srv->resume);
+	unix_listener_close(&srv->l);
 	close(srv->guest_in_r);
 	close(srv->guest_in_w);
 	close(srv->guest_out_r);
 	close(srv->guest_out_w);
-	free(srv->path);
 	free(srv);
 }
 

@@ -12,13 +12,13 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include "xenkvm/clock.h"
 #include "xenkvm/control.h"
 #include "xenkvm/event_loop.h"
 #include "xenkvm/log.h"
+#include "xenkvm/unix_listener.h"
 
 /* A client that lets this much reply text pile up is not reading: drop it. */
 #define CONTROL_OUT_MAX (4u << 20)
@@ -31,13 +31,16 @@ struct control_client {
 	char *out;
 	size_t out_len, out_off, out_cap;
 	bool closing;              /* close once `out` is flushed */
+	uint64_t last_input;       /* clock_mono_ns() of its last bytes in (or accept) */
 	struct control_client *next;
 };
 
 struct control_server {
 	struct event_loop *loop;
-	int fd;
-	char *path;
+	struct unix_listener l;
+	struct event_timer *resume;   /* re-arms the listener after an accept pause */
+	uint64_t idle_ns;
+	unsigned long evicted;
 	struct control_handlers h;
 	void *opaque;
 	struct control_client *clients;
@@ -373,6 +376,7 @@ static void client_event(void *opaque, uint32_t events)
 				goto drop;
 		} else {
 			c->in_len += (size_t)n;
+			c->last_input = clock_mono_ns();
 		}
 		used = 0;
 		while (!c->closing && (nl = memchr(c->in + used, '\n', c->in_len - used))) {
@@ -405,16 +409,49 @@ drop:
 	client_free(c);
 }
 
+/* Makes room for a new client by closing the one silent longest, if it has
+ * been silent for idle_ns (see control.h); false if nobody is idle. */
+static bool evict_idle(struct control_server *srv)
+{
+	struct control_client *c, *victim = NULL;
+	uint64_t now = clock_mono_ns();
+
+	for (c = srv->clients; c; c = c->next)
+		if (now - c->last_input >= srv->idle_ns &&
+		    (!victim || c->last_input < victim->last_input))
+			victim = c;
+	if (!victim)
+		return false;
+	pr_debug("control: %u clients; closing one idle for %llu s", srv->nr_clients,
+		 (unsigned long long)((now - victim->last_input) / 1000000000ull));
+	client_free(victim);
+	srv->evicted++;
+	return true;
+}
+
+static void server_resume(void *opaque, uint32_t events)
+{
+	struct control_server *srv = opaque;
+
+	event_loop_modify(srv->loop, srv->l.fd, EPOLLIN);
+}
+
 static void server_accept(void *opaque, uint32_t events)
 {
 	struct control_server *srv = opaque;
 	struct control_client *c;
-	int fd = accept4(srv->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int fd = unix_listener_accept(&srv->l);
 
-	if (fd < 0)
+	if (fd < 0) {
+		/* Out of descriptors: the listener stays readable, so stop
+		 * watching it for a while rather than spin on it. */
+		if (unix_listener_resume_ns(&srv->l) &&
+		    !event_loop_modify(srv->loop, srv->l.fd, 0))
+			event_timer_arm(srv->resume, unix_listener_resume_ns(&srv->l));
 		return;
-	if (srv->nr_clients >= CONTROL_MAX_CLIENTS) {
-		pr_warn_rl("control: too many clients (%u); refusing one", srv->nr_clients);
+	}
+	if (srv->nr_clients >= CONTROL_MAX_CLIENTS && !evict_idle(srv)) {
+		pr_warn_rl("control: %u clients, none idle; refusing one", srv->nr_clients);
 		close(fd);
 		return;
 	}
@@ -426,6 +463,7 @@ static void server_accept(void *opaque, uint32_t events)
 	}
 	c->srv = srv;
 	c->fd = fd;
+	c->last_input = clock_mono_ns();
 	if (event_loop_add(srv->loop, fd, EPOLLIN | EPOLLRDHUP, client_event, c)) {
 		free(c->in);
 		free(c);
@@ -441,51 +479,45 @@ int control_server_start(struct event_loop *loop, const char *path,
 			 const struct control_handlers *h, void *opaque,
 			 struct control_server **srv_r)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct control_server *srv = NULL;
 	int rc;
 
 	if (!h || !h->info)
 		return -EINVAL;
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
 	srv = calloc(1, sizeof(*srv));
 	if (!srv)
 		return -ENOMEM;
-	srv->fd = -1;
+	srv->l.fd = -1;
 	srv->loop = loop;
 	srv->h = *h;
 	srv->opaque = opaque;
-	srv->path = strdup(path);
-	if (!srv->path) {
-		rc = -ENOMEM;
+	srv->idle_ns = CONTROL_IDLE_MS * 1000000ull;
+	rc = event_timer_new(loop, server_resume, srv, &srv->resume);
+	if (rc)
 		goto fail;
-	}
-	strcpy(sa.sun_path, path);
-	srv->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (srv->fd < 0) {
-		rc = -errno;
+	rc = unix_listener_open(&srv->l, path, 8);
+	if (rc)
 		goto fail;
-	}
-	unlink(path);
-	if (bind(srv->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
-	    listen(srv->fd, 8) < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	rc = event_loop_add(loop, srv->fd, EPOLLIN, server_accept, srv);
+	rc = event_loop_add(loop, srv->l.fd, EPOLLIN, server_accept, srv);
 	if (rc)
 		goto fail;
 	*srv_r = srv;
 	return 0;
 fail:
-	if (srv->fd >= 0) {
-		close(srv->fd);
-		unlink(path);
-	}
-	free(srv->path);
+	unix_listener_close(&srv->l);
+	event_timer_free(srv->resume);
 	free(srv);
 	return rc;
+}
+
+void control_server_set_idle(struct control_server *srv, unsigned int idle_ms)
+{
+	srv->idle_ns = idle_ms * 1000000ull;
+}
+
+unsigned long control_server_evicted(const struct control_server *srv)
+{
+	return srv->evicted;
 }
 
 void control_server_free(struct control_server *srv)
@@ -494,10 +526,9 @@ void control_server_free(struct control_server *srv)
 		return;
 	while (srv->clients)
 		client_free(srv->clients);
-	event_loop_remove(srv->loop, srv->fd);
-	close(srv->fd);
-	unlink(srv->path);
-	free(srv->path);
+	event_loop_remove(srv->loop, srv->l.fd);
+	event_timer_free(srv->resume);
+	unix_listener_close(&srv->l);
 	free(srv);
 }
 

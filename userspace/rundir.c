@@ -3,12 +3,18 @@
  * file lock rather than a pid).  Every change to the set of domain
  * directories happens under <base>/lock, so two CLIs never hand out the
  * same domid or name.
+ *
+ * Root may run this with someone else's XDG_RUNTIME_DIR (sudo -E): the
+ * base is used only when it, and the directory holding it, cannot be
+ * changed by anyone but the caller, and every file is opened relative to
+ * the base's descriptor without following symbolic links.
  */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,36 +37,155 @@ int rundir_default_base(char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+static int refuse(struct rundir *rd, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int refuse(struct rundir *rd, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(rd->why, sizeof(rd->why), fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* The directories above base: nobody but the caller or root may be able
+ * to rename base (or one of them) away and put their own in its place;
+ * others' write access needs the sticky bit, as on /tmp. */
+static int check_parent(struct rundir *rd, const char *base)
+{
+	char parent[sizeof(rd->base)], *slash;
+	struct stat st;
+
+	strcpy(parent, base);
+	while ((slash = strrchr(parent, '/'))) {
+		if (slash == parent)
+			slash[1] = 0;
+		else
+			*slash = 0;
+		if (stat(parent, &st) < 0)
+			return refuse(rd, -errno, "%s: %s", parent, strerror(errno));
+		if (st.st_uid != geteuid() && st.st_uid != 0)
+			return refuse(rd, -EPERM,
+				      "%s above it belongs to uid %u, who could replace it "
+				      "(under sudo, do not keep the user's XDG_RUNTIME_DIR: no -E)",
+				      parent, (unsigned int)st.st_uid);
+		if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))
+			return refuse(rd, -EPERM,
+				      "%s above it is writable by others (mode %04o) without the sticky bit",
+				      parent, (unsigned int)(st.st_mode & 07777));
+		if (slash == parent)
+			break;
+	}
+	return 0;
+}
+
+/* What another user could have planted: a symbolic link or a file not ours. */
+static int check_entry(struct rundir *rd, int dfd, const char *dir, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : refuse(rd, -errno, "%s%s: %s", dir, name, strerror(errno));
+	if (S_ISLNK(st.st_mode))
+		return refuse(rd, -ELOOP, "%s%s is a symbolic link; remove it", dir, name);
+	if (st.st_uid != geteuid())
+		return refuse(rd, -EPERM, "%s%s belongs to uid %u, not to you (uid %u); remove it",
+			      dir, name, (unsigned int)st.st_uid, (unsigned int)geteuid());
+	return 0;
+}
+
+/* The base's entries and those of its subdirectories (domains, logs). */
+static int check_entries(struct rundir *rd)
+{
+	struct dirent *de, *sde;
+	DIR *d, *sd;
+	char sub[NAME_MAX + 2];
+	int fd, sfd, rc = 0;
+
+	fd = dup(rd->dir_fd);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		return refuse(rd, rc, "cannot read it: %s", strerror(-rc));
+	}
+	while (!rc && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		rc = check_entry(rd, rd->dir_fd, "", de->d_name);
+		if (rc || de->d_type != DT_DIR)
+			continue;
+		sfd = openat(rd->dir_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sfd < 0 || !(sd = fdopendir(sfd))) {
+			if (sfd >= 0)
+				close(sfd);
+			continue;   /* removed meanwhile */
+		}
+		snprintf(sub, sizeof(sub), "%s/", de->d_name);
+		while (!rc && (sde = readdir(sd)))
+			if (strcmp(sde->d_name, ".") && strcmp(sde->d_name, ".."))
+				rc = check_entry(rd, dirfd(sd), sub, sde->d_name);
+		closedir(sd);
+	}
+	closedir(d);
+	return rc;
+}
+
 int rundir_open(const char *base, struct rundir *rd)
 {
-	char path[sizeof(rd->base) + 16];
 	struct stat st;
 	int rc;
 
-	rd->lock_fd = -1;
+	rd->lock_fd = rd->dir_fd = -1;
+	rd->why[0] = 0;
 	if (strlen(base) >= sizeof(rd->base) - 32)
 		return -ENAMETOOLONG;
 	strcpy(rd->base, base);
+	rc = check_parent(rd, base);
+	if (rc)
+		return rc;
 	if (mkdir(base, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	if (stat(base, &st) < 0)
-		return -errno;
-	if (!S_ISDIR(st.st_mode))
-		return -ENOTDIR;
-	snprintf(path, sizeof(path), "%s/lock", base);
-	rd->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (rd->lock_fd < 0) {
+	rd->dir_fd = open(base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (rd->dir_fd < 0) {
 		rc = -errno;
+		if (!lstat(base, &st) && S_ISLNK(st.st_mode))
+			rc = refuse(rd, -ELOOP, "it is a symbolic link; remove it");
+		else if (rc == -ENOTDIR)
+			refuse(rd, rc, "it is not a directory");
 		return rc;
 	}
-	return 0;
+	if (fstat(rd->dir_fd, &st) < 0)
+		rc = -errno;
+	else if (st.st_uid != geteuid())
+		rc = refuse(rd, -EPERM, "it belongs to uid %u, not to you (uid %u); remove it",
+			    (unsigned int)st.st_uid, (unsigned int)geteuid());
+	else if ((st.st_mode & 07777) != 0700)
+		rc = refuse(rd, -EPERM, "its mode is %04o, not 0700 (chmod 0700 it, or remove it)",
+			    (unsigned int)(st.st_mode & 07777));
+	if (!rc)
+		rc = check_entries(rd);
+	if (!rc) {
+		rd->lock_fd = openat(rd->dir_fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (rd->lock_fd < 0)
+			rc = -errno;
+	}
+	if (rc) {
+		close(rd->dir_fd);
+		rd->dir_fd = -1;
+	}
+	return rc;
 }
 
 void rundir_close(struct rundir *rd)
 {
 	if (rd->lock_fd >= 0)
 		close(rd->lock_fd);
-	rd->lock_fd = -1;
+	if (rd->dir_fd >= 0)
+		close(rd->dir_fd);
+	rd->lock_fd = rd->dir_fd = -1;
 }
 
 int rundir_path(const struct rundir *rd, int domid, const char *file, char *buf, size_t len)
@@ -69,6 +194,17 @@ int rundir_path(const struct rundir *rd, int domid, const char *file, char *buf,
 		     : snprintf(buf, len, "%s/%d", rd->base, domid);
 
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* <base>/<domid> as a directory fd, never through a symbolic link. */
+static int domain_dirfd(const struct rundir *rd, int domid)
+{
+	char name[16];
+	int fd;
+
+	snprintf(name, sizeof(name), "%d", domid);
+	fd = openat(rd->dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }
 
 static int lock_base(struct rundir *rd)
@@ -109,13 +245,13 @@ int rundir_name_check(const char *name, const char **why_r)
 
 bool rundir_alive(const struct rundir *rd, int domid)
 {
-	char path[sizeof(rd->base) + 32];
+	int dfd = domain_dirfd(rd, domid), fd;
 	bool alive;
-	int fd;
 
-	if (rundir_path(rd, domid, "alive", path, sizeof(path)))
+	if (dfd < 0)
 		return false;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = openat(dfd, "alive", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	close(dfd);
 	if (fd < 0)
 		return false;
 	/* Shared and non-blocking: fails only while the exclusive owner lives. */
@@ -124,18 +260,15 @@ bool rundir_alive(const struct rundir *rd, int domid)
 	return alive;
 }
 
-ssize_t rundir_read_file(const struct rundir *rd, int domid, const char *file, char *buf, size_t size)
+/* Reads a file of dirfd into buf (NUL-terminated): its length or -errno. */
+static ssize_t read_at(int dirfd, const char *file, char *buf, size_t size)
 {
-	char path[sizeof(rd->base) + 64];
 	ssize_t n, total = 0;
 	int fd, rc;
 
 	if (!size)
 		return -EINVAL;
-	rc = rundir_path(rd, domid, file, path, sizeof(path));
-	if (rc)
-		return rc;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = openat(dirfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	while ((size_t)total < size - 1) {
@@ -156,18 +289,30 @@ ssize_t rundir_read_file(const struct rundir *rd, int domid, const char *file, c
 	return total;
 }
 
-int rundir_write_file(const struct rundir *rd, int domid, const char *file, const void *data, size_t len)
+ssize_t rundir_read_file(const struct rundir *rd, int domid, const char *file, char *buf, size_t size)
 {
-	char path[sizeof(rd->base) + 64], tmp[sizeof(path) + 8];
-	const char *p = data;
-	int fd = -1, rc;
+	int dfd = domain_dirfd(rd, domid);
 	ssize_t n;
 
-	rc = rundir_path(rd, domid, file, path, sizeof(path));
-	if (rc)
-		return rc;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (dfd < 0)
+		return dfd;
+	n = read_at(dfd, file, buf, size);
+	close(dfd);
+	return n;
+}
+
+/* Writes dirfd/file atomically: a new file beside it, then rename. */
+static int write_at(int dirfd, const char *file, const void *data, size_t len)
+{
+	char tmp[NAME_MAX + 1];
+	const char *p = data;
+	int fd, rc = 0;
+	ssize_t n;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", file) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	unlinkat(dirfd, tmp, 0);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	while (len) {
@@ -176,24 +321,28 @@ int rundir_write_file(const struct rundir *rd, int domid, const char *file, cons
 			continue;
 		if (n < 0) {
 			rc = -errno;
-			goto out;
+			break;
 		}
 		p += n;
 		len -= (size_t)n;
 	}
-	if (close(fd) < 0) {
-		fd = -1;
+	if (close(fd) < 0 && !rc)
 		rc = -errno;
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0)
+	if (!rc && renameat(dirfd, tmp, dirfd, file) < 0)
 		rc = -errno;
-out:
-	if (fd >= 0)
-		close(fd);
 	if (rc)
-		unlink(tmp);
+		unlinkat(dirfd, tmp, 0);
+	return rc;
+}
+
+int rundir_write_file(const struct rundir *rd, int domid, const char *file, const void *data, size_t len)
+{
+	int dfd = domain_dirfd(rd, domid), rc;
+
+	if (dfd < 0)
+		return dfd;
+	rc = write_at(dfd, file, data, len);
+	close(dfd);
 	return rc;
 }
 
@@ -213,37 +362,42 @@ static int entry_domid(const char *name)
 }
 
 /* Keeps the log of a dead domain as logs/NAME.log (the last one per name). */
-static void keep_log(const struct rundir *rd, int domid)
+static void keep_log(const struct rundir *rd, int dfd)
 {
-	char name[RUNDIR_NAME_MAX + 2], from[sizeof(rd->base) + 64], to[sizeof(rd->base) + 96];
+	char name[RUNDIR_NAME_MAX + 2], to[RUNDIR_NAME_MAX + 16];
 	const char *why;
-	ssize_t n = rundir_read_file(rd, domid, "name", name, sizeof(name));
+	ssize_t n = read_at(dfd, "name", name, sizeof(name));
+	int lfd;
 
-	if (n <= 0 || rundir_name_check(name, &why) || rundir_path(rd, domid, "xenkvmd.log", from, sizeof(from)))
+	if (n <= 0 || rundir_name_check(name, &why))
 		return;
-	snprintf(to, sizeof(to), "%s/logs", rd->base);
-	if (mkdir(to, 0700) < 0 && errno != EEXIST)
+	if (mkdirat(rd->dir_fd, "logs", 0700) < 0 && errno != EEXIST)
 		return;
-	snprintf(to, sizeof(to), "%s/logs/%s.log", rd->base, name);
-	rename(from, to);
+	lfd = openat(rd->dir_fd, "logs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (lfd < 0)
+		return;
+	snprintf(to, sizeof(to), "%s.log", name);
+	renameat(dfd, "xenkvmd.log", lfd, to);
+	close(lfd);
 }
 
 /* Removes <base>/<domid> and everything in it (a flat directory). */
 static int remove_entry(const struct rundir *rd, int domid)
 {
-	char path[sizeof(rd->base) + 32];
+	char name[16];
 	struct dirent *de;
 	DIR *d;
-	int rc = 0, dfd;
+	int rc = 0, dfd = domain_dirfd(rd, domid);
 
-	keep_log(rd, domid);
-	rc = rundir_path(rd, domid, NULL, path, sizeof(path));
-	if (rc)
+	if (dfd < 0)
+		return dfd == -ENOENT ? 0 : dfd;
+	keep_log(rd, dfd);
+	d = fdopendir(dfd);
+	if (!d) {
+		rc = -errno;
+		close(dfd);
 		return rc;
-	d = opendir(path);
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
-	dfd = dirfd(d);
+	}
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
@@ -251,7 +405,8 @@ static int remove_entry(const struct rundir *rd, int domid)
 			rc = -errno;
 	}
 	closedir(d);
-	if (rmdir(path) < 0 && errno != ENOENT && !rc)
+	snprintf(name, sizeof(name), "%d", domid);
+	if (unlinkat(rd->dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && !rc)
 		rc = -errno;
 	return rc;
 }
@@ -266,11 +421,17 @@ static int scan_locked(struct rundir *rd, struct rundir_entry **entries_r, size_
 	struct dirent *de;
 	char buf[32];
 	DIR *d;
-	int rc = 0, domid;
+	int rc = 0, domid, fd;
 
-	d = opendir(rd->base);
-	if (!d)
-		return -errno;
+	fd = dup(rd->dir_fd);
+	d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	rewinddir(d);   /* the dup shares its offset with dir_fd */
 	while ((de = readdir(d))) {
 		domid = entry_domid(de->d_name);
 		if (domid < 0)
@@ -369,20 +530,11 @@ int rundir_remove(struct rundir *rd, int domid)
 
 static int read_next_domid(const struct rundir *rd)
 {
-	char path[sizeof(rd->base) + 16], buf[16];
-	int fd, domid = RUNDIR_DOMID_MIN;
-	ssize_t n;
+	char buf[16];
+	int domid = RUNDIR_DOMID_MIN;
 
-	snprintf(path, sizeof(path), "%s/next-domid", rd->base);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return domid;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n > 0) {
-		buf[n] = 0;
+	if (read_at(rd->dir_fd, "next-domid", buf, sizeof(buf)) > 0)
 		domid = (int)strtol(buf, NULL, 10);
-	}
 	if (domid < RUNDIR_DOMID_MIN || domid > RUNDIR_DOMID_MAX)
 		domid = RUNDIR_DOMID_MIN;
 	return domid;
@@ -390,26 +542,20 @@ static int read_next_domid(const struct rundir *rd)
 
 static void write_next_domid(const struct rundir *rd, int domid)
 {
-	char path[sizeof(rd->base) + 16], buf[16];
-	int fd, n;
+	char buf[16];
+	int n = snprintf(buf, sizeof(buf), "%d\n", domid);
 
-	snprintf(path, sizeof(path), "%s/next-domid", rd->base);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return;
-	n = snprintf(buf, sizeof(buf), "%d\n", domid);
 	/* A lost hint only restarts the round robin at 1: ignore errors. */
-	if (write(fd, buf, (size_t)n) != n)
+	if (write_at(rd->dir_fd, "next-domid", buf, (size_t)n))
 		pr_debug("rundir: could not record the next domid");
-	close(fd);
 }
 
 int rundir_reserve(struct rundir *rd, const char *name, int *domid_r, int *alive_fd_r)
 {
-	char path[sizeof(rd->base) + 32];
+	char name_buf[16];
 	struct rundir_entry *list = NULL;
 	size_t nr = 0, i;
-	int rc, domid, start, fd = -1;
+	int rc, domid, start, fd = -1, dfd;
 	bool made = false;
 
 	rc = lock_base(rd);
@@ -428,10 +574,8 @@ int rundir_reserve(struct rundir *rd, const char *name, int *domid_r, int *alive
 	 * not silently reach a new domain. */
 	start = domid = read_next_domid(rd);
 	for (;;) {
-		rc = rundir_path(rd, domid, NULL, path, sizeof(path));
-		if (rc)
-			goto out;
-		if (!mkdir(path, 0700))
+		snprintf(name_buf, sizeof(name_buf), "%d", domid);
+		if (!mkdirat(rd->dir_fd, name_buf, 0700))
 			break;
 		if (errno != EEXIST) {
 			rc = -errno;
@@ -444,11 +588,14 @@ int rundir_reserve(struct rundir *rd, const char *name, int *domid_r, int *alive
 		}
 	}
 	made = true;
-	rc = rundir_path(rd, domid, "alive", path, sizeof(path));
-	if (rc)
+	dfd = domain_dirfd(rd, domid);
+	if (dfd < 0) {
+		rc = dfd;
 		goto out;
+	}
 	/* No O_CLOEXEC: the daemon inherits this description, and its lock. */
-	fd = open(path, O_RDWR | O_CREAT, 0600);
+	fd = openat(dfd, "alive", O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+	close(dfd);
 	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		rc = -errno;
 		goto out;

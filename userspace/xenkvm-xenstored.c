@@ -8,7 +8,9 @@
  *                    [--trace] [--pidfile FILE]
  *
  * Runs until SIGTERM/SIGINT; exits 0 after freeing everything and
- * checking that no node leaked.
+ * checking that no node leaked.  Out of descriptors, it stops polling the
+ * listener for a moment rather than spin (xs_socket_server_poll);
+ * --quota refuses values that would remove a bound.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -85,7 +87,8 @@ int main(int argc, char **argv)
 		case 'd': domains[nr_domains++] = optarg; break;
 		case 'q':
 			if (xs_quota_set(&q, optarg)) {
-				fprintf(stderr, "xenkvm-xenstored: bad quota '%s'\n", optarg);
+				fprintf(stderr, "xenkvm-xenstored: bad quota '%s' (NAME=N, N > 0)\n",
+					optarg);
 				goto out;
 			}
 			break;

@@ -927,7 +927,7 @@ int main(int argc, char **argv)
 			dm.start_paused = true;
 			break;
 		case 'L': {
-			int fd = open(optarg, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+			int fd = open(optarg, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
 
 			if (fd < 0 || dup2(fd, STDERR_FILENO) < 0) {
 				fprintf(stderr, "xenkvmd: --log: %s: %s\n", optarg, strerror(errno));

@@ -218,14 +218,22 @@ struct event_loop;
 struct control_server;
 
 /*
- * Binds `path` (a stale socket there is replaced; mode 0600), listens and
- * serves clients from `loop` (which may already be running).  Up to
- * CONTROL_MAX_CLIENTS at once; more are closed on accept.
+ * Binds `path` (a stale socket there is replaced; mode 0600, see
+ * unix_listener.h), listens and serves clients from `loop` (which may
+ * already be running).  Up to CONTROL_MAX_CLIENTS at once; a new client
+ * beyond that closes the one silent longest if it sent nothing for
+ * CONTROL_IDLE_MS, and is itself closed when every client is active, so
+ * clients that connect and say nothing cannot lock the CLI out.
  */
 #define CONTROL_MAX_CLIENTS 16
+#define CONTROL_IDLE_MS 5000
 int control_server_start(struct event_loop *loop, const char *path,
 			 const struct control_handlers *h, void *opaque,
 			 struct control_server **srv_r);
+/* How long a client must be silent to count as idle (tests shorten it). */
+void control_server_set_idle(struct control_server *srv, unsigned int idle_ms);
+/* Idle clients closed to make room for new ones. */
+unsigned long control_server_evicted(const struct control_server *srv);
 /* From inside a handler: the message of the error reply being built. */
 void control_server_set_message(struct control_server *srv, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -30,7 +30,9 @@
 
 struct rundir {
 	char base[4096];
+	int dir_fd;                  /* base, opened without following links */
 	int lock_fd;
+	char why[512];               /* why rundir_open refused base ("" if not) */
 };
 
 struct rundir_entry {
@@ -41,7 +43,16 @@ struct rundir_entry {
 
 /* $XDG_RUNTIME_DIR/xenkvm or /run/xenkvm; -ENAMETOOLONG. */
 int rundir_default_base(char *buf, size_t len);
-/* Creates base (mode 0700) if needed and opens its lock file. */
+/*
+ * Creates base (mode 0700) if needed and opens it and its lock file.
+ * Refuses (-EPERM, -ELOOP, with a sentence in rd->why) a base that is a
+ * symbolic link, not the caller's or not mode 0700, one below a
+ * directory in which another user could rename it (neither the caller's
+ * nor root's, or writable by others without the sticky bit), one holding a
+ * symbolic link or another user's file at its top level or in its
+ * domain and log directories.  Every file after that is opened relative
+ * to the base with O_NOFOLLOW; only the sockets are reached by path.
+ */
 int rundir_open(const char *base, struct rundir *rd);
 void rundir_close(struct rundir *rd);
 /* "<base>/<domid>/<file>" (file NULL: the directory); -ENAMETOOLONG. */

@@ -41,7 +41,8 @@ struct xs_perm {
 	unsigned int perms;
 };
 
-/* xenstored's defaults (xs_quota_default); 0 in a field means "no limit". */
+/* xenstored's defaults (xs_quota_default); 0 in a field means "no limit"
+ * (only code can set it: xs_quota_set refuses it). */
 struct xs_quota {
 	unsigned int nodes_per_domain;      /* 1000 */
 	unsigned int node_size;             /* 2048: data + children + perms */
@@ -54,7 +55,11 @@ struct xs_quota {
 	unsigned int out_queue_bytes;       /* 1 MiB of queued output */
 };
 void xs_quota_default(struct xs_quota *q);
-/* "nodes=1000" style; -EINVAL for an unknown name or bad number. */
+/* The largest output-bytes an assignment may set: every socket client may
+ * queue this much, so a value near UINT32_MAX is no bound at all. */
+#define XS_QUOTA_OUTPUT_BYTES_MAX (64u << 20)
+/* "nodes=1000" style; -EINVAL for an unknown name, a bad number, 0 (which
+ * would remove the bound) or output-bytes above XS_QUOTA_OUTPUT_BYTES_MAX. */
 int xs_quota_set(struct xs_quota *q, const char *assignment);
 
 /* A growable byte buffer that engine calls append their results to. */
@@ -95,6 +100,8 @@ struct xs_client *xs_client_new(struct xs_store *s, unsigned int domid, bool pri
 void xs_client_free(struct xs_client *c);
 unsigned int xs_client_domid(const struct xs_client *c);
 bool xs_client_privileged(const struct xs_client *c);
+/* Does the client hold watches or open transactions (state a disconnect loses)? */
+bool xs_client_has_state(const struct xs_client *c);
 
 /* ---- operations (txid 0: outside any transaction) --------------------- */
 /* Paths may be relative (to /local/domain/<domid>). */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "cunit_run.h"
+#include "xenkvm/clock.h"
 #include "xenkvm/console_server.h"
 #include "xenkvm/control.h"
 #include "xenkvm/event_loop.h"
@@ -587,7 +589,12 @@ static void test_server(void)
 	snprintf(path, sizeof(path), "%s/control.sock", dir);
 	CU_ASSERT_EQUAL_FATAL(event_loop_new(&loop), 0);
 	CU_ASSERT_EQUAL(control_server_start(loop, path, &(struct control_handlers){ 0 }, &d, &d.srv), -EINVAL);
-	CU_ASSERT_EQUAL_FATAL(control_server_start(loop, path, &h, &d, &d.srv), 0);
+	{
+		mode_t old = umask(0);   /* no umask makes the socket wider */
+
+		CU_ASSERT_EQUAL_FATAL(control_server_start(loop, path, &h, &d, &d.srv), 0);
+		umask(old);
+	}
 	CU_ASSERT_EQUAL(stat(path, &st), 0);
 	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
 	CU_ASSERT_EQUAL_FATAL(event_loop_start(loop, "control-test"), 0);
@@ -721,6 +728,155 @@ static void test_server(void)
 	rmdir(dir);
 }
 
+/* True if fd shows EOF (the server closed it) within ms. */
+static bool raw_eof(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char c;
+
+	return poll(&p, 1, ms) == 1 && recv(fd, &c, 1, MSG_DONTWAIT) == 0;
+}
+
+static void test_server_idle_clients(void)
+{
+	struct control_handlers h = { .info = fake_info };
+	struct fake_domain d;
+	struct event_loop *loop;
+	struct control_reply rep;
+	char dir[] = "/tmp/test_control.XXXXXX", path[128], buf[4096];
+	static const char hello[] = "{\"v\":1,\"id\":1,\"op\":\"hello\"}\n";
+	int fds[CONTROL_MAX_CLIENTS + 1];
+
+	memset(&d, 0, sizeof(d));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/control.sock", dir);
+	CU_ASSERT_EQUAL_FATAL(event_loop_new(&loop), 0);
+	CU_ASSERT_EQUAL_FATAL(control_server_start(loop, path, &h, &d, &d.srv), 0);
+	control_server_set_idle(d.srv, 200);
+	CU_ASSERT_EQUAL_FATAL(event_loop_start(loop, "control-test"), 0);
+
+	/* CAP + 1 clients that connect and say nothing: nobody idle yet, so
+	 * the last is refused rather than an active client dropped */
+	for (int i = 0; i <= CONTROL_MAX_CLIENTS; i++) {
+		fds[i] = raw_connect(path);
+		CU_ASSERT_FATAL(fds[i] >= 0);
+		usleep(5000);
+	}
+	CU_ASSERT(wait_until(control_server_clients, d.srv, CONTROL_MAX_CLIENTS));
+	CU_ASSERT(raw_eof(fds[CONTROL_MAX_CLIENTS], 2000));
+	CU_ASSERT_EQUAL(control_server_evicted(d.srv), 0);
+
+	/* a while later: the oldest client is active again, the rest idle */
+	usleep(300000);
+	CU_ASSERT_EQUAL(write(fds[0], hello, sizeof(hello) - 1), (ssize_t)sizeof(hello) - 1);
+	CU_ASSERT(raw_read(fds[0], buf, sizeof(buf), 1) > 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"ok\":true"));
+	/* a real client gets in, in place of the longest-silent one */
+	CU_ASSERT_EQUAL(call(path, CONTROL_OP_INFO, NULL, &rep), 0);
+	CU_ASSERT_EQUAL(rep.error, 0);
+	CU_ASSERT_EQUAL(rep.info.domid, 7);
+	CU_ASSERT_EQUAL(control_server_evicted(d.srv), 1);
+	CU_ASSERT(raw_eof(fds[1], 2000));
+	CU_ASSERT(!raw_eof(fds[0], 50));
+	CU_ASSERT(!raw_eof(fds[2], 50));
+	/* and so does every next one */
+	for (int i = 0; i < CONTROL_MAX_CLIENTS + 4; i++) {
+		CU_ASSERT_EQUAL(call(path, CONTROL_OP_HELLO, NULL, &rep), 0);
+		CU_ASSERT_EQUAL(rep.error, 0);
+	}
+	for (int i = 0; i <= CONTROL_MAX_CLIENTS; i++)
+		close(fds[i]);
+	event_loop_stop(loop);
+	control_server_free(d.srv);
+	event_loop_free(loop);
+	rmdir(dir);
+}
+
+/* CPU time (user + system) this process used so far, in ms. */
+static long cpu_ms(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+}
+
+/*
+ * Queues n connections to path while no descriptor is free, lets the
+ * server's loop face EMFILE for 500 ms and returns the CPU time that
+ * took (a loop spinning on its readable listener burns all of it); the
+ * limit is back when it returns, the connections in fds.
+ */
+static long emfile_cpu_ms(const char *path, int *fds, int n)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct rlimit old, low;
+	long before;
+	int fd;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	for (int i = 0; i < n; i++)
+		fds[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = dup(0);
+	close(fd);
+	CU_ASSERT_EQUAL_FATAL(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)fd;
+	CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_NOFILE, &low), 0);
+	for (int i = 0; i < n; i++)
+		CU_ASSERT_EQUAL(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+	before = cpu_ms();
+	usleep(500000);
+	before = cpu_ms() - before;
+	CU_ASSERT_EQUAL(setrlimit(RLIMIT_NOFILE, &old), 0);
+	return before;
+}
+
+static void test_accept_emfile(void)
+{
+	struct control_handlers h = { .info = fake_info };
+	struct fake_domain d;
+	struct event_loop *loop;
+	struct console_server *cs;
+	char dir[] = "/tmp/test_control.XXXXXX", path[128];
+	int fds[3];
+	long ms;
+
+	memset(&d, 0, sizeof(d));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/control.sock", dir);
+	CU_ASSERT_EQUAL_FATAL(event_loop_new(&loop), 0);
+	CU_ASSERT_EQUAL_FATAL(control_server_start(loop, path, &h, &d, &d.srv), 0);
+	CU_ASSERT_EQUAL_FATAL(event_loop_start(loop, "control-test"), 0);
+	ms = emfile_cpu_ms(path, fds, 3);
+	CU_ASSERT(ms < 100);
+	if (ms >= 100)
+		fprintf(stderr, "control: %ld ms of CPU in 500 ms of EMFILE\n", ms);
+	/* once descriptors are back, the queued clients are served */
+	CU_ASSERT(wait_until(control_server_clients, d.srv, 3));
+	for (int i = 0; i < 3; i++)
+		close(fds[i]);
+	event_loop_stop(loop);
+	control_server_free(d.srv);
+
+	snprintf(path, sizeof(path), "%s/console.sock", dir);
+	CU_ASSERT_EQUAL_FATAL(console_server_start(loop, path, &cs), 0);
+	CU_ASSERT_EQUAL_FATAL(event_loop_start(loop, "console-test"), 0);
+	ms = emfile_cpu_ms(path, fds, 1);
+	CU_ASSERT(ms < 100);
+	if (ms >= 100)
+		fprintf(stderr, "console: %ld ms of CPU in 500 ms of EMFILE\n", ms);
+	for (int i = 0; i < 200 && !console_server_attached(cs); i++)
+		usleep(10000);
+	CU_ASSERT(console_server_attached(cs));
+	close(fds[0]);
+	event_loop_stop(loop);
+	console_server_free(cs);
+	event_loop_free(loop);
+	rmdir(dir);
+}
+
 static void test_client_errors(void)
 {
 	struct control_reply rep;
@@ -791,7 +947,15 @@ static void test_console(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/console.sock", dir);
 	CU_ASSERT_EQUAL_FATAL(event_loop_new(&loop), 0);
-	CU_ASSERT_EQUAL_FATAL(console_server_start(loop, path, &cs), 0);
+	{
+		mode_t old = umask(0);   /* no umask makes the socket wider */
+		struct stat st;
+
+		CU_ASSERT_EQUAL_FATAL(console_server_start(loop, path, &cs), 0);
+		umask(old);
+		CU_ASSERT_EQUAL(stat(path, &st), 0);
+		CU_ASSERT_EQUAL(st.st_mode & 07777, 0600);
+	}
 	console_server_fds(cs, &in_fd, &out_fd);
 	CU_ASSERT_EQUAL_FATAL(event_loop_start(loop, "console-test"), 0);
 
@@ -825,6 +989,33 @@ static void test_console(void)
 	close(c2);
 	usleep(50000);
 	CU_ASSERT(!console_server_attached(cs));
+
+	/* clients that connect and sit there lock nobody out: a real one
+	 * still gets the console, output and input */
+	{
+		int idle[CONTROL_MAX_CLIENTS + 1], real;
+		struct pollfd p = { .fd = in_fd, .events = POLLIN };
+
+		for (int i = 0; i <= CONTROL_MAX_CLIENTS; i++) {
+			idle[i] = raw_connect(path);
+			CU_ASSERT_FATAL(idle[i] >= 0);
+		}
+		usleep(50000);
+		real = raw_connect(path);
+		CU_ASSERT_FATAL(real >= 0);
+		n = raw_read(real, buf, sizeof(buf), 1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(buf, "boot line 1"));
+		CU_ASSERT_EQUAL(write(real, "ls\r", 3), 3);
+		CU_ASSERT_EQUAL(poll(&p, 1, 2000), 1);
+		CU_ASSERT_EQUAL(read(in_fd, buf, sizeof(buf)), 3);
+		CU_ASSERT_EQUAL(write(out_fd, "ok\r\n", 4), 4);
+		n = raw_read(real, buf, sizeof(buf), 1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(buf, "ok\r\n"));
+		for (int i = 0; i <= CONTROL_MAX_CLIENTS; i++)
+			close(idle[i]);
+		close(real);
+		usleep(50000);
+	}
 
 	/* with nobody attached, a flood of output never blocks the guest and
 	 * the next client gets only the last CONSOLE_REPLAY_MAX bytes */
@@ -871,6 +1062,8 @@ int main(void)
 	CU_add_test(s, "request codec", test_request_codec);
 	CU_add_test(s, "reply codec", test_reply_codec);
 	CU_add_test(s, "server", test_server);
+	CU_add_test(s, "server idle clients", test_server_idle_clients);
+	CU_add_test(s, "accept out of descriptors", test_accept_emfile);
 	CU_add_test(s, "client errors", test_client_errors);
 	CU_add_test(s, "console relay", test_console);
 	return cunit_run(CU_BRM_NORMAL);

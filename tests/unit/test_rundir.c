@@ -312,6 +312,140 @@ static void test_files(void)
 	rm_base();
 }
 
+/* Writes a small file (outside the run directory: the thing to protect). */
+static void put(const char *p, const char *text)
+{
+	FILE *f = fopen(p, "w");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static bool holds(const char *p, const char *text)
+{
+	char buf[64] = "";
+	FILE *f = fopen(p, "r");
+
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return !strcmp(buf, text);
+}
+
+/* rundir_open on `base` must fail with rc and a reason mentioning `word`. */
+static void expect_refused(int rc, const char *word)
+{
+	struct rundir rd;
+
+	memset(&rd, 0, sizeof(rd));
+	CU_ASSERT_EQUAL(rundir_open(base, &rd), rc);
+	CU_ASSERT_PTR_NOT_NULL(strstr(rd.why, word));
+	if (!strstr(rd.why, word))
+		fprintf(stderr, "refusal without \"%s\": \"%s\"\n", word, rd.why);
+}
+
+static void test_unsafe_base(void)
+{
+	char tmpl[] = "/tmp/test_rundir.XXXXXX", victim[300], p[300], target[sizeof(base)];
+	struct rundir rd;
+	struct stat st;
+	int d, f;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(tmpl));
+	snprintf(base, sizeof(base), "%s/xenkvm", tmpl);
+	snprintf(victim, sizeof(victim), "%s/root-only", tmpl);
+	put(victim, "secret\n");
+
+	/* a base another user could write to */
+	CU_ASSERT_EQUAL_FATAL(mkdir(base, 0700), 0);
+	CU_ASSERT_EQUAL(chmod(base, 0777), 0);
+	expect_refused(-EPERM, "0777");
+	CU_ASSERT_EQUAL(chmod(base, 0750), 0);
+	expect_refused(-EPERM, "not 0700");
+	/* a base that belongs to someone else */
+	CU_ASSERT_EQUAL(chmod(base, 0700), 0);
+	CU_ASSERT_EQUAL(chown(base, 1000, 1000), 0);
+	expect_refused(-EPERM, "uid 1000");
+	CU_ASSERT_FALSE(exists("lock"));   /* nothing was created in any of them */
+	CU_ASSERT_EQUAL(chown(base, geteuid(), getegid()), 0);
+	CU_ASSERT_EQUAL(rundir_open(base, &rd), 0);
+	rundir_close(&rd);
+
+	/* a planted next-domid link: refused, and the file it names untouched */
+	snprintf(p, sizeof(p), "%s/next-domid", base);
+	CU_ASSERT_EQUAL(symlink(victim, p), 0);
+	expect_refused(-ELOOP, "next-domid is a symbolic link");
+	CU_ASSERT(holds(victim, "secret\n"));
+	/* planted after the checks: still never followed */
+	unlink(p);
+	CU_ASSERT_EQUAL_FATAL(rundir_open(base, &rd), 0);
+	CU_ASSERT_EQUAL(symlink(victim, p), 0);
+	CU_ASSERT_EQUAL_FATAL(rundir_reserve(&rd, "g", &d, &f), 0);
+	CU_ASSERT(holds(victim, "secret\n"));
+	CU_ASSERT_EQUAL(lstat(p, &st), 0);
+	CU_ASSERT(S_ISREG(st.st_mode));   /* the link was replaced, not followed */
+	/* a link planted in a domain's directory */
+	snprintf(p, sizeof(p), "%s/%d/config", base, d);
+	CU_ASSERT_EQUAL(symlink(victim, p), 0);
+	CU_ASSERT_EQUAL(rundir_write_file(&rd, d, "config", "x", 1), 0);
+	CU_ASSERT(holds(victim, "secret\n"));
+	CU_ASSERT_EQUAL(unlink(p), 0);
+	CU_ASSERT_EQUAL(symlink(victim, p), 0);
+	{
+		char buf[64];
+
+		CU_ASSERT_EQUAL(rundir_read_file(&rd, d, "config", buf, sizeof(buf)), -ELOOP);
+	}
+	close(f);
+	rundir_close(&rd);
+	snprintf(target, sizeof(target), "%d/config is a symbolic link", d);
+	expect_refused(-ELOOP, target);
+	CU_ASSERT_EQUAL(unlink(p), 0);
+	/* another user's file in it */
+	snprintf(p, sizeof(p), "%s/next-domid", base);
+	CU_ASSERT_EQUAL(chown(p, 1000, 1000), 0);
+	expect_refused(-EPERM, "next-domid belongs to uid 1000");
+	CU_ASSERT_EQUAL(unlink(p), 0);
+	CU_ASSERT_EQUAL(rundir_open(base, &rd), 0);   /* (prunes the dead domain) */
+	rundir_close(&rd);
+
+	/* the base itself a link (to a directory that would pass) */
+	snprintf(target, sizeof(target), "%s/elsewhere", tmpl);
+	CU_ASSERT_EQUAL(rename(base, target), 0);
+	CU_ASSERT_EQUAL(symlink(target, base), 0);
+	expect_refused(-ELOOP, "symbolic link");
+	CU_ASSERT_EQUAL(unlink(base), 0);
+	CU_ASSERT_EQUAL(rename(target, base), 0);
+
+	/* a parent someone else could rename the base in (sudo -E with the
+	 * user's XDG_RUNTIME_DIR); a sticky world-writable one like /tmp is fine */
+	CU_ASSERT_EQUAL(chown(tmpl, 1000, 1000), 0);
+	expect_refused(-EPERM, "above it belongs to uid 1000");
+	CU_ASSERT_EQUAL(chown(tmpl, geteuid(), getegid()), 0);
+	CU_ASSERT_EQUAL(chmod(tmpl, 0777), 0);
+	expect_refused(-EPERM, "sticky");
+	CU_ASSERT_EQUAL(chmod(tmpl, 01777), 0);
+	CU_ASSERT_EQUAL(rundir_open(base, &rd), 0);
+	rundir_close(&rd);
+	/* ... and any directory further up */
+	snprintf(p, sizeof(p), "%s/deep", tmpl);
+	CU_ASSERT_EQUAL(mkdir(p, 0700), 0);
+	snprintf(target, sizeof(target), "%s", base);
+	snprintf(base, sizeof(base), "%s/deep/xenkvm", tmpl);
+	CU_ASSERT_EQUAL(chown(tmpl, 1000, 1000), 0);
+	expect_refused(-EPERM, "above it belongs to uid 1000");
+	CU_ASSERT_EQUAL(access(base, F_OK), -1);   /* not even created */
+	CU_ASSERT_EQUAL(chown(tmpl, geteuid(), getegid()), 0);
+	CU_ASSERT_EQUAL(rundir_open(base, &rd), 0);
+	rundir_close(&rd);
+	snprintf(base, sizeof(base), "%s", target);
+	CU_ASSERT(holds(victim, "secret\n"));
+	rm_base();
+}
+
 static void test_cloexec(void)
 {
 	struct rundir rd;
@@ -344,5 +478,6 @@ int main(void)
 	CU_add_test(s, "concurrent", test_concurrent);
 	CU_add_test(s, "files", test_files);
 	CU_add_test(s, "cloexec", test_cloexec);
+	CU_add_test(s, "unsafe base", test_unsafe_base);
 	return cunit_run(CU_BRM_NORMAL);
 }

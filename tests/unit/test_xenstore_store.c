@@ -608,6 +608,18 @@ static void test_quotas(void)
 	CU_ASSERT_EQUAL(xs_quota_set(&q, "nodes=x"), -EINVAL);
 	CU_ASSERT_EQUAL(xs_quota_set(&q, "bogus=1"), -EINVAL);
 	CU_ASSERT_EQUAL(xs_quota_set(&q, "nodes"), -EINVAL);
+	/* no assignment removes a bound: 0 ("no limit") and an output cap
+	 * too large to bound anything are refused, the old value stays */
+	CU_ASSERT_EQUAL(xs_quota_set(&q, "nodes=0"), -EINVAL);
+	CU_ASSERT_EQUAL(xs_quota_set(&q, "watches=0"), -EINVAL);
+	CU_ASSERT_EQUAL(xs_quota_set(&q, "output-bytes=0"), -EINVAL);
+	CU_ASSERT_EQUAL(xs_quota_set(&q, "output-bytes=4294967295"), -EINVAL);
+	CU_ASSERT_EQUAL(q.nodes_per_domain, 20);
+	CU_ASSERT_EQUAL(q.watches_per_conn, 128);
+	CU_ASSERT_EQUAL(q.out_queue_bytes, 1u << 20);
+	CU_ASSERT_EQUAL(xs_quota_set(&q, "output-bytes=67108864"), 0);
+	CU_ASSERT_EQUAL(q.out_queue_bytes, 64u << 20);
+	CU_ASSERT_EQUAL(xs_quota_set(&q, "output-bytes=1048576"), 0);
 	setup_q(&q);
 	CU_ASSERT_EQUAL(xs_store_mkdir(d0, 0, "/local/domain/1"), 0);
 	CU_ASSERT_EQUAL(setp(d0, "/local/domain/1", "n1"), 0);

@@ -431,6 +431,13 @@ static void test_domain_ops_and_control(void)
 	EXPECT_ERR(0, 25, 0, "EINVAL");
 	REQS(0, XS_CONTROL, 26, 0, "log\0on\0");
 	EXPECT(0, XS_CONTROL, 26, 0, "OK\0");
+	/* a socket client may not lift the output cap (or any other bound) */
+	REQS(0, XS_CONTROL, 27, 0, "quota\0output-bytes=0\0");
+	EXPECT_ERR(0, 27, 0, "EINVAL");
+	REQS(0, XS_CONTROL, 28, 0, "quota\0nodes=0\0");
+	EXPECT_ERR(0, 28, 0, "EINVAL");
+	CU_ASSERT_EQUAL(xs_store_quota(s)->out_queue_bytes, 1u << 20);
+	CU_ASSERT_EQUAL(xs_store_quota(s)->nodes_per_domain, 5);
 	NO_MORE(0);
 	teardown();
 }

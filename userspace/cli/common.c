@@ -57,11 +57,17 @@ int cli_rundir_open(const char *verb, struct rundir *rd)
 	char base[sizeof(rd->base)];
 	int rc = rundir_default_base(base, sizeof(base));
 
+	rd->why[0] = 0;
 	if (!rc)
 		rc = rundir_open(base, rd);
 	if (rc) {
-		fprintf(stderr, "xenkvm %s: run directory %s: %s%s\n", verb, base, strerror(-rc),
-			rc == -EACCES ? " (run as root, or set XDG_RUNTIME_DIR)" : "");
+		if (rd->why[0])
+			fprintf(stderr, "xenkvm %s: refusing the run directory %s: %s\n", verb, base,
+				rd->why);
+		else
+			fprintf(stderr, "xenkvm %s: run directory %s: %s%s\n", verb, base,
+				strerror(-rc),
+				rc == -EACCES ? " (run as root, or set XDG_RUNTIME_DIR)" : "");
 		return rc;
 	}
 	return 0;

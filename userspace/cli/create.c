@@ -213,7 +213,7 @@ static int spawn_detached(char **argv, const char *log_path, pid_t *pid_r)
 	pid_t child, daemon_pid = -1;
 	ssize_t n;
 
-	log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 	null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (log_fd < 0 || null_fd < 0 || pipe2(pfd, O_CLOEXEC) < 0) {
 		rc = -errno;
@@ -433,7 +433,7 @@ int cli_create(int argc, char **argv)
 		goto out;
 	}
 	if (o.dry_run) {
-		struct rundir fake = { .lock_fd = -1 };
+		struct rundir fake = { .lock_fd = -1, .dir_fd = -1 };
 
 		if (rundir_default_base(fake.base, sizeof(fake.base)))
 			goto out;

@@ -17,6 +17,10 @@ test-xenstore_wire-y := tests/unit/test_xenstore_wire.o tests/unit/test_xenstore
 unit-tests += xenstore_ring
 test-xenstore_ring-y := tests/unit/test_xenstore_ring.o tests/unit/test_xenstore_util.o \
 	$(xs-engine-y) $(xs-dir)/wire.o $(xs-dir)/ring.o $(xs-dir)/domain.o lib/log.o
+unit-tests += xenstore_socket
+test-xenstore_socket-y := tests/unit/test_xenstore_socket.o tests/unit/test_xenstore_util.o \
+	$(xs-engine-y) $(xs-dir)/wire.o $(xs-dir)/socket.o $(xs-dir)/domain.o \
+	lib/unix_listener.o lib/log.o
 
 fuzzers += xenstore_wire xenstore_ring
 fuzz-xenstore_wire-y := tests/fuzz/fuzz_xenstore_wire.o $(xs-engine-y) $(xs-dir)/wire.o lib/log.o
@@ -24,13 +28,13 @@ fuzz-xenstore_ring-y := tests/fuzz/fuzz_xenstore_ring.o $(xs-engine-y) $(xs-dir)
 	$(xs-dir)/ring.o lib/log.o
 
 # Standalone socket server (tests/system/test_xenstore_utils.sh, bench/xenstore).
-xs-server-y := userspace/xenkvm-xenstored.o $(xs-y) lib/log.o
+xs-server-y := userspace/xenkvm-xenstored.o $(xs-y) lib/log.o lib/unix_listener.o
 all: $(BUILD)/xenkvm-xenstored
 $(BUILD)/xenkvm-xenstored: $(addprefix $(BUILD)/obj/,$(xs-server-y))
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ -pthread
 
-xs-bench-y := bench/xenstore/xs_bench.o $(xs-y) lib/log.o
+xs-bench-y := bench/xenstore/xs_bench.o $(xs-y) lib/log.o lib/unix_listener.o
 $(BUILD)/bench/xs_bench: $(addprefix $(BUILD)/obj/,$(xs-bench-y))
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ -pthread

@@ -41,6 +41,8 @@ struct xs_service {
 	struct xen_domain *dom;
 	struct event_loop *loop;
 	struct event_notifier *kick;      /* guest notified, or ring work queued */
+	struct event_timer *sock_resume;  /* wakes the loop when accepting resumes */
+	uint64_t sock_resume_at;          /* its deadline; 0: disarmed */
 	unsigned int domid;
 	evtchn_port_t be_port;            /* our end of the store event channel */
 
@@ -140,6 +142,20 @@ static void xs_service_after(void *opaque)
 	if (svc->ring && !xs_ring_dead(svc->ring))
 		xs_ring_handle(svc->ring);
 	xs_socket_server_flush(svc->sock);
+	/* Out of descriptors, the listener is left out of the poll set for a
+	 * while: make sure some round ends by then to put it back. */
+	if (svc->sock_resume) {
+		uint64_t at = xs_socket_server_resume_ns(svc->sock);
+
+		if (at != svc->sock_resume_at && !event_timer_arm(svc->sock_resume, at))
+			svc->sock_resume_at = at;
+	}
+}
+
+static void xs_service_sock_resume(void *opaque, uint32_t events)
+{
+	(void)opaque;
+	(void)events;   /* the round it ends refills the poll set */
 }
 
 int xs_service_run(struct xs_service *svc, void (*fn)(void *opaque), void *opaque)
@@ -300,6 +316,9 @@ int xs_service_start(const struct xs_service_params *p, struct xs_service **svc_
 			pr_err("xenstore: socket %s: %s", p->socket_path, strerror(-rc));
 			goto fail;
 		}
+		rc = event_timer_new(p->loop, xs_service_sock_resume, svc, &svc->sock_resume);
+		if (rc)
+			goto fail;
 		event_loop_set_poll_source(p->loop, &src);
 		pr_info("xenstore: socket %s (XENSTORED_PATH=%s xenstore-ls)", p->socket_path, p->socket_path);
 	}
@@ -317,6 +336,8 @@ void xs_service_stop(struct xs_service *svc)
 	xs_service_run_work(svc);   /* frees queued requests (the loop is stopped) */
 	if (svc->be_port)
 		evtchn_backend_close(svc->dom, svc->be_port);
+	if (svc->sock_resume)
+		event_timer_free(svc->sock_resume);
 	xs_socket_server_free(svc->sock);
 	xs_ring_free(svc->ring);
 	event_notifier_free(svc->kick);

@@ -4,31 +4,32 @@
  * transport callbacks are non-blocking recv/send.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include "xenkvm/clock.h"
 #include "xenkvm/log.h"
+#include "xenkvm/unix_listener.h"
 #include "xenkvm/xs_socket.h"
 
 struct sock_client {
 	struct sock_client *next;
 	int fd;
 	bool hup;
+	uint64_t last_input;    /* clock_mono_ns() of its last bytes in (or accept) */
 	struct xs_conn *conn;
 	struct xs_socket_server *srv;
 };
 
 struct xs_socket_server {
 	struct xs_store *s;
-	int listen_fd;
-	char *path;
+	struct unix_listener l;
 	unsigned int max_clients;
 	unsigned int nr_clients;
+	uint64_t idle_ns;
+	unsigned long evicted;
 	struct sock_client *clients;
 };
 
@@ -37,8 +38,10 @@ static ssize_t sock_read(void *opaque, void *buf, size_t len)
 	struct sock_client *sc = opaque;
 	ssize_t n = recv(sc->fd, buf, len, MSG_DONTWAIT);
 
-	if (n > 0)
+	if (n > 0) {
+		sc->last_input = clock_mono_ns();
 		return n;
+	}
 	if (n == 0) {
 		sc->hup = true;
 		return -EPIPE;
@@ -68,47 +71,28 @@ static const struct xs_transport_ops sock_ops = {
 int xs_socket_server_new(struct xs_store *s, const char *path, unsigned int max_clients,
 			 struct xs_socket_server **srv_r)
 {
-	struct xs_socket_server *srv = NULL;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat st;
+	struct xs_socket_server *srv;
 	int rc;
 
 	*srv_r = NULL;
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
 	srv = calloc(1, sizeof(*srv));
 	if (!srv)
 		return -ENOMEM;
 	srv->s = s;
-	srv->listen_fd = -1;
 	srv->max_clients = max_clients ? max_clients : 1024;
-	srv->path = strdup(path);
-	rc = -ENOMEM;
-	if (!srv->path)
-		goto out;
-	strcpy(sa.sun_path, path);
-	/* Replace a socket left by a previous run, never any other file. */
-	if (!lstat(path, &st)) {
-		rc = -EEXIST;
-		if (!S_ISSOCK(st.st_mode))
-			goto out;
-		unlink(path);
-	}
-	srv->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (srv->listen_fd < 0 ||
-	    bind(srv->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    listen(srv->listen_fd, 128)) {
-		rc = -errno;
-		goto out;
+	srv->idle_ns = XS_SOCKET_IDLE_MS * 1000000ull;
+	rc = unix_listener_open(&srv->l, path, 128);
+	if (rc) {
+		free(srv);
+		return rc;
 	}
 	*srv_r = srv;
 	return 0;
-out:
-	if (srv->listen_fd >= 0)
-		close(srv->listen_fd);
-	free(srv->path);
-	free(srv);
-	return rc;
+}
+
+void xs_socket_server_set_idle(struct xs_socket_server *srv, unsigned int idle_ms)
+{
+	srv->idle_ns = idle_ms * 1000000ull;
 }
 
 static void client_free(struct xs_socket_server *srv, struct sock_client *sc)
@@ -133,11 +117,7 @@ void xs_socket_server_free(struct xs_socket_server *srv)
 		return;
 	while (srv->clients)
 		client_free(srv, srv->clients);
-	if (srv->listen_fd >= 0) {
-		close(srv->listen_fd);
-		unlink(srv->path);
-	}
-	free(srv->path);
+	unix_listener_close(&srv->l);
 	free(srv);
 }
 
@@ -159,8 +139,9 @@ unsigned int xs_socket_server_pollfds(struct xs_socket_server *srv, struct pollf
 
 	if (!max)
 		return 0;
-	fds[n].fd = srv->listen_fd;
-	fds[n].events = srv->nr_clients < srv->max_clients ? POLLIN : 0;
+	/* Polled even when full: a new client may displace an idle one. */
+	fds[n].fd = srv->l.fd;
+	fds[n].events = unix_listener_resume_ns(&srv->l) ? 0 : POLLIN;
 	fds[n++].revents = 0;
 	for (sc = srv->clients; sc && n < max; sc = sc->next) {
 		fds[n].fd = sc->fd;
@@ -173,17 +154,43 @@ unsigned int xs_socket_server_pollfds(struct xs_socket_server *srv, struct pollf
 	return n;
 }
 
+/* Closes the client whose last input is oldest among those idle for
+ * idle_ns that hold no watch or transaction; false if there is none. */
+static bool evict_idle(struct xs_socket_server *srv)
+{
+	struct sock_client *sc, *victim = NULL;
+	uint64_t now = clock_mono_ns();
+
+	for (sc = srv->clients; sc; sc = sc->next) {
+		if (now - sc->last_input < srv->idle_ns ||
+		    xs_client_has_state(xs_conn_client(sc->conn)))
+			continue;
+		if (!victim || sc->last_input < victim->last_input)
+			victim = sc;
+	}
+	if (!victim)
+		return false;
+	pr_debug("xenstore: %u socket clients; closing one idle for %llu s", srv->nr_clients,
+		 (unsigned long long)((now - victim->last_input) / 1000000000ull));
+	client_free(srv, victim);
+	srv->evicted++;
+	return true;
+}
+
 static void server_accept(struct xs_socket_server *srv)
 {
 	struct sock_client *sc;
 	int fd;
 
-	while (srv->nr_clients < srv->max_clients) {
-		fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				pr_warn_rl("xenstore: accept: %s", strerror(errno));
+	for (;;) {
+		fd = unix_listener_accept(&srv->l);
+		if (fd < 0)
 			return;
+		if (srv->nr_clients >= srv->max_clients && !evict_idle(srv)) {
+			pr_warn_rl("xenstore: %u socket clients, none idle; refusing one",
+				   srv->nr_clients);
+			close(fd);
+			continue;
 		}
 		sc = calloc(1, sizeof(*sc));
 		if (sc)
@@ -196,6 +203,7 @@ static void server_accept(struct xs_socket_server *srv)
 		}
 		sc->fd = fd;
 		sc->srv = srv;
+		sc->last_input = clock_mono_ns();
 		sc->next = srv->clients;
 		srv->clients = sc;
 		srv->nr_clients++;
@@ -206,7 +214,7 @@ void xs_socket_server_handle(struct xs_socket_server *srv, int fd, short revents
 {
 	struct sock_client *sc;
 
-	if (fd == srv->listen_fd) {
+	if (fd == srv->l.fd) {
 		if (revents & POLLIN)
 			server_accept(srv);
 		return;
@@ -236,12 +244,22 @@ int xs_socket_server_poll(struct xs_socket_server *srv, int timeout_ms)
 {
 	unsigned int n, i, max = xs_socket_server_nfds(srv);
 	struct pollfd *fds = calloc(max, sizeof(*fds));
+	uint64_t resume;
 	int rc;
 
 	if (!fds)
 		return -ENOMEM;
 	xs_socket_server_flush(srv);
 	n = xs_socket_server_pollfds(srv, fds, max);
+	resume = unix_listener_resume_ns(&srv->l);
+	if (resume) {
+		/* Wake when the listener may be polled again. */
+		uint64_t now = clock_mono_ns();
+		int wait_ms = resume > now ? (int)((resume - now + 999999) / 1000000) : 0;
+
+		if (timeout_ms < 0 || wait_ms < timeout_ms)
+			timeout_ms = wait_ms;
+	}
 	rc = poll(fds, n, timeout_ms);
 	if (rc < 0) {
 		rc = errno == EINTR ? 0 : -errno;
@@ -256,4 +274,14 @@ int xs_socket_server_poll(struct xs_socket_server *srv, int timeout_ms)
 out:
 	free(fds);
 	return rc;
+}
+
+uint64_t xs_socket_server_resume_ns(struct xs_socket_server *srv)
+{
+	return unix_listener_resume_ns(&srv->l);
+}
+
+unsigned long xs_socket_server_evicted(const struct xs_socket_server *srv)
+{
+	return srv->evicted;
 }

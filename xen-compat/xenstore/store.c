@@ -74,11 +74,17 @@ int xs_quota_set(struct xs_quota *q, const char *assignment)
 		return -EINVAL;
 	errno = 0;
 	v = strtoul(eq + 1, &end, 10);
-	if (*end || errno || v > UINT32_MAX || eq[1] == '-')
+	/* 0 would mean "no limit": an assignment may tighten or loosen a
+	 * bound, never remove one (a privileged socket client would lift the
+	 * output cap and let a non-reading watcher grow the daemon). */
+	if (*end || errno || !v || v > UINT32_MAX || eq[1] == '-')
 		return -EINVAL;
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (strlen(names[i].name) == (size_t)(eq - assignment) &&
 		    !strncmp(names[i].name, assignment, (size_t)(eq - assignment))) {
+			if (names[i].off == offsetof(struct xs_quota, out_queue_bytes) &&
+			    v > XS_QUOTA_OUTPUT_BYTES_MAX)
+				return -EINVAL;
 			*(unsigned int *)((char *)q + names[i].off) = (unsigned int)v;
 			return 0;
 		}
@@ -1103,4 +1109,9 @@ unsigned int xs_client_domid(const struct xs_client *c)
 bool xs_client_privileged(const struct xs_client *c)
 {
 	return c->priv;
+}
+
+bool xs_client_has_state(const struct xs_client *c)
+{
+	return c->nr_watches || c->nr_txs;
 }
