@@ -46,10 +46,10 @@ fuzz-hypercall-y := tests/fuzz/fuzz_hypercall.o $(xen-core-y) kvm/guest_mem.o li
 # for output flow control.
 unit-tests += pv_console
 test-pv_console-y := tests/unit/test_pv_console.o xen-compat/pv_console.o $(xen-test-y) \
-	lib/event_loop.o
+	lib/event_loop.o lib/thread_role.o
 fuzzers += pv_console
 fuzz-pv_console-y := tests/fuzz/fuzz_pv_console.o xen-compat/pv_console.o $(xen-core-y) \
-	kvm/guest_mem.o lib/log.o tests/unit/xen_fake_vmm.o lib/event_loop.o
+	kvm/guest_mem.o lib/log.o tests/unit/xen_fake_vmm.o lib/event_loop.o lib/thread_role.o
 
 # The backends' XenStore helpers against the store engine.
 unit-tests += xenbus_backend
