@@ -356,6 +356,23 @@ int rundir_find(struct rundir *rd, const char *name_or_domid, struct rundir_entr
 	return rc;
 }
 
+int rundir_hand_over(const struct rundir *rd, int domid, uid_t uid, gid_t gid)
+{
+	char path[sizeof(rd->base) + 32];
+	struct stat st;
+	int rc = rundir_path(rd, domid, NULL, path, sizeof(path));
+
+	if (rc)
+		return rc;
+	if (stat(rd->base, &st) < 0)
+		return -errno;
+	if ((st.st_mode & 0711) != 0711 && chmod(rd->base, (st.st_mode & 07777) | 0711) < 0)
+		return -errno;
+	if (chown(path, uid, gid) < 0)
+		return -errno;
+	return 0;
+}
+
 int rundir_remove(struct rundir *rd, int domid)
 {
 	int rc = lock_base(rd);

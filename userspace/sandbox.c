@@ -104,6 +104,10 @@ int sandbox_drop_privileges(const struct sandbox_user *u, char *err, size_t errl
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct caps[2];
 
+	if (u->uid == 0) {
+		snprintf(err, errlen, "'%s' is root: there is nothing to drop to", u->name);
+		return -EINVAL;
+	}
 	if (geteuid() != 0) {
 		if (u->uid != geteuid()) {
 			snprintf(err, errlen, "only root can switch to user '%s'", u->name);

@@ -45,6 +45,7 @@
 	ANY("rt_sigreturn", "return from the vCPU kick and host signal handlers"),             \
 	ANY("rt_sigprocmask", "glibc blocks signals around thread start and exit"),            \
 	ANY("restart_syscall", "a sleep interrupted by a signal resumes"),                     \
+	ANY("sigaltstack", "a thread's alternate signal stack goes away at its exit (ASan too)"), \
 	ANY("getpid", "log prefixes, info replies"),                                           \
 	ANY("gettid", "glibc's pthread_kill, mutex ownership"),                                \
 	ANY("exit", "a thread ends (event_loop_stop, vcpu_join)"),                             \
@@ -131,7 +132,6 @@ static const struct sandbox_rule main_rules[] = {
 	ANY("faccessat", "file checks"),
 	ANY("faccessat2", "file checks"),
 	ANY("rt_sigaction", "vCPU kick handler, host signals (vm_run), on_crash=preserve"),
-	ANY("sigaltstack", "glibc thread setup"),
 	ANY("clone", "starting vCPU, io and serial-in threads"),
 	ANY("clone3", "the same (glibc 2.34+)"),
 	ANY("set_robust_list", "every new thread"),
