@@ -31,6 +31,7 @@
 
 static struct sock_fprog role_prog[THREAD_ROLE_COUNT];
 static enum thread_role probe_role = THREAD_ROLE_COUNT;
+static bool log_only;   /* --seccomp-log: forbidden syscalls are logged, not fatal */
 
 int sandbox_role_parse(const char *name)
 {
@@ -170,7 +171,7 @@ static int add_rule(scmp_filter_ctx ctx, const struct sandbox_rule *r, char *err
 static int compile(enum thread_role role, struct sock_fprog *prog, char *err, size_t errlen)
 {
 	const struct sandbox_policy *p = sandbox_policy(role);
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	scmp_filter_ctx ctx = seccomp_init(log_only ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS);
 	struct stat st;
 	void *buf = NULL;
 	int fd = -1, rc = -ENOMEM;
@@ -226,10 +227,11 @@ static void thread_hook(enum thread_role role)
 		probe(role);
 }
 
-int sandbox_apply(enum thread_role probe_kind, char *err, size_t errlen)
+int sandbox_apply(enum thread_role probe_kind, bool log, char *err, size_t errlen)
 {
 	long rc;
 
+	log_only = log;
 	if (no_new_privs(err, errlen))
 		return -EPERM;
 	for (int r = 0; r < THREAD_ROLE_COUNT; r++) {

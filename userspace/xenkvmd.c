@@ -75,6 +75,8 @@ static void usage(FILE *f)
 		"                       /dev/kvm is kept, every capability dropped; the config's\n"
 		"                       kernel, initrd and images must be readable by NAME\n"
 		"      --no-seccomp     no syscall filters (debugging; default: one per thread kind)\n"
+		"      --seccomp-log    debugging: syscalls outside the filters are only logged by\n"
+		"                       the kernel (audit type=1326), not fatal\n"
 		"      --seccomp-probe=KIND  tests only: a thread of KIND (main, io, vcpu,\n"
 		"                       serial-in) issues a syscall its filter forbids (SIGSYS)\n"
 		"  -h, --help           this text\n"
@@ -780,7 +782,7 @@ static void daemon_preserve(struct daemon *dm)
  * leave rc at VM_EXIT_USAGE; 0 or -1.
  */
 static int daemon_sandbox(const struct domain_config *cfg, const char *user, bool seccomp,
-			  enum thread_role probe)
+			  bool seccomp_log, enum thread_role probe)
 {
 	struct sandbox_user u;
 	char err[256];
@@ -807,10 +809,12 @@ static int daemon_sandbox(const struct domain_config *cfg, const char *user, boo
 		pr_warn("sandbox: seccomp filters off (--no-seccomp)");
 		return 0;
 	}
-	if (sandbox_apply(probe, err, sizeof(err))) {
+	if (sandbox_apply(probe, seccomp_log, err, sizeof(err))) {
 		pr_err("sandbox: %s", err);
 		return VM_EXIT_ERROR;
 	}
+	if (seccomp_log)
+		pr_warn("sandbox: --seccomp-log: syscalls outside the filters are only logged");
 	pr_info("sandbox: seccomp filters on (main, io, vcpu, serial-in threads), no_new_privs set");
 	return 0;
 }
@@ -837,13 +841,14 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "user", required_argument, NULL, 'U' },
 		{ "no-seccomp", no_argument, NULL, 'N' },
+		{ "seccomp-log", no_argument, NULL, 'A' },
 		{ "seccomp-probe", required_argument, NULL, 'B' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon dm = { .domid = 1, .hcall_path = XEN_PATH_AUTO };
 	struct config_error err;
 	const char *console_path = NULL, *pv_console_path = NULL, *user = NULL;
-	bool seccomp = true;
+	bool seccomp = true, seccomp_log = false;
 	int probe = THREAD_ROLE_COUNT;
 	int c, rc;
 	char *end;
@@ -928,6 +933,9 @@ int main(int argc, char **argv)
 		case 'N':
 			seccomp = false;
 			break;
+		case 'A':
+			seccomp_log = true;
+			break;
 		case 'B':
 			probe = sandbox_role_parse(optarg);
 			if (probe < 0) {
@@ -973,7 +981,7 @@ int main(int argc, char **argv)
 		dm.cfg.uuid[8] = (uint8_t)((dm.cfg.uuid[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
 		dm.cfg.has_uuid = true;
 	}
-	rc = daemon_sandbox(&dm.cfg, user, seccomp, (enum thread_role)probe);
+	rc = daemon_sandbox(&dm.cfg, user, seccomp, seccomp_log, (enum thread_role)probe);
 	if (rc)
 		goto out;
 	rc = VM_EXIT_ERROR;

@@ -66,8 +66,10 @@ int sandbox_drop_privileges(const struct sandbox_user *u, char *err, size_t errl
  * (TSYNC) and registers the thread_role hook that installs the others as
  * threads start.  `probe` (or THREAD_ROLE_COUNT for none): the kind whose
  * threads issue sandbox_probe_syscall() right after their filter is on.
- * Sets no_new_privs first.  0 or -errno (message in `err`). */
-int sandbox_apply(enum thread_role probe, char *err, size_t errlen);
+ * With `log`, a forbidden syscall is allowed and only logged by the kernel
+ * (audit type=1326; for finding what a table lacks).  Sets no_new_privs
+ * first.  0 or -errno (message in `err`). */
+int sandbox_apply(enum thread_role probe, bool log, char *err, size_t errlen);
 
 /* "main", "io", "vcpu", "serial-in" -> role; -1 if none. */
 int sandbox_role_parse(const char *name);

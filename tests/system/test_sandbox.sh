@@ -137,6 +137,8 @@ out=$(tr -d '\r' <"$tmp/out")
 if [ "$failed" -gt 0 ]; then
 	echo "    --- console (last 15 lines):"; printf '%s\n' "$out" | tail -n 15 | sed 's/^/    | /'
 	echo "    --- stderr (last 10 lines):"; tail -n 10 "$tmp/err" | sed 's/^/    | /'
+	# a SIGSYS death: which thread, which syscall
+	[ "$rc" = 159 ] && dmesg 2>/dev/null | grep "type=1326" | tail -n 3 | sed 's/^/    | /'
 fi
 
 # --- 2. xenkvm create -u USER --------------------------------------------------------------

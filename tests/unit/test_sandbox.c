@@ -153,7 +153,7 @@ static int run_child(struct child_job job, enum thread_role probe)
 		char err[256];
 		pthread_t t;
 
-		if (sandbox_apply(probe, err, sizeof(err))) {
+		if (sandbox_apply(probe, false, err, sizeof(err))) {
 			fprintf(stderr, "sandbox_apply: %s\n", err);
 			_exit(20);
 		}
