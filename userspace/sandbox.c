@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <seccomp.h>
 #include <stdio.h>
@@ -20,7 +21,9 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysinfo.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
@@ -234,6 +237,13 @@ int sandbox_apply(enum thread_role probe_kind, bool log, char *err, size_t errle
 	log_only = log;
 	if (no_new_privs(err, errlen))
 		return -EPERM;
+	/* glibc reads the time zone file on the first gmtime_r/localtime_r,
+	 * which may be the RTC's read on a vCPU thread, where open is not
+	 * allowed: read it now. */
+	tzset();
+	/* Past eight malloc arenas glibc counts the CPUs (reading /sys) to
+	 * cap them; give it the cap it would compute, so no thread asks. */
+	mallopt(M_ARENA_MAX, 8 * get_nprocs());
 	for (int r = 0; r < THREAD_ROLE_COUNT; r++) {
 		int c = compile((enum thread_role)r, &role_prog[r], err, errlen);
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cunit_run.h"
@@ -128,6 +129,8 @@ struct child_job {
 static void *kind_thread(void *arg)
 {
 	struct child_job *j = arg;
+	time_t now = time(NULL);
+	struct tm tm;
 	int efd;
 
 	thread_role_enter(j->kind);
@@ -135,6 +138,9 @@ static void *kind_thread(void *arg)
 	efd = (int)syscall(SYS_gettid);
 	if (efd <= 0 || write(STDERR_FILENO, "", 0) < 0)
 		_exit(10);
+	/* The RTC's read on a vCPU thread: glibc reads the time zone file on first use. */
+	if (!gmtime_r(&now, &tm))
+		_exit(11);
 	if (j->probe)
 		sandbox_probe_syscall(j->kind);
 	return NULL;
@@ -195,6 +201,52 @@ static void test_forbidden_kills_with_sigsys(void)
 	}
 }
 
+/* Many vCPU threads allocating at once: glibc creates malloc arenas, and
+ * past eight of them asks how many CPUs there are (a file read, once). */
+static pthread_barrier_t many_barrier;
+
+static void *many_thread(void *arg)
+{
+	void *p;
+
+	thread_role_enter(THREAD_VCPU);
+	pthread_barrier_wait(&many_barrier);
+	p = malloc(1000);
+	pthread_barrier_wait(&many_barrier);
+	free(p);
+	return arg;
+}
+
+static void test_many_vcpu_threads(void)
+{
+	enum { NR = 24 };
+	pid_t pid;
+	int status;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		char err[256];
+		pthread_t t[NR];
+
+		if (sandbox_apply(THREAD_ROLE_COUNT, false, err, sizeof(err)))
+			_exit(20);
+		pthread_barrier_init(&many_barrier, NULL, NR);
+		for (int i = 0; i < NR; i++)
+			if (pthread_create(&t[i], NULL, many_thread, NULL))
+				_exit(21);
+		for (int i = 0; i < NR; i++)
+			pthread_join(t[i], NULL);
+		_exit(0);
+	}
+	CU_ASSERT_FATAL(pid > 0);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status))
+		fprintf(stderr, "many: status %#x\n", status);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 /* The same through the --seccomp-probe path: the hook probes as the thread starts. */
 static void test_hook_probe(void)
 {
@@ -236,6 +288,7 @@ int main(void)
 	CU_add_test(s, "allowed work survives", test_allowed_work_survives);
 	CU_add_test(s, "forbidden kills with SIGSYS", test_forbidden_kills_with_sigsys);
 	CU_add_test(s, "hook probe", test_hook_probe);
+	CU_add_test(s, "many vCPU threads", test_many_vcpu_threads);
 	CU_add_test(s, "user lookup", test_user_lookup);
 	return cunit_run(CU_BRM_NORMAL);
 }
