@@ -93,6 +93,8 @@ done
 dpid=$(pgrep -P "$pid" -x xenkvmd | head -1)
 if [ -n "$ready" ] && [ -n "$dpid" ]; then
 	ok "guest up under the filters${user:+ as $user}"
+	# console input: serial-in feeds the UART and raises its interrupt (an ioctl)
+	printf 'x\n' >&3
 	threads=() bad=()
 	for t in /proc/"$dpid"/task/*; do
 		c=$(cat "$t/comm" 2>/dev/null) s=$(field Seccomp "$t/status")
