@@ -9,6 +9,7 @@
 #include "xenkvm/log.h"
 #include "xenkvm/serial.h"
 #include "xenkvm/vm.h"
+#include "xenkvm/thread_role.h"
 
 /* Register offsets and bits, from the 16550A data sheet. */
 #define UART_RBR_THR 0
@@ -249,6 +250,7 @@ static void *serial_reader(void *arg)
 	uint8_t buf[64];
 
 	pthread_setname_np(pthread_self(), "serial-in");
+	thread_role_enter(THREAD_SERIAL_IN);
 	for (;;) {
 		ssize_t n = read(s->in_fd, buf, sizeof(buf));
 

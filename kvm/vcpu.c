@@ -11,6 +11,7 @@
 #include "xenkvm/log.h"
 #include "xenkvm/vcpu.h"
 #include "xenkvm/vm.h"
+#include "xenkvm/thread_role.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
 #define APIC_LVT_LINT0 0x350
@@ -285,6 +286,7 @@ static void *vcpu_thread(void *arg)
 
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
 	pthread_setname_np(pthread_self(), name);
+	thread_role_enter(THREAD_VCPU);
 	vcpu_current_run = run;
 	vcpu_self = vcpu;
 

@@ -13,6 +13,7 @@
 #include "xenkvm/clock.h"
 #include "xenkvm/event_loop.h"
 #include "xenkvm/log.h"
+#include "xenkvm/thread_role.h"
 
 struct event_source {
 	int fd;
@@ -343,6 +344,7 @@ static void *event_loop_thread(void *arg)
 	struct epoll_event evs[32];
 
 	this_loop = l;
+	thread_role_enter(THREAD_IO);
 	for (;;) {
 		struct timespec ts = { 0 };
 		const struct timespec *timeout = &ts;

@@ -16,6 +16,7 @@ pkgs=(
 	xenstore-utils		# real libxenstore clients for the xenstore tests
 	liburing-dev		# block backend
 	libslirp-dev		# user-mode networking
+	libseccomp-dev		# xenkvmd's per-thread syscall filters (userspace/sandbox.c)
 	liblz4-dev libzstd-dev zlib1g-dev liblzma-dev	# unpacking bzImages on the host
 	iproute2		# tap test: network namespace, bridge (ip)
 	acpica-tools		# iasl/acpiexec cross-checks of the ACPI tables

@@ -1,2 +1,8 @@
 xenkvmd-y += userspace/xenkvmd.o
 xenkvm-y += userspace/xenkvm.o
+# Least privilege: user switch, no_new_privs, seccomp per thread kind.
+xenkvmd-y += userspace/sandbox.o userspace/sandbox_policy.o
+ldlibs-y += -lseccomp
+unit-tests += sandbox
+test-sandbox-y := tests/unit/test_sandbox.o userspace/sandbox.o userspace/sandbox_policy.o \
+		  lib/thread_role.o lib/log.o

@@ -81,19 +81,31 @@ static int check_parent(struct rundir *rd, const char *base)
 	return 0;
 }
 
-/* What another user could have planted: a symbolic link or a file not ours. */
-static int check_entry(struct rundir *rd, int dfd, const char *dir, const char *name)
-{
-	struct stat st;
+/* No user has it (chown's "leave as is"): here, "whoever owns it". */
+#define ANY_UID ((uid_t)-1)
 
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+/*
+ * What another user could have planted: a symbolic link, or a file of
+ * neither ours nor `also` (the user a domain's directory was handed over to,
+ * rundir_hand_over(): its daemon's sockets are that user's).
+ */
+static int check_entry(struct rundir *rd, int dfd, const char *dir, const char *name, uid_t also,
+		       struct stat *st)
+{
+	if (fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : refuse(rd, -errno, "%s%s: %s", dir, name, strerror(errno));
-	if (S_ISLNK(st.st_mode))
+	if (S_ISLNK(st->st_mode))
 		return refuse(rd, -ELOOP, "%s%s is a symbolic link; remove it", dir, name);
-	if (st.st_uid != geteuid())
+	if (st->st_uid != geteuid() && st->st_uid != also && also != ANY_UID)
 		return refuse(rd, -EPERM, "%s%s belongs to uid %u, not to you (uid %u); remove it",
-			      dir, name, (unsigned int)st.st_uid, (unsigned int)geteuid());
+			      dir, name, (unsigned int)st->st_uid, (unsigned int)geteuid());
 	return 0;
+}
+
+/* A domain's directory: the only entries create may hand to another user. */
+static bool is_domain_dir(const char *name)
+{
+	return name[0] && strspn(name, "0123456789") == strlen(name);
 }
 
 /* The base's entries and those of its subdirectories (domains, logs). */
@@ -112,11 +124,17 @@ static int check_entries(struct rundir *rd)
 		return refuse(rd, rc, "cannot read it: %s", strerror(-rc));
 	}
 	while (!rc && (de = readdir(d))) {
+		struct stat st, sst;
+		uid_t owner;
+
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		rc = check_entry(rd, rd->dir_fd, "", de->d_name);
+		/* Only root hands domains over, so only root sees others' here. */
+		rc = check_entry(rd, rd->dir_fd, "", de->d_name,
+				 is_domain_dir(de->d_name) && geteuid() == 0 ? ANY_UID : geteuid(), &st);
 		if (rc || de->d_type != DT_DIR)
 			continue;
+		owner = st.st_uid;
 		sfd = openat(rd->dir_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sfd < 0 || !(sd = fdopendir(sfd))) {
 			if (sfd >= 0)
@@ -126,7 +144,7 @@ static int check_entries(struct rundir *rd)
 		snprintf(sub, sizeof(sub), "%s/", de->d_name);
 		while (!rc && (sde = readdir(sd)))
 			if (strcmp(sde->d_name, ".") && strcmp(sde->d_name, ".."))
-				rc = check_entry(rd, dirfd(sd), sub, sde->d_name);
+				rc = check_entry(rd, dirfd(sd), sub, sde->d_name, owner, &sst);
 		closedir(sd);
 	}
 	closedir(d);
@@ -162,8 +180,10 @@ int rundir_open(const char *base, struct rundir *rd)
 	else if (st.st_uid != geteuid())
 		rc = refuse(rd, -EPERM, "it belongs to uid %u, not to you (uid %u); remove it",
 			    (unsigned int)st.st_uid, (unsigned int)geteuid());
-	else if ((st.st_mode & 07777) != 0700)
-		rc = refuse(rd, -EPERM, "its mode is %04o, not 0700 (chmod 0700 it, or remove it)",
+	else if ((st.st_mode & 07777) != 0700 && (st.st_mode & 07777) != 0711)
+		/* 0711: create handed a domain to another user, who may enter
+		 * but not list or write (rundir_hand_over). */
+		rc = refuse(rd, -EPERM, "its mode is %04o, not 0700 or 0711 (chmod 0700 it, or remove it)",
 			    (unsigned int)(st.st_mode & 07777));
 	if (!rc)
 		rc = check_entries(rd);
@@ -515,6 +535,23 @@ int rundir_find(struct rundir *rd, const char *name_or_domid, struct rundir_entr
 		}
 	free(list);
 	return rc;
+}
+
+int rundir_hand_over(const struct rundir *rd, int domid, uid_t uid, gid_t gid)
+{
+	char path[sizeof(rd->base) + 32];
+	struct stat st;
+	int rc = rundir_path(rd, domid, NULL, path, sizeof(path));
+
+	if (rc)
+		return rc;
+	if (stat(rd->base, &st) < 0)
+		return -errno;
+	if ((st.st_mode & 0711) != 0711 && chmod(rd->base, (st.st_mode & 07777) | 0711) < 0)
+		return -errno;
+	if (chown(path, uid, gid) < 0)
+		return -errno;
+	return 0;
 }
 
 int rundir_remove(struct rundir *rd, int domid)

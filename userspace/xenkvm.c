@@ -16,7 +16,7 @@
 static int cli_help(int argc, char **argv);
 
 static const struct cli_verb verbs[] = {
-	{ "create", cli_create, "create [-c] [-p] [-F] [-n] [-q] [-v] CONFIG [key=value ...]",
+	{ "create", cli_create, "create [-c] [-p] [-F] [-n] [-q] [-v] [-u USER] CONFIG [key=value ...]",
 	  "Create a domain from an xl.cfg file.",
 	  "Reads and checks CONFIG (key=value pairs override it, in xl.cfg syntax), allocates\n"
 	  "a domid and starts xenkvmd in the background with its log in the run directory;\n"
@@ -26,7 +26,10 @@ static const struct cli_verb verbs[] = {
 	  "  -F   run xenkvmd in the foreground, console on this terminal (Ctrl-] destroys)\n"
 	  "  -n   dry run: check the config and print what would run, start nothing\n"
 	  "  -q   quiet: no 'Parsing config' line\n"
-	  "  -v   verbose daemon log (xenkvmd -v)" },
+	  "  -v   verbose daemon log (xenkvmd -v)\n"
+	  "  -u USER  run xenkvmd as USER (root only; -u root: stay root).  By default\n"
+	  "       root's domains run as the user 'xenkvm' where it exists (put it in the\n"
+	  "       group owning /dev/kvm), except with a tap vif (bridge=)" },
 	{ "list", cli_list, "list [-l|--json] [DOMAIN ...]",
 	  "List domains.",
 	  "Columns as xl's: Name, ID, Mem (MiB), VCPUs, State (r running, b blocked,\n"

@@ -29,6 +29,7 @@
 #include "xenkvm/netback.h"
 #include "xenkvm/netdev.h"
 #include "xenkvm/rundir.h"
+#include "xenkvm/sandbox.h"
 #include "xenkvm/vcpu.h"
 #include "xenkvm/journal.h"
 #include "xenkvm/log.h"
@@ -71,6 +72,14 @@ static void usage(FILE *f)
 		"                       it, hvc0's output goes to stdout\n"
 		"      --paused         build the domain, start its vCPUs on unpause\n"
 		"      --log=PATH       append messages to PATH\n"
+		"      --user=NAME      run as NAME (needs root): only NAME's group that owns\n"
+		"                       /dev/kvm is kept, every capability dropped; the config's\n"
+		"                       kernel, initrd and images must be readable by NAME\n"
+		"      --no-seccomp     no syscall filters (debugging; default: one per thread kind)\n"
+		"      --seccomp-log    debugging: syscalls outside the filters are only logged by\n"
+		"                       the kernel (audit type=1326), not fatal\n"
+		"      --seccomp-probe=KIND  tests only: a thread of KIND (main, io, vcpu,\n"
+		"                       serial-in) issues a syscall its filter forbids (SIGSYS)\n"
 		"  -h, --help           this text\n"
 		"      --version        print the version\n"
 		"\n"
@@ -80,7 +89,9 @@ static void usage(FILE *f)
 		"6 the guest did not boot (the firmware found no bootable device).\n"
 		"With --control (as `xenkvm create` runs it), on_poweroff/on_reboot/on_crash\n"
 		"= \"restart\" rebuild the domain in this process and on_crash = \"preserve\"\n"
-		"keeps it (crashed) until destroyed; without, the status reports the event.\n");
+		"keeps it (crashed) until destroyed; without, the status reports the event.\n"
+		"A syscall outside a thread's seccomp filter kills xenkvmd with SIGSYS (the\n"
+		"kernel log has it: audit type=1326).\n");
 }
 
 static void tty_restore(void)
@@ -834,6 +845,50 @@ static void daemon_preserve(struct daemon *dm)
 	event_loop_stop(dm->loop);
 }
 
+/*
+ * Least privilege before anything touches a guest: the user switch (so
+ * every incarnation and hot-plug opens its files as that user), then the
+ * seccomp filters, which from here on bound every thread.  Usage problems
+ * leave rc at VM_EXIT_USAGE; 0 or -1.
+ */
+static int daemon_sandbox(const struct domain_config *cfg, const char *user, bool seccomp,
+			  bool seccomp_log, enum thread_role probe)
+{
+	struct sandbox_user u;
+	char err[256];
+
+	if (user) {
+		for (size_t i = 0; i < cfg->nr_vifs; i++)
+			if (cfg->vifs[i].backend == VIF_BACKEND_TAP) {
+				pr_err("--user: vif %zu is a tap (bridge=), whose creation needs "
+				       "CAP_NET_ADMIN, which the user switch drops", i);
+				return VM_EXIT_USAGE;
+			}
+		if (sandbox_user_lookup(user, &u, err, sizeof(err))) {
+			pr_err("--user: %s", err);
+			return VM_EXIT_USAGE;
+		}
+		if (sandbox_drop_privileges(&u, err, sizeof(err))) {
+			pr_err("--user: %s", err);
+			return VM_EXIT_ERROR;
+		}
+		pr_info("sandbox: running as user %s (uid %u, gid %u%s)", u.name, (unsigned)u.uid,
+			(unsigned)u.gid, u.nr_groups ? ", and /dev/kvm's group" : "");
+	}
+	if (!seccomp) {
+		pr_warn("sandbox: seccomp filters off (--no-seccomp)");
+		return 0;
+	}
+	if (sandbox_apply(probe, seccomp_log, err, sizeof(err))) {
+		pr_err("sandbox: %s", err);
+		return VM_EXIT_ERROR;
+	}
+	if (seccomp_log)
+		pr_warn("sandbox: --seccomp-log: syscalls outside the filters are only logged");
+	pr_info("sandbox: seccomp filters on (main, io, vcpu, serial-in threads), no_new_privs set");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -854,11 +909,17 @@ int main(int argc, char **argv)
 		{ "log", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "user", required_argument, NULL, 'U' },
+		{ "no-seccomp", no_argument, NULL, 'N' },
+		{ "seccomp-log", no_argument, NULL, 'A' },
+		{ "seccomp-probe", required_argument, NULL, 'B' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon dm = { .domid = 1, .hcall_path = XEN_PATH_AUTO };
 	struct config_error err;
-	const char *console_path = NULL, *pv_console_path = NULL;
+	const char *console_path = NULL, *pv_console_path = NULL, *user = NULL;
+	bool seccomp = true, seccomp_log = false;
+	int probe = THREAD_ROLE_COUNT;
 	int c, rc;
 	char *end;
 
@@ -936,6 +997,23 @@ int main(int argc, char **argv)
 			close(fd);
 			break;
 		}
+		case 'U':
+			user = optarg;
+			break;
+		case 'N':
+			seccomp = false;
+			break;
+		case 'A':
+			seccomp_log = true;
+			break;
+		case 'B':
+			probe = sandbox_role_parse(optarg);
+			if (probe < 0) {
+				fprintf(stderr, "xenkvmd: --seccomp-probe: '%s' is not main, io, vcpu or "
+					"serial-in\n", optarg);
+				return VM_EXIT_USAGE;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -973,6 +1051,9 @@ int main(int argc, char **argv)
 		dm.cfg.uuid[8] = (uint8_t)((dm.cfg.uuid[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
 		dm.cfg.has_uuid = true;
 	}
+	rc = daemon_sandbox(&dm.cfg, user, seccomp, seccomp_log, (enum thread_role)probe);
+	if (rc)
+		goto out;
 	rc = VM_EXIT_ERROR;
 	if (event_loop_new(&dm.loop)) {
 		pr_err("cannot create the I/O thread");

@@ -47,21 +47,21 @@ fuzz-hypercall-y := tests/fuzz/fuzz_hypercall.o $(xen-core-y) kvm/guest_mem.o li
 # for output flow control.
 unit-tests += pv_console
 test-pv_console-y := tests/unit/test_pv_console.o xen-compat/pv_console.o $(xen-test-y) \
-	lib/event_loop.o
+	lib/event_loop.o lib/thread_role.o
 fuzzers += pv_console
 fuzz-pv_console-y := tests/fuzz/fuzz_pv_console.o xen-compat/pv_console.o $(xen-core-y) \
-	kvm/guest_mem.o lib/log.o tests/unit/xen_fake_vmm.o lib/event_loop.o
+	kvm/guest_mem.o lib/log.o tests/unit/xen_fake_vmm.o lib/event_loop.o lib/thread_role.o
 
 # The backends' XenStore helpers and state machine (a fake backend on the
 # xenbus test fixture: store engine, event loop, fake guest domain).
 unit-tests += xenbus_backend
 test-xenbus_backend-y = tests/unit/test_xenbus_backend.o tests/unit/xenbus_fixture.o \
-	xen-compat/xenbus_backend.o $(xen-test-y) lib/event_loop.o $(xs-engine-y) \
+	xen-compat/xenbus_backend.o $(xen-test-y) lib/event_loop.o lib/thread_role.o $(xs-engine-y) \
 	xen-compat/xenstore/domain.o
 # The state machine stepped synchronously against any frontend `state`.
 fuzzers += xenbus_backend
 fuzz-xenbus_backend-y = tests/fuzz/fuzz_xenbus_backend.o xen-compat/xenbus_backend.o \
-	lib/event_loop.o lib/log.o $(xs-engine-y) xen-compat/xenstore/domain.o
+	lib/event_loop.o lib/thread_role.o lib/log.o $(xs-engine-y) xen-compat/xenstore/domain.o
 # XENVER_compile_info's date is the source's (SOURCE_DATE_EPOCH, else the last
 # commit's), not the build's, so that builds are reproducible.
 xen-build-date := $(shell date -u -d @$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null || echo 0)} '+%b %d %Y')

@@ -80,6 +80,11 @@ ssize_t rundir_read_file(const struct rundir *rd, int domid, const char *file, c
 /* Is the domain's `alive` lock held (by its daemon, or the CLI starting it)? */
 bool rundir_alive(const struct rundir *rd, int domid);
 
+/* For a daemon that runs as another user (xenkvmd --user): the base
+ * becomes searchable (0711: no listing) and <domid>/ that user's, so it can
+ * create and remove its sockets there.  0 or -errno. */
+int rundir_hand_over(const struct rundir *rd, int domid, uid_t uid, gid_t gid);
+
 /*
  * The live domains, by domid, after pruning dead entries.  *entries_r is
  * malloc'd (NULL when none).  *pruned_r (may be NULL) counts pruned entries.

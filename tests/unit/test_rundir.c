@@ -464,6 +464,33 @@ static void test_cloexec(void)
 	rm_base();
 }
 
+/* A daemon running as another user can enter the base and owns its entry. */
+static void test_hand_over(void)
+{
+	uid_t uid = geteuid() == 0 ? 65534 : geteuid();
+	gid_t gid = geteuid() == 0 ? 65534 : getegid();
+	struct rundir rd;
+	struct stat st;
+	char path[sizeof(rd.base) + 32];
+	int d, f;
+
+	fresh_base(&rd);
+	CU_ASSERT_EQUAL_FATAL(rundir_reserve(&rd, "ho", &d, &f), 0);
+	CU_ASSERT_EQUAL_FATAL(stat(rd.base, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0700);
+	CU_ASSERT_EQUAL(rundir_hand_over(&rd, d, uid, gid), 0);
+	CU_ASSERT_EQUAL_FATAL(stat(rd.base, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0711);
+	CU_ASSERT_EQUAL_FATAL(rundir_path(&rd, d, NULL, path, sizeof(path)), 0);
+	CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_uid, uid);
+	CU_ASSERT_EQUAL(st.st_gid, gid);
+	CU_ASSERT_EQUAL(rundir_hand_over(&rd, 4242, uid, gid), -ENOENT);
+	close(f);
+	rundir_close(&rd);
+	rm_base();
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -479,5 +506,6 @@ int main(void)
 	CU_add_test(s, "files", test_files);
 	CU_add_test(s, "cloexec", test_cloexec);
 	CU_add_test(s, "unsafe base", test_unsafe_base);
+	CU_add_test(s, "hand over", test_hand_over);
 	return cunit_run(CU_BRM_NORMAL);
 }

@@ -9,7 +9,7 @@ xenkvm-y += userspace/cli/common.o userspace/cli/create.o userspace/cli/domain.o
 unit-tests += control rundir
 test-control-y := tests/unit/test_control.o userspace/control.o userspace/json.o \
 		  userspace/control_server.o userspace/control_client.o \
-		  userspace/console_server.o lib/event_loop.o lib/unix_listener.o lib/log.o
+		  userspace/console_server.o lib/event_loop.o lib/unix_listener.o lib/thread_role.o lib/log.o
 test-rundir-y := tests/unit/test_rundir.o userspace/rundir.o lib/log.o
 
 fuzzers += control

@@ -17,6 +17,9 @@
 #define CLI_FAIL  1
 #define CLI_USAGE 2
 
+/* The account root's domains run as by default when it exists (create.c). */
+#define CLI_DEFAULT_USER "xenkvm"
+
 struct cli_verb {
 	const char *name;
 	int (*fn)(int argc, char **argv);

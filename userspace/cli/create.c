@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 
 struct create_opts {
 	bool console, paused, foreground, dry_run, quiet, verbose;
+	const char *user;        /* -u/--user; NULL: the default (pick_user) */
 	const char *config;
 	char **overrides;
 	size_t nr_overrides;
@@ -39,6 +41,7 @@ static int parse_opts(int argc, char **argv, struct create_opts *o)
 {
 	static const struct option lopts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "user", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -46,7 +49,7 @@ static int parse_opts(int argc, char **argv, struct create_opts *o)
 	memset(o, 0, sizeof(*o));
 	optind = 0;   /* glibc: full re-initialisation for a verb's own argv */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+cpFnqvh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+cpFnqvhu:", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->console = true; break;
 		case 'p': o->paused = true; break;
@@ -54,6 +57,7 @@ static int parse_opts(int argc, char **argv, struct create_opts *o)
 		case 'n': o->dry_run = true; break;
 		case 'q': o->quiet = true; break;
 		case 'v': o->verbose = true; break;
+		case 'u': o->user = optarg; break;
 		case 'h':
 			cli_print_help(cli_verb_find("create"));
 			return -1;
@@ -134,7 +138,8 @@ out:
 
 /* argv for xenkvmd; strings it points to live in `paths` (caller frees both). */
 static char **daemon_argv(const struct rundir *rd, int domid, const struct create_opts *o,
-			  const char *daemon, const char *config_abs, char ***paths_r)
+			  const char *daemon, const char *config_abs, const char *user,
+			  char ***paths_r)
 {
 	static const struct { const char *opt, *file; bool console; } sockets[] = {
 		{ "--control=", "control.sock", false },
@@ -166,6 +171,11 @@ static char **daemon_argv(const struct rundir *rd, int domid, const struct creat
 		argv[n++] = "--paused";
 	if (o->verbose)
 		argv[n++] = "-v";
+	if (user) {
+		if (asprintf(&paths[np], "--user=%s", user) < 0)
+			goto fail;
+		argv[n++] = paths[np++];
+	}
 	argv[n++] = "--";
 	argv[n++] = (char *)config_abs;
 	for (size_t i = 0; i < o->nr_overrides; i++)
@@ -329,6 +339,47 @@ static int wait_running(const struct rundir *rd, const struct rundir_entry *e, b
 	}
 }
 
+/*
+ * Whom the daemon runs as: root's domains run as -u NAME, or by default as
+ * the system user "xenkvm" where one exists (in the kvm group, it needs
+ * nothing else), unless a vif is a tap, whose creation needs root's
+ * CAP_NET_ADMIN.  -u root keeps root.  Other users' domains run as
+ * themselves.  0 with *pw_r NULL (no switch) or the account, or -1 (message
+ * printed).
+ */
+static int pick_user(const struct create_opts *o, const struct domain_config *cfg,
+		     struct passwd **pw_r)
+{
+	struct passwd *pw;
+	bool tap = false;
+
+	*pw_r = NULL;
+	for (size_t i = 0; i < cfg->nr_vifs; i++)
+		tap |= cfg->vifs[i].backend == VIF_BACKEND_TAP;
+	if (getuid() != 0) {
+		pw = o->user ? getpwnam(o->user) : NULL;
+		if (o->user && (!pw || pw->pw_uid != getuid())) {
+			cli_fail("create", "-u %s: only root can run a domain as another user", o->user);
+			return -1;
+		}
+		return 0;
+	}
+	if (!o->user) {
+		pw = getpwnam(CLI_DEFAULT_USER);
+		if (!pw || tap)
+			return 0;
+	} else {
+		pw = getpwnam(o->user);
+		if (!pw) {
+			cli_fail("create", "-u %s: no such user", o->user);
+			return -1;
+		}
+	}
+	if (pw->pw_uid != 0)
+		*pw_r = pw;
+	return 0;
+}
+
 static void report_failure(const struct rundir *rd, int domid, const char *name)
 {
 	char path[sizeof(rd->base) + 96];
@@ -396,6 +447,10 @@ int cli_create(int argc, char **argv)
 	struct rundir_entry e;
 	char daemon[PATH_MAX], config_abs[PATH_MAX], log_path[sizeof(rd.base) + 32];
 	char **dargv = NULL, **paths = NULL;
+	char user[64] = "";
+	struct passwd *pw;
+	uid_t user_uid = 0;
+	gid_t user_gid = 0;
 	const char *why;
 	int rc, domid = -1, alive_fd = -1;
 	pid_t pid = -1;
@@ -432,12 +487,19 @@ int cli_create(int argc, char **argv)
 		cli_fail("create", "cannot locate xenkvmd");
 		goto out;
 	}
+	if (pick_user(&o, &cfg, &pw))
+		goto out;
+	if (pw) {
+		snprintf(user, sizeof(user), "%s", pw->pw_name);
+		user_uid = pw->pw_uid;
+		user_gid = pw->pw_gid;
+	}
 	if (o.dry_run) {
 		struct rundir fake = { .lock_fd = -1, .dir_fd = -1 };
 
 		if (rundir_default_base(fake.base, sizeof(fake.base)))
 			goto out;
-		dargv = daemon_argv(&fake, 0, &o, daemon, config_abs, &paths);
+		dargv = daemon_argv(&fake, 0, &o, daemon, config_abs, *user ? user : NULL, &paths);
 		if (!dargv)
 			goto out;
 		printf("domain %s: %llu MiB, %u vCPU%s, kernel %s\nwould run:", cfg.name,
@@ -472,7 +534,14 @@ int cli_create(int argc, char **argv)
 		goto out_release;
 	}
 	rc = CLI_FAIL;
-	dargv = daemon_argv(&rd, domid, &o, daemon, config_abs, &paths);
+	if (*user && (rc = rundir_hand_over(&rd, domid, user_uid, user_gid)) != 0) {
+		cli_fail("create", "cannot hand %s/%d to user %s: %s", rd.base, domid, user,
+			 strerror(-rc));
+		rc = CLI_FAIL;
+		goto out_release;
+	}
+	rc = CLI_FAIL;
+	dargv = daemon_argv(&rd, domid, &o, daemon, config_abs, *user ? user : NULL, &paths);
 	if (!dargv) {
 		cli_fail("create", "out of memory");
 		goto out_release;

@@ -5,4 +5,4 @@ xenkvmd-y += $(net-objs)
 ldlibs-y += $(or $(shell pkg-config --libs slirp 2>/dev/null),-lslirp)
 
 unit-tests += netdev
-test-netdev-y := tests/unit/test_netdev.o $(net-objs) lib/net_pkt.o lib/event_loop.o lib/log.o
+test-netdev-y := tests/unit/test_netdev.o $(net-objs) lib/net_pkt.o lib/event_loop.o lib/thread_role.o lib/log.o
