@@ -1,6 +1,7 @@
 # lib.sh: what every system test shares.  A test sets `name`, sources this
-# file, and gets: here, root, build, vmm; ok/fail counters and `finish`
-# (prints "NAME: N passed, N failed" and exits); `require_kvm [-x]` (skip with
+# file, and gets: here, root, build, vmm; ok/fail/skip counters, `show TEXT`
+# and `finish` (prints "NAME: N passed, N failed[, N skipped]" and exits 0, 1,
+# or 77 when every check was skipped); `require_kvm [-x]` (skip with
 # exit 77 unless the local KVM runs guests, -x: with Xen support; run.sh has
 # already checked when it sets XENKVM_KVM_CAPABLE=1); `need_assets [ARGS]`
 # (the guest kernel and initramfs from tests/system/assets.sh ARGS, unless
@@ -11,13 +12,23 @@ build=${BUILD:-build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 vmm=$build/xenkvmd
 
-passed=0 failed=0
+passed=0 failed=0 skipped=0
 ok() { echo "  ok   $*"; passed=$((passed + 1)); }
 fail() { echo "  FAIL $*"; failed=$((failed + 1)); }
+# skip WHY: a check that could not run here, counted apart (never as passed)
+skip() { echo "  SKIP $*"; skipped=$((skipped + 1)); }
+# show TEXT: the last lines of TEXT, indented, as a failure's context
+show() { printf '%s\n' "$1" | tail -n 15 | sed 's/^/    | /'; }
 finish() {
-	echo "$name: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit
+	if [ "$skipped" -gt 0 ]; then
+		echo "$name: $passed passed, $failed failed, $skipped skipped"
+	else
+		echo "$name: $passed passed, $failed failed"
+	fi
+	[ "$failed" -eq 0 ] || exit 1
+	# nothing ran at all: a skip, not a pass
+	[ "$passed" -gt 0 ] || [ "$skipped" -eq 0 ] || exit 77
+	exit 0
 }
 
 require_kvm() {

@@ -11,29 +11,11 @@
 set -uo pipefail
 {
 name=test_host
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-build=${BUILD:-build}
-case $build in /*) ;; *) build=$root/$build ;; esac
+# shellcheck source=tests/system/lib.sh
+. "$(dirname "$0")/lib.sh"
 cli=$build/xenkvm
 fake=$build/tests/cli-fake-xenkvmd
 domains=$root/dist/xenkvm-domains
-
-passed=0 failed=0 skipped=0
-ok() { echo "  ok   $*"; passed=$((passed + 1)); }
-fail() { echo "  FAIL $*"; failed=$((failed + 1)); }
-skip() { echo "  SKIP $*"; skipped=$((skipped + 1)); }
-finish() {
-	echo "$name: $passed passed, $failed failed, $skipped skipped"
-	[ "$failed" -eq 0 ] || exit 1
-	[ "$passed" -gt 0 ] || exit 77
-	exit 0
-}
-show() { printf '%s\n' "$1" | tail -n 15 | sed 's/^/    | /'; }
-check() {	# check DESC CMD...: ok if CMD succeeds
-	local desc=$1; shift
-	if "$@"; then ok "$desc"; else fail "$desc"; show "${out:-}"; fi
-}
 
 [ -x "$cli" ] && [ -x "$fake" ] || { fail "$cli or $fake is not built (make)"; finish; }
 

@@ -13,24 +13,10 @@
 set -uo pipefail
 {
 name=test_package
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-build=${BUILD:-build}
-case $build in /*) ;; *) build=$root/$build ;; esac
+# shellcheck source=tests/system/lib.sh
+. "$(dirname "$0")/lib.sh"
 debs=$build/deb
 boot_limit=${XENKVM_BOOT_TIMEOUT:-150}
-
-passed=0 failed=0 skipped=0
-ok() { echo "  ok   $*"; passed=$((passed + 1)); }
-fail() { echo "  FAIL $*"; failed=$((failed + 1)); }
-skip() { echo "  SKIP $*"; skipped=$((skipped + 1)); }
-finish() {
-	echo "$name: $passed passed, $failed failed, $skipped skipped"
-	[ "$failed" -eq 0 ] || exit 1
-	[ "$passed" -gt 0 ] || exit 77
-	exit 0
-}
-show() { printf '%s\n' "$1" | tail -n 15 | sed 's/^/    | /'; }
 
 if [ -z "${XENKVM_IN_L1:-}" ] && [ "${XENKVM_PACKAGE_TEST:-}" != 1 ]; then
 	echo "$name: skipped: installs packages, so it runs only in the nested host (or with XENKVM_PACKAGE_TEST=1)"
@@ -41,10 +27,7 @@ ls "$debs"/xenkvm_*_amd64.deb "$debs"/xenkvm-xl_*_all.deb >/dev/null 2>&1 ||
 	{ fail "no packages in $debs (make check-package builds them)"; finish; }
 [ -n "${XENKVM_KERNEL:-}" ] && [ -n "${XENKVM_INITRD:-}" ] ||
 	{ fail "XENKVM_KERNEL/XENKVM_INITRD unset (tests/system/run.sh sets them)"; finish; }
-if ! "$build/kvm-probe" >/dev/null; then
-	echo "$name: skipped: this KVM cannot run guests"
-	exit 77
-fi
+require_kvm
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX")
 cleanup() {
