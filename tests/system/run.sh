@@ -54,10 +54,15 @@ fi
 
 if [ -z "${XENKVM_IN_L1:-}" ]; then
 	# Assets come from Debian's archive, which only this side can reach.
-	assets=$("$here/assets.sh" --with-6.12) || { echo "system: tests/system/assets.sh failed"; summary 0 1 0; }
+	# The Debian disk image (a few minutes to build when not cached) only for the
+	# test that boots it.
+	withimage=
+	case " ${tests[*]} " in *"/test_disk_image.sh "*) withimage=--with-disk-image ;; esac
+	assets=$("$here/assets.sh" --with-6.12 $withimage) || { echo "system: tests/system/assets.sh failed"; summary 0 1 0; }
 	eval "$assets"
 	export XENKVM_KERNEL XENKVM_INITRD XENKVM_BLKFRONT XENKVM_NETFRONT
 	[ -n "${XENKVM_KERNEL_612:-}" ] && export XENKVM_KERNEL_612
+	[ -n "${XENKVM_DISK_IMAGE:-}" ] && export XENKVM_DISK_IMAGE XENKVM_DISK_UUID XENKVM_XLEXAMPLE
 fi
 
 verdict=$("$probe")
