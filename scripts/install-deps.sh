@@ -19,7 +19,10 @@ pkgs=(
 	liblz4-dev libzstd-dev zlib1g-dev liblzma-dev	# unpacking bzImages on the host
 	iproute2		# tap test: network namespace, bridge (ip)
 	acpica-tools		# iasl/acpiexec cross-checks of the ACPI tables
-	e2fsprogs		# mke2fs for test disk images
+	e2fsprogs		# mke2fs for test disk images; debugfs/e2fsck read them back
+	mmdebstrap		# tests/images/build-debian-image.sh: the Debian 12 root file system
+	grub-pc-bin		# ... its BIOS boot code (grub-mkimage, boot.img; grub-editenv)
+	fdisk			# ... its partition table (sfdisk)
 	python3
 	qemu-system-x86		# the nested test host (tests/nested/l1-run)
 	busybox-static		# initramfs of the nested host and of the test guests

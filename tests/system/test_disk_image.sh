@@ -31,6 +31,8 @@
 # XENKVM_DISK_IMAGE_VMM=qemu runs the guest-side half with Debian's QEMU + KVM
 # instead (-M pc, SeaBIOS): case 2 on QEMU's IDE disk (sda1, ata_piix), and the
 # bench's peer (virtio-blk vda1, virtio-net with QEMU's user network); no gate.
+# XENKVM_DISK_QEMU_CASES picks among "ide virtio"; XENKVM_DISK_VCPUS overrides the
+# vCPUs (xlexample.hvm's 2; QEMU's default here is 2 as well) on both.
 #
 # Inputs (tests/system/run.sh provides them through tests/system/assets.sh
 # --with-disk-image; alone, this runs assets.sh itself, which needs root and Debian's
@@ -47,6 +49,8 @@ mode=${XENKVM_DISK_IMAGE_VMM:-xenkvm}
 boot_limit=${XENKVM_DISK_BOOT_TIMEOUT:-300}
 noboot_limit=${XENKVM_NOBOOT_TIMEOUT:-180}
 case $mode in xenkvm|qemu) ;; *) fail "XENKVM_DISK_IMAGE_VMM must be xenkvm or qemu, not '$mode'"; finish ;; esac
+vcpus_arg=
+[ -z "${XENKVM_DISK_VCPUS:-}" ] || vcpus_arg=vcpus=$XENKVM_DISK_VCPUS
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_disk_image.XXXXXX")
 export XDG_RUNTIME_DIR=$tmp/rt
@@ -189,7 +193,7 @@ xen_case() {	# xen_case LABEL EXTRA: boots xlexample.hvm and checks; sets nothin
 	local label=$1 extra=$2 disk=$tmp/$1.img bad=$failed rc
 	echo "--- $label: xlexample.hvm${extra:+, $extra}"
 	xl_config "$disk" >"$tmp/$label.cfg"
-	if boot_image "$label" "$disk" "$extra" "$cli" create -c -q "$tmp/$label.cfg" memory=512; then
+	if boot_image "$label" "$disk" "$extra" "$cli" create -c -q "$tmp/$label.cfg" memory=512 $vcpus_arg; then
 		check GRUBENV "$nonce" "$label: the guest sees GRUB's env write"
 		check WROTE "$nonce" "$label: the guest wrote and fsync'd its file"
 		if [ "$extra" = xen_nopv ]; then check HYPERVISOR none "$label: the kernel ignores Xen"
@@ -276,9 +280,9 @@ if [ "$mode" = xenkvm ]; then
 	bad_disk "a missing file" "$tmp/missing.img" 'no such file|not exist|missing|not found'
 else
 	# QEMU as a KVM user runs it: the guest-side half of the cases above
-	qemu=(qemu-system-x86_64 -M pc -accel kvm -cpu host -m 512 -smp 2 -nodefaults -nographic
-	      -serial stdio -no-reboot)
-	for c in ide virtio; do
+	qemu=(qemu-system-x86_64 -M pc -accel kvm -cpu host -m 512 -smp "${XENKVM_DISK_VCPUS:-2}"
+	      -nodefaults -nographic -serial stdio -no-reboot)
+	for c in ${XENKVM_DISK_QEMU_CASES:-ide virtio}; do
 		disk=$tmp/$c.img bad=$failed
 		echo "--- qemu: $c"
 		if [ $c = ide ]; then
