@@ -221,6 +221,14 @@ mmdebstrap --mode=root --variant=minbase --include="$(IFS=,; echo "${packages[*]
 	--customize-hook='chroot "$1" dpkg-query -W -f="\${Package} \${Version}\n" >"$1/.manifest"' \
 	bookworm "$rootfs" "${sources[@]}" >&2 || die "mmdebstrap failed"
 mv "$rootfs/.manifest" "$work/manifest"
+# What systemd-update-done writes: /etc and /var are up to date with /usr.  Without
+# it every boot of a fresh copy would count as "after an update" and run the
+# ConditionNeedsUpdate= units (hwdb, journal catalog, ld.so.cache) first.
+for d in etc var; do
+	printf '# xenkvm test image: see systemd-update-done.service(8)\nTIMESTAMP_NSEC=%s\n' \
+		"$(stat -c %.9Y "$rootfs/usr" | tr -d .)" >"$rootfs/$d/.updated"
+	touch "$rootfs/$d/.updated"	# newer than /usr
+done
 # A machine id of its own (mmdebstrap's cleanup empties it): an empty one would make
 # every boot a first boot.
 tr -d - </proc/sys/kernel/random/uuid >"$rootfs/etc/machine-id"

@@ -32,7 +32,8 @@
 # instead (-M pc, SeaBIOS): case 2 on QEMU's IDE disk (sda1, ata_piix), and the
 # bench's peer (virtio-blk vda1, virtio-net with QEMU's user network); no gate.
 # XENKVM_DISK_QEMU_CASES picks among "ide virtio"; XENKVM_DISK_VCPUS overrides the
-# vCPUs (xlexample.hvm's 2; QEMU's default here is 2 as well) on both.
+# vCPUs (xlexample.hvm's 2; QEMU's default here is 2 as well) on both;
+# XENKVM_DISK_DEBUG_EXTRA adds to the kernel command line (systemd.show_status=1).
 #
 # Inputs (tests/system/run.sh provides them through tests/system/assets.sh
 # --with-disk-image; alone, this runs assets.sh itself, which needs root and Debian's
@@ -152,6 +153,8 @@ check() {
 boot_image() {
 	local label=$1 disk=$2 extra=$3 t0=$SECONDS script
 	shift 3
+	# XENKVM_DISK_DEBUG_EXTRA: more for the kernel command line (systemd.show_status=1 ...)
+	extra=$(echo "$extra ${XENKVM_DISK_DEBUG_EXTRA:-}" | sed 's/^ *//; s/ *$//')
 	nonce=$label-$RANDOM$RANDOM
 	cp --sparse=always "$XENKVM_DISK_IMAGE" "$disk" || { fail "$label: cannot copy the image"; return 1; }
 	image_grubenv "$disk" set xenkvm_nonce="$nonce" xenkvm_extra="$extra" ||
