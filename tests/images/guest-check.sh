@@ -28,8 +28,8 @@ say HYPERVISOR "$(cat /sys/hypervisor/type 2>/dev/null || echo none)"
 say CMDLINE "$(cat /proc/cmdline)"
 say GRUBENV "$(grep '^xenkvm_seen=' /boot/grub/grubenv | cut -d= -f2-)"
 # networking: systemd-networkd's DHCP on the first en*/eth* interface, up to 30 s
-ifc= addr=
-for i in $(seq 60); do
+ifc='' addr=''
+for _ in $(seq 60); do
 	set -- $(ip -4 -o addr show scope global 2>/dev/null | awk '{ print $2, $4; exit }')
 	[ $# = 2 ] && { ifc=$1 addr=${2%/*}; break; }
 	ls /sys/class/net | grep -q '^e[nt]' || break	# no NIC at all: nothing to wait for

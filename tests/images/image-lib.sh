@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # image-lib.sh: read and edit the file system inside a raw disk image made by
 # build-debian-image.sh, without loop devices or mounts (sourced by tests and bench).
 #

@@ -37,7 +37,7 @@
 #
 # Inputs (tests/system/run.sh provides them through tests/system/assets.sh
 # --with-disk-image; alone, this runs assets.sh itself, which needs root and Debian's
-# archive): XENKVM_DISK_IMAGE, XENKVM_XLEXAMPLE.  XENKVM_DISK_BOOT_TIMEOUT (300 s) bounds
+# archive): XENKVM_DISK_IMAGE, XENKVM_XLEXAMPLE.  XENKVM_DISK_BOOT_TIMEOUT (600 s) bounds
 # each boot to the login prompt.
 set -uo pipefail
 
@@ -47,7 +47,7 @@ name=test_disk_image
 . "$root/tests/images/image-lib.sh"
 cli=$build/xenkvm
 mode=${XENKVM_DISK_IMAGE_VMM:-xenkvm}
-boot_limit=${XENKVM_DISK_BOOT_TIMEOUT:-300}
+boot_limit=${XENKVM_DISK_BOOT_TIMEOUT:-600}
 noboot_limit=${XENKVM_NOBOOT_TIMEOUT:-180}
 case $mode in xenkvm|qemu) ;; *) fail "XENKVM_DISK_IMAGE_VMM must be xenkvm or qemu, not '$mode'"; finish ;; esac
 vcpus_arg=
