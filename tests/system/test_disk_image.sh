@@ -39,6 +39,13 @@
 # --with-disk-image; alone, this runs assets.sh itself, which needs root and Debian's
 # archive): XENKVM_DISK_IMAGE, XENKVM_XLEXAMPLE.  XENKVM_DISK_BOOT_TIMEOUT (600 s) bounds
 # each boot to the login prompt.
+#
+# It runs on the host (the line below tells run.sh): the gate needs no KVM, and where
+# the local KVM cannot run guests the test starts a nested host of its own
+# (tests/nested/l1-run, XENKVM_DISK_L1_TIMEOUT, 2300 s), so its few full Debian boots
+# have their own time limit instead of eating the shared nested run's.
+# xenkvm-system-test: host
+# xenkvm-system-test-timeout: 2400
 set -uo pipefail
 
 {
@@ -95,6 +102,17 @@ if [ "$mode" = xenkvm ]; then
 			grep 'only direct' | head -1)\"); firmware boot (issue 20) is not in this build"
 		exit 77
 	fi
+fi
+if [ -z "${XENKVM_IN_L1:-}" ] && [ "${XENKVM_KVM_CAPABLE:-}" != 1 ] &&
+   ! "$build/kvm-probe" >/dev/null 2>&1; then
+	echo "$name: the local KVM cannot run guests; running in a nested host (tests/nested/l1-run)"
+	envs=(-e "BUILD=$build" -e XENKVM_IN_L1=1 -e XENKVM_KVM_CAPABLE=1
+	      -e "XENKVM_DISK_IMAGE=$XENKVM_DISK_IMAGE" -e "XENKVM_XLEXAMPLE=$XENKVM_XLEXAMPLE")
+	while read -r v; do envs+=(-e "$v=${!v}"); done < <(compgen -e | grep '^XENKVM_' |
+		grep -v '^XENKVM_\(IN_L1\|KVM_CAPABLE\|DISK_IMAGE\|XLEXAMPLE\)$')
+	"$root/tests/nested/l1-run" -t "${XENKVM_DISK_L1_TIMEOUT:-2300}" -w "$root" "${envs[@]}" \
+		-- bash tests/system/test_disk_image.sh
+	exit
 fi
 require_kvm
 if [ "$mode" = qemu ]; then
