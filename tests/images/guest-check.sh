@@ -16,14 +16,21 @@ say DISKMOD "$(basename "$(readlink -f "/sys/block/$disk/device/driver/module")"
 p=$(readlink -f "/sys/block/$disk/device")
 hba=
 while [ -n "$p" ] && [ "$p" != / ] && [ "$p" != /sys/devices ]; do
-	if [ -e "$p/vendor" ] && [ -e "$p/driver" ]; then
-		hba=$(basename "$(readlink -f "$p/driver")")
-		break
-	fi
+	case ${p##*/} in
+	[0-9a-f][0-9a-f][0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f].[0-7])	# a PCI function
+		[ -e "$p/driver" ] && hba=$(basename "$(readlink -f "$p/driver")")
+		break ;;
+	esac
 	p=${p%/*}
 done
 say HBA "${hba:-none}"
-say BLOCKS "$(ls /sys/block | tr '\n' ' ' | sed 's/ $//')"
+# the disks: block devices backed by hardware (loop*, ram* ... are under virtual/)
+blocks=''
+for b in /sys/block/*; do
+	case $(readlink -f "$b") in /sys/devices/virtual/*) continue ;; esac
+	blocks="$blocks ${b##*/}"
+done
+say BLOCKS "${blocks# }"
 say HYPERVISOR "$(cat /sys/hypervisor/type 2>/dev/null || echo none)"
 say CMDLINE "$(cat /proc/cmdline)"
 say GRUBENV "$(grep '^xenkvm_seen=' /boot/grub/grubenv | cut -d= -f2-)"
