@@ -29,6 +29,9 @@
 # Skips (77) only when xenkvmd says it cannot boot from firmware ("only direct kernel
 # boot is supported"), i.e. before the firmware and IDE parts of issue 20 are in.
 #
+# XENKVM_DISK_IMAGE_VMM=xenkvm-direct runs case 1 with the image's own kernel and
+# initramfs booted directly (kernel=, ramdisk=, extra= root=UUID=...): everything but
+# firmware and GRUB, so the harness can be checked before firmware boot exists.
 # XENKVM_DISK_IMAGE_VMM=qemu runs the guest-side half with Debian's QEMU + KVM
 # instead (-M pc, SeaBIOS): case 2 on QEMU's IDE disk (sda1, ata_piix), and the
 # bench's peer (virtio-blk vda1, virtio-net with QEMU's user network); no gate.
@@ -57,7 +60,9 @@ cli=$build/xenkvm
 mode=${XENKVM_DISK_IMAGE_VMM:-xenkvm}
 boot_limit=${XENKVM_DISK_BOOT_TIMEOUT:-600}
 noboot_limit=${XENKVM_NOBOOT_TIMEOUT:-180}
-case $mode in xenkvm|qemu) ;; *) fail "XENKVM_DISK_IMAGE_VMM must be xenkvm or qemu, not '$mode'"; finish ;; esac
+case $mode in xenkvm|xenkvm-direct|qemu) ;; *) fail "XENKVM_DISK_IMAGE_VMM must be xenkvm, xenkvm-direct or qemu, not '$mode'"; finish ;; esac
+direct=0
+[ "$mode" != xenkvm-direct ] || { mode=xenkvm direct=1; }
 vcpus_arg=
 [ -z "${XENKVM_DISK_VCPUS:-}" ] || vcpus_arg=vcpus=$XENKVM_DISK_VCPUS
 
@@ -94,7 +99,21 @@ grep -q "^disk = \[ '/x.img,raw,xvda,rw' \]" "$tmp/probe.cfg" ||
 dom=$(sed -n 's/^name = "\(.*\)"$/\1/p' "$XENKVM_XLEXAMPLE")
 [ -n "$dom" ] || { fail "no name in xlexample.hvm"; finish; }
 
-if [ "$mode" = xenkvm ]; then
+direct_args=()
+if [ $direct = 1 ]; then
+	# The image's own kernel and initramfs, booted directly: no firmware, no GRUB
+	mkdir -p "$tmp/boot"
+	fs=$(image_fs "$XENKVM_DISK_IMAGE") &&
+	kv=$(debugfs -R "ls -p /boot" "$fs" 2>/dev/null | awk -F/ '$6 ~ /^vmlinuz-/ { sub(/^vmlinuz-/, "", $6); print $6; exit }') &&
+	debugfs -R "dump /boot/vmlinuz-$kv $tmp/boot/vmlinuz" "$fs" >/dev/null 2>&1 &&
+	debugfs -R "dump /boot/initrd.img-$kv $tmp/boot/initrd.img" "$fs" >/dev/null 2>&1 &&
+	[ -n "$kv" ] && [ -s "$tmp/boot/vmlinuz" ] && [ -s "$tmp/boot/initrd.img" ] ||
+		{ fail "cannot take the kernel and initramfs out of the image"; finish; }
+	uuid=$(debugfs -R stats "$fs" 2>/dev/null | awk '/^Filesystem UUID:/ { print $3 }')
+	direct_args=("kernel=\"$tmp/boot/vmlinuz\"" "ramdisk=\"$tmp/boot/initrd.img\""
+		     "extra=\"root=UUID=$uuid ro console=ttyS0,115200 quiet\"")
+fi
+if [ "$mode" = xenkvm ] && [ $direct = 0 ]; then
 	[ -x "$vmm" ] && [ -x "$cli" ] || { fail "$vmm or $cli is not built"; finish; }
 	# The gate: the only reason to skip is a xenkvmd that cannot boot from firmware.
 	gate=$("$cli" create -n "$tmp/probe.cfg" memory=512 2>&1)
@@ -180,10 +199,12 @@ boot_image() {
 	image_grubenv "$disk" set xenkvm_nonce="$nonce" xenkvm_extra="$extra" ||
 		{ fail "$label: cannot set GRUB's env in the copy"; return 1; }
 	con_start "$@"
-	if con_wait '^XENKVM-GRUB extra=' 120; then ok "$label: GRUB on the serial console ($((SECONDS - t0))s)"
-	else fail "$label: no GRUB on the serial console"; con_show; return 1; fi
-	con_text | grep -q "^XENKVM-GRUB extra=$extra\$" && ok "$label: GRUB read its env block (extra='$extra')" ||
-		fail "$label: GRUB's line: $(con_text | grep '^XENKVM-GRUB' | head -1)"
+	if [ $direct = 0 ]; then
+		if con_wait '^XENKVM-GRUB extra=' 120; then ok "$label: GRUB on the serial console ($((SECONDS - t0))s)"
+		else fail "$label: no GRUB on the serial console"; con_show; return 1; fi
+		con_text | grep -q "^XENKVM-GRUB extra=$extra\$" && ok "$label: GRUB read its env block (extra='$extra')" ||
+			fail "$label: GRUB's line: $(con_text | grep '^XENKVM-GRUB' | head -1)"
+	fi
 	if con_wait 'root@xenkvm-guest:~# ' "$boot_limit"; then
 		ok "$label: systemd's autologin on ttyS0 ($((SECONDS - t0))s from start)"
 	else
@@ -203,9 +224,11 @@ after_image() {
 	got=$(image_cat "$disk" /root/xk-persist)
 	[ "$got" = "$nonce" ] && ok "$label: the guest's fsync'd file is in the image afterwards" ||
 		fail "$label: /root/xk-persist in the image is '$got', expected '$nonce'"
-	got=$(image_grubenv "$disk" get xenkvm_seen)
-	[ "$got" = "$nonce" ] && ok "$label: GRUB's save_env (through the firmware) is in the image" ||
-		fail "$label: xenkvm_seen in the image's grubenv is '$got', expected '$nonce'"
+	if [ $direct = 0 ]; then
+		got=$(image_grubenv "$disk" get xenkvm_seen)
+		[ "$got" = "$nonce" ] && ok "$label: GRUB's save_env (through the firmware) is in the image" ||
+			fail "$label: xenkvm_seen in the image's grubenv is '$got', expected '$nonce'"
+	fi
 	got=$(e2fsck -fn "$(image_fs "$disk")" 2>&1)
 	[ $? = 0 ] && ok "$label: e2fsck -fn finds the file system clean" ||
 		fail "$label: e2fsck: $(printf '%s\n' "$got" | tail -3 | tr '\n' ' ')"
@@ -216,8 +239,9 @@ xen_case() {	# xen_case LABEL EXTRA: boots xlexample.hvm and checks; sets nothin
 	local label=$1 extra=$2 disk=$tmp/$1.img bad=$failed rc
 	echo "--- $label: xlexample.hvm${extra:+, $extra}"
 	xl_config "$disk" >"$tmp/$label.cfg"
-	if boot_image "$label" "$disk" "$extra" "$cli" create -c -q "$tmp/$label.cfg" memory=512 $vcpus_arg; then
-		check GRUBENV "$nonce" "$label: the guest sees GRUB's env write"
+	if boot_image "$label" "$disk" "$extra" "$cli" create -c -q "$tmp/$label.cfg" memory=512 $vcpus_arg \
+		"${direct_args[@]}"; then
+		[ $direct = 1 ] || check GRUBENV "$nonce" "$label: the guest sees GRUB's env write"
 		check WROTE "$nonce" "$label: the guest wrote and fsync'd its file"
 		if [ "$extra" = xen_nopv ]; then check HYPERVISOR none "$label: the kernel ignores Xen"
 		else check HYPERVISOR xen "$label: /sys/hypervisor/type"; fi
@@ -273,7 +297,9 @@ bad_disk() {
 	timeout 20 "$cli" destroy "$dom" >/dev/null 2>&1
 }
 
-if [ "$mode" = xenkvm ]; then
+if [ $direct = 1 ]; then
+	xen_case pv ""
+elif [ "$mode" = xenkvm ]; then
 	xen_case pv ""
 	# One vCPU unless XENKVM_DISK_VCPUS says otherwise: on the emulated IDE disk the
 	# boot does many more exits, and a second vCPU on the nested host's one made a
