@@ -111,7 +111,7 @@ if [ $direct = 1 ]; then
 		{ fail "cannot take the kernel and initramfs out of the image"; finish; }
 	uuid=$(debugfs -R stats "$fs" 2>/dev/null | awk '/^Filesystem UUID:/ { print $3 }')
 	direct_args=("kernel=\"$tmp/boot/vmlinuz\"" "ramdisk=\"$tmp/boot/initrd.img\""
-		     "extra=\"root=UUID=$uuid ro console=ttyS0,115200 quiet\"")
+		     "extra=\"root=UUID=$uuid ro console=ttyS0,115200 quiet ${XENKVM_DISK_DEBUG_EXTRA:-}\"")
 fi
 if [ "$mode" = xenkvm ] && [ $direct = 0 ]; then
 	[ -x "$vmm" ] && [ -x "$cli" ] || { fail "$vmm or $cli is not built"; finish; }
