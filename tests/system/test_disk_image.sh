@@ -11,7 +11,8 @@
 #      Linux -> systemd -> the autologin prompt.  tests/images/guest-check.sh, typed in
 #      over the console, reports: / is /dev/xvda1 through xen_blkfront, /sys/block
 #      holds only xvda (the emulated disk was unplugged; loop devices, which the cloud
-#      kernel builds in, are not disks and not counted), eth0 is xen_netfront with
+#      kernel builds in, are not disks and not counted), the NIC (enX0: Debian 12's
+#      systemd names Xen vifs so; eth0 is accepted too) is xen_netfront with
 #      10.0.2.15 from xenkvm's DHCP, /sys/hypervisor/type is xen, GRUB's save_env (a
 #      write through the firmware's disk) is visible; it writes and fsyncs the nonce.
 #      `xenkvm shutdown -w` exits 0, the console shows the kernel's power-down and the
@@ -250,9 +251,10 @@ xen_case() {	# xen_case LABEL EXTRA: boots xlexample.hvm and checks; sets nothin
 			check ROOT /dev/xvda1 "$label: / is on the PV disk"
 			check DISKMOD xen_blkfront "$label: through xen-blkfront"
 			check BLOCKS xvda "$label: /sys/block holds only xvda (the emulated disk is unplugged)"
-			check NETIF eth0 "$label: the NIC is eth0"
-			check NETMOD xen_netfront "$label: eth0 is xen-netfront"
-			check NETADDR 10.0.2.15 "$label: eth0 has its DHCP lease from xenkvm's user network"
+			# Debian 12's systemd names a Xen vif enX0 (eth0 with net.ifnames=0)
+			check NETIF 'eth0|enX0' "$label: the NIC is the vif"
+			check NETMOD xen_netfront "$label: the NIC is xen-netfront"
+			check NETADDR 10.0.2.15 "$label: it has its DHCP lease from xenkvm's user network"
 			;;
 		*)
 			check CMDLINE ".*$extra.*" "$label: the kernel command line has GRUB's extra"
