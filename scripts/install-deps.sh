@@ -20,7 +20,10 @@ pkgs=(
 	liblz4-dev libzstd-dev zlib1g-dev liblzma-dev	# unpacking bzImages on the host
 	iproute2		# tap test: network namespace, bridge (ip)
 	acpica-tools		# iasl/acpiexec cross-checks of the ACPI tables
-	e2fsprogs		# mke2fs for test disk images
+	e2fsprogs		# mke2fs for test disk images; debugfs/e2fsck read them back
+	mmdebstrap		# tests/images/build-debian-image.sh: the Debian 12 root file system
+	grub-pc-bin		# ... its BIOS boot code (grub-mkimage, boot.img; grub-editenv)
+	fdisk			# ... its partition table (sfdisk)
 	python3
 	seabios			# the firmware guests without kernel= boot through (bios-256k.bin)
 	grub-pc-bin fdisk	# test_firmware: a GRUB i386-pc boot disk (grub-mkimage, boot.img, sfdisk)

@@ -9,30 +9,93 @@
 # Runs inside the nested host (tests/nested/l1-run) when the local /dev/kvm
 # cannot run guests at hardware speed.
 #
-# usage: bench/boot/run.sh [-n RUNS] [-c VCPUS] [-m MIB]
+# -d: the disk-image case instead.  Both sides boot the same Debian 12 disk image
+# (tests/images/build-debian-image.sh) through SeaBIOS and GRUB: xenkvmd with Xen's
+# own xlexample.hvm (only its disk path changed; memory=MIB, default 512, and its
+# vcpus=2 unless -c), QEMU as a KVM user runs that image (-M pc, SeaBIOS,
+# virtio-blk, virtio-net on user networking, serial on stdio; Debian's cloud kernel
+# has no e1000).  Measured: process start to the first line from a systemd unit
+# (XENKVM-BOOT-MARK) and to the process's exit (xenkvm.poweroff on the kernel
+# command line: the guest powers off once booted).  Every run boots a fresh copy of
+# the image; the sides run in pairs, order alternating (bench/pairs.sh), and the
+# summary gives the per-pair xenkvmd/QEMU ratios and their median (target <= 0.8).
+# BENCH_SIDES="qemu" runs the QEMU side only.
+#
+# usage: bench/boot/run.sh [-d] [-n RUNS] [-c VCPUS] [-m MIB]
 # Prints one line per run and a summary with medians and xenkvmd/QEMU ratios.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-runs=3 vcpus=1 mem=256
-while getopts "n:c:m:" o; do
+runs=3 vcpus= mem= disk=0
+while getopts "n:c:m:d" o; do
 	case $o in
-	n) runs=$OPTARG ;; c) vcpus=$OPTARG ;; m) mem=$OPTARG ;;
-	*) sed -n '2,12p' "$0"; exit 2 ;;
+	n) runs=$OPTARG ;; c) vcpus=$OPTARG ;; m) mem=$OPTARG ;; d) disk=1 ;;
+	*) sed -n '2,27p' "$0"; exit 2 ;;
 	esac
 done
 BUILD=${BUILD:-build}
+args=(-n "$runs")
+[ -z "$vcpus" ] || args+=(-c "$vcpus")
+[ -z "$mem" ] || args+=(-m "$mem")
+[ $disk = 0 ] || args+=(-d)
 
 if [ -z "${L1_RUN:-}" ]; then
-	make -s BUILD="$BUILD" all "$BUILD/bench/boot-timer"
-	eval "$(tests/system/assets.sh)"
+	make -s BUILD="$BUILD" all "$BUILD/bench/boot-timer" "$BUILD/kvm-probe"
+	if [ $disk = 1 ]; then eval "$(tests/system/assets.sh --with-disk-image)"
+	else eval "$(tests/system/assets.sh)"; fi
 	if ! "$BUILD/kvm-probe" >/dev/null 2>&1; then
 		echo "bench/boot: local KVM cannot run guests at hardware speed; running in the nested host" >&2
-		exec tests/nested/l1-run -t 1800 -e XENKVM_KERNEL="$XENKVM_KERNEL" -e XENKVM_INITRD="$XENKVM_INITRD" \
-			-- env BUILD="$BUILD" bench/boot/run.sh -n "$runs" -c "$vcpus" -m "$mem"
+		exec tests/nested/l1-run -t 3600 -e XENKVM_KERNEL="$XENKVM_KERNEL" -e XENKVM_INITRD="$XENKVM_INITRD" \
+			-e XENKVM_DISK_IMAGE="${XENKVM_DISK_IMAGE:-}" -e XENKVM_XLEXAMPLE="${XENKVM_XLEXAMPLE:-}" \
+			-e BENCH_SIDES="${BENCH_SIDES:-xenkvmd qemu}" \
+			-- env BUILD="$BUILD" bench/boot/run.sh "${args[@]}"
 	fi
 fi
-: "${XENKVM_KERNEL:?}" "${XENKVM_INITRD:?}"
 command -v qemu-system-x86_64 >/dev/null || { echo "bench/boot: qemu-system-x86_64 missing (apt-get install qemu-system-x86)" >&2; exit 1; }
+timer=$BUILD/bench/boot-timer
+
+if [ $disk = 1 ]; then
+	: "${XENKVM_DISK_IMAGE:?}" "${XENKVM_XLEXAMPLE:?}"
+	. tests/images/image-lib.sh
+	. bench/pairs.sh
+	mem=${mem:-512}
+	vcpus=${vcpus:-$(sed -n 's/^vcpus *= *\([0-9]*\).*/\1/p' "$XENKVM_XLEXAMPLE")}
+	tmp=$(mktemp -d "${BENCH_DIR:-/dev/shm}/bench-boot.XXXXXX")
+	trap 'rm -rf "$tmp"' EXIT
+	# One prepared copy (GRUB's env asks for the power-off), copied afresh per run,
+	# so that every boot starts from the same disk.
+	cp --sparse=always "$XENKVM_DISK_IMAGE" "$tmp/master.img"
+	image_grubenv "$tmp/master.img" set xenkvm_extra=xenkvm.poweroff
+	sed "s|^disk = \[ '/dev/vg/guest-volume,|disk = [ '$tmp/disk.img,|" "$XENKVM_XLEXAMPLE" >"$tmp/xl.cfg"
+	grep -q "^disk = \[ '$tmp/disk.img," "$tmp/xl.cfg" || { echo "bench/boot: unexpected xlexample.hvm disk line" >&2; exit 1; }
+	tmo=${BENCH_BOOT_TIMEOUT:-900}
+	# run SIDE: prints "mark SECONDS off SECONDS"
+	run() {
+		local r m e s
+		cp --sparse=always "$tmp/master.img" "$tmp/disk.img"
+		if [ "$1" = xenkvmd ]; then
+			r=$(timeout -k 5 "$tmo" "$timer" XENKVM-BOOT-MARK "$BUILD/xenkvmd" -q "$tmp/xl.cfg" \
+				memory="$mem" vcpus="$vcpus" </dev/null 2>"$tmp/err")
+		else
+			r=$(timeout -k 5 "$tmo" "$timer" XENKVM-BOOT-MARK qemu-system-x86_64 -M pc -accel kvm \
+				-cpu host -m "$mem" -smp "$vcpus" -nodefaults -nographic -no-reboot -serial stdio \
+				-drive "file=$tmp/disk.img,format=raw,if=virtio" \
+				-netdev user,id=n0 -device virtio-net-pci,netdev=n0 </dev/null 2>"$tmp/err")
+		fi
+		read -r m e s < <(printf '%s\n' "$r" | tr '=' ' ' | awk '{ print $2, $4, $6 }')
+		if [ "${s:-x}" != 0 ] || [ "${m:--1}" = -1.000 ]; then
+			echo "bench/boot: $1: marker ${m:-?}s status ${s:-timeout}: $(tail -3 "$tmp/err" | tr '\n' ' ')" >&2
+			return 1
+		fi
+		echo "mark $m off $e"
+	}
+	echo "bench/boot -d: $runs pairs, $vcpus vCPU, $mem MiB, $(basename "$XENKVM_DISK_IMAGE"):" \
+	     "start -> XENKVM-BOOT-MARK (mark) and -> exit after the guest's poweroff (off)"
+	bench_pairs "$runs" seconds qemu-virtio mark off || exit 1
+	exit 0
+fi
+
+: "${XENKVM_KERNEL:?}" "${XENKVM_INITRD:?}"
+vcpus=${vcpus:-1} mem=${mem:-256}
 
 append="console=ttyS0 quiet xktest=poweroff"
 marker=XENKVM-INIT-START
@@ -47,7 +110,6 @@ memory = $mem
 vcpus = $vcpus
 CFG
 
-timer=$BUILD/bench/boot-timer
 xk_init=() xk_off=() xx_init=() xx_off=() q_init=() q_off=()
 echo "bench/boot: $runs runs each, $vcpus vCPU, $mem MiB, kernel $(basename "$(readlink -f "$XENKVM_KERNEL")")"
 for i in $(seq 1 "$runs"); do

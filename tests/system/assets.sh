@@ -14,11 +14,15 @@
 # starts a shell on the console (exit or poweroff -f ends the guest).  The modules are
 # in /lib/modules/<kernel release>/ (insmod /lib/modules/$(uname -r)/xen-blkfront.ko).
 #
-# usage: tests/system/assets.sh [--with-6.12]
+# usage: tests/system/assets.sh [--with-6.12] [--with-disk-image]
 #   --with-6.12  also fetch Debian 12's 6.12 kernel (linux-image-6.12-cloud-amd64,
 #                which has the Xen guest drivers too) and its modules
+#   --with-disk-image  also build (or find cached) the Debian 12 disk image of
+#                tests/images/build-debian-image.sh (needs root), and take Xen's
+#                /etc/xen/xlexample.hvm out of xen-utils-common (for test_disk_image)
 # Prints shell assignments to eval, progress on stderr:
 #   XENKVM_KERNEL XENKVM_INITRD XENKVM_BLKFRONT XENKVM_NETFRONT [XENKVM_KERNEL_612]
+#   [XENKVM_DISK_IMAGE XENKVM_DISK_UUID XENKVM_XLEXAMPLE]
 # Files live in ${XDG_CACHE_HOME:-$HOME/.cache}/xenkvm/assets/ (vmlinuz-6.1-cloud,
 # initramfs.cpio.gz, xen-blkfront.ko, xen-netfront.ko and, with --with-6.12,
 # vmlinuz-6.12-cloud are links to the current versions); a second run with the same
@@ -28,10 +32,11 @@ set -euo pipefail
 prog=assets.sh
 die() { echo "$prog: $*" >&2; exit 1; }
 here=$(cd "$(dirname "$0")" && pwd)
-with612=0
+with612=0 withimage=0
 for a in "$@"; do
 	case $a in
 	--with-6.12) with612=1 ;;
+	--with-disk-image) withimage=1 ;;
 	-h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
 	*) die "unknown argument '$a' (try --help)" ;;
 	esac
@@ -168,7 +173,9 @@ if [ $with612 = 1 ]; then
 	k612meta=linux-image-6.12-cloud-amd64	# 6.12-amd64 if the cloud flavour ever goes
 	apt-cache show "$k612meta" >/dev/null 2>&1 || k612meta=linux-image-6.12-amd64
 fi
-resolve_all linux-image-cloud-amd64 $k612meta busybox-static
+xuc=
+[ $withimage = 0 ] || xuc=xen-utils-common
+resolve_all linux-image-cloud-amd64 $k612meta busybox-static $xuc
 
 kernel_key=
 kernel linux-image-cloud-amd64 6.1-cloud
@@ -253,9 +260,27 @@ if [ ! -f "$initrd" ]; then
 fi
 ln -sfn "$(basename "$initrd")" "$cache/initramfs.cpio.gz"
 
+# --- the disk image and Xen's example config ------------------------------------------
+if [ $withimage = 1 ]; then
+	xdir=$cache/pkg/${r_pkg[xen-utils-common]}_${r_ver[xen-utils-common]}
+	if [ ! -f "$xdir/ready" ]; then
+		fetch "${r_pkg[xen-utils-common]}" "${r_ver[xen-utils-common]}" "$xdir"
+		[ -f "$xdir/root/etc/xen/xlexample.hvm" ] || die "xen-utils-common has no /etc/xen/xlexample.hvm"
+		mv "$xdir/root/etc/xen/xlexample.hvm" "$xdir/xlexample.hvm"
+		rm -rf "$xdir/root"
+		touch "$xdir/ready"
+	fi
+	ln -sfn "pkg/$(basename "$xdir")/xlexample.hvm" "$cache/xlexample.hvm"
+	image=$("$here/../images/build-debian-image.sh") || die "tests/images/build-debian-image.sh failed"
+fi
+
 kv=$(ls "$k61/modules")
 printf 'XENKVM_KERNEL=%q\n' "$k61/vmlinuz"
 printf 'XENKVM_INITRD=%q\n' "$initrd"
 printf 'XENKVM_BLKFRONT=%q\n' "$k61/modules/$kv/xen-blkfront.ko"
 printf 'XENKVM_NETFRONT=%q\n' "$k61/modules/$kv/xen-netfront.ko"
 [ -z "$k612" ] || printf 'XENKVM_KERNEL_612=%q\n' "$k612/vmlinuz"
+if [ $withimage = 1 ]; then
+	printf '%s\n' "$image"
+	printf 'XENKVM_XLEXAMPLE=%q\n' "$xdir/xlexample.hvm"
+fi

@@ -12,7 +12,8 @@
 # env:   BUILD               build directory (default build; make passes its own)
 #        XENKVM_NESTED       auto (default), always, or never (run here regardless)
 #        XENKVM_L1_TIMEOUT   seconds for the whole nested run (default 1500)
-#        XENKVM_TEST_TIMEOUT seconds for one test script (default 1200)
+#        XENKVM_TEST_TIMEOUT seconds for one test script (default 1200, or what its
+#                            line "# xenkvm-system-test-timeout: N" asks for)
 #        XENKVM_*            passed on to the tests, also inside the nested host
 # Ends with "system: N passed, N failed, N skipped" (counting test scripts); exit 1 if
 # any failed.
@@ -54,10 +55,15 @@ fi
 
 if [ -z "${XENKVM_IN_L1:-}" ]; then
 	# Assets come from Debian's archive, which only this side can reach.
-	assets=$("$here/assets.sh" --with-6.12) || { echo "system: tests/system/assets.sh failed"; summary 0 1 0; }
+	# The Debian disk image (a few minutes to build when not cached) only for the
+	# test that boots it.
+	withimage=
+	case " ${tests[*]} " in *"/test_disk_image.sh "*) withimage=--with-disk-image ;; esac
+	assets=$("$here/assets.sh" --with-6.12 $withimage) || { echo "system: tests/system/assets.sh failed"; summary 0 1 0; }
 	eval "$assets"
 	export XENKVM_KERNEL XENKVM_INITRD XENKVM_BLKFRONT XENKVM_NETFRONT
 	[ -n "${XENKVM_KERNEL_612:-}" ] && export XENKVM_KERNEL_612
+	[ -n "${XENKVM_DISK_IMAGE:-}" ] && export XENKVM_DISK_IMAGE XENKVM_DISK_UUID XENKVM_XLEXAMPLE
 fi
 
 verdict=$("$probe")
@@ -68,18 +74,22 @@ if [ -n "${XENKVM_IN_L1:-}" ] && [ $capable != 0 ]; then
 	summary 0 1 0
 fi
 run_tests() {	# run_tests SCRIPT...: runs each, adds to passed/failed/skipped
-	local t n rc start secs
+	local t n rc start secs limit
 	for t in "$@"; do
 		n=$(basename "$t" .sh)
 		echo "--- $n"
 		start=$(date +%s)
-		timeout -k 10 "$per_test" bash "$t"
+		# A test may ask for more with a line "# xenkvm-system-test-timeout: SECONDS"
+		# (XENKVM_TEST_TIMEOUT, when set, still decides).
+		limit=$(sed -n 's/^# xenkvm-system-test-timeout: \([0-9][0-9]*\)$/\1/p' "$t" | head -1)
+		limit=${XENKVM_TEST_TIMEOUT:-${limit:-$per_test}}
+		timeout -k 10 "$limit" bash "$t"
 		rc=$?
 		secs=$(($(date +%s) - start))
 		case $rc in
 		0) passed=$((passed + 1)); echo "--- $n: passed (${secs}s)" ;;
 		77) skipped=$((skipped + 1)); echo "--- $n: skipped (${secs}s)" ;;
-		124) failed=$((failed + 1)); echo "--- $n: FAILED: timed out after ${per_test}s" ;;
+		124) failed=$((failed + 1)); echo "--- $n: FAILED: timed out after ${limit}s" ;;
 		*) failed=$((failed + 1)); echo "--- $n: FAILED (exit $rc, ${secs}s)" ;;
 		esac
 	done

@@ -394,13 +394,14 @@ static int16_t fl_prepare_rw(struct blk_ring *r, struct blk_inflight *fl, const 
 		}
 		total += segs[i].last - segs[i].first + 1u;
 	}
-	if (q->sector > be->sectors || total > be->sectors - q->sector) {
+	/* A flush without data names no sectors: Linux's blkfront sends (blkif_sector_t)-1. */
+	if (total && (q->sector > be->sectors || total > be->sectors - q->sector)) {
 		pr_err_rl("blkback: d%u vbd %u: access beyond end (sector %llu + %llu > %llu)",
 			  be->domid, be->devid, (unsigned long long)q->sector,
 			  (unsigned long long)total, (unsigned long long)be->sectors);
 		return BLKIF_RSP_ERROR;
 	}
-	fl->offset = q->sector * BLK_SECTOR;
+	fl->offset = total ? q->sector * BLK_SECTOR : 0;
 	for (unsigned int i = 0; i < q->nr_segs; i++) {
 		st = fl_map_seg(r, fl, &segs[i]);
 		if (st != BLKIF_RSP_OKAY)
