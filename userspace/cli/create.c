@@ -502,8 +502,9 @@ int cli_create(int argc, char **argv)
 		dargv = daemon_argv(&fake, 0, &o, daemon, config_abs, *user ? user : NULL, &paths);
 		if (!dargv)
 			goto out;
-		printf("domain %s: %llu MiB, %u vCPU%s, kernel %s\nwould run:", cfg.name,
-		       (unsigned long long)cfg.memory_mib, cfg.vcpus, cfg.vcpus == 1 ? "" : "s", cfg.kernel);
+		printf("domain %s: %llu MiB, %u vCPU%s, %s %s\nwould run:", cfg.name,
+		       (unsigned long long)cfg.memory_mib, cfg.vcpus, cfg.vcpus == 1 ? "" : "s",
+		       cfg.kernel ? "kernel" : "firmware", cfg.kernel ? cfg.kernel : "seabios");
 		for (size_t i = 0; dargv[i]; i++)
 			printf(" %s", dargv[i]);
 		printf("\n(with DOMID allocated in %s)\n", fake.base);
