@@ -1,4 +1,4 @@
-core-y += lib/log.o lib/event_loop.o lib/journal.o lib/unix_listener.o lib/thread_role.o
+core-y += lib/log.o lib/event_loop.o lib/journal.o lib/unix_listener.o lib/thread_role.o lib/guest_mem.o
 core-y += lib/net_pkt.o
 unit-tests += net_pkt
 test-net_pkt-y := tests/unit/test_net_pkt.o lib/net_pkt.o lib/log.o

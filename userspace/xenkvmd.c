@@ -730,12 +730,17 @@ static int daemon_run_once(struct daemon *dm)
 			goto out;
 		}
 		for (size_t i = 0; i < cfg->nr_disks; i++) {
+			const struct disk_spec *d = &cfg->disks[i];
+			struct blkback_disk disk = {
+				.target = d->target, .vdev = d->vdev, .format = d->format,
+				.readonly = d->readonly, .cdrom = d->cdrom, .direct_io = d->direct_io,
+			};
 			struct blkback_params bp = {
 				.loop = dm->loop,
 				.dom = xen_kvm_domain(dm->m->xen),
 				.store = xs_service_store(dm->xs),
 				.domid = (unsigned int)dm->domid,
-				.disk = &cfg->disks[i],
+				.disk = &disk,
 			};
 
 			if (blkback_create(&bp, &dm->disks[i])) {

@@ -28,7 +28,7 @@ $(BUILD)/fuzzobj/xen-compat/hypercall_blobs.o $(BUILD)/tsan/xen-compat/hypercall
 	BASE_CFLAGS += $(xen-blob-flags)
 
 # Unit tests: the xen-compat core on a fake VMM and fake guest memory.
-xen-test-y := $(xen-core-y) kvm/guest_mem.o lib/log.o tests/unit/xen_fake_vmm.o
+xen-test-y := $(xen-core-y) lib/guest_mem.o lib/log.o tests/unit/xen_fake_vmm.o
 unit-tests += hypercall
 test-hypercall-y := tests/unit/test_hypercall.o $(xen-test-y)
 unit-tests += evtchn
@@ -41,7 +41,7 @@ unit-tests += xen_gnttab
 test-xen_gnttab-y := tests/unit/test_xen_gnttab.o $(xen-test-y)
 
 fuzzers += hypercall
-fuzz-hypercall-y := tests/fuzz/fuzz_hypercall.o $(xen-core-y) kvm/guest_mem.o lib/log.o
+fuzz-hypercall-y := tests/fuzz/fuzz_hypercall.o $(xen-core-y) lib/guest_mem.o lib/log.o
 
 # The PV console backend: its ring on fake guest memory, with the event loop
 # for output flow control.
@@ -50,7 +50,7 @@ test-pv_console-y := tests/unit/test_pv_console.o xen-compat/pv_console.o $(xen-
 	lib/event_loop.o lib/thread_role.o
 fuzzers += pv_console
 fuzz-pv_console-y := tests/fuzz/fuzz_pv_console.o xen-compat/pv_console.o $(xen-core-y) \
-	kvm/guest_mem.o lib/log.o tests/unit/xen_fake_vmm.o lib/event_loop.o lib/thread_role.o
+	lib/guest_mem.o lib/log.o tests/unit/xen_fake_vmm.o lib/event_loop.o lib/thread_role.o
 
 # The backends' XenStore helpers and state machine (a fake backend on the
 # xenbus test fixture: store engine, event loop, fake guest domain).

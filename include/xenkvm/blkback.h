@@ -23,17 +23,27 @@
 #include <stdint.h>
 
 struct blkback;
-struct disk_spec;
 struct event_loop;
 struct xen_domain;
 struct xs_store;
+
+/* A disk as blkback serves it, whoever described it (xenkvmd fills it from
+ * an xl.cfg disk entry); only read while blkback_create() runs. */
+struct blkback_disk {
+	const char *target;            /* image file or block device; NULL: empty CD-ROM */
+	const char *vdev;              /* xl's name: xvda, hdb, sdc2, ... */
+	const char *format;            /* "raw" or NULL (raw); anything else is refused */
+	bool readonly;
+	bool cdrom;
+	bool direct_io;                /* O_DIRECT */
+};
 
 struct blkback_params {
 	struct event_loop *loop;
 	struct xen_domain *dom;
 	struct xs_store *store;
 	unsigned int domid;            /* the guest (frontend) domain */
-	const struct disk_spec *disk;  /* target, vdev, format, readonly, cdrom, direct_io */
+	const struct blkback_disk *disk;
 	/* Tuning; 0 picks the default in brackets. */
 	unsigned int max_queues;       /* multi-queue-max-queues [4] (1..16) */
 	unsigned int max_ring_order;   /* max-ring-page-order [4] (0..4) */

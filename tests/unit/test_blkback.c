@@ -26,7 +26,6 @@
 
 #include "xenbus_fixture.h"
 #include "xenkvm/blkback.h"
-#include "xenkvm/domain_config.h"
 #include "xenkvm/event_loop.h"
 #include "xenkvm/evtchn.h"
 #include "xenkvm/gnttab.h"
@@ -107,7 +106,7 @@ static void do_create(void *a)
 
 static void do_destroy(void *a) { blkback_destroy(a); }
 
-static int create_opt(struct disk_spec *disk, bool persistent, struct blkback **be_r)
+static int create_opt(struct blkback_disk *disk, bool persistent, struct blkback **be_r)
 {
 	struct create_args c = { .p = { .loop = L, .dom = F.d, .store = S,
 					.domid = FAKE_DOMID, .disk = disk,
@@ -118,7 +117,7 @@ static int create_opt(struct disk_spec *disk, bool persistent, struct blkback **
 	return c.rc;
 }
 
-static int create(struct disk_spec *disk, struct blkback **be_r)
+static int create(struct blkback_disk *disk, struct blkback **be_r)
 {
 	return create_opt(disk, false, be_r);
 }
@@ -451,9 +450,9 @@ static int teardown(void)
 	return 0;
 }
 
-static struct disk_spec disk_rw(void)
+static struct blkback_disk disk_rw(void)
 {
-	return (struct disk_spec){ .target = img, .vdev = "xvda", .format = "raw" };
+	return (struct blkback_disk){ .target = img, .vdev = "xvda", .format = "raw" };
 }
 
 /* ---- tests ------------------------------------------------------------------ */
@@ -485,7 +484,7 @@ static void test_vdev(void)
 
 static void test_refused(void)
 {
-	struct disk_spec d = disk_rw();
+	struct blkback_disk d = disk_rw();
 	struct blkback *be = (struct blkback *)1;
 	char path[80];
 	long nodes = xs_node_count();
@@ -515,7 +514,7 @@ static void test_refused(void)
 
 static void test_nodes_and_handshake(void)
 {
-	struct disk_spec d = disk_rw();
+	struct blkback_disk d = disk_rw();
 	struct fe fe = { .devid = 51712, .nq = 1 };
 	struct blkback *be;
 	struct blkback_stats st;
@@ -562,7 +561,7 @@ static void test_nodes_and_handshake(void)
  * the image: once per ABI. */
 static void rw_roundtrip(bool x86_32)
 {
-	struct disk_spec d = disk_rw();
+	struct blkback_disk d = disk_rw();
 	struct fe fe = { .devid = 51712, .nq = 1, .x86_32 = x86_32 };
 	struct tio w = { .op = BLKIF_OP_WRITE, .id = 0x1122334455667788ull, .sector = 100,
 			 .nseg = 3 };
@@ -607,7 +606,7 @@ static void test_rw_x86_32(void) { rw_roundtrip(true); }
 
 static void flush_and_barrier(bool x86_32)
 {
-	struct disk_spec d = disk_rw();
+	struct blkback_disk d = disk_rw();
 	struct fe fe = { .devid = 51712, .nq = 1, .x86_32 = x86_32 };
 	struct tio t = { .op = BLKIF_OP_FLUSH_DISKCACHE, .id = 7 };
 	struct blkback_stats st;
@@ -671,7 +670,7 @@ static void test_flush_x86_32(void) { flush_and_barrier(true); }
 
 static void discard(bool x86_32)
 {
-	struct disk_spec d = disk_rw();
+	struct blkback_disk d = disk_rw();
 	struct fe fe = { .devid = 51712, .nq = 1, .x86_32 = x86_32 };
 	struct tio t = { .op = BLKIF_OP_DISCARD, .id = 5, .sector = 2048, .nr_sectors = 16 };
 	uint8_t buf[8192], ones[8192], zero[8192] = { 0 };
@@ -703,7 +702,7 @@ static void test_discard_x86_32(void) { discard(true); }
 
 static void indirect(bool x86_32)
 {
-	struct disk_spec d = disk_rw();
+	struct blkback_disk d = disk_rw();
 	struct fe fe = { .devid = 51712, .nq = 1, .x86_32 = x86_32 };
 	struct tio w = { .op = BLKIF_OP_INDIRECT, .iop = BLKIF_OP_WRITE, .id = 77, .sector = 4096,
 			 .nseg = 40 };
@@ -755,7 +754,7 @@ static void test_indirect_x86_32(void) { indirect(true); }
 
 static void test_persistent(void)
 {
-	struct disk_spec d = disk_rw();
+	struct blkback_disk d = disk_rw();
 	struct fe fe = { .devid = 51712, .nq = 1, .persistent = true };
 	struct tio w = { .op = BLKIF_OP_WRITE, .id = 1, .sector = 0, .nseg = 2 };
 	struct tio r = { .op = BLKIF_OP_READ, .id = 2, .sector = 0, .nseg = 2 };
@@ -803,7 +802,7 @@ static void test_persistent(void)
 /* Every malformed request gets an error response; the device keeps going. */
 static void test_bad_requests(void)
 {
-	struct disk_spec d = disk_rw();
+	struct blkback_disk d = disk_rw();
 	struct fe fe = { .devid = 51712, .nq = 1 };
 	struct tio t = { .op = BLKIF_OP_READ, .id = 9, .sector = 0, .nseg = 1 };
 	struct blkback_stats st;
@@ -866,7 +865,7 @@ static void test_bad_requests(void)
 
 static void test_readonly(void)
 {
-	struct disk_spec d = disk_rw();
+	struct blkback_disk d = disk_rw();
 	struct fe fe = { .devid = 51728, .nq = 1 };
 	struct tio t = { .op = BLKIF_OP_WRITE, .id = 1, .nseg = 1 };
 	uint8_t before[4096], after[4096];
@@ -908,7 +907,7 @@ static void test_readonly(void)
  * node); another device keeps working; after Closed it can start over. */
 static void test_bogus_ring_and_reconnect(void)
 {
-	struct disk_spec d = disk_rw(), d2 = disk_rw();
+	struct blkback_disk d = disk_rw(), d2 = disk_rw();
 	struct fe fe = { .devid = 51712, .nq = 1 };
 	struct tio t = { .op = BLKIF_OP_READ, .id = 1, .nseg = 1 };
 	struct blkback *be, *be2;
@@ -960,7 +959,7 @@ static void test_bogus_ring_and_reconnect(void)
 /* Two queues of 4-page rings, each filled past its size in bursts. */
 static void test_multiqueue_multipage(void)
 {
-	struct disk_spec d = disk_rw();
+	struct blkback_disk d = disk_rw();
 	struct fe fe = { .devid = 51712, .nq = 2, .multipage = true, .order = 2 };
 	struct blkback_stats st;
 	struct blkback *be;
@@ -1004,7 +1003,7 @@ static void test_multiqueue_multipage(void)
 /* More queues or a bigger ring than offered: refused, Closing. */
 static void test_bad_negotiation(void)
 {
-	struct disk_spec d = disk_rw();
+	struct blkback_disk d = disk_rw();
 	struct blkback *be;
 
 	CU_ASSERT_FATAL(create(&d, &be) == 0);
@@ -1031,7 +1030,7 @@ static void test_bad_negotiation(void)
  * and the new rings connect and serve I/O. */
 static void test_restart_while_connected(void)
 {
-	struct disk_spec d = disk_rw();
+	struct blkback_disk d = disk_rw();
 	struct fe fe = { .devid = 51712, .nq = 1 };
 	struct tio t = { .op = BLKIF_OP_READ, .id = 1, .nseg = 1 };
 	struct blkback_stats st;
@@ -1062,7 +1061,7 @@ static void test_restart_while_connected(void)
 /* The guest removes its frontend directory while connected: Closed, no leaks. */
 static void test_frontend_vanishes(void)
 {
-	struct disk_spec d = disk_rw();
+	struct blkback_disk d = disk_rw();
 	struct fe fe = { .devid = 51712, .nq = 1 };
 	struct xs_args x = { .c = G, .path = "device/vbd/51712" };
 	struct blkback *be;

@@ -10,11 +10,11 @@ ldlibs-y += -luring
 # engine + the event loop (the backend runs on it, as in the daemon).
 unit-tests += blkback
 test-blkback-y = tests/unit/test_blkback.o tests/unit/xenbus_fixture.o $(blk-y) $(xen-core-y) \
-	kvm/guest_mem.o lib/log.o lib/event_loop.o lib/thread_role.o tests/unit/xen_fake_vmm.o $(xs-engine-y) \
+	lib/guest_mem.o lib/log.o lib/event_loop.o lib/thread_role.o tests/unit/xen_fake_vmm.o $(xs-engine-y) \
 	xen-compat/xenstore/domain.o
 
 # The ring consumer driven synchronously (no XenStore, no loop).
 fuzzers += blkback_ring
 fuzz-blkback_ring-y = tests/fuzz/fuzz_blkback_ring.o tests/fuzz/fuzz_guest.o $(blk-dir)/ring.o \
-	$(blk-dir)/io.o $(xen-core-y) kvm/guest_mem.o lib/log.o tests/unit/xen_fake_vmm.o \
+	$(blk-dir)/io.o $(xen-core-y) lib/guest_mem.o lib/log.o tests/unit/xen_fake_vmm.o \
 	lib/event_loop.o lib/thread_role.o

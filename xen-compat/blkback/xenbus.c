@@ -19,7 +19,6 @@
 #include <xen/io/protocols.h>
 
 #include "blkback.h"
-#include "xenkvm/domain_config.h"
 #include "xenkvm/event_loop.h"
 #include "xenkvm/log.h"
 #include "xenkvm/xenbus_backend.h"
@@ -217,7 +216,7 @@ static void blk_io_ready(void *opaque, uint32_t events)
 
 /* ---- create / destroy ------------------------------------------------------ */
 
-static int blk_add_nodes(struct blkback *be, const struct disk_spec *disk)
+static int blk_add_nodes(struct blkback *be, const struct blkback_disk *disk)
 {
 	char sectors[24], info[8], devid[16], fid[16], indirect[16], order[8], queues[8], ssz[8],
 		pssz[8], gran[16];
