@@ -4,7 +4,8 @@
 #     build/tests/cli-fake-xenkvmd: start creates each autostart config once, skips
 #     editor/dpkg leftovers, reports bad configs; status; stop shuts domains down, waits
 #     XENDOMAINS_STOP_MAXWAIT and destroys the ones that did not go; AUTO_ONLY
-#   - the CLI invoked as `xl`: xl's global flags, xl's wording for verbs xenkvm lacks
+#   - the CLI invoked as `xl`: xl's global flags, xl's wording for verbs xenkvm lacks,
+#     and test_cli's lifecycle part (B) run through it
 #   - `make install DESTDIR=...`: every file where the package wants it, manual pages
 #     that groff renders without a warning and that carry every verb of `xenkvm help`
 # Ends with "test_host: N passed, N failed, N skipped".
@@ -101,6 +102,12 @@ out=$("$tmp/xl" -v list 2>&1); rc=$?
 mkcfg "$tmp/x.cfg" viaxl
 out=$("$tmp/xl" create "$tmp/x.cfg" 2>&1 && "$tmp/xl" list viaxl 2>&1 && "$tmp/xl" shutdown -w viaxl 2>&1); rc=$?
 [ $rc = 0 ] && [ -z "$(names)" ] && ok "xl create; xl list; xl shutdown -w" || { fail "xl lifecycle: rc=$rc"; show "$out"; }
+# the CLI test suite's lifecycle part (create, list, console, xenstore-*, pause,
+# reboot, shutdown -w, destroy ...) run again through the xl personality
+out=$(XENKVM_CLI=$tmp/xl XENKVM_CLI_PARTS=B timeout 600 bash "$here/test_cli.sh" 2>&1); rc=$?
+n=$(sed -n 's/^test_cli: \([0-9]*\) passed, 0 failed.*/\1/p' <<<"$out")
+[ $rc = 0 ] && [ "${n:-0}" -ge 40 ] && ok "test_cli's lifecycle part as xl: $n checks passed" \
+	|| { fail "test_cli part B as xl: rc=$rc"; show "$out"; }
 out=$("$cli" save x 2>&1); rc=$?
 [ $rc = 2 ] && grep -q "unknown verb" <<<"$out" && ok "as xenkvm, an unknown verb is still a usage error" \
 	|| fail "xenkvm save: rc=$rc"
