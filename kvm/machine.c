@@ -11,6 +11,7 @@
 #include "xenkvm/log.h"
 #include "xenkvm/machine.h"
 #include "xenkvm/pci.h"
+#include "xenkvm/pvh.h"
 #include "xenkvm/rtc.h"
 #include "xenkvm/serial.h"
 #include "xenkvm/vcpu.h"
@@ -63,8 +64,13 @@ static int machine_setup_vcpus(struct machine *m)
 			goto out;
 		}
 	}
-	/* Only the BSP starts at the kernel; APs wait for INIT/SIPI in the LAPIC. */
-	boot_entry_state(&regs, &sregs, m->entry);
+	/* Only the BSP starts at the kernel; APs wait for INIT/SIPI in the LAPIC
+	 * (Linux's PVH code starts them that way too: smp_ops.cpu_up stays
+	 * native, Xen gives PVH guests an emulated LAPIC). */
+	if (m->pvh)
+		pvh_entry_state(&regs, &sregs, (uint32_t)m->entry, PVH_START_INFO_ADDR);
+	else
+		boot_entry_state(&regs, &sregs, m->entry);
 	rc = vcpu_set_entry_state(vm->vcpus[0], &regs, &sregs);
 	if (rc)
 		pr_err("setting the boot vCPU's registers: %s", strerror(-rc));
@@ -81,6 +87,7 @@ static int machine_setup_acpi(struct machine *m)
 		.nr_cpus = vm->nr_vcpus,
 		.pci_mmio32_base = VM_PCI_MMIO32_BASE,
 		.pci_mmio32_size = VM_PCI_MMIO32_END - VM_PCI_MMIO32_BASE,
+		.hw_reduced = m->pvh,
 	};
 	int rc;
 
@@ -100,16 +107,27 @@ static void machine_console_escape(void *opaque)
 int machine_create(struct machine *m, const struct machine_config *cfg)
 {
 	struct vm *vm = &m->vm;
-	struct vm_config vcfg = { .memory_mib = cfg->memory_mib, .nr_vcpus = cfg->vcpus };
+	struct vm_config vcfg = { .memory_mib = cfg->memory_mib, .nr_vcpus = cfg->vcpus, .no_pit = cfg->pvh };
 	uint64_t special;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
+	if (cfg->pvh && !cfg->xen) {
+		pr_err("a PVH domain needs the Xen personality (xen_platform_pci=1): it has no other devices");
+		return VM_EXIT_USAGE;
+	}
+	m->pvh = cfg->pvh;
 	rc = vm_create(vm, &vcfg);
 	if (rc)
 		return rc == -E2BIG || rc == -EINVAL ? VM_EXIT_USAGE : VM_EXIT_ERROR;
 
-	if ((rc = pci_bus_create(vm, &vm->pci)) ||
+	if (cfg->pvh) {
+		rc = acpi_pm_create_hw_reduced(vm, &m->pm);
+		if (rc) {
+			pr_err("creating the ACPI sleep registers: %s", strerror(-rc));
+			return VM_EXIT_ERROR;
+		}
+	} else if ((rc = pci_bus_create(vm, &vm->pci)) ||
 	    (rc = serial_create(vm, SERIAL_COM1_BASE, SERIAL_COM1_IRQ, cfg->console_in_fd,
 				cfg->console_out_fd, &vm->serial)) ||
 	    (rc = rtc_create(vm, &m->rtc)) ||
@@ -118,14 +136,14 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
 		return VM_EXIT_ERROR;
 	}
 	pr_debug("VM and devices created");
-	if (cfg->console_escape)
+	if (cfg->console_escape && vm->serial)
 		serial_set_escape(vm->serial, machine_console_escape, vm);
 	m->loop = cfg->loop;
 	if (cfg->xen) {
 		rc = xen_kvm_create(vm, m->loop, &cfg->xen_cfg, &m->xen);
 		if (rc)
 			return rc == -ENOTSUP ? VM_EXIT_USAGE : VM_EXIT_ERROR;
-		rc = xen_platform_create(vm->pci, &vm->pio, &m->platform);
+		rc = cfg->pvh ? 0 : xen_platform_create(vm->pci, &vm->pio, &m->platform);
 		if (rc) {
 			pr_err("creating the Xen platform device: %s", strerror(-rc));
 			return VM_EXIT_ERROR;
@@ -135,7 +153,16 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
 		return VM_EXIT_ERROR;
 	special = cfg->xen ? MACHINE_NR_SPECIAL_PAGES * GUEST_PAGE_SIZE : 0;
 	m->special_gpa = vm->lowmem_size - special;
-	rc = boot_load_linux(vm, &(struct boot_request){
+	if (cfg->pvh) {
+		uint32_t entry;
+
+		rc = pvh_load(vm, &(struct pvh_request){
+				      .kernel = cfg->kernel, .initrd = cfg->ramdisk, .cmdline = cfg->cmdline,
+				      .rsdp_addr = m->rsdp_addr, .special = special,
+			      }, &entry);
+		m->entry = entry;
+	} else
+		rc = boot_load_linux(vm, &(struct boot_request){
 					 .kernel = cfg->kernel, .initrd = cfg->ramdisk, .cmdline = cfg->cmdline,
 					 .rsdp_addr = m->rsdp_addr, .special = special,
 					 .guest_decompress = cfg->guest_decompress,
@@ -164,7 +191,7 @@ void *machine_special_page(struct machine *m, enum machine_special_page p)
 
 enum vm_exit_status machine_run(struct machine *m)
 {
-	if (serial_start(m->vm.serial))
+	if (m->vm.serial && serial_start(m->vm.serial))
 		pr_warn("console input unavailable");
 	return vm_run(&m->vm);
 }

@@ -1,7 +1,9 @@
 /*
  * The PC the guest sees, assembled from kvm/ parts: VM + RAM, in-kernel
  * irqchip and PIT, COM1, CMOS RTC, ACPI PM, PCI host bridge, ACPI tables,
- * CPUID/LAPIC per vCPU, and the directly booted kernel.
+ * CPUID/LAPIC per vCPU, and the directly booted kernel.  A PVH machine
+ * has only RAM, the LAPICs, the ACPI sleep registers and the Xen
+ * personality.
  */
 #ifndef XENKVM_MACHINE_H
 #define XENKVM_MACHINE_H
@@ -24,6 +26,10 @@ struct machine_config {
 	const char *ramdisk;      /* NULL: none */
 	const char *cmdline;
 	bool guest_decompress;    /* boot the bzImage through its own decompressor */
+	/* type="pvh": no emulated devices (no PIT, UART, RTC, PCI), hardware-
+	 * reduced ACPI, the kernel entered at its Xen PVH entry (xenkvm/pvh.h).
+	 * Needs the Xen personality: its console is the PV console. */
+	bool pvh;
 	int console_in_fd;        /* -1: no console input */
 	int console_out_fd;
 	bool console_escape;      /* Ctrl-] on the input destroys the domain */
@@ -49,6 +55,7 @@ struct machine {
 	struct acpi_pm *pm;
 	uint64_t rsdp_addr;
 	uint64_t entry;            /* where the boot vCPU starts */
+	bool pvh;                  /* entered at the PVH entry, no emulated devices */
 	struct event_loop *loop;   /* the caller's I/O thread: timers, backends */
 	struct xen_kvm *xen;       /* NULL without the Xen personality */
 	struct xen_platform *platform;

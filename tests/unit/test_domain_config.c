@@ -141,6 +141,18 @@ static void test_cmdline(void)
 	REJECTS(BASE "root = [ 'x' ]\n", "t.cfg:3: root must be a single value, not a list");
 }
 
+static void test_type(void)
+{
+	CU_ASSERT_EQUAL(parse(BASE), 0);
+	CU_ASSERT_EQUAL(cfg.type, DOMAIN_TYPE_HVM);
+	CU_ASSERT_EQUAL(parse(BASE "type = 'pvh'\n"), 0);
+	CU_ASSERT_EQUAL(cfg.type, DOMAIN_TYPE_PVH);
+	CU_ASSERT_EQUAL(parse(BASE "type = 'hvm'\n"), 0);
+	CU_ASSERT_EQUAL(cfg.type, DOMAIN_TYPE_HVM);
+	CU_ASSERT_EQUAL(parse(BASE "builder = 'hvm'\n"), 0);
+	CU_ASSERT_EQUAL(cfg.type, DOMAIN_TYPE_HVM);
+}
+
 static void test_warnings(void)
 {
 	CU_ASSERT_EQUAL(parse(BASE "vnc = 1\nfrobnicate = 'x'\non_watchdog = 'destroy'\n"), 0);
@@ -154,9 +166,11 @@ static void test_errors(void)
 {
 	REJECTS("kernel = '/k'\n", "t.cfg: name is required");
 	REJECTS("name = 'g'\n", "t.cfg: kernel is required (only direct kernel boot is supported)");
-	REJECTS(BASE "type = 'pv'\n", "t.cfg:3: type=pv is not supported (only hvm)");
-	REJECTS(BASE "type = 'pvh'\n", "t.cfg:3: type=pvh is not supported (only hvm)");
-	REJECTS(BASE "type = 'h'\n", "t.cfg:3: invalid type 'h' (only hvm is supported)");
+	REJECTS(BASE "type = 'pv'\n", "t.cfg:3: type=pv is not supported (hvm and pvh are)");
+	REJECTS(BASE "type = 'h'\n", "t.cfg:3: invalid type 'h' (hvm and pvh are supported)");
+	REJECTS(BASE "type = 'pvh'\nbuilder = 'hvm'\n", "t.cfg:4: builder=hvm contradicts type=\"pvh\"");
+	REJECTS(BASE "type = 'pvh'\nxen_platform_pci = 0\n",
+		"t.cfg: type=\"pvh\" needs xen_platform_pci=1: a PVH domain has no emulated devices, only Xen's");
 	REJECTS(BASE "builder = 'generic'\n", "t.cfg:3: builder=generic (pv) is not supported (only hvm)");
 	REJECTS(BASE "builder = 'xen'\n", "t.cfg:3: invalid builder 'xen' (only hvm is supported)");
 	REJECTS(BASE "memory = 15\n", "t.cfg:3: memory must be between 16 and 1048576 MiB (got 15)");
@@ -530,6 +544,7 @@ int main(void)
 	CU_add_test(s, "defaults", test_defaults);
 	CU_add_test(s, "keys", test_keys);
 	CU_add_test(s, "cmdline", test_cmdline);
+	CU_add_test(s, "type", test_type);
 	CU_add_test(s, "warnings", test_warnings);
 	CU_add_test(s, "errors", test_errors);
 	CU_add_test(s, "lists", test_lists);

@@ -264,11 +264,11 @@ bad:
 
 static int check_type_word(struct ctx *c, const struct xlcfg_setting *s, const char *v)
 {
-	if (!strcmp(v, "hvm"))
+	if (!strcmp(v, "hvm") || !strcmp(v, "pvh"))
 		return 0;
-	if (!strcmp(v, "pv") || !strcmp(v, "pvh"))
-		return fail(c, s, "type=%s is not supported (only hvm)", v);
-	return fail(c, s, "invalid type '%.40s' (only hvm is supported)", v);
+	if (!strcmp(v, "pv"))
+		return fail(c, s, "type=pv is not supported (hvm and pvh are)");
+	return fail(c, s, "invalid type '%.40s' (hvm and pvh are supported)", v);
 }
 
 static int key_type(struct ctx *c, const struct xlcfg_setting *s)
@@ -656,8 +656,13 @@ static int domain_config_finish(struct ctx *c)
 {
 	struct domain_config *cfg = c->cfg;
 
-	/* type and builder handlers accept only hvm, so they can't contradict */
-	cfg->type = DOMAIN_TYPE_HVM;
+	/* builder= only says hvm; type= may say pvh */
+	cfg->type = c->type && !strcmp(c->type->value->str, "pvh") ? DOMAIN_TYPE_PVH : DOMAIN_TYPE_HVM;
+	if (cfg->type == DOMAIN_TYPE_PVH && c->builder)
+		return fail(c, c->builder, "builder=hvm contradicts type=\"pvh\"");
+	if (cfg->type == DOMAIN_TYPE_PVH && !cfg->xen_platform)
+		return fail(c, NULL, "type=\"pvh\" needs xen_platform_pci=1: a PVH domain has no emulated devices, "
+			    "only Xen's");
 
 	if (!cfg->name)
 		return fail(c, NULL, "name is required");
