@@ -25,6 +25,8 @@
 #define MEMOP_CMD_BITS 6
 #define MEMOP_CMD_MASK ((1u << MEMOP_CMD_BITS) - 1)
 #define MAX_EXTENT_ORDER 18
+/* 64 GiB: every x86-64 CPU addresses at least 36 physical bits. */
+#define XEN_MAX_OVERLAY_GFN ((1ull << (36 - 12)) - 1)
 /* Tools-only in the public header, but a guest may still issue them. */
 #define XENMEM_SHARING_FREED_PAGES 18
 #define XENMEM_SHARING_SHARED_PAGES 19
@@ -54,8 +56,13 @@ static int add_to_physmap(struct xen_domain *d, domid_t dom, uint32_t space, uin
 
 	if (rc)
 		return rc;
-	if (gfn > d->p.max_gfn)
+	/* Above RAM too: a PVH guest has no platform device BAR and maps its
+	 * grant frames into unpopulated guest-physical space of its choosing. */
+	if (gfn > XEN_MAX_OVERLAY_GFN) {
+		pr_warn_rl("add_to_physmap: space %u idx %llu to gfn %#llx: beyond the guest-physical space",
+			   space, (unsigned long long)idx, (unsigned long long)gfn);
 		return -EINVAL;
+	}
 	switch (space) {
 	case XENMAPSPACE_shared_info:
 		if (idx != 0)
@@ -65,8 +72,11 @@ static int add_to_physmap(struct xen_domain *d, domid_t dom, uint32_t space, uin
 		return shinfo_map(d, gfn);
 	case XENMAPSPACE_grant_table:
 		/* Status frames only exist in grant table v2. */
-		if (idx & XENMAPIDX_grant_table_status || idx >= d->gnttab.max_frames)
+		if (idx & XENMAPIDX_grant_table_status || idx >= d->gnttab.max_frames) {
+			pr_warn_rl("add_to_physmap: grant frame %#llx of %u refused",
+				   (unsigned long long)idx, d->gnttab.max_frames);
 			return -EINVAL;
+		}
 		if (d->gnttab.nr_frames <= idx || d->gnttab.frames[idx].gfn != gfn)
 			overlay_evict(d, gfn);
 		return gnttab_frame_map(d, (uint32_t)idx, gfn);
