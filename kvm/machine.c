@@ -67,7 +67,7 @@ static int machine_setup_vcpus(struct machine *m)
 	/* Only the BSP starts at the kernel; APs wait for INIT/SIPI in the LAPIC
 	 * (Linux's PVH code starts them that way too: smp_ops.cpu_up stays
 	 * native, Xen gives PVH guests an emulated LAPIC). */
-	if (m->pvh)
+	if (m->pvh_entry)
 		pvh_entry_state(&regs, &sregs, (uint32_t)m->entry, PVH_START_INFO_ADDR);
 	else
 		boot_entry_state(&regs, &sregs, m->entry);
@@ -117,6 +117,7 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
 		return VM_EXIT_USAGE;
 	}
 	m->pvh = cfg->pvh;
+	m->pvh_entry = cfg->pvh || cfg->pvh_entry;
 	rc = vm_create(vm, &vcfg);
 	if (rc)
 		return rc == -E2BIG || rc == -EINVAL ? VM_EXIT_USAGE : VM_EXIT_ERROR;
@@ -153,7 +154,7 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
 		return VM_EXIT_ERROR;
 	special = cfg->xen ? MACHINE_NR_SPECIAL_PAGES * GUEST_PAGE_SIZE : 0;
 	m->special_gpa = vm->lowmem_size - special;
-	if (cfg->pvh) {
+	if (m->pvh_entry) {
 		uint32_t entry;
 
 		rc = pvh_load(vm, &(struct pvh_request){

@@ -594,7 +594,8 @@ static int daemon_run_once(struct daemon *dm)
 	struct machine_config mcfg = {
 		.memory_mib = daemon_ram_mib(dm),
 		.vcpus = cfg->vcpus,
-		.kernel = cfg->kernel,
+		.kernel = cfg->firmware_override ? cfg->firmware_override : cfg->kernel,
+		.pvh_entry = cfg->firmware_override != NULL,
 		.ramdisk = cfg->ramdisk,
 		.cmdline = cfg->cmdline,
 		.guest_decompress = dm->guest_decompress,
@@ -704,7 +705,8 @@ static int daemon_run_once(struct daemon *dm)
 		pr_info("RAM %llu MiB (maxmem); the guest's balloon brings it to memory = %llu MiB",
 			(unsigned long long)daemon_ram_mib(dm), (unsigned long long)cfg->memory_mib);
 	pr_info("domain '%s': %llu MiB, %u vCPU%s, kernel %s", cfg->name ? cfg->name : "?",
-		(unsigned long long)cfg->memory_mib, cfg->vcpus, cfg->vcpus == 1 ? "" : "s", cfg->kernel);
+		(unsigned long long)cfg->memory_mib, cfg->vcpus, cfg->vcpus == 1 ? "" : "s",
+		cfg->firmware_override ? cfg->firmware_override : cfg->kernel);
 	tty_raw();
 	rc = machine_run(dm->m);
 	tty_restore();
@@ -896,7 +898,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "xenkvmd: %s: only type=\"hvm\" and \"pvh\" domains are supported\n", dm.cfg.path);
 		goto out;
 	}
-	if (!dm.cfg.kernel) {
+	if (!dm.cfg.kernel && !dm.cfg.firmware_override) {
 		fprintf(stderr, "xenkvmd: %s: 'kernel' is required (direct kernel boot)\n", dm.cfg.path);
 		goto out;
 	}

@@ -68,6 +68,7 @@ struct domain_config {
 	unsigned int maxvcpus; /* = vcpus when unset */
 	char *kernel;
 	char *ramdisk;
+	char *firmware_override; /* type="hvm": an ELF with Xen's PVH entry note booted instead of a kernel */
 	char *cmdline;       /* cmdline, or root= + extra= joined as xl does */
 	struct disk_spec *disks;
 	size_t nr_disks;

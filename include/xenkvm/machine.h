@@ -30,6 +30,9 @@ struct machine_config {
 	 * reduced ACPI, the kernel entered at its Xen PVH entry (xenkvm/pvh.h).
 	 * Needs the Xen personality: its console is the PV console. */
 	bool pvh;
+	/* type="hvm" with firmware_override: the PC as usual, but `kernel` is
+	 * an ELF entered at its PVH entry with an hvm_start_info. */
+	bool pvh_entry;
 	int console_in_fd;        /* -1: no console input */
 	int console_out_fd;
 	bool console_escape;      /* Ctrl-] on the input destroys the domain */
@@ -55,7 +58,8 @@ struct machine {
 	struct acpi_pm *pm;
 	uint64_t rsdp_addr;
 	uint64_t entry;            /* where the boot vCPU starts */
-	bool pvh;                  /* entered at the PVH entry, no emulated devices */
+	bool pvh;                  /* no emulated devices (type="pvh") */
+	bool pvh_entry;            /* entered at the PVH entry (pvh, firmware_override) */
 	struct event_loop *loop;   /* the caller's I/O thread: timers, backends */
 	struct xen_kvm *xen;       /* NULL without the Xen personality */
 	struct xen_platform *platform;

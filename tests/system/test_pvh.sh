@@ -67,7 +67,7 @@ boot_direct() {	# boot_direct LABEL KERNEL
 	grep -q "^PVH-PCI-DEVICES=0$" <<<"$out" && ok "$label: no PCI devices" \
 		|| fail "$label: $(grep PVH-PCI <<<"$out")"
 	grep -q "^PVH-DISK-OK" <<<"$out" && ok "$label: xvda written and read back" \
-		|| { fail "$label: xvda"; show "$(grep -E 'PVH-|blkfront' <<<"$out")"; }
+		|| { fail "$label: xvda"; show "$(grep -E 'PVH-|blkfront' <<<"$out"; grep -E 'physmap|mapping' "$tmp/d.err")"; }
 	# the host sees what the guest wrote
 	local sum
 	sum=$(head -c 1048576 "$tmp/disk.img" | sha256sum | cut -d' ' -f1)
@@ -112,6 +112,35 @@ else
 	fail "xenkvm create"
 	show "$(cat "$tmp/c.out")"
 fi
+
+# 4. firmware_override="ELF" in an HVM domain: the freestanding test guests built as
+#    ELF images with the PHYS32 note (tests/guest), 64- and 32-bit, run their Xen
+#    checks, print through the UART and console_io, and power off.  tg64.elf, the
+#    bzImage's ELF without the note, is refused.
+make -s -C "$root" BUILD="$build" "$build/tests/guest/tg64-pvh.elf" "$build/tests/guest/tg32-pvh.elf" \
+	"$build/tests/guest/tg64.elf" >&2 || fail "building the test guests"
+for bits in 64 32; do
+	cat >"$tmp/fw.cfg" <<CFG
+name = "xktest-fw$bits"
+type = "hvm"
+memory = 32
+vcpus = 1
+firmware_override = "$build/tests/guest/tg$bits-pvh.elf"
+CFG
+	timeout -k 5 60 "$vmm" "$tmp/fw.cfg" </dev/null >"$tmp/fw.out" 2>"$tmp/fw.err"
+	rc=$?
+	out=$(tr -d '\r' <"$tmp/fw.out")
+	[ $rc = 0 ] && grep -q "^XENKVM-TG PASS" <<<"$out" \
+		&& ok "firmware_override tg$bits-pvh.elf: $(grep '^XENKVM-TG PASS' <<<"$out"), powered off" \
+		|| { fail "firmware_override tg$bits-pvh.elf: exit $rc"; show "$out$(tail -n 5 "$tmp/fw.err")"; }
+	grep -q "guest console_io: .*XENKVM-TG" "$tmp/fw.err" && ok "tg$bits-pvh.elf: console_io output reached xenkvmd" \
+		|| fail "tg$bits-pvh.elf: no console_io output"
+done
+sed -i "s|^firmware_override = .*|firmware_override = \"$build/tests/guest/tg64.elf\"|" "$tmp/fw.cfg"
+timeout 30 "$vmm" -q "$tmp/fw.cfg" </dev/null >/dev/null 2>"$tmp/fw.err"
+rc=$?
+[ $rc = 2 ] && grep -q "PHYS32_ENTRY" "$tmp/fw.err" && ok "an ELF without the PVH note is refused: $(head -n 1 "$tmp/fw.err")" \
+	|| { fail "tg64.elf without the note: status $rc"; show "$(cat "$tmp/fw.err")"; }
 
 # 3. no PVH note: the initramfs is not even an ELF; busybox from the host has no note
 printf '\177ELF\2\1\1' >"$tmp/notelf"

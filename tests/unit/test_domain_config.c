@@ -141,6 +141,19 @@ static void test_cmdline(void)
 	REJECTS(BASE "root = [ 'x' ]\n", "t.cfg:3: root must be a single value, not a list");
 }
 
+static void test_firmware_override(void)
+{
+	CU_ASSERT_EQUAL(parse("name = 'g'\nfirmware_override = '/fw.elf'\n"), 0);
+	CU_ASSERT_STRING_EQUAL(cfg.firmware_override, "/fw.elf");
+	CU_ASSERT_PTR_NULL(cfg.kernel);
+	CU_ASSERT_STRING_EQUAL(warnings, "");
+	REJECTS("name = 'g'\nfirmware_override = ''\n", "t.cfg:2: firmware_override must not be empty");
+	REJECTS(BASE "firmware_override = '/fw.elf'\n",
+		"t.cfg: kernel and firmware_override are exclusive: the firmware_override ELF is what boots");
+	REJECTS("name = 'g'\ntype = 'pvh'\nfirmware_override = '/fw.elf'\n",
+		"t.cfg: firmware_override is for type=\"hvm\" (a PVH domain boots its kernel)");
+}
+
 static void test_type(void)
 {
 	CU_ASSERT_EQUAL(parse(BASE), 0);
@@ -545,6 +558,7 @@ int main(void)
 	CU_add_test(s, "keys", test_keys);
 	CU_add_test(s, "cmdline", test_cmdline);
 	CU_add_test(s, "type", test_type);
+	CU_add_test(s, "firmware_override", test_firmware_override);
 	CU_add_test(s, "warnings", test_warnings);
 	CU_add_test(s, "errors", test_errors);
 	CU_add_test(s, "lists", test_lists);

@@ -400,7 +400,7 @@ int cli_create(int argc, char **argv)
 		cli_fail("create", "%s: name \"%s\": %s", o.config, cfg.name, why);
 		goto out;
 	}
-	if (!cfg.kernel) {
+	if (!cfg.kernel && !cfg.firmware_override) {
 		cli_fail("create", "%s: 'kernel' is required (direct kernel boot)", o.config);
 		goto out;
 	}
@@ -421,7 +421,8 @@ int cli_create(int argc, char **argv)
 		if (!dargv)
 			goto out;
 		printf("domain %s: %llu MiB, %u vCPU%s, kernel %s\nwould run:", cfg.name,
-		       (unsigned long long)cfg.memory_mib, cfg.vcpus, cfg.vcpus == 1 ? "" : "s", cfg.kernel);
+		       (unsigned long long)cfg.memory_mib, cfg.vcpus, cfg.vcpus == 1 ? "" : "s",
+		       cfg.firmware_override ? cfg.firmware_override : cfg.kernel);
 		for (size_t i = 0; dargv[i]; i++)
 			printf(" %s", dargv[i]);
 		printf("\n(with DOMID allocated in %s)\n", fake.base);

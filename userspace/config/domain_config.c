@@ -345,6 +345,18 @@ static int key_kernel(struct ctx *c, const struct xlcfg_setting *s)
 	return set_string(c, s, &c->cfg->kernel);
 }
 
+/* Xen's replacement for hvmloader; here an ELF entered through its PVH note. */
+static int key_firmware_override(struct ctx *c, const struct xlcfg_setting *s)
+{
+	const char *v = NULL;
+
+	if (get_string(c, s, &v))
+		return -1;
+	if (!*v)
+		return fail(c, s, "firmware_override must not be empty");
+	return set_string(c, s, &c->cfg->firmware_override);
+}
+
 static int key_ramdisk(struct ctx *c, const struct xlcfg_setting *s)
 {
 	const char *v = NULL;
@@ -583,6 +595,7 @@ static const struct key_handler handlers[] = {
 	{ "maxvcpus", key_vcpus },
 	{ "kernel", key_kernel },
 	{ "ramdisk", key_ramdisk },
+	{ "firmware_override", key_firmware_override },
 	{ "cmdline", key_cmdline_part },
 	{ "root", key_cmdline_part },
 	{ "extra", key_cmdline_part },
@@ -605,7 +618,7 @@ static const char *const unsupported_keys[] = {
 	"device_model_override", "device_model_stubdomain_override",
 	"device_model_stubdomain_seclabel", "device_model_user", "device_model_version",
 	"device_tree", "display", "dm_restrict", "driver_domain", "dtdev", "e820_host",
-	"event_channels", "extratime", "firmware", "firmware_override", "gfx_passthru",
+	"event_channels", "extratime", "firmware", "gfx_passthru",
 	"gic_version", "hap", "hdtype", "hpet", "init_seclabel", "iomem", "ioports", "irqs",
 	"keymap", "latency", "localtime", "max_event_channels", "max_grant_frames",
 	"max_maptrack_frames", "mca_caps", "mmio_hole", "ms_vm_genid", "nestedhvm",
@@ -666,7 +679,11 @@ static int domain_config_finish(struct ctx *c)
 
 	if (!cfg->name)
 		return fail(c, NULL, "name is required");
-	if (!cfg->kernel)
+	if (cfg->firmware_override && cfg->type == DOMAIN_TYPE_PVH)
+		return fail(c, NULL, "firmware_override is for type=\"hvm\" (a PVH domain boots its kernel)");
+	if (cfg->firmware_override && cfg->kernel)
+		return fail(c, NULL, "kernel and firmware_override are exclusive: the firmware_override ELF is what boots");
+	if (!cfg->kernel && !cfg->firmware_override)
 		return fail(c, NULL, "kernel is required (only direct kernel boot is supported)");
 
 	if (c->cmdline) {
@@ -803,6 +820,7 @@ void domain_config_free(struct domain_config *cfg)
 	free(cfg->path);
 	free(cfg->name);
 	free(cfg->kernel);
+	free(cfg->firmware_override);
 	free(cfg->ramdisk);
 	free(cfg->cmdline);
 	free(cfg->serial);
