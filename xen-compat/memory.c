@@ -11,6 +11,7 @@
  * is a BUG() in Linux, so a frontend that gets one was not Linux.
  */
 #include <errno.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "xenkvm/gnttab.h"
@@ -84,6 +85,45 @@ static int add_to_physmap(struct xen_domain *d, domid_t dom, uint32_t space, uin
 		pr_warn_rl("add_to_physmap space %u not supported\n", space);
 		return -ENOSYS;
 	}
+}
+
+/* XENMEM_memory_map: the e820 map, as Xen gives it to HVM and PVH guests
+ * (Linux's PVH boot asks when its start info has no map).  In: how many
+ * 20-byte entries the buffer holds; out: how many were written. */
+static long memory_map(struct xen_domain *d, struct xen_hcall *hc, uint64_t arg)
+{
+	uint32_t want;
+	uint64_t buf;
+	unsigned int n;
+
+	if (!d->nr_memmap)
+		return -ENOSYS;
+	if (hc->longmode) {
+		struct xen_memory_map m;
+
+		if (xen_copy_from_guest(d, hc, &m, arg, sizeof(m)))
+			return -EFAULT;
+		want = m.nr_entries;
+		buf = (uint64_t)(uintptr_t)m.buffer.p;
+	} else {
+		uint32_t m[2];   /* nr_entries, 32-bit buffer handle */
+
+		if (xen_copy_from_guest(d, hc, m, arg, sizeof(m)))
+			return -EFAULT;
+		want = m[0];
+		buf = m[1];
+	}
+	n = want < d->nr_memmap ? want : d->nr_memmap;
+	for (unsigned int i = 0; i < n; i++) {
+		uint8_t e[20];
+
+		memcpy(e, &d->memmap[i].addr, 8);
+		memcpy(e + 8, &d->memmap[i].size, 8);
+		memcpy(e + 16, &d->memmap[i].type, 4);
+		if (xen_copy_to_guest(d, hc, buf + i * sizeof(e), e, sizeof(e)))
+			return -EFAULT;
+	}
+	return xen_copy_to_guest(d, hc, arg, &n, sizeof(uint32_t)) ? -EFAULT : 0;
 }
 
 /* Reads extent i of a guest xen_pfn_t array. */
@@ -277,8 +317,9 @@ long xen_memory_op_hcall(struct xen_domain *d, struct xen_hcall *hc)
 	}
 	case XENMEM_maximum_ram_page:
 		return (long)(d->p.max_gfn + 1);
+	case XENMEM_memory_map:
+		return memory_map(d, hc, arg);
 	case XENMEM_add_to_physmap_batch: /* ARM and PVH dom0 only in Linux */
-	case XENMEM_memory_map:           /* HVM guests read the BIOS e820 */
 	case XENMEM_exchange:
 	case XENMEM_SHARING_FREED_PAGES:
 	case XENMEM_SHARING_SHARED_PAGES:
