@@ -41,8 +41,10 @@ static int elf_open(struct elf *e, const uint8_t *buf, size_t len, char *err, si
 	memset(e, 0, sizeof(*e));
 	e->buf = buf;
 	e->len = len;
-	if (!pvh_elf_is_elf(buf, len) || len < EI_NIDENT)
+	if (!pvh_elf_is_elf(buf, len))
 		FAIL("not an ELF file");
+	if (len < EI_NIDENT)
+		FAIL("ELF header truncated (%zu bytes)", len);
 	if (buf[EI_CLASS] != ELFCLASS32 && buf[EI_CLASS] != ELFCLASS64)
 		FAIL("unknown ELF class %u", buf[EI_CLASS]);
 	if (buf[EI_DATA] != ELFDATA2LSB)

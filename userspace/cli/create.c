@@ -387,9 +387,9 @@ int cli_create(int argc, char **argv)
 		return CLI_FAIL;
 	}
 	rc = CLI_FAIL;
-	if (cfg.type != DOMAIN_TYPE_HVM) {
-		cli_fail("create", "%s: type \"%s\" is not supported yet; only type=\"hvm\" domains run",
-			 o.config, cfg.type == DOMAIN_TYPE_PV ? "pv" : "pvh");
+	if (cfg.type == DOMAIN_TYPE_PV) {
+		cli_fail("create", "%s: type \"pv\" is not supported; type=\"hvm\" and \"pvh\" domains run",
+			 o.config);
 		goto out;
 	}
 	if (!cfg.name) {
