@@ -6,7 +6,8 @@
 # 1. xenkvmd alone, 4 vCPUs, a disk: the guest's dmesg says Xen PVH, 4 CPUs are
 #    online, it sees no PCI device, writes a random pattern to xvda and reads it
 #    back; `poweroff -f` ends xenkvmd with status 0 (ACPI S5 through the
-#    hardware-reduced sleep register).  Debian's 6.12 kernel too, when run.sh
+#    hardware-reduced sleep register).  The vif gets a DHCP lease from user-mode
+#    networking.  Debian's 6.12 kernel too, when run.sh
 #    fetched it.
 # 2. Through the CLI: `xenkvm create` starts it, `list -l` says pvh, `xenkvm console`
 #    attaches to hvc0 (a PVH domain has no serial port), `xenkvm shutdown -w`
@@ -68,6 +69,8 @@ boot_direct() {	# boot_direct LABEL KERNEL
 		|| fail "$label: $(grep PVH-PCI <<<"$out")"
 	grep -q "^PVH-DISK-OK" <<<"$out" && ok "$label: xvda written and read back" \
 		|| { fail "$label: xvda"; show "$(grep -E 'PVH-|blkfront' <<<"$out"; grep -E 'physmap|mapping' "$tmp/d.err")"; }
+	grep -q "^PVH-DHCP=10\.0\.2\." <<<"$out" && ok "$label: eth0 got a DHCP lease: $(grep PVH-DHCP <<<"$out")" \
+		|| { fail "$label: no DHCP lease"; show "$(grep -E 'PVH-(DHCP|ERROR)' <<<"$out")"; }
 	# the host sees what the guest wrote
 	local sum
 	sum=$(head -c 1048576 "$tmp/disk.img" | sha256sum | cut -d' ' -f1)

@@ -38,6 +38,29 @@ if [ -b /dev/xvda ]; then
 	fi
 else
 	echo "PVH-ERROR no /dev/xvda"
+	dmesg | grep -iE "grant|gnttab|balloon|blkfront|xen|BUG|RIP" | tail -n 30 | sed 's/^/PVH-LOG: /'
+fi
+# The vif: a DHCP lease from user-mode networking.
+insmod "/lib/modules/$(uname -r)/xen-netfront.ko" || echo "PVH-ERROR insmod netfront"
+i=0
+while [ $i -lt 100 ] && ! [ -e /sys/class/net/eth0 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+if [ -e /sys/class/net/eth0 ]; then
+	ip link set eth0 up
+	cat >/tmp/udhcpc.sh <<'S'
+#!/bin/sh
+case $1 in
+bound|renew) ifconfig "$interface" "$ip" netmask "${subnet:-255.255.255.0}"; echo "$ip" >/tmp/dhcp ;;
+deconfig) ifconfig "$interface" 0.0.0.0 ;;
+esac
+S
+	chmod +x /tmp/udhcpc.sh
+	udhcpc -i eth0 -n -q -t 10 -T 2 -s /tmp/udhcpc.sh >/dev/null 2>&1 || echo "PVH-ERROR udhcpc"
+	echo "PVH-DHCP=$(cat /tmp/dhcp 2>/dev/null)"
+else
+	echo "PVH-ERROR no eth0"
 fi
 if [ $wait = 1 ]; then
 	echo "PVH-WAITING"
