@@ -183,7 +183,6 @@ static int unpack_bzimage(const char *path, const uint8_t *img, size_t len, uint
 int pvh_load(struct vm *vm, const struct pvh_request *req, uint32_t *entry_r)
 {
 	uint64_t room = vm->lowmem_size - req->special;
-	uint64_t limit = req->load_limit && req->load_limit < room ? req->load_limit : room;
 	struct pvh_layout l = {
 		.rsdp_addr = req->rsdp_addr,
 		.lowmem = vm->lowmem_size,
@@ -208,7 +207,7 @@ int pvh_load(struct vm *vm, const struct pvh_request *req, uint32_t *entry_r)
 		if (rc)
 			goto out;
 	}
-	rc = pvh_elf_parse(elf, elf_len, limit, &pi, err, sizeof(err));
+	rc = pvh_elf_parse(elf, elf_len, room, &pi, err, sizeof(err));
 	/* Below 1 MiB are the start info, GDT, command line and ACPI tables. */
 	if (!rc && pi.load_lo < BOOT_BIOS_END) {
 		snprintf(err, sizeof(err), "image loads at %#llx, below 1 MiB, where the boot structures live",
@@ -216,7 +215,7 @@ int pvh_load(struct vm *vm, const struct pvh_request *req, uint32_t *entry_r)
 		rc = -EINVAL;
 	}
 	if (!rc)
-		rc = pvh_elf_place(elf, elf_len, vm->ram, limit, err, sizeof(err));
+		rc = pvh_elf_place(elf, elf_len, vm->ram, room, err, sizeof(err));
 	if (rc) {
 		pr_err("kernel '%s': %s", req->kernel, err);
 		rc = -EINVAL;

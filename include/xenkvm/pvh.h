@@ -47,7 +47,6 @@ struct pvh_request {
 	const char *cmdline;      /* NULL: none */
 	uint64_t rsdp_addr;       /* 0: no ACPI tables */
 	uint64_t special;         /* reserved at the top of low RAM */
-	uint64_t load_limit;      /* 0: low RAM; else the image must lie below it */
 };
 
 struct vm;
