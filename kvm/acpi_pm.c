@@ -96,6 +96,14 @@ void acpi_pm_io(void *opaque, uint64_t port, void *data, unsigned int len, int i
 			v = pm->pm1_cnt | ACPI_PM1_CNT_SCI_EN;
 		}
 		break;
+	case ACPI_SLEEP_CTL_PORT:      /* hw_reduced: write-only */
+		if (is_write && acpi_sleep_ctl_is_s5((uint8_t)v))
+			ev = ACPI_PM_POWEROFF;
+		v = 0;
+		break;
+	case ACPI_SLEEP_STS_PORT:      /* no wake events: nothing ever sets WAK_STS */
+		v = 0;
+		break;
 	case ACPI_PM_TMR_PORT:
 		if (!is_write)
 			v = acpi_pm_timer(pm);
@@ -187,6 +195,7 @@ ACPI_PM_RANGE(acpi_pm_tmr_io, ACPI_PM_TMR_PORT)
 ACPI_PM_RANGE(acpi_pm_rst_io, ACPI_RESET_PORT)
 ACPI_PM_RANGE(acpi_pm_kbd_io, 0x64)
 ACPI_PM_RANGE(acpi_pm_p92_io, 0x92)
+ACPI_PM_RANGE(acpi_pm_sleep_io, ACPI_SLEEP_CTL_PORT)
 
 int acpi_pm_create(struct vm *vm, struct acpi_pm **pm_r)
 {
@@ -211,6 +220,22 @@ int acpi_pm_create(struct vm *vm, struct acpi_pm **pm_r)
 		rc = io_bus_register(&vm->pio, 0x92, 1, acpi_pm_p92_io, pm, "port92");
 	if (rc) {
 		free(pm);   /* the VM is torn down on this error; its buses go with it */
+		return rc;
+	}
+	*pm_r = pm;
+	return 0;
+}
+
+int acpi_pm_create_hw_reduced(struct vm *vm, struct acpi_pm **pm_r)
+{
+	struct acpi_pm *pm = acpi_pm_new_detached(acpi_pm_vm_event, vm, NULL);
+	int rc;
+
+	if (!pm)
+		return -ENOMEM;
+	rc = io_bus_register(&vm->pio, ACPI_SLEEP_CTL_PORT, 2, acpi_pm_sleep_io, pm, "acpi_sleep");
+	if (rc) {
+		free(pm);
 		return rc;
 	}
 	*pm_r = pm;

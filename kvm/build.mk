@@ -1,11 +1,13 @@
 core-y += kvm/io_bus.o kvm/vm.o kvm/vcpu.o kvm/cpuid.o kvm/boot.o kvm/bzimage_unpack.o \
+	  kvm/pvh.o kvm/pvh_elf.o \
 	  kvm/serial.o kvm/rtc.o kvm/acpi_pm.o kvm/pci.o kvm/machine.o kvm/xen.o kvm/kvm_probe.o \
 	  kvm/fw_cfg.o kvm/smbios.o kvm/debugcon.o kvm/firmware.o \
 	  kvm/xen_platform.o kvm/piix3.o kvm/ide.o kvm/atapi.o
 # The host-side bzImage unpacker: the compressors Linux builds with.
 ldlibs-y += -llz4 -lzstd -lz -llzma
 fuzzers += kernel_image
-fuzz-kernel_image-y := tests/fuzz/fuzz_kernel_image.o kvm/boot.o kvm/bzimage_unpack.o lib/log.o
+fuzz-kernel_image-y := tests/fuzz/fuzz_kernel_image.o kvm/boot.o kvm/bzimage_unpack.o kvm/pvh.o kvm/pvh_elf.o \
+	lib/log.o
 fuzzers += fw_cfg
 fuzz-fw_cfg-y := tests/fuzz/fuzz_fw_cfg.o kvm/fw_cfg.o lib/guest_mem.o kvm/io_bus.o lib/log.o
 # The IDE model under arbitrary register traffic, on small temp images.

@@ -14,6 +14,7 @@
 #include "xenkvm/machine.h"
 #include "xenkvm/pci.h"
 #include "xenkvm/piix3.h"
+#include "xenkvm/pvh.h"
 #include "xenkvm/rtc.h"
 #include "xenkvm/serial.h"
 #include "xenkvm/vcpu.h"
@@ -66,10 +67,15 @@ static int machine_setup_vcpus(struct machine *m)
 			goto out;
 		}
 	}
-	/* Only the BSP starts at the kernel; APs wait for INIT/SIPI in the LAPIC.
-	 * Firmware starts where KVM's reset state puts it: 0xfffffff0. */
+	/* Only the BSP starts at the kernel; APs wait for INIT/SIPI in the LAPIC
+	 * (Linux's PVH code starts them that way too: smp_ops.cpu_up stays
+	 * native, Xen gives PVH guests an emulated LAPIC).  Firmware starts
+	 * where KVM's reset state puts it: 0xfffffff0. */
 	if (!m->firmware) {
-		boot_entry_state(&regs, &sregs, m->entry);
+		if (m->pvh_entry)
+			pvh_entry_state(&regs, &sregs, (uint32_t)m->entry, PVH_START_INFO_ADDR);
+		else
+			boot_entry_state(&regs, &sregs, m->entry);
 		rc = vcpu_set_entry_state(vm->vcpus[0], &regs, &sregs);
 		if (rc)
 			pr_err("setting the boot vCPU's registers: %s", strerror(-rc));
@@ -87,6 +93,7 @@ static int machine_setup_acpi(struct machine *m)
 		.nr_cpus = vm->nr_vcpus,
 		.pci_mmio32_base = VM_PCI_MMIO32_BASE,
 		.pci_mmio32_size = VM_PCI_MMIO32_END - VM_PCI_MMIO32_BASE,
+		.hw_reduced = m->pvh,
 	};
 	int rc;
 
@@ -135,6 +142,22 @@ static int machine_setup_ide(struct machine *m, const struct machine_config *cfg
 	return 0;
 }
 
+/*
+ * A PVH machine has no PIT, but Linux still runs quick_pit_calibrate() (Xen
+ * overrides calibrate_tsc, not calibrate_cpu): it reads port 0x42 until the
+ * counter's MSB leaves 0xff, up to 50000 pairs of reads.  An unclaimed port
+ * reads all-ones, so every pair is spent, each read a userspace exit: ~11 s
+ * of a nested host's boot.  Reading 0 ends the wait at once and the guest
+ * falls back to the Xen clock, as it must without a PIT.
+ */
+static void machine_pvh_pit_absent(void *opaque, uint64_t off, void *data, unsigned int len, bool is_write)
+{
+	(void)opaque;
+	(void)off;
+	if (!is_write)
+		memset(data, 0, len);
+}
+
 static void machine_console_escape(void *opaque)
 {
 	vm_request_stop(opaque, VM_EXIT_KILLED, "destroyed from the console (Ctrl-])");
@@ -143,20 +166,30 @@ static void machine_console_escape(void *opaque)
 int machine_create(struct machine *m, const struct machine_config *cfg)
 {
 	struct vm *vm = &m->vm;
-	struct vm_config vcfg = { .memory_mib = cfg->memory_mib, .nr_vcpus = cfg->vcpus };
+	struct vm_config vcfg = { .memory_mib = cfg->memory_mib, .nr_vcpus = cfg->vcpus, .no_pit = cfg->pvh };
 	uint64_t special;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
+	if (cfg->pvh && !cfg->xen) {
+		pr_err("a PVH domain needs the Xen personality (xen_platform_pci=1): it has no other devices");
+		return VM_EXIT_USAGE;
+	}
+	m->pvh = cfg->pvh;
+	m->pvh_entry = cfg->pvh || cfg->pvh_entry;
 	rc = vm_create(vm, &vcfg);
 	if (rc)
 		return rc == -E2BIG || rc == -EINVAL ? VM_EXIT_USAGE : VM_EXIT_ERROR;
 
-	rc = pci_bus_create(vm, &vm->pci);
-	/* SeaBIOS assigns BARs itself on its QEMU path (no Xen CPUID leaves). */
-	if (!rc && cfg->firmware && !cfg->xen)
-		pci_bus_set_firmware_assigns(vm->pci);
-	if (rc ||
+	if (cfg->pvh) {
+		rc = acpi_pm_create_hw_reduced(vm, &m->pm);
+		if (!rc)
+			rc = io_bus_register(&vm->pio, 0x40, 4, machine_pvh_pit_absent, NULL, "pit-absent");
+		if (rc) {
+			pr_err("creating the PVH machine's ports: %s", strerror(-rc));
+			return VM_EXIT_ERROR;
+		}
+	} else if ((rc = pci_bus_create(vm, &vm->pci)) ||
 	    (rc = serial_create(vm, SERIAL_COM1_BASE, SERIAL_COM1_IRQ, cfg->console_in_fd,
 				cfg->console_out_fd, &vm->serial)) ||
 	    (rc = rtc_create(vm, &m->rtc)) ||
@@ -164,23 +197,27 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
 		pr_err("creating devices: %s", strerror(-rc));
 		return VM_EXIT_ERROR;
 	}
+	/* SeaBIOS assigns BARs itself on its QEMU path (no Xen CPUID leaves). */
+	if (vm->pci && cfg->firmware && !cfg->xen)
+		pci_bus_set_firmware_assigns(vm->pci);
 	pr_debug("VM and devices created");
-	if (cfg->console_escape)
+	if (cfg->console_escape && vm->serial)
 		serial_set_escape(vm->serial, machine_console_escape, vm);
 	m->loop = cfg->loop;
-	rc = machine_setup_ide(m, cfg);
+	rc = cfg->pvh ? 0 : machine_setup_ide(m, cfg);
 	if (rc)
 		return rc;
 	if (cfg->xen) {
 		rc = xen_kvm_create(vm, m->loop, &cfg->xen_cfg, &m->xen);
 		if (rc)
 			return rc == -ENOTSUP ? VM_EXIT_USAGE : VM_EXIT_ERROR;
-		rc = xen_platform_create(vm->pci, &vm->pio, &m->platform);
+		rc = cfg->pvh ? 0 : xen_platform_create(vm->pci, &vm->pio, &m->platform);
 		if (rc) {
 			pr_err("creating the Xen platform device: %s", strerror(-rc));
 			return VM_EXIT_ERROR;
 		}
-		xen_platform_set_unplug(m->platform, machine_unplug, m);
+		if (m->platform)
+			xen_platform_set_unplug(m->platform, machine_unplug, m);
 	}
 	special = cfg->xen ? MACHINE_NR_SPECIAL_PAGES * GUEST_PAGE_SIZE : 0;
 	m->special_gpa = vm->lowmem_size - special;
@@ -207,7 +244,16 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
 	}
 	if (machine_setup_acpi(m))
 		return VM_EXIT_ERROR;
-	rc = boot_load_linux(vm, &(struct boot_request){
+	if (m->pvh_entry) {
+		uint32_t entry;
+
+		rc = pvh_load(vm, &(struct pvh_request){
+				      .kernel = cfg->kernel, .initrd = cfg->ramdisk, .cmdline = cfg->cmdline,
+				      .rsdp_addr = m->rsdp_addr, .special = special,
+			      }, &entry);
+		m->entry = entry;
+	} else
+		rc = boot_load_linux(vm, &(struct boot_request){
 					 .kernel = cfg->kernel, .initrd = cfg->ramdisk, .cmdline = cfg->cmdline,
 					 .rsdp_addr = m->rsdp_addr, .special = special,
 					 .guest_decompress = cfg->guest_decompress,
@@ -236,7 +282,7 @@ void *machine_special_page(struct machine *m, enum machine_special_page p)
 
 enum vm_exit_status machine_run(struct machine *m)
 {
-	if (serial_start(m->vm.serial))
+	if (m->vm.serial && serial_start(m->vm.serial))
 		pr_warn("console input unavailable");
 	return vm_run(&m->vm);
 }

@@ -391,7 +391,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	rc = vm_setup_irq_routing(vm);
 	if (rc)
 		return rc;
-	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+	if (!cfg->no_pit && ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
 		rc = -errno;
 		pr_err("KVM_CREATE_PIT2: %s", strerror(errno));
 		return rc;

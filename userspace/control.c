@@ -361,6 +361,7 @@ static void write_info(struct json_writer *w, const struct control_domain_info *
 	json_write_int(w, "pid", d->pid);
 	json_write_int(w, "restarts", d->restarts);
 	json_write_string(w, "config", d->config);
+	json_write_string(w, "type", d->type);
 	json_write_object_end(w);
 }
 
@@ -543,6 +544,11 @@ static void decode_info(struct field_ctx *fc, const struct json_value *o, struct
 	d->pid = (int)field_int(fc, o, "pid", 0, INT32_MAX);
 	d->restarts = (unsigned int)field_int(fc, o, "restarts", 0, INT32_MAX);
 	field_text(fc, o, "config", d->config, sizeof(d->config));
+	/* optional: daemons before PVH support did not send it */
+	if (get_text(o, "type", d->type, sizeof(d->type)) == -ENOENT)
+		snprintf(d->type, sizeof(d->type), "hvm");
+	else
+		field_text(fc, o, "type", d->type, sizeof(d->type));
 }
 
 /* The array `key` of objects, at most CONTROL_LIST_MAX; NULL after field_fail. */

@@ -60,7 +60,6 @@ static const struct sandbox_rule main_rules[] = {
 	ANY("openat", "restart rebuilds the machine: /dev/kvm, kernel, initrd, disk images, taps"),
 	ANY("open", "as openat, for libraries still using it"),
 	ANY("fchmod", "lib/unix_listener.c: a socket is made 0600 before bind, never wider"),
-	ANY("chmod", "... and put right after bind if the umask got in the way"),
 	ANY("readv", "socket and pipe reads"),
 	ANY("pread64", "kernel and initrd loading, disk probing"),
 	ANY("pwrite64", "blkback's synchronous path"),

@@ -218,6 +218,7 @@ static int ctl_info(void *opaque, struct control_domain_info *info)
 	const uint8_t *u = dm->cfg.uuid;
 
 	info->domid = dm->domid;
+	snprintf(info->type, sizeof(info->type), "%s", dm->cfg.type == DOMAIN_TYPE_PVH ? "pvh" : "hvm");
 	snprintf(info->name, sizeof(info->name), "%s", dm->cfg.name ? dm->cfg.name : "");
 	snprintf(info->uuid, sizeof(info->uuid),
 		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
@@ -586,7 +587,8 @@ static int daemon_start_pv_console(struct daemon *dm)
 		.ring_page = machine_special_page(dm->m, MACHINE_PAGE_CONSOLE),
 		.ring_gfn = machine_special_gfn(dm->m, MACHINE_PAGE_CONSOLE),
 		.out_fd = STDOUT_FILENO,
-		.in_fd = -1,
+		/* A PVH domain's only console: typed input too, like the serial's. */
+		.in_fd = dm->cfg.type == DOMAIN_TYPE_PVH ? STDIN_FILENO : -1,
 	};
 
 	if (dm->pv_console_srv)
@@ -663,16 +665,18 @@ static int daemon_run_once(struct daemon *dm)
 	struct machine_config mcfg = {
 		.memory_mib = daemon_ram_mib(dm),
 		.vcpus = cfg->vcpus,
-		.firmware = !cfg->kernel,
+		.firmware = !cfg->kernel && !cfg->firmware_override,
 		.firmware_path = cfg->bios_path,
 		.boot = cfg->boot,
 		.drives = drives,
 		.nr_drives = daemon_firmware_drives(cfg, drives, 4),
 		.uuid = cfg->has_uuid ? cfg->uuid : NULL,
-		.kernel = cfg->kernel,
+		.kernel = cfg->firmware_override ? cfg->firmware_override : cfg->kernel,
+		.pvh_entry = cfg->firmware_override != NULL,
 		.ramdisk = cfg->ramdisk,
 		.cmdline = cfg->cmdline,
 		.guest_decompress = dm->guest_decompress,
+		.pvh = cfg->type == DOMAIN_TYPE_PVH,
 		.console_in_fd = STDIN_FILENO,
 		.console_out_fd = STDOUT_FILENO,
 		.console_escape = !dm->console && isatty(STDIN_FILENO),
@@ -787,7 +791,8 @@ static int daemon_run_once(struct daemon *dm)
 			(unsigned long long)daemon_ram_mib(dm), (unsigned long long)cfg->memory_mib);
 	pr_info("domain '%s': %llu MiB, %u vCPU%s, %s%s", cfg->name ? cfg->name : "?",
 		(unsigned long long)cfg->memory_mib, cfg->vcpus, cfg->vcpus == 1 ? "" : "s",
-		cfg->kernel ? "kernel " : "firmware SeaBIOS", cfg->kernel ? cfg->kernel : "");
+		cfg->kernel ? "kernel " : cfg->firmware_override ? "firmware_override " : "firmware SeaBIOS",
+		cfg->kernel ? cfg->kernel : cfg->firmware_override ? cfg->firmware_override : "");
 	tty_raw();
 	rc = machine_run(dm->m);
 	tty_restore();
@@ -1046,8 +1051,8 @@ int main(int argc, char **argv)
 	if (journal_wanted() && journal_open(NULL, "xenkvmd") == 0)
 		journal_set_domain(dm.cfg.name, dm.domid);
 	rc = VM_EXIT_USAGE;
-	if (dm.cfg.type != DOMAIN_TYPE_HVM) {
-		fprintf(stderr, "xenkvmd: %s: only type=\"hvm\" domains are supported\n", dm.cfg.path);
+	if (dm.cfg.type == DOMAIN_TYPE_PV) {
+		fprintf(stderr, "xenkvmd: %s: only type=\"hvm\" and \"pvh\" domains are supported\n", dm.cfg.path);
 		goto out;
 	}
 	/* xl gives every domain a UUID; so do we when the config has none. */
@@ -1063,6 +1068,18 @@ int main(int argc, char **argv)
 	if (event_loop_new(&dm.loop)) {
 		pr_err("cannot create the I/O thread");
 		goto out;
+	}
+	/* A PVH domain has no serial port: the console socket (`xenkvm console`,
+	 * create -c) is the PV console, hvc0; the PV console's own socket
+	 * names the same server. */
+	if (dm.cfg.type == DOMAIN_TYPE_PVH && console_path) {
+		if (pv_console_path) {
+			unlink(pv_console_path);
+			if (symlink(console_path, pv_console_path))
+				pr_warn("cannot link %s to the console socket: %s", pv_console_path, strerror(errno));
+		}
+		pv_console_path = console_path;
+		console_path = NULL;
 	}
 	if (console_path && console_server_start(dm.loop, console_path, &dm.console)) {
 		pr_err("cannot serve the console on %s", console_path);

@@ -11,6 +11,7 @@
  * is a BUG() in Linux, so a frontend that gets one was not Linux.
  */
 #include <errno.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "xenkvm/gnttab.h"
@@ -25,6 +26,8 @@
 #define MEMOP_CMD_BITS 6
 #define MEMOP_CMD_MASK ((1u << MEMOP_CMD_BITS) - 1)
 #define MAX_EXTENT_ORDER 18
+/* 64 GiB: every x86-64 CPU addresses at least 36 physical bits. */
+#define XEN_MAX_OVERLAY_GFN ((1ull << (36 - 12)) - 1)
 /* Tools-only in the public header, but a guest may still issue them. */
 #define XENMEM_SHARING_FREED_PAGES 18
 #define XENMEM_SHARING_SHARED_PAGES 19
@@ -54,8 +57,13 @@ static int add_to_physmap(struct xen_domain *d, domid_t dom, uint32_t space, uin
 
 	if (rc)
 		return rc;
-	if (gfn > d->p.max_gfn)
+	/* Above RAM too: a PVH guest has no platform device BAR and maps its
+	 * grant frames into unpopulated guest-physical space of its choosing. */
+	if (gfn > XEN_MAX_OVERLAY_GFN) {
+		pr_warn_rl("add_to_physmap: space %u idx %llu to gfn %#llx: beyond the guest-physical space",
+			   space, (unsigned long long)idx, (unsigned long long)gfn);
 		return -EINVAL;
+	}
 	switch (space) {
 	case XENMAPSPACE_shared_info:
 		if (idx != 0)
@@ -65,8 +73,11 @@ static int add_to_physmap(struct xen_domain *d, domid_t dom, uint32_t space, uin
 		return shinfo_map(d, gfn);
 	case XENMAPSPACE_grant_table:
 		/* Status frames only exist in grant table v2. */
-		if (idx & XENMAPIDX_grant_table_status || idx >= d->gnttab.max_frames)
+		if (idx & XENMAPIDX_grant_table_status || idx >= d->gnttab.max_frames) {
+			pr_warn_rl("add_to_physmap: grant frame %#llx of %u refused",
+				   (unsigned long long)idx, d->gnttab.max_frames);
 			return -EINVAL;
+		}
 		if (d->gnttab.nr_frames <= idx || d->gnttab.frames[idx].gfn != gfn)
 			overlay_evict(d, gfn);
 		return gnttab_frame_map(d, (uint32_t)idx, gfn);
@@ -74,6 +85,45 @@ static int add_to_physmap(struct xen_domain *d, domid_t dom, uint32_t space, uin
 		pr_warn_rl("add_to_physmap space %u not supported\n", space);
 		return -ENOSYS;
 	}
+}
+
+/* XENMEM_memory_map: the e820 map, as Xen gives it to HVM and PVH guests
+ * (Linux's PVH boot asks when its start info has no map).  In: how many
+ * 20-byte entries the buffer holds; out: how many were written. */
+static long memory_map(struct xen_domain *d, struct xen_hcall *hc, uint64_t arg)
+{
+	uint32_t want;
+	uint64_t buf;
+	unsigned int n;
+
+	if (!d->nr_memmap)
+		return -ENOSYS;
+	if (hc->longmode) {
+		struct xen_memory_map m;
+
+		if (xen_copy_from_guest(d, hc, &m, arg, sizeof(m)))
+			return -EFAULT;
+		want = m.nr_entries;
+		buf = (uint64_t)(uintptr_t)m.buffer.p;
+	} else {
+		uint32_t m[2];   /* nr_entries, 32-bit buffer handle */
+
+		if (xen_copy_from_guest(d, hc, m, arg, sizeof(m)))
+			return -EFAULT;
+		want = m[0];
+		buf = m[1];
+	}
+	n = want < d->nr_memmap ? want : d->nr_memmap;
+	for (unsigned int i = 0; i < n; i++) {
+		uint8_t e[20];
+
+		memcpy(e, &d->memmap[i].addr, 8);
+		memcpy(e + 8, &d->memmap[i].size, 8);
+		memcpy(e + 16, &d->memmap[i].type, 4);
+		if (xen_copy_to_guest(d, hc, buf + i * sizeof(e), e, sizeof(e)))
+			return -EFAULT;
+	}
+	return xen_copy_to_guest(d, hc, arg, &n, sizeof(uint32_t)) ? -EFAULT : 0;
 }
 
 /* Reads extent i of a guest xen_pfn_t array. */
@@ -267,8 +317,9 @@ long xen_memory_op_hcall(struct xen_domain *d, struct xen_hcall *hc)
 	}
 	case XENMEM_maximum_ram_page:
 		return (long)(d->p.max_gfn + 1);
+	case XENMEM_memory_map:
+		return memory_map(d, hc, arg);
 	case XENMEM_add_to_physmap_batch: /* ARM and PVH dom0 only in Linux */
-	case XENMEM_memory_map:           /* HVM guests read the BIOS e820 */
 	case XENMEM_exchange:
 	case XENMEM_SHARING_FREED_PAGES:
 	case XENMEM_SHARING_SHARED_PAGES:

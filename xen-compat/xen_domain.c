@@ -129,3 +129,12 @@ void xen_domain_set_long_mode(struct xen_domain *d, bool long_mode)
 	if (d->vmm->long_mode_set)
 		d->vmm->long_mode_set(d->opaque, long_mode);
 }
+
+int xen_domain_set_memory_map(struct xen_domain *d, const struct xen_e820_entry *e, unsigned int n)
+{
+	if (n > XEN_MEMMAP_MAX)
+		return -E2BIG;
+	memcpy(d->memmap, e, n * sizeof(*e));
+	d->nr_memmap = n;
+	return 0;
+}

@@ -5,7 +5,9 @@
 # initramfs with the same command line, alternating, in the same host.
 # xenkvmd runs twice per round: as a plain PC (xen_platform_pci=0, the same
 # guest QEMU gets) and with the Xen personality (the guest boots as a Xen HVM
-# guest: more work, and every hypercall is an exit).
+# guest: more work, and every hypercall is an exit), then a third time as a
+# PVH domain (type="pvh": the kernel's Xen PVH entry, no emulated devices,
+# console on hvc0), which should take at most 0.8x the Xen HVM boot.
 # Runs inside the nested host (tests/nested/l1-run) when the local /dev/kvm
 # cannot run guests at hardware speed.
 #
@@ -110,7 +112,8 @@ memory = $mem
 vcpus = $vcpus
 CFG
 
-xk_init=() xk_off=() xx_init=() xx_off=() q_init=() q_off=()
+timer=$BUILD/bench/boot-timer
+xk_init=() xk_off=() xx_init=() xx_off=() xp_init=() xp_off=() q_init=() q_off=()
 echo "bench/boot: $runs runs each, $vcpus vCPU, $mem MiB, kernel $(basename "$(readlink -f "$XENKVM_KERNEL")")"
 for i in $(seq 1 "$runs"); do
 	read -r m e s < <("$timer" "$marker" "$BUILD/xenkvmd" -q "$cfg" xen_platform_pci=0 2>/dev/null |
@@ -122,6 +125,11 @@ for i in $(seq 1 "$runs"); do
 	echo "  run $i xenkvmd Xen: init ${m}s poweroff ${e}s status $s"
 	[ "$s" = 0 ] || { echo "bench/boot: xenkvmd (Xen) run failed (status $s)" >&2; exit 1; }
 	xx_init+=("$m") xx_off+=("$e")
+	read -r m e s < <("$timer" "$marker" "$BUILD/xenkvmd" -q "$cfg" 'type="pvh"' \
+		"extra=\"${append/console=ttyS0/console=hvc0}\"" 2>/dev/null | tr '=' ' ' | awk '{print $2, $4, $6}')
+	echo "  run $i xenkvmd PVH: init ${m}s poweroff ${e}s status $s"
+	[ "$s" = 0 ] || { echo "bench/boot: xenkvmd (PVH) run failed (status $s)" >&2; exit 1; }
+	xp_init+=("$m") xp_off+=("$e")
 	read -r m e s < <("$timer" "$marker" qemu-system-x86_64 -enable-kvm -cpu host -m "$mem" -smp "$vcpus" \
 		-nodefaults -nographic -no-reboot -serial stdio \
 		-kernel "$XENKVM_KERNEL" -initrd "$XENKVM_INITRD" -append "$append" 2>/dev/null |
@@ -133,8 +141,10 @@ done
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 xi=$(median "${xk_init[@]}") xo=$(median "${xk_off[@]}") qi=$(median "${q_init[@]}") qo=$(median "${q_off[@]}")
 yi=$(median "${xx_init[@]}") yo=$(median "${xx_off[@]}")
-awk -v xi="$xi" -v xo="$xo" -v yi="$yi" -v yo="$yo" -v qi="$qi" -v qo="$qo" 'BEGIN {
+pi=$(median "${xp_init[@]}") po=$(median "${xp_off[@]}")
+awk -v xi="$xi" -v xo="$xo" -v yi="$yi" -v yo="$yo" -v qi="$qi" -v qo="$qo" -v pi="$pi" -v po="$po" 'BEGIN {
 	printf "bench/boot (median)     xenkvmd   xenkvmd Xen   qemu-kvm   ratios to qemu\n"
 	printf "  start -> init line    %6.2f s   %6.2f s    %6.2f s   %.2f  %.2f\n", xi, yi, qi, xi / qi, yi / qi
 	printf "  start -> exit         %6.2f s   %6.2f s    %6.2f s   %.2f  %.2f   (target <= 0.50)\n", xo, yo, qo, xo / qo, yo / qo
+	printf "  PVH (xenkvmd)         init %6.2f s (%.2f of qemu, %.2f of Xen HVM), exit %6.2f s (%.2f of qemu, %.2f of Xen HVM; target <= 0.80)\n", pi, pi / qi, pi / yi, po, po / qo, po / yo
 }'

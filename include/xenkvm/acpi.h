@@ -66,6 +66,15 @@
 #define ACPI_PM1_CNT_SLP_EN	(1u << 13)
 #define ACPI_S5_SLP_TYP		5	/* \_S5 = Package { 5, 5, 0, 0 } */
 
+/* PVH (hw_reduced): the FADT's sleep control and status registers, the only
+ * ACPI hardware such a guest has.  Control: SLP_TYPx in bits 4:2, SLP_EN
+ * bit 5 (ACPI 6.0 4.8.3.7); S5 powers off. */
+#define ACPI_SLEEP_CTL_PORT	0x610
+#define ACPI_SLEEP_STS_PORT	0x611
+#define ACPI_SLEEP_CTL_TYP_SHIFT 2
+#define ACPI_SLEEP_CTL_TYP_MASK	(7u << ACPI_SLEEP_CTL_TYP_SHIFT)
+#define ACPI_SLEEP_CTL_SLP_EN	(1u << 5)
+
 #define ACPI_RESET_PORT		0xcf9
 #define ACPI_RESET_VALUE	0x06
 
@@ -98,6 +107,11 @@ struct acpi_config {
 	uint64_t pci_mmio32_base, pci_mmio32_size;
 	/* 64-bit window, at or above 4 GiB; size 0 = none. */
 	uint64_t pci_mmio64_base, pci_mmio64_size;
+	/* A PVH machine: FADT hardware-reduced (no PM blocks, no SCI; the
+	 * sleep registers above; no CMOS RTC, VGA or legacy devices), MADT
+	 * with the LAPICs only, DSDT with \_S5 only.  The PCI windows are
+	 * not used. */
+	bool hw_reduced;
 };
 
 /*
@@ -121,6 +135,13 @@ static inline bool acpi_pm1_cnt_is_s5(uint16_t v)
 {
 	return (v & ACPI_PM1_CNT_SLP_EN) &&
 	       ((v & ACPI_PM1_CNT_SLP_TYP_MASK) >> ACPI_PM1_CNT_SLP_TYP_SHIFT) == ACPI_S5_SLP_TYP;
+}
+
+/* True if a sleep control register write (hw_reduced) requests S5. */
+static inline bool acpi_sleep_ctl_is_s5(uint8_t v)
+{
+	return (v & ACPI_SLEEP_CTL_SLP_EN) &&
+	       ((v & ACPI_SLEEP_CTL_TYP_MASK) >> ACPI_SLEEP_CTL_TYP_SHIFT) == ACPI_S5_SLP_TYP;
 }
 
 #endif

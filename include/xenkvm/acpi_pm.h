@@ -19,6 +19,9 @@ struct acpi_pm;
 enum acpi_pm_event { ACPI_PM_POWEROFF, ACPI_PM_RESET };
 
 int acpi_pm_create(struct vm *vm, struct acpi_pm **pm_r);
+/* A PVH machine's ACPI hardware: the hw_reduced sleep control and status
+ * registers only (ACPI_SLEEP_CTL_PORT; S5 powers off). */
+int acpi_pm_create_hw_reduced(struct vm *vm, struct acpi_pm **pm_r);
 void acpi_pm_destroy(struct acpi_pm *pm);
 
 struct acpi_pm *acpi_pm_new_detached(void (*event)(void *opaque, enum acpi_pm_event ev), void *opaque,

@@ -87,6 +87,7 @@ struct control_domain_info {
 	int pid;                           /* the daemon */
 	unsigned int restarts;             /* on_reboot/on_crash="restart" count */
 	char config[CONTROL_TEXT_MAX];     /* the config file the daemon read */
+	char type[8];                      /* "hvm" or "pvh" */
 };
 
 struct control_vcpu_info {

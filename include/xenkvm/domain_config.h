@@ -70,6 +70,7 @@ struct domain_config {
 	char *boot;          /* xl's boot= for firmware boot: c disk, d CD-ROM, n network; NULL = "cd" */
 	char *bios_path;     /* bios_path_override=: the firmware image; NULL = Debian's SeaBIOS */
 	char *ramdisk;
+	char *firmware_override; /* type="hvm": an ELF with Xen's PVH entry note booted instead of a kernel */
 	char *cmdline;       /* cmdline, or root= + extra= joined as xl does */
 	struct disk_spec *disks;
 	size_t nr_disks;

@@ -2,7 +2,9 @@
  * The PC the guest sees, assembled from kvm/ parts: VM + RAM, in-kernel
  * irqchip and PIT, COM1, CMOS RTC, ACPI PM, PCI host bridge, PIIX3 with
  * its IDE drives (00:01.x), the Xen platform device (00:02.0), ACPI tables,
- * CPUID/LAPIC per vCPU, and the directly booted kernel.
+ * CPUID/LAPIC per vCPU, and the directly booted kernel.  A PVH machine
+ * has only RAM, the LAPICs, the ACPI sleep registers and the Xen
+ * personality.
  */
 #ifndef XENKVM_MACHINE_H
 #define XENKVM_MACHINE_H
@@ -35,6 +37,13 @@ struct machine_config {
 	const char *ramdisk;      /* NULL: none */
 	const char *cmdline;
 	bool guest_decompress;    /* boot the bzImage through its own decompressor */
+	/* type="pvh": no emulated devices (no PIT, UART, RTC, PCI), hardware-
+	 * reduced ACPI, the kernel entered at its Xen PVH entry (xenkvm/pvh.h).
+	 * Needs the Xen personality: its console is the PV console. */
+	bool pvh;
+	/* type="hvm" with firmware_override: the PC as usual, but `kernel` is
+	 * an ELF entered at its PVH entry with an hvm_start_info. */
+	bool pvh_entry;
 	int console_in_fd;        /* -1: no console input */
 	int console_out_fd;
 	bool console_escape;      /* Ctrl-] on the input destroys the domain */
@@ -62,6 +71,8 @@ struct machine {
 	struct acpi_pm *pm;
 	uint64_t rsdp_addr;
 	uint64_t entry;            /* where the boot vCPU starts */
+	bool pvh;                  /* no emulated devices (type="pvh") */
+	bool pvh_entry;            /* entered at the PVH entry (pvh, firmware_override) */
 	struct event_loop *loop;   /* the caller's I/O thread: timers, backends */
 	struct xen_kvm *xen;       /* NULL without the Xen personality */
 	struct xen_platform *platform;

@@ -93,6 +93,7 @@ struct vm {
 struct vm_config {
 	uint64_t memory_mib;
 	unsigned int nr_vcpus;
+	bool no_pit;                /* PVH: no in-kernel PIT */
 };
 
 /* Opens /dev/kvm, checks what we need, creates the VM with RAM, irqchip and

@@ -28,6 +28,8 @@
 #define XEN_POLL_MAX_PORTS 128     /* Xen's limit for SCHEDOP_poll */
 #define XEN_HCALL_COUNTED 64       /* numbers >= this share one counter */
 
+#define XEN_MEMMAP_MAX 32
+
 struct xen_domain_params {
 	uint16_t domid;            /* our domain id (not 0) */
 	unsigned int nr_vcpus;
@@ -98,6 +100,14 @@ struct xen_domain {
 	uint64_t *balloon_map;
 	uint64_t nr_ballooned;
 
+	/* What XENMEM_memory_map answers: the e820 map the VMM built the guest
+	 * with (xen_domain_set_memory_map); none: -ENOSYS. */
+	struct xen_e820_entry {
+		uint64_t addr, size;
+		uint32_t type;
+	} memmap[XEN_MEMMAP_MAX];
+	unsigned int nr_memmap;
+
 	unsigned int shutdown_code;  /* SCHEDOP_shutdown_code; ~0 = unset */
 	bool shutting_down;
 
@@ -123,6 +133,9 @@ void *xen_gpa_ptr(struct xen_domain *d, uint64_t gpa, uint64_t len);
 /* RAM pages the guest holds now: what it was built with less what its
  * balloon gave back (xl's "Mem").  Takes the lock. */
 uint64_t xen_domain_tot_pages(struct xen_domain *d);
+/* The guest's memory map, for XENMEM_memory_map; at most XEN_MEMMAP_MAX
+ * entries are kept (-E2BIG beyond). */
+int xen_domain_set_memory_map(struct xen_domain *d, const struct xen_e820_entry *e, unsigned int n);
 /* Latch the guest's word size (shared_info layout); tells the VMM.  Lock
  * held; called only for what the guest kernel did (a CPL-0 hypercall, the
  * hypercall-page MSR write), never for a user-mode process. */

@@ -110,9 +110,11 @@ struct acpi_fadt {
 #define FADT_PROC_C1		(1u << 2)
 #define FADT_SLP_BUTTON		(1u << 5)	/* set = no fixed-feature sleep button */
 #define FADT_RESET_REG_SUP	(1u << 10)
+#define FADT_HW_REDUCED_ACPI	(1u << 20)
 
 #define FADT_BOOT_LEGACY_DEVICES (1u << 0)	/* ISA devices (UART, RTC) present */
 #define FADT_BOOT_VGA_NOT_PRESENT (1u << 2)
+#define FADT_BOOT_CMOS_RTC_NOT_PRESENT (1u << 5)
 
 struct acpi_facs {
 	char signature[4];
@@ -359,6 +361,8 @@ static void acpi_dsdt_body(struct aml_buf *b, const struct acpi_config *cfg)
 	aml_integer(b, 0);
 	aml_end(b);
 
+	if (cfg->hw_reduced)
+		return;   /* a PVH machine has no devices to describe */
 	aml_scope_begin(b, "\\_SB");
 	acpi_dsdt_pci0(b, cfg);
 	acpi_dsdt_isa(b, "COM1", "PNP0501", 1, ACPI_COM1_PORT, 8, ACPI_COM1_IRQ);
@@ -399,6 +403,24 @@ static void acpi_build_fadt(uint8_t *p, uint64_t facs_gpa, uint64_t dsdt_gpa)
 	memcpy(p, &f, sizeof(f));
 }
 
+/* A PVH machine's FADT: hardware-reduced, as Xen describes PVH guests, with
+ * sleep registers so the guest can power off through ACPI S5. */
+static void acpi_build_fadt_hw_reduced(uint8_t *p, uint64_t facs_gpa, uint64_t dsdt_gpa)
+{
+	struct acpi_fadt f;
+
+	memset(&f, 0, sizeof(f));
+	acpi_fill_hdr(&f.hdr, "FACP", sizeof(f), 6);
+	f.firmware_ctrl = (uint32_t)facs_gpa;   /* optional when HW-reduced; harmless */
+	f.dsdt = (uint32_t)dsdt_gpa;
+	f.x_dsdt = dsdt_gpa;
+	f.iapc_boot_arch = FADT_BOOT_VGA_NOT_PRESENT | FADT_BOOT_CMOS_RTC_NOT_PRESENT;
+	f.flags = FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON | FADT_HW_REDUCED_ACPI;
+	f.sleep_control_reg = acpi_gas_io(ACPI_SLEEP_CTL_PORT, 1, ACPI_GAS_ACCESS_BYTE);
+	f.sleep_status_reg = acpi_gas_io(ACPI_SLEEP_STS_PORT, 1, ACPI_GAS_ACCESS_BYTE);
+	memcpy(p, &f, sizeof(f));
+}
+
 static void acpi_build_facs(uint8_t *p)
 {
 	struct acpi_facs f;
@@ -410,14 +432,15 @@ static void acpi_build_facs(uint8_t *p)
 	memcpy(p, &f, sizeof(f));
 }
 
-static size_t acpi_madt_size(unsigned int nr_cpus)
+static size_t acpi_madt_size(unsigned int nr_cpus, bool hw_reduced)
 {
 	return sizeof(struct acpi_madt) + nr_cpus * sizeof(struct madt_lapic) +
-	       sizeof(struct madt_ioapic) + MADT_NR_ISOS * sizeof(struct madt_iso) +
+	       (hw_reduced ? 0 : sizeof(struct madt_ioapic) + MADT_NR_ISOS * sizeof(struct madt_iso)) +
 	       sizeof(struct madt_lapic_nmi);
 }
 
-static void acpi_build_madt(uint8_t *p, unsigned int nr_cpus)
+/* hw_reduced (PVH): the LAPICs only, no IOAPIC, overrides or 8259s. */
+static void acpi_build_madt(uint8_t *p, unsigned int nr_cpus, bool hw_reduced)
 {
 	struct acpi_madt m;
 	struct madt_ioapic io = {
@@ -438,9 +461,9 @@ static void acpi_build_madt(uint8_t *p, unsigned int nr_cpus)
 	size_t off = sizeof(m);
 
 	memset(&m, 0, sizeof(m));
-	acpi_fill_hdr(&m.hdr, "APIC", (uint32_t)acpi_madt_size(nr_cpus), 3);
+	acpi_fill_hdr(&m.hdr, "APIC", (uint32_t)acpi_madt_size(nr_cpus, hw_reduced), 3);
 	m.lapic_address = ACPI_LAPIC_ADDR;
-	m.flags = MADT_PCAT_COMPAT;
+	m.flags = hw_reduced ? 0 : MADT_PCAT_COMPAT;
 	memcpy(p, &m, sizeof(m));
 	for (unsigned int i = 0; i < nr_cpus; i++) {
 		struct madt_lapic l = {
@@ -450,6 +473,10 @@ static void acpi_build_madt(uint8_t *p, unsigned int nr_cpus)
 		};
 		memcpy(p + off, &l, sizeof(l));
 		off += sizeof(l);
+	}
+	if (hw_reduced) {
+		memcpy(p + off, &nmi, sizeof(nmi));
+		return;
 	}
 	memcpy(p + off, &io, sizeof(io));
 	off += sizeof(io);
@@ -463,7 +490,7 @@ int acpi_build(const struct acpi_config *cfg, void *mem, uint64_t base_gpa, size
 {
 	struct acpi_region r = { .mem = mem, .base_gpa = base_gpa, .size = size };
 	size_t rsdp, xsdt, rsdt, fadt, facs, madt, dsdt;
-	const size_t madt_len = acpi_madt_size(cfg ? cfg->nr_cpus : 0);
+	const size_t madt_len = acpi_madt_size(cfg ? cfg->nr_cpus : 0, cfg && cfg->hw_reduced);
 	const uint32_t xsdt_len = sizeof(struct acpi_sdt_hdr) + 2 * 8;
 	const uint32_t rsdt_len = sizeof(struct acpi_sdt_hdr) + 2 * 4;
 	struct acpi_sdt_hdr h;
@@ -510,9 +537,12 @@ int acpi_build(const struct acpi_config *cfg, void *mem, uint64_t base_gpa, size
 	acpi_seal(r.mem + dsdt);
 
 	acpi_build_facs(r.mem + facs);
-	acpi_build_fadt(r.mem + fadt, base_gpa + facs, base_gpa + dsdt);
+	if (cfg->hw_reduced)
+		acpi_build_fadt_hw_reduced(r.mem + fadt, base_gpa + facs, base_gpa + dsdt);
+	else
+		acpi_build_fadt(r.mem + fadt, base_gpa + facs, base_gpa + dsdt);
 	acpi_seal(r.mem + fadt);
-	acpi_build_madt(r.mem + madt, cfg->nr_cpus);
+	acpi_build_madt(r.mem + madt, cfg->nr_cpus, cfg->hw_reduced);
 	acpi_seal(r.mem + madt);
 
 	ptrs64[0] = base_gpa + fadt;

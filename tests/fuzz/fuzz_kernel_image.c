@@ -5,7 +5,9 @@
  * unpacks to as below), or an unpacked vmlinux with relocation table
  * (vmlinux_parse, vmlinux_place into a 4 MiB guest RAM, relocated by an
  * offset from the second byte, and vmlinux_place_in_ram from a copy in
- * that RAM).  Nothing may be written outside that RAM.
+ * that RAM), or a PVH ELF image (pvh_elf_parse, then pvh_elf_place into
+ * that RAM; data[0] & 4 also tries an unpacked payload as one, as the PVH
+ * loader does with a bzImage).  Nothing may be written outside that RAM.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 
 #include "xenkvm/boot.h"
 #include "xenkvm/bzimage_unpack.h"
+#include "xenkvm/pvh_elf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -43,13 +46,29 @@ static void load_vmlinux(const uint8_t *elf, size_t len, uint8_t offset_sel)
 	}
 }
 
+static void load_pvh(const uint8_t *elf, size_t len)
+{
+	static uint8_t *ram;
+	struct pvh_elf_info pi;
+	char err[200];
+
+	if (!ram && !(ram = malloc(RAM_SIZE)))
+		abort();
+	if (pvh_elf_parse(elf, len, RAM_SIZE, &pi, err, sizeof(err)))
+		return;
+	if (pi.load_lo >= pi.load_hi || pi.load_hi > RAM_SIZE || pi.entry < pi.load_lo || pi.entry >= pi.load_hi)
+		abort();
+	if (pvh_elf_place(elf, len, ram, RAM_SIZE, err, sizeof(err)))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[160];
 
 	if (size < 2)
 		return 0;
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0: {
 		struct bzimage bz;
 
@@ -66,12 +85,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		if (out_len == 0 || out_len > RAM_SIZE)
 			abort();
-		load_vmlinux(out, out_len, data[1]);
+		if (data[0] & 4)
+			load_pvh(out, out_len);
+		else
+			load_vmlinux(out, out_len, data[1]);
 		free(out);
 		break;
 	}
-	default:
+	case 2:
 		load_vmlinux(data + 2, size - 2, data[1]);
+		break;
+	default:
+		load_pvh(data + 1, size - 1);
 		break;
 	}
 	return 0;

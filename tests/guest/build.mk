@@ -31,5 +31,18 @@ $(tg-dir)/tg%.elf: $(tg-dir)/%/header.o $(tg-dir)/%/entry.o $(tg-dir)/%/tg.o tes
 $(tg-dir)/tg%.bzImage: $(tg-dir)/tg%.elf
 	@$(if $(Q),echo "  IMAGE   $@")
 	$(Q)objcopy -O binary $< $@
+# The same guests as ELF images with Xen's PVH entry note, for firmware_override
+# (tests/system/test_pvh.sh): entered in 32-bit protected mode at pvh_start.
+tg-pvh-images := $(tg-dir)/tg64-pvh.elf $(tg-dir)/tg32-pvh.elf
+all: $(tg-pvh-images)
+$(tg-dir)/%/pvhnote.o: tests/guest/pvhnote.S
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -m$* -c -o $@ $<
+$(tg-dir)/tg64-pvh.elf: LDEMU := elf_x86_64
+$(tg-dir)/tg32-pvh.elf: LDEMU := elf_i386
+$(tg-dir)/tg%-pvh.elf: $(tg-dir)/%/entry.o $(tg-dir)/%/tg.o $(tg-dir)/%/pvhnote.o tests/guest/tg-pvh.lds
+	$(Q)$(LD) -m $(LDEMU) -nostdlib -static --build-id=none --no-warn-rwx-segments -T tests/guest/tg-pvh.lds \
+		-o $@ $(filter %.o,$^)
+
 # Pattern-made intermediates: keep them (incremental builds, gdb on the .elf).
-.SECONDARY: $(foreach m,32 64,$(addprefix $(tg-dir)/,$(m)/header.o $(m)/entry.o $(m)/tg.o tg$(m).elf))
+.SECONDARY: $(foreach m,32 64,$(addprefix $(tg-dir)/,$(m)/header.o $(m)/entry.o $(m)/tg.o $(m)/pvhnote.o tg$(m).elf))

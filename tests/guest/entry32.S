@@ -71,6 +71,17 @@ protected_mode:
 2:	hlt
 	jmp	2b
 
+/* Xen's PVH entry (tg32-pvh.elf, pvhnote.S): already in 32-bit flat
+ * protected mode with paging off, on the loader's GDT: take ours. */
+	.text
+	.code32
+	.globl	pvh_start
+pvh_start:
+	cli
+	cld
+	lgdt	tg_gdt_desc
+	ljmp	$TG_CS32, $protected_mode
+
 /* long tg_hcall(nr, a1, a2, a3, a4, a5): cdecl arguments on the stack go
  * to Xen's ebx, ecx, edx, esi, edi; the stub's address to ebp (a sixth
  * argument's register, unused here). */

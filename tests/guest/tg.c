@@ -647,6 +647,17 @@ static void __attribute__((noreturn)) shutdown(bool passed)
 		__asm__ volatile("hlt");
 }
 
+/* HYPERVISOR_console_io(CONSOLEIO_write): xenkvmd logs it as the guest's
+ * debug console (what Xen's test kernels print through). */
+static void test_console_io(void)
+{
+	static const char msg[] = "XENKVM-TG console_io " TG_MODE "\n";
+	long rc = tg_hcall(__HYPERVISOR_console_io, CONSOLEIO_write, sizeof(msg) - 1,
+			   (unsigned long)msg, 0, 0);
+
+	check(rc == 0, "console_io write", raw(rc));
+}
+
 void tg_main(void)
 {
 	bool page;
@@ -655,6 +666,7 @@ void tg_main(void)
 	page = test_identity_and_page();
 	if (page) {
 		test_version();
+		test_console_io();
 		test_errors();
 		if (test_shared_info()) {
 #if defined(__x86_64__)

@@ -1,7 +1,8 @@
 # Unit tests of kvm/ and lib/ pieces that need no /dev/kvm.
-unit-tests += guest_mem boot bzimage_unpack cpuid devices io_bus event_loop
+unit-tests += guest_mem boot pvh bzimage_unpack cpuid devices io_bus event_loop
 test-guest_mem-y := tests/unit/test_guest_mem.o lib/guest_mem.o
 test-boot-y := tests/unit/test_boot.o kvm/boot.o kvm/bzimage_unpack.o lib/log.o
+test-pvh-y := tests/unit/test_pvh.o kvm/pvh.o kvm/pvh_elf.o kvm/boot.o kvm/bzimage_unpack.o lib/log.o
 test-bzimage_unpack-y := tests/unit/test_bzimage_unpack.o kvm/boot.o kvm/bzimage_unpack.o lib/log.o
 test-cpuid-y := tests/unit/test_cpuid.o kvm/cpuid.o
 test-io_bus-y := tests/unit/test_io_bus.o kvm/io_bus.o

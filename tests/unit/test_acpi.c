@@ -868,6 +868,67 @@ static void test_deterministic(void)
 	CU_ASSERT(memcmp(a, b, (size_t)la) == 0);
 }
 
+/* type="pvh": hardware-reduced FADT with sleep registers, LAPIC-only MADT,
+ * a DSDT with \_S5 and no devices. */
+static void test_hw_reduced(void)
+{
+	struct acpi_config cfg = cfg_default;
+	const struct aml_obj *o;
+	const uint8_t *f, *p, *end, *el[8];
+	unsigned int nr_lapic = 0, nr_nmi = 0, other = 0;
+	struct tables t;
+	uint64_t v;
+
+	cfg.nr_cpus = 4;
+	cfg.hw_reduced = true;
+	CU_ASSERT_FATAL(build(&cfg, ACPI_TABLES_GPA, &t) > 0);
+	walk(&t);
+	f = t.fadt;
+	CU_ASSERT(le32(f + 112) & (1u << 20));		/* HW_REDUCED_ACPI */
+	CU_ASSERT_EQUAL(le16(f + 46), 0);		/* no SCI */
+	CU_ASSERT_EQUAL(le32(f + 56), 0);		/* no PM1a_EVT_BLK */
+	CU_ASSERT_EQUAL(le32(f + 64), 0);		/* no PM1a_CNT_BLK */
+	CU_ASSERT_EQUAL(le32(f + 76), 0);		/* no PM timer */
+	CU_ASSERT_EQUAL(le64(f + 148 + 4), 0);
+	CU_ASSERT_EQUAL(le64(f + 172 + 4), 0);
+	CU_ASSERT_EQUAL(le16(f + 109), 0x24);		/* no VGA, no CMOS RTC, no legacy devices */
+	CU_ASSERT_FALSE(le32(f + 112) & (1u << 10));	/* no reset register */
+	check_gas_io(f + 244, 8, ACPI_SLEEP_CTL_PORT);	/* SLEEP_CONTROL_REG */
+	check_gas_io(f + 256, 8, ACPI_SLEEP_STS_PORT);	/* SLEEP_STATUS_REG */
+	CU_ASSERT_EQUAL(le64(f + 140), gpa_of(&t, t.dsdt));
+
+	CU_ASSERT_EQUAL(le32(t.madt + 40) & 1, 0);	/* no 8259s */
+	p = t.madt + 44;
+	end = t.madt + le32(t.madt + 4);
+	while (p < end) {
+		CU_ASSERT_FATAL(end - p >= 2 && p[1] >= 2 && p[1] <= end - p);
+		if (p[0] == 0)
+			nr_lapic++;
+		else if (p[0] == 4)
+			nr_nmi++;
+		else
+			other++;		/* an IOAPIC or override would be a lie */
+		p += p[1];
+	}
+	CU_ASSERT(p == end);
+	CU_ASSERT_EQUAL(nr_lapic, 4);
+	CU_ASSERT_EQUAL(nr_nmi, 1);
+	CU_ASSERT_EQUAL(other, 0);
+
+	CU_ASSERT_FATAL(walk_dsdt(&t) == 0);
+	o = find("\\_S5_");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+	CU_ASSERT_FATAL(package(o->val, o->val_end, el, 8) >= 2);
+	CU_ASSERT(integer(el[0], o->val_end, &v) == 0 && v == ACPI_S5_SLP_TYP);
+	CU_ASSERT_PTR_NULL(find("\\_SB_.PCI0"));
+	CU_ASSERT_PTR_NULL(find("\\_SB_.COM1"));
+
+	/* The register the guest writes for S5. */
+	CU_ASSERT_TRUE(acpi_sleep_ctl_is_s5((uint8_t)(ACPI_S5_SLP_TYP << 2 | 1u << 5)));
+	CU_ASSERT_FALSE(acpi_sleep_ctl_is_s5((uint8_t)(ACPI_S5_SLP_TYP << 2)));
+	CU_ASSERT_FALSE(acpi_sleep_ctl_is_s5((uint8_t)(1u << 5)));
+}
+
 static void test_pm1_cnt_decode(void)
 {
 	CU_ASSERT_TRUE(acpi_pm1_cnt_is_s5((uint16_t)(ACPI_S5_SLP_TYP << 10 | 1u << 13)));
@@ -894,5 +955,6 @@ int main(void)
 	CU_add_test(s, "placement", test_placement);
 	CU_add_test(s, "deterministic", test_deterministic);
 	CU_add_test(s, "pm1_cnt_decode", test_pm1_cnt_decode);
+	CU_add_test(s, "hw_reduced", test_hw_reduced);
 	return cunit_run(CU_BRM_NORMAL);
 }

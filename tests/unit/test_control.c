@@ -361,13 +361,25 @@ static void test_reply_codec(void)
 	rep.info = (struct control_domain_info){ .domid = 3, .name = "guest \"one\"", .uuid = "u",
 		.state = CONTROL_STATE_PAUSED, .blocked = true, .memory_mib = 512, .maxmem_mib = 1024,
 		.vcpus = 2, .maxvcpus = 4, .cpu_time_ns = 123, .start_time = 1700000000, .pid = 99,
-		.restarts = 1, .config = "/etc/xen/g.cfg" };
+		.restarts = 1, .config = "/etc/xen/g.cfg", .type = "pvh" };
 	CU_ASSERT_EQUAL_FATAL(control_reply_encode(CONTROL_OP_INFO, &rep, &line, &len), 0);
 	CU_ASSERT_EQUAL(control_reply_decode(CONTROL_OP_INFO, line, len, &out, err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(out.id, 42);
 	CU_ASSERT_EQUAL(out.error, 0);
+	CU_ASSERT_STRING_EQUAL(out.info.type, "pvh");
 	CU_ASSERT_EQUAL(memcmp(&out.info, &rep.info, sizeof(out.info)), 0);
 	free(line);
+	/* A daemon from before PVH support sends no type: it ran an HVM domain. */
+	{
+		static const char old[] = "{\"v\":1,\"ok\":true,\"domain\":{\"domid\":1,\"name\":\"g\","
+			"\"uuid\":\"\",\"state\":\"running\",\"blocked\":false,\"memory_mib\":1,"
+			"\"maxmem_mib\":1,\"vcpus\":1,\"maxvcpus\":1,\"cpu_time_ns\":0,\"start_time\":0,"
+			"\"pid\":1,\"restarts\":0,\"config\":\"c\"}}";
+
+		CU_ASSERT_EQUAL(control_reply_decode(CONTROL_OP_INFO, old, sizeof(old) - 1, &out, err,
+						     sizeof(err)), 0);
+		CU_ASSERT_STRING_EQUAL(out.info.type, "hvm");
+	}
 
 	rep.vcpus = vcpus;
 	rep.nr_vcpus = 2;

@@ -161,6 +161,31 @@ static void test_firmware_boot(void)
 	CU_ASSERT_STRING_EQUAL(cfg.kernel, "/k");
 }
 
+static void test_firmware_override(void)
+{
+	CU_ASSERT_EQUAL(parse("name = 'g'\nfirmware_override = '/fw.elf'\n"), 0);
+	CU_ASSERT_STRING_EQUAL(cfg.firmware_override, "/fw.elf");
+	CU_ASSERT_PTR_NULL(cfg.kernel);
+	CU_ASSERT_STRING_EQUAL(warnings, "");
+	REJECTS("name = 'g'\nfirmware_override = ''\n", "t.cfg:2: firmware_override must not be empty");
+	REJECTS(BASE "firmware_override = '/fw.elf'\n",
+		"t.cfg: kernel and firmware_override are exclusive: the firmware_override ELF is what boots");
+	REJECTS("name = 'g'\ntype = 'pvh'\nfirmware_override = '/fw.elf'\n",
+		"t.cfg: firmware_override is for type=\"hvm\" (a PVH domain boots its kernel)");
+}
+
+static void test_type(void)
+{
+	CU_ASSERT_EQUAL(parse(BASE), 0);
+	CU_ASSERT_EQUAL(cfg.type, DOMAIN_TYPE_HVM);
+	CU_ASSERT_EQUAL(parse(BASE "type = 'pvh'\n"), 0);
+	CU_ASSERT_EQUAL(cfg.type, DOMAIN_TYPE_PVH);
+	CU_ASSERT_EQUAL(parse(BASE "type = 'hvm'\n"), 0);
+	CU_ASSERT_EQUAL(cfg.type, DOMAIN_TYPE_HVM);
+	CU_ASSERT_EQUAL(parse(BASE "builder = 'hvm'\n"), 0);
+	CU_ASSERT_EQUAL(cfg.type, DOMAIN_TYPE_HVM);
+}
+
 static void test_warnings(void)
 {
 	CU_ASSERT_EQUAL(parse(BASE "vnc = 1\nfrobnicate = 'x'\non_watchdog = 'destroy'\n"), 0);
@@ -186,9 +211,12 @@ static void test_errors(void)
 	REJECTS(BASE "boot = ''\n",
 		"t.cfg:3: invalid boot '' (letters c = disk, d = CD-ROM, n = network, a = floppy, each once)");
 	REJECTS(BASE "boot = ['c']\n", "t.cfg:3: boot must be a single value, not a list");
-	REJECTS(BASE "type = 'pv'\n", "t.cfg:3: type=pv is not supported (only hvm)");
-	REJECTS(BASE "type = 'pvh'\n", "t.cfg:3: type=pvh is not supported (only hvm)");
-	REJECTS(BASE "type = 'h'\n", "t.cfg:3: invalid type 'h' (only hvm is supported)");
+	REJECTS(BASE "type = 'pv'\n", "t.cfg:3: type=pv is not supported (hvm and pvh are)");
+	REJECTS(BASE "type = 'h'\n", "t.cfg:3: invalid type 'h' (hvm and pvh are supported)");
+	REJECTS(BASE "type = 'pvh'\nbuilder = 'hvm'\n", "t.cfg:4: builder=hvm contradicts type=\"pvh\"");
+	REJECTS("name = 'g'\ntype = 'pvh'\n", "t.cfg: kernel is required for type=\"pvh\" (a PVH domain has no firmware)");
+	REJECTS(BASE "type = 'pvh'\nxen_platform_pci = 0\n",
+		"t.cfg: type=\"pvh\" needs xen_platform_pci=1: a PVH domain has no emulated devices, only Xen's");
 	REJECTS(BASE "builder = 'generic'\n", "t.cfg:3: builder=generic (pv) is not supported (only hvm)");
 	REJECTS(BASE "builder = 'xen'\n", "t.cfg:3: invalid builder 'xen' (only hvm is supported)");
 	REJECTS(BASE "memory = 15\n", "t.cfg:3: memory must be between 16 and 1048576 MiB (got 15)");
@@ -578,6 +606,8 @@ int main(void)
 	CU_add_test(s, "defaults", test_defaults);
 	CU_add_test(s, "keys", test_keys);
 	CU_add_test(s, "cmdline", test_cmdline);
+	CU_add_test(s, "type", test_type);
+	CU_add_test(s, "firmware_override", test_firmware_override);
 	CU_add_test(s, "warnings", test_warnings);
 	CU_add_test(s, "firmware boot", test_firmware_boot);
 	CU_add_test(s, "errors", test_errors);

@@ -89,6 +89,15 @@ static void test_frames(void)
 	CU_ASSERT_EQUAL(F.d->gnttab.frames[0].gfn, XEN_INVALID_GFN);
 	CU_ASSERT_PTR_EQUAL(xen_fake_overlay(&F, 0x210), F.d->gnttab.frames[1].entries);
 	CU_ASSERT_EQUAL(map_frame(0, 0x200), 0);
+	/* Above RAM and max_gfn, where a PVH guest without the platform
+	 * device's BAR puts them (unpopulated space), but not past 64 GiB. */
+	CU_ASSERT_EQUAL(map_frame(2, F.p.max_gfn + 0x100), 0);
+	CU_ASSERT_PTR_EQUAL(xen_fake_overlay(&F, F.p.max_gfn + 0x100), F.d->gnttab.frames[2].entries);
+	CU_ASSERT_EQUAL(map_frame(2, 1ull << 24), -EINVAL);
+	/* leave frame 2 unmapped and frame 3 at 0x203 again */
+	CU_ASSERT_EQUAL(map_frame(3, F.p.max_gfn + 0x100), 0);
+	CU_ASSERT_EQUAL(F.d->gnttab.frames[2].gfn, XEN_INVALID_GFN);
+	CU_ASSERT_EQUAL(map_frame(3, 0x203), 0);
 }
 
 static void test_setup_table(void)

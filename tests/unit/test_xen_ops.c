@@ -277,6 +277,51 @@ static long reservation(bool lm, unsigned int cmd, uint64_t list, uint64_t nr,
 	return xen_fake_call32(&F, 0, __HYPERVISOR_memory_op, cmd, ARG, 0);
 }
 
+/* XENMEM_memory_map: the VMM's e820, both ABIs, truncated to the buffer. */
+static void test_memory_map(void)
+{
+	static const struct xen_e820_entry map[3] = {
+		{ 0, 0x9fc00, 1 }, { 0xe0000, 0x20000, 2 }, { 0x100000, 0x1000000, 1 },
+	};
+	struct xen_memory_map m = { .nr_entries = 8 };
+	uint32_t m32[2] = { 2, 0x3000 };
+	uint8_t *buf = xen_fake_gpa(&F, 0x3000);
+	uint64_t v;
+	uint32_t t;
+
+	memcpy(xen_fake_gpa(&F, ARG), &m, sizeof(m));
+	CU_ASSERT_EQUAL(xen_fake_call64(&F, 0, __HYPERVISOR_memory_op, XENMEM_memory_map, ARG, 0), -ENOSYS);
+	CU_ASSERT_EQUAL(xen_domain_set_memory_map(F.d, map, XEN_MEMMAP_MAX + 1), -E2BIG);
+	CU_ASSERT_EQUAL_FATAL(xen_domain_set_memory_map(F.d, map, 3), 0);
+	set_xen_guest_handle(m.buffer, (void *)(uintptr_t)0x3000);
+	memcpy(xen_fake_gpa(&F, ARG), &m, sizeof(m));
+	memset(buf, 0xee, 100);
+	CU_ASSERT_EQUAL(xen_fake_call64(&F, 0, __HYPERVISOR_memory_op, XENMEM_memory_map, ARG, 0), 0);
+	memcpy(&m, xen_fake_gpa(&F, ARG), sizeof(m));
+	CU_ASSERT_EQUAL(m.nr_entries, 3);
+	memcpy(&v, buf + 40, 8);                /* entry 2: 20-byte packed entries */
+	CU_ASSERT_EQUAL(v, 0x100000);
+	memcpy(&v, buf + 48, 8);
+	CU_ASSERT_EQUAL(v, 0x1000000);
+	memcpy(&t, buf + 56, 4);
+	CU_ASSERT_EQUAL(t, 1);
+	CU_ASSERT_EQUAL(buf[60], 0xee);         /* nothing past the map */
+	/* 32-bit guest, a buffer for two entries: two written, count says so */
+	memset(buf, 0xee, 100);
+	memcpy(xen_fake_gpa(&F, ARG), m32, sizeof(m32));
+	CU_ASSERT_EQUAL(xen_fake_call32(&F, 0, __HYPERVISOR_memory_op, XENMEM_memory_map, ARG, 0), 0);
+	memcpy(m32, xen_fake_gpa(&F, ARG), sizeof(m32));
+	CU_ASSERT_EQUAL(m32[0], 2);
+	memcpy(&t, buf + 36, 4);
+	CU_ASSERT_EQUAL(t, 2);
+	CU_ASSERT_EQUAL(buf[40], 0xee);
+	/* an unreadable buffer */
+	m32[0] = 3;
+	m32[1] = 0xfffff000u;
+	memcpy(xen_fake_gpa(&F, ARG), m32, sizeof(m32));
+	CU_ASSERT_EQUAL(xen_fake_call32(&F, 0, __HYPERVISOR_memory_op, XENMEM_memory_map, ARG, 0), -EFAULT);
+}
+
 static void test_memory_op(void)
 {
 	uint64_t *l64 = xen_fake_gpa(&F, 0x3000);
@@ -459,6 +504,7 @@ int main(void)
 	CU_add_test(s, "single-shot and periodic timers", test_timers);
 	CU_add_test(s, "vcpu_op misc", test_vcpu_misc);
 	CU_add_test(s, "memory_op", test_memory_op);
+	CU_add_test(s, "XENMEM_memory_map", test_memory_map);
 	CU_add_test(s, "balloon: decrease and populate", test_balloon);
 	return cunit_run(CU_BRM_NORMAL);
 }

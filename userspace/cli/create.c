@@ -466,9 +466,9 @@ int cli_create(int argc, char **argv)
 		return CLI_FAIL;
 	}
 	rc = CLI_FAIL;
-	if (cfg.type != DOMAIN_TYPE_HVM) {
-		cli_fail("create", "%s: type \"%s\" is not supported yet; only type=\"hvm\" domains run",
-			 o.config, cfg.type == DOMAIN_TYPE_PV ? "pv" : "pvh");
+	if (cfg.type == DOMAIN_TYPE_PV) {
+		cli_fail("create", "%s: type \"pv\" is not supported; type=\"hvm\" and \"pvh\" domains run",
+			 o.config);
 		goto out;
 	}
 	if (!cfg.name) {
@@ -504,7 +504,8 @@ int cli_create(int argc, char **argv)
 			goto out;
 		printf("domain %s: %llu MiB, %u vCPU%s, %s %s\nwould run:", cfg.name,
 		       (unsigned long long)cfg.memory_mib, cfg.vcpus, cfg.vcpus == 1 ? "" : "s",
-		       cfg.kernel ? "kernel" : "firmware", cfg.kernel ? cfg.kernel : "seabios");
+		       cfg.kernel ? "kernel" : cfg.firmware_override ? "firmware_override" : "firmware",
+		       cfg.kernel ? cfg.kernel : cfg.firmware_override ? cfg.firmware_override : "seabios");
 		for (size_t i = 0; dargv[i]; i++)
 			printf(" %s", dargv[i]);
 		printf("\n(with DOMID allocated in %s)\n", fake.base);

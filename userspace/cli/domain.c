@@ -133,6 +133,7 @@ static void json_domain(struct json_writer *w, const struct rundir *rd, const st
 		json_write_int(w, "start_time", d->start_time);
 		json_write_int(w, "restarts", d->restarts);
 		json_write_string(w, "config", d->config);
+		json_write_string(w, "type", d->type);
 	}
 	if (detail) {
 		if (!rc && !quiet_info(rd, e, CONTROL_OP_VCPU_LIST, &vrep, why, sizeof(why))) {

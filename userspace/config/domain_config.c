@@ -264,11 +264,11 @@ bad:
 
 static int check_type_word(struct ctx *c, const struct xlcfg_setting *s, const char *v)
 {
-	if (!strcmp(v, "hvm"))
+	if (!strcmp(v, "hvm") || !strcmp(v, "pvh"))
 		return 0;
-	if (!strcmp(v, "pv") || !strcmp(v, "pvh"))
-		return fail(c, s, "type=%s is not supported (only hvm)", v);
-	return fail(c, s, "invalid type '%.40s' (only hvm is supported)", v);
+	if (!strcmp(v, "pv"))
+		return fail(c, s, "type=pv is not supported (hvm and pvh are)");
+	return fail(c, s, "invalid type '%.40s' (hvm and pvh are supported)", v);
 }
 
 static int key_type(struct ctx *c, const struct xlcfg_setting *s)
@@ -393,6 +393,18 @@ static int key_boot(struct ctx *c, const struct xlcfg_setting *s)
 	return set_string(c, s, &c->cfg->boot);
 bad:
 	return fail(c, s, "invalid boot '%.40s' (letters c = disk, d = CD-ROM, n = network, a = floppy, each once)", v);
+}
+
+/* Xen's replacement for hvmloader; here an ELF entered through its PVH note. */
+static int key_firmware_override(struct ctx *c, const struct xlcfg_setting *s)
+{
+	const char *v = NULL;
+
+	if (get_string(c, s, &v))
+		return -1;
+	if (!*v)
+		return fail(c, s, "firmware_override must not be empty");
+	return set_string(c, s, &c->cfg->firmware_override);
 }
 
 static int key_ramdisk(struct ctx *c, const struct xlcfg_setting *s)
@@ -637,6 +649,7 @@ static const struct key_handler handlers[] = {
 	{ "boot", key_boot },
 	{ "bios_path_override", key_bios_path },
 	{ "ramdisk", key_ramdisk },
+	{ "firmware_override", key_firmware_override },
 	{ "cmdline", key_cmdline_part },
 	{ "root", key_cmdline_part },
 	{ "extra", key_cmdline_part },
@@ -659,7 +672,7 @@ static const char *const unsupported_keys[] = {
 	"device_model_override", "device_model_stubdomain_override",
 	"device_model_stubdomain_seclabel", "device_model_user", "device_model_version",
 	"device_tree", "display", "dm_restrict", "driver_domain", "dtdev", "e820_host",
-	"event_channels", "extratime", "firmware_override", "gfx_passthru",
+	"event_channels", "extratime", "gfx_passthru",
 	"gic_version", "hap", "hdtype", "hpet", "init_seclabel", "iomem", "ioports", "irqs",
 	"keymap", "latency", "localtime", "max_event_channels", "max_grant_frames",
 	"max_maptrack_frames", "mca_caps", "mmio_hole", "ms_vm_genid", "nestedhvm",
@@ -710,12 +723,24 @@ static int domain_config_finish(struct ctx *c)
 {
 	struct domain_config *cfg = c->cfg;
 
-	/* type and builder handlers accept only hvm, so they can't contradict */
-	cfg->type = DOMAIN_TYPE_HVM;
+	/* builder= only says hvm; type= may say pvh */
+	cfg->type = c->type && !strcmp(c->type->value->str, "pvh") ? DOMAIN_TYPE_PVH : DOMAIN_TYPE_HVM;
+	if (cfg->type == DOMAIN_TYPE_PVH && c->builder)
+		return fail(c, c->builder, "builder=hvm contradicts type=\"pvh\"");
+	if (cfg->type == DOMAIN_TYPE_PVH && !cfg->xen_platform)
+		return fail(c, NULL, "type=\"pvh\" needs xen_platform_pci=1: a PVH domain has no emulated devices, "
+			    "only Xen's");
 
 	if (!cfg->name)
 		return fail(c, NULL, "name is required");
-	/* Without kernel= the guest boots through SeaBIOS, as on Xen. */
+	if (cfg->firmware_override && cfg->type == DOMAIN_TYPE_PVH)
+		return fail(c, NULL, "firmware_override is for type=\"hvm\" (a PVH domain boots its kernel)");
+	if (cfg->firmware_override && cfg->kernel)
+		return fail(c, NULL, "kernel and firmware_override are exclusive: the firmware_override ELF is what boots");
+	if (cfg->type == DOMAIN_TYPE_PVH && !cfg->kernel)
+		return fail(c, NULL, "kernel is required for type=\"pvh\" (a PVH domain has no firmware)");
+	/* Without kernel= (or firmware_override=) an HVM guest boots through
+	 * SeaBIOS, as on Xen. */
 
 	if (c->cmdline) {
 		cfg->cmdline = strdup(c->cmdline->value->str);
@@ -853,6 +878,7 @@ void domain_config_free(struct domain_config *cfg)
 	free(cfg->kernel);
 	free(cfg->boot);
 	free(cfg->bios_path);
+	free(cfg->firmware_override);
 	free(cfg->ramdisk);
 	free(cfg->cmdline);
 	free(cfg->serial);
