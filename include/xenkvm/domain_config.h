@@ -62,6 +62,7 @@ struct domain_config {
 	uint8_t uuid[16];
 	bool has_uuid;
 	enum domain_type type;
+	bool type_unset;             /* neither type= nor builder=: xl would build a PV guest */
 	uint64_t memory_mib;
 	uint64_t maxmem_mib; /* = memory_mib when unset */
 	unsigned int vcpus;

@@ -140,6 +140,12 @@ printf 'name = "w"\nkernel = "/k"\nfrobnication = 1\n' >"$tmp/unknown.cfg"
 x create -n "$tmp/unknown.cfg"; expect "unknown key: warning naming it; -n dry run" 0 "frobnication"
 grep_out -q -- "--domid=" && ok "create -n shows the xenkvmd command line" \
 	|| fail "create -n: no xenkvmd command line in: $out"
+# no type= (xl: a PV guest): said once, as HVM; with type="hvm" nothing is said
+expect "no type=: 'Xen would run this as PV', run as HVM" 0 "unknown.cfg: type not set: Xen would run this as a PV guest; running it as HVM"
+printf 'name = "w"\nkernel = "/k"\ntype = "hvm"\n' >"$tmp/typed.cfg"
+x create -n "$tmp/typed.cfg"
+[ $rc = 0 ] && ! has "$err" -q "type not set" && ok "type=\"hvm\": no type warning" \
+	|| { fail "type=hvm: rc=$rc"; show "$err"; }
 
 x list; expect "list on an empty run directory: header only" 0 "^Name +ID +Mem VCPUs"
 [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] && ok "list: no rows" || fail "list: rows on an empty run dir: $out"

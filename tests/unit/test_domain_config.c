@@ -99,6 +99,7 @@ static void test_keys(void)
 
 	CU_ASSERT_EQUAL(parse(BASE "builder = 'hvm'\n"), 0);
 	CU_ASSERT_EQUAL(cfg.type, DOMAIN_TYPE_HVM);
+	CU_ASSERT_FALSE(cfg.type_unset);
 	CU_ASSERT_EQUAL(parse(BASE "type = 'hvm'\nbuilder = 'hvm'\n"), 0);
 	CU_ASSERT_EQUAL(parse(BASE "memory = 0x400\nvcpus = '3'\n"), 0);
 	CU_ASSERT_EQUAL(cfg.memory_mib, 1024);
@@ -178,12 +179,15 @@ static void test_type(void)
 {
 	CU_ASSERT_EQUAL(parse(BASE), 0);
 	CU_ASSERT_EQUAL(cfg.type, DOMAIN_TYPE_HVM);
+	CU_ASSERT_TRUE(cfg.type_unset);   /* xl: PV; create warns */
 	CU_ASSERT_EQUAL(parse(BASE "type = 'pvh'\n"), 0);
 	CU_ASSERT_EQUAL(cfg.type, DOMAIN_TYPE_PVH);
 	CU_ASSERT_EQUAL(parse(BASE "type = 'hvm'\n"), 0);
 	CU_ASSERT_EQUAL(cfg.type, DOMAIN_TYPE_HVM);
+	CU_ASSERT_FALSE(cfg.type_unset);
 	CU_ASSERT_EQUAL(parse(BASE "builder = 'hvm'\n"), 0);
 	CU_ASSERT_EQUAL(cfg.type, DOMAIN_TYPE_HVM);
+	CU_ASSERT_FALSE(cfg.type_unset);
 }
 
 static void test_warnings(void)

@@ -466,6 +466,11 @@ int cli_create(int argc, char **argv)
 		return CLI_FAIL;
 	}
 	rc = CLI_FAIL;
+	/* xl reads a config without type= (or builder=) as a PV guest, which
+	 * xenkvm cannot run; the same kernel as HVM usually works, so say so. */
+	if (cfg.type_unset)
+		fprintf(stderr, "xenkvm create: warning: %s: type not set: Xen would run this as a PV "
+			"guest; running it as HVM\n", o.config);
 	if (cfg.type == DOMAIN_TYPE_PV) {
 		cli_fail("create", "%s: type \"pv\" is not supported; type=\"hvm\" and \"pvh\" domains run",
 			 o.config);

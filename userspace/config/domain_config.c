@@ -725,6 +725,7 @@ static int domain_config_finish(struct ctx *c)
 
 	/* builder= only says hvm; type= may say pvh */
 	cfg->type = c->type && !strcmp(c->type->value->str, "pvh") ? DOMAIN_TYPE_PVH : DOMAIN_TYPE_HVM;
+	cfg->type_unset = !c->type && !c->builder;
 	if (cfg->type == DOMAIN_TYPE_PVH && c->builder)
 		return fail(c, c->builder, "builder=hvm contradicts type=\"pvh\"");
 	if (cfg->type == DOMAIN_TYPE_PVH && !cfg->xen_platform)
