@@ -1070,14 +1070,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* A PVH domain has no serial port: the console socket (`xenkvm console`,
-	 * create -c) is the PV console, hvc0; the PV console's own socket
-	 * names the same server. */
+	 * create -c) is the PV console, hvc0, and there is no second socket
+	 * (`console -t pv` finds it there; a link would be refused by the run
+	 * directory's checks). */
 	if (dm.cfg.type == DOMAIN_TYPE_PVH && console_path) {
-		if (pv_console_path) {
-			unlink(pv_console_path);
-			if (symlink(console_path, pv_console_path))
-				pr_warn("cannot link %s to the console socket: %s", pv_console_path, strerror(errno));
-		}
 		pv_console_path = console_path;
 		console_path = NULL;
 	}

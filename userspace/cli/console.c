@@ -60,7 +60,7 @@ int cli_console_attach(const char *verb, const struct rundir *rd, const struct r
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct termios saved, raw;
-	bool tty = isatty(STDIN_FILENO), restored = true, detached = false;
+	bool tty = isatty(STDIN_FILENO), restored = true, detached = false, connected;
 	char buf[4096];
 	int fd = -1, rc = CLI_FAIL;
 
@@ -68,7 +68,12 @@ int cli_console_attach(const char *verb, const struct rundir *rd, const struct r
 			sizeof(sa.sun_path)))
 		return cli_fail(verb, "run directory path too long");
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	connected = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	/* A PVH domain's only console socket is its PV console (hvc0). */
+	if (!connected && fd >= 0 && pv && errno == ENOENT &&
+	    !rundir_path(rd, e->domid, "console.sock", sa.sun_path, sizeof(sa.sun_path)))
+		connected = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	if (!connected) {
 		cli_fail(verb, "domain %s (id %d) has no %sconsole socket (%s)%s", e->name, e->domid,
 			 pv ? "PV " : "",
 			 strerror(errno), errno == ENOENT ? "; was it started with create -F?" : "");

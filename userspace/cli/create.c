@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
@@ -341,12 +342,32 @@ static int wait_running(const struct rundir *rd, const struct rundir_entry *e, b
 
 /*
  * Whom the daemon runs as: root's domains run as -u NAME, or by default as
- * the system user "xenkvm" where one exists (in the kvm group, it needs
+ * the system user "xenkvm" where one exists and may open /dev/kvm (in the
+ * kvm group where udev gives /dev/kvm to it: it needs
  * nothing else), unless a vif is a tap, whose creation needs root's
  * CAP_NET_ADMIN.  -u root keeps root.  Other users' domains run as
  * themselves.  0 with *pw_r NULL (no switch) or the account, or -1 (message
  * printed).
  */
+/* Whether `pw` may open /dev/kvm read-write, by owner, group or other bits. */
+static bool user_can_use_kvm(const struct passwd *pw)
+{
+	gid_t groups[64];
+	int n = (int)(sizeof(groups) / sizeof(groups[0]));
+	struct stat st;
+
+	if (stat("/dev/kvm", &st) < 0)
+		return false;
+	if ((st.st_mode & 006) == 006 || (st.st_uid == pw->pw_uid && (st.st_mode & 0600) == 0600))
+		return true;
+	if ((st.st_mode & 060) != 060 || getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (groups[i] == st.st_gid)
+			return true;
+	return false;
+}
+
 static int pick_user(const struct create_opts *o, const struct domain_config *cfg,
 		     struct passwd **pw_r)
 {
@@ -368,6 +389,14 @@ static int pick_user(const struct create_opts *o, const struct domain_config *cf
 		pw = getpwnam(CLI_DEFAULT_USER);
 		if (!pw || tap)
 			return 0;
+		/* Unprivileged only where the host allows it: a /dev/kvm its
+		 * group cannot open (no udev rule) keeps the domain as root. */
+		if (!user_can_use_kvm(pw)) {
+			fprintf(stderr, "xenkvm create: note: user %s cannot open /dev/kvm: running the domain "
+				"as root (give /dev/kvm to group kvm, mode 0660, to run it unprivileged)\n",
+				CLI_DEFAULT_USER);
+			return 0;
+		}
 	} else {
 		pw = getpwnam(o->user);
 		if (!pw) {
