@@ -33,10 +33,13 @@
 #include "xenkvm/xenstore.h"
 
 #define ARG_GPA     0x1000ull
-#define TXR_GPA     0x100000ull   /* queue q: + q * 0x2000; rx ring one page above */
+#define TXR_GPA     0x100000ull   /* ring set r: + r * 0x2000; rx ring one page above */
 #define TXD_GPA     0x200000ull   /* 128 tx data pages */
 #define RXB_GPA     0x300000ull   /* 256 rx buffer pages, one per ring index */
-#define TXR_REF     1u            /* queue q: + 2q; rx ring + 2q + 1 */
+#define TXR_REF     1u            /* ring set r: + 2r; rx ring + 2r + 1 */
+/* Each vif's queues have rings of their own: a vif that two frontends
+ * shared would see the other's responses (and TSan the race). */
+#define RING_SET(devid, qi) ((devid) * 8u + (qi))
 #define TXD_REF     100u
 #define RXB_REF     400u
 #define BAD_REF     5000u
@@ -236,7 +239,9 @@ static void fe_start(struct fe *fe)
 		struct fq *q = &fe->q[qi];
 		char dir[24] = "", key[48];
 
-		q->tx = xen_fake_gpa(&F, TXR_GPA + qi * 0x2000ull);
+		unsigned int r = RING_SET(fe->devid, qi);
+
+		q->tx = xen_fake_gpa(&F, TXR_GPA + r * 0x2000ull);
 		q->rx = q->tx + 4096;
 		memset(q->tx, 0, 8192);
 		*ridx(q->tx, 1) = 1;
@@ -244,16 +249,16 @@ static void fe_start(struct fe *fe)
 		*ridx(q->rx, 1) = 1;
 		*ridx(q->rx, 3) = 1;
 		q->tx_prod = q->tx_cons = q->rx_prod = q->rx_cons = 0;
-		grant(TXR_REF + 2 * qi, false, TXR_GPA + qi * 0x2000ull);
-		grant(TXR_REF + 2 * qi + 1, false, TXR_GPA + qi * 0x2000ull + 4096);
+		grant(TXR_REF + 2 * r, false, TXR_GPA + r * 0x2000ull);
+		grant(TXR_REF + 2 * r + 1, false, TXR_GPA + r * 0x2000ull + 4096);
 		q->port = new_port();
 		q->rxport = fe->split ? new_port() : q->port;
 		if (fe->nq > 1)
 			snprintf(dir, sizeof(dir), "queue-%u/", qi);
 		snprintf(key, sizeof(key), "%stx-ring-ref", dir);
-		CU_ASSERT_EQUAL(gw(fe->devid, key, "%u", TXR_REF + 2 * qi), 0);
+		CU_ASSERT_EQUAL(gw(fe->devid, key, "%u", TXR_REF + 2 * r), 0);
 		snprintf(key, sizeof(key), "%srx-ring-ref", dir);
-		CU_ASSERT_EQUAL(gw(fe->devid, key, "%u", TXR_REF + 2 * qi + 1), 0);
+		CU_ASSERT_EQUAL(gw(fe->devid, key, "%u", TXR_REF + 2 * r + 1), 0);
 		if (fe->split) {
 			snprintf(key, sizeof(key), "%sevent-channel-tx", dir);
 			CU_ASSERT_EQUAL(gw(fe->devid, key, "%u", q->port), 0);
