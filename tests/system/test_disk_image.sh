@@ -307,7 +307,14 @@ elif [ "$mode" = xenkvm ]; then
 	# boot does many more exits, and a second vCPU on the nested host's one made a
 	# QEMU boot of the same kind miss 300 s where one vCPU took 380 s.
 	[ -n "$vcpus_arg" ] || vcpus_arg=vcpus=1
-	xen_case unplug-never xen_emul_unplug=never
+	# Not in the default run yet: in the nested host the guest got past GRUB
+	# and then made no progress for 20+ minutes (kernel loaded over IDE PIO,
+	# root on ata_piix); it needs to be understood before CI waits on it.
+	if [ "${XENKVM_DISK_UNPLUG_NEVER:-0}" = 1 ]; then
+		xen_case unplug-never xen_emul_unplug=never
+	else
+		skip "unplug-never: xen_emul_unplug=never (root on /dev/sda1) runs only with XENKVM_DISK_UNPLUG_NEVER=1: it stalled after GRUB in the nested host"
+	fi
 	[ "${XENKVM_DISK_NOPV:-0}" = 1 ] && xen_case nopv xen_nopv
 
 	echo "--- bad disks"
