@@ -213,7 +213,7 @@ static int open_image(const char *what, const char *path, uint64_t limit, uint64
 }
 
 /* Reads len bytes at offset: straight into guest RAM, so images are copied once. */
-static int read_at(int fd, const char *path, void *dst, size_t len, off_t off)
+int boot_read_at(int fd, const char *path, void *dst, size_t len, off_t off)
 {
 	size_t done = 0;
 
@@ -274,7 +274,7 @@ static int boot_unpack_kernel(struct vm *vm, int kfd, const struct boot_request 
 	payload = malloc(plen);
 	if (!payload)
 		return -ENOMEM;
-	rc = read_at(kfd, req->kernel, payload, plen, (off_t)bz->setup_size + poff);
+	rc = boot_read_at(kfd, req->kernel, payload, plen, (off_t)bz->setup_size + poff);
 	if (rc)
 		goto out;
 	t_read = (unsigned int)(clock_mono_ms() - t0);
@@ -370,7 +370,7 @@ int boot_load_linux(struct vm *vm, const struct boot_request *req, uint64_t *ent
 	kfd = open_image("kernel", kernel, vm->lowmem_size, &img_len);
 	if (kfd < 0)
 		return kfd == -EFBIG ? -EINVAL : kfd;
-	rc = read_at(kfd, kernel, setup, img_len < sizeof(setup) ? img_len : sizeof(setup), 0);
+	rc = boot_read_at(kfd, kernel, setup, img_len < sizeof(setup) ? img_len : sizeof(setup), 0);
 	if (rc)
 		goto out;
 	rc = bzimage_parse(setup, img_len < sizeof(setup) ? img_len : sizeof(setup), img_len, &bz,
@@ -393,7 +393,7 @@ int boot_load_linux(struct vm *vm, const struct boot_request *req, uint64_t *ent
 			rc = -EINVAL;
 			goto out;
 		}
-		rc = read_at(kfd, kernel, vm->ram + BOOT_KERNEL_ADDR, bz.kernel_size, bz.setup_size);
+		rc = boot_read_at(kfd, kernel, vm->ram + BOOT_KERNEL_ADDR, bz.kernel_size, bz.setup_size);
 		if (rc)
 			goto out;
 		*entry_r = BOOT_KERNEL_ADDR + 0x200;   /* the bzImage's 64-bit entry */
@@ -413,7 +413,7 @@ int boot_load_linux(struct vm *vm, const struct boot_request *req, uint64_t *ent
 			rc = -EINVAL;
 			goto out;
 		}
-		rc = read_at(rfd, initrd, vm->ram + l.initrd_addr, rd_len, 0);
+		rc = boot_read_at(rfd, initrd, vm->ram + l.initrd_addr, rd_len, 0);
 		if (rc)
 			goto out;
 		l.initrd_size = rd_len;

@@ -92,24 +92,6 @@ void pvh_entry_state(struct kvm_regs *regs, struct kvm_sregs *sregs, uint32_t en
 	sregs->cr0 = 0x11;   /* PE | ET: protected mode, paging off */
 }
 
-static int read_file_at(int fd, const char *path, void *dst, size_t len, off_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, (uint8_t *)dst + done, len - done, off + (off_t)done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			pr_err("reading '%s': %s", path, n < 0 ? strerror(errno) : "file shrank while reading");
-			return -EIO;
-		}
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 /* Reads a whole regular file of at most `limit` bytes into a new buffer. */
 static int read_whole(const char *what, const char *path, uint64_t limit, uint8_t **buf_r, size_t *len_r)
 {
@@ -138,7 +120,7 @@ static int read_whole(const char *what, const char *path, uint64_t limit, uint8_
 		close(fd);
 		return -ENOMEM;
 	}
-	rc = read_file_at(fd, path, buf, (size_t)st.st_size, 0);
+	rc = boot_read_at(fd, path, buf, (size_t)st.st_size, 0);
 	close(fd);
 	if (rc) {
 		free(buf);

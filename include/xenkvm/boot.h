@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define BOOT_GDT_ADDR      0x0500ull
 #define BOOT_ZERO_PAGE     0x7000ull
@@ -74,6 +75,9 @@ void boot_params_build(struct boot_params *bp, const struct bzimage *bz, const s
 void boot_write_tables(uint8_t *ram);
 /* Register state of the BSP at a 64-bit entry point. */
 void boot_entry_state(struct kvm_regs *regs, struct kvm_sregs *sregs, uint64_t entry);
+/* All of len bytes of `path` (open as fd) at off into dst; 0, or -EIO with
+ * a message naming the file. */
+int boot_read_at(int fd, const char *path, void *dst, size_t len, off_t off);
 
 struct boot_request {
 	const char *kernel;
