@@ -11,7 +11,7 @@
 #                                          default all
 # env:   BUILD               build directory (default build; make passes its own)
 #        XENKVM_NESTED       auto (default), always, or never (run here regardless)
-#        XENKVM_L1_TIMEOUT   seconds for the whole nested run (default 1500)
+#        XENKVM_L1_TIMEOUT   seconds for the whole nested run (default 3000)
 #        XENKVM_TEST_TIMEOUT seconds for one test script (default 1200, or what its
 #                            line "# xenkvm-system-test-timeout: N" asks for)
 #        XENKVM_*            passed on to the tests, also inside the nested host
@@ -110,7 +110,7 @@ if [ -z "${XENKVM_IN_L1:-}" ] && { [ "$nested" = always ] || { [ $capable != 0 ]
 		envs=(-e "BUILD=$BUILD" -e XENKVM_IN_L1=1)
 		while read -r v; do envs+=(-e "$v=${!v}"); done < <(compgen -e | grep '^XENKVM_' | grep -v '^XENKVM_IN_L1$')
 		log=$(mktemp "${TMPDIR:-/tmp}/system-run.XXXXXX")
-		"$root/tests/nested/l1-run" -t "${XENKVM_L1_TIMEOUT:-1500}" -w "$root" "${envs[@]}" \
+		"$root/tests/nested/l1-run" -t "${XENKVM_L1_TIMEOUT:-3000}" -w "$root" "${envs[@]}" \
 			-- tests/system/run.sh "${l1_tests[@]}" | tee "$log"
 		rc=${PIPESTATUS[0]}
 		inner=$(sed -n 's/^system (nested host): \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' "$log" | tail -1)
