@@ -186,7 +186,7 @@ void boot_entry_state(struct kvm_regs *regs, struct kvm_sregs *sregs, uint64_t e
 }
 
 /* Opens a regular file no larger than `limit`; prints why on failure. */
-static int open_image(const char *what, const char *path, uint64_t limit, uint64_t *size_r)
+int boot_open_image(const char *what, const char *path, uint64_t limit, uint64_t *size_r)
 {
 	struct stat st;
 	int fd;
@@ -367,7 +367,7 @@ int boot_load_linux(struct vm *vm, const struct boot_request *req, uint64_t *ent
 	char err[160];
 	int kfd = -1, rfd = -1, rc;
 
-	kfd = open_image("kernel", kernel, vm->lowmem_size, &img_len);
+	kfd = boot_open_image("kernel", kernel, vm->lowmem_size, &img_len);
 	if (kfd < 0)
 		return kfd == -EFBIG ? -EINVAL : kfd;
 	rc = boot_read_at(kfd, kernel, setup, img_len < sizeof(setup) ? img_len : sizeof(setup), 0);
@@ -400,7 +400,7 @@ int boot_load_linux(struct vm *vm, const struct boot_request *req, uint64_t *ent
 	}
 
 	if (initrd) {
-		rfd = open_image("initrd", initrd, vm->lowmem_size, &rd_len);
+		rfd = boot_open_image("initrd", initrd, vm->lowmem_size, &rd_len);
 		if (rfd < 0) {
 			rc = rfd == -EFBIG ? -EINVAL : rfd;
 			goto out;

@@ -1,9 +1,7 @@
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <stdint.h>
 #include <xen/xen.h>
@@ -95,39 +93,31 @@ void pvh_entry_state(struct kvm_regs *regs, struct kvm_sregs *sregs, uint32_t en
 /* Reads a whole regular file of at most `limit` bytes into a new buffer. */
 static int read_whole(const char *what, const char *path, uint64_t limit, uint8_t **buf_r, size_t *len_r)
 {
-	struct stat st;
+	uint64_t size;
 	uint8_t *buf;
 	int fd, rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		pr_err("cannot open %s '%s': %s", what, path, strerror(-rc));
-		return rc == -ENOMEM ? rc : -EINVAL;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
-		pr_err("%s '%s' is not a non-empty regular file", what, path);
+	fd = boot_open_image(what, path, limit, &size);
+	if (fd < 0)
+		return fd == -ENOMEM ? fd : -EINVAL;
+	if (size == 0) {
+		pr_err("%s '%s' is empty", what, path);
 		close(fd);
 		return -EINVAL;
 	}
-	if ((uint64_t)st.st_size > limit) {
-		pr_err("%s '%s' (%lld bytes) does not fit in guest memory", what, path, (long long)st.st_size);
-		close(fd);
-		return -EINVAL;
-	}
-	buf = malloc((size_t)st.st_size);
+	buf = malloc((size_t)size);
 	if (!buf) {
 		close(fd);
 		return -ENOMEM;
 	}
-	rc = boot_read_at(fd, path, buf, (size_t)st.st_size, 0);
+	rc = boot_read_at(fd, path, buf, (size_t)size, 0);
 	close(fd);
 	if (rc) {
 		free(buf);
 		return rc;
 	}
 	*buf_r = buf;
-	*len_r = (size_t)st.st_size;
+	*len_r = (size_t)size;
 	return 0;
 }
 

@@ -75,6 +75,9 @@ void boot_params_build(struct boot_params *bp, const struct bzimage *bz, const s
 void boot_write_tables(uint8_t *ram);
 /* Register state of the BSP at a 64-bit entry point. */
 void boot_entry_state(struct kvm_regs *regs, struct kvm_sregs *sregs, uint64_t entry);
+/* `path` opened read-only: a regular file of at most `limit` bytes, its size
+ * in *size_r.  The fd, or -errno (-EFBIG: too large) with a message. */
+int boot_open_image(const char *what, const char *path, uint64_t limit, uint64_t *size_r);
 /* All of len bytes of `path` (open as fd) at off into dst; 0, or -EIO with
  * a message naming the file. */
 int boot_read_at(int fd, const char *path, void *dst, size_t len, off_t off);
