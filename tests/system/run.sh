@@ -73,6 +73,41 @@ if [ -n "${XENKVM_IN_L1:-}" ] && [ $capable != 0 ]; then
 	echo "system: the nested host's KVM cannot run guests either"
 	summary 0 1 0
 fi
+stuck_report() {	# stuck_report SID: what a test that ran out of time is doing
+	local p
+	ps -s "$1" -o pid=,stat=,wchan:24=,etime=,args= 2>/dev/null | sed 's/^/    | /'
+	for p in $(ps -s "$1" -o pid=,stat= 2>/dev/null | awk '$2 ~ /^D/ { print $1 }'); do
+		echo "    kernel stack of $p (uninterruptible):"
+		sed 's/^/    | /' "/proc/$p/stack" 2>/dev/null
+	done
+	echo "    kernel log (last 15 lines):"
+	dmesg 2>/dev/null | tail -n 15 | sed 's/^/    | /'
+}
+# run_limited SECONDS SCRIPT: the script's exit status, 124 if it ran out of time, 125
+# if it could not even be killed then.  Not timeout(1): it would wait for ever on a
+# process stuck in the kernel, and say nothing about where anything was stuck.
+run_limited() {
+	local pid t0=$SECONDS i
+	setsid -w bash "$2" &
+	pid=$!	# a background job is no group leader, so setsid runs bash as this pid
+	while kill -0 "$pid" 2>/dev/null; do
+		if [ $((SECONDS - t0)) -ge "$1" ]; then
+			echo "    over ${1}s; still running:"
+			stuck_report "$pid"
+			pkill -TERM -s "$pid"; sleep 5; pkill -KILL -s "$pid"
+			for ((i = 0; i < 30; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+			if kill -0 "$pid" 2>/dev/null; then
+				echo "    it survives SIGKILL: stuck in the kernel"
+				stuck_report "$pid"
+				return 125
+			fi
+			wait "$pid" 2>/dev/null
+			return 124
+		fi
+		sleep 1
+	done
+	wait "$pid"
+}
 run_tests() {	# run_tests SCRIPT...: runs each, adds to passed/failed/skipped
 	local t n rc start secs limit
 	for t in "$@"; do
@@ -83,13 +118,14 @@ run_tests() {	# run_tests SCRIPT...: runs each, adds to passed/failed/skipped
 		# (XENKVM_TEST_TIMEOUT, when set, still decides).
 		limit=$(sed -n 's/^# xenkvm-system-test-timeout: \([0-9][0-9]*\)$/\1/p' "$t" | head -1)
 		limit=${XENKVM_TEST_TIMEOUT:-${limit:-$per_test}}
-		timeout -k 10 "$limit" bash "$t"
+		run_limited "$limit" "$t"
 		rc=$?
 		secs=$(($(date +%s) - start))
 		case $rc in
 		0) passed=$((passed + 1)); echo "--- $n: passed (${secs}s)" ;;
 		77) skipped=$((skipped + 1)); echo "--- $n: skipped (${secs}s)" ;;
 		124) failed=$((failed + 1)); echo "--- $n: FAILED: timed out after ${limit}s" ;;
+		125) failed=$((failed + 1)); echo "--- $n: FAILED: timed out after ${limit}s, unkillable" ;;
 		*) failed=$((failed + 1)); echo "--- $n: FAILED (exit $rc, ${secs}s)" ;;
 		esac
 	done
