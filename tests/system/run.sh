@@ -14,6 +14,9 @@
 #        XENKVM_L1_TIMEOUT   seconds for the whole nested run (default 3000)
 #        XENKVM_TEST_TIMEOUT seconds for one test script (default 1200, or what its
 #                            line "# xenkvm-system-test-timeout: N" asks for)
+#        XENKVM_L1_FREEZE_RETRIES  times a frozen nested host (l1-run exit 123) may be
+#                            replaced by a fresh one to run again what it interrupted
+#                            (default 2; each freeze is reported with L1's registers)
 #        XENKVM_*            passed on to the tests, also inside the nested host
 # Ends with "system: N passed, N failed, N skipped" (counting test scripts); exit 1 if
 # any failed.
@@ -33,6 +36,7 @@ per_test=${XENKVM_TEST_TIMEOUT:-1200}
 
 summary() {	# summary PASSED FAILED SKIPPED
 	echo "system${XENKVM_IN_L1:+ (nested host)}: $1 passed, $2 failed, $3 skipped"
+	[ "${freezes:-0}" = 0 ] || echo "system: the nested host froze $freezes time(s); what it interrupted ran again"
 	[ "$2" -eq 0 ]
 	exit
 }
@@ -120,6 +124,13 @@ run_tests() {	# run_tests SCRIPT...: runs each, adds to passed/failed/skipped
 		limit=${XENKVM_TEST_TIMEOUT:-${limit:-$per_test}}
 		run_limited "$limit" "$t"
 		rc=$?
+		if [ $rc = 123 ] && [ $freezes -lt $max_freezes ]; then
+			# Its own nested host froze (tests/nested/l1-run's 123): once more in a fresh one
+			freezes=$((freezes + 1))
+			echo "--- $n: its nested host froze (the emulated host, not the test, stopped); again"
+			run_limited "$limit" "$t"
+			rc=$?
+		fi
 		secs=$(($(date +%s) - start))
 		case $rc in
 		0) passed=$((passed + 1)); echo "--- $n: passed (${secs}s)" ;;
@@ -131,6 +142,9 @@ run_tests() {	# run_tests SCRIPT...: runs each, adds to passed/failed/skipped
 	done
 }
 passed=0 failed=0 skipped=0
+# QEMU's software-emulated SVM was seen to freeze the nested host whole (l1-run exit
+# 123, with its registers); what it interrupted runs again, this many times per run.
+freezes=0 max_freezes=${XENKVM_L1_FREEZE_RETRIES:-2}
 
 if [ -z "${XENKVM_IN_L1:-}" ] && { [ "$nested" = always ] || { [ $capable != 0 ] && [ "$nested" != never ]; }; }; then
 	# Tests that start nested hosts themselves say so with a line
@@ -142,22 +156,44 @@ if [ -z "${XENKVM_IN_L1:-}" ] && { [ "$nested" = always ] || { [ $capable != 0 ]
 	done
 	run_tests "${here_tests[@]}"
 	if [ ${#l1_tests[@]} -gt 0 ]; then
-		echo "system: running ${l1_tests[*]} in a nested host (tests/nested/l1-run)"
 		envs=(-e "BUILD=$BUILD" -e XENKVM_IN_L1=1)
 		while read -r v; do envs+=(-e "$v=${!v}"); done < <(compgen -e | grep '^XENKVM_' | grep -v '^XENKVM_IN_L1$')
 		log=$(mktemp "${TMPDIR:-/tmp}/system-run.XXXXXX")
-		"$root/tests/nested/l1-run" -t "${XENKVM_L1_TIMEOUT:-3000}" -w "$root" "${envs[@]}" \
-			-- tests/system/run.sh "${l1_tests[@]}" | tee "$log"
-		rc=${PIPESTATUS[0]}
-		inner=$(sed -n 's/^system (nested host): \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' "$log" | tail -1)
-		rm -f "$log"
-		if [ -n "$inner" ]; then
-			read -r p f s <<<"$inner"
-			passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
-		else
-			echo "system: the nested host ended before its tests did (l1-run exit $rc)"
+		remaining=("${l1_tests[@]}")
+		while :; do
+			echo "system: running ${remaining[*]} in a nested host (tests/nested/l1-run)"
+			"$root/tests/nested/l1-run" -t "${XENKVM_L1_TIMEOUT:-3000}" -w "$root" "${envs[@]}" \
+				-- tests/system/run.sh "${remaining[@]}" | tee "$log"
+			rc=${PIPESTATUS[0]}
+			inner=$(sed -n 's/^system (nested host): \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' "$log" | tail -1)
+			if [ -n "$inner" ]; then
+				read -r p f s <<<"$inner"
+				passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+				break
+			fi
+			# Count what finished; what did not may run again if L1 froze.
+			next=()
+			for t in "${remaining[@]}"; do
+				case $(sed -n "s/^--- ${t%.sh}: \(passed\|skipped\|FAILED\).*/\1/p" "$log" | tail -1) in
+				passed) passed=$((passed + 1)) ;;
+				skipped) skipped=$((skipped + 1)) ;;
+				FAILED) failed=$((failed + 1)) ;;
+				*) next+=("$t") ;;
+				esac
+			done
+			[ ${#next[@]} -gt 0 ] || break
+			if [ "$rc" = 123 ] && [ $freezes -lt $max_freezes ]; then
+				freezes=$((freezes + 1))
+				echo "system: the nested host froze during ${next[0]%.sh} (l1-run exit 123: the" \
+				     "emulated host, not a test, stopped); ${next[*]} again in a fresh one"
+				remaining=("${next[@]}")
+				continue
+			fi
+			echo "system: the nested host ended before its tests did (l1-run exit $rc): ${next[*]} did not finish"
 			failed=$((failed + 1))
-		fi
+			break
+		done
+		rm -f "$log"
 	fi
 	summary $passed $failed $skipped
 fi
