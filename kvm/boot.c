@@ -233,7 +233,6 @@ int boot_read_at(int fd, const char *path, void *dst, size_t len, off_t off)
 
 /* setup_sects is a byte: the setup is at most 256 sectors, boot sector included. */
 #define SETUP_MAX (256 * 512)
-#define BOOT_ALIGN_2M (2ull << 20)
 
 static uint64_t random_u64(void)
 {

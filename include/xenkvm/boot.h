@@ -25,6 +25,7 @@
 #define BOOT_CMDLINE_ADDR  0x20000ull
 #define BOOT_CMDLINE_MAX   0x10000ull
 #define BOOT_KERNEL_ADDR   0x100000ull
+#define BOOT_ALIGN_2M      (2ull << 20)   /* a 64-bit kernel's load alignment */
 #define BOOT_EBDA_START    0x9fc00ull
 #define BOOT_BIOS_START    0xe0000ull  /* ACPI tables live in 0xE0000-0xFFFFF */
 #define BOOT_BIOS_END      0x100000ull
