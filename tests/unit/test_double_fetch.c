@@ -219,20 +219,21 @@ static void blk_put_req(uint8_t *ring, enum blk_abi abi, uint32_t size, uint32_t
 	uint8_t *e = ring + BLK_SRING_HDR + (size_t)(i & (size - 1)) * es;
 	uint64_t x = rnd(s), id = i, sector = x % 1000;
 	uint8_t op = (x >> 8) & 1 ? BLKIF_OP_WRITE : BLKIF_OP_READ;
+	unsigned int nseg;
 
 	memset(e, 0, es);
 	memcpy(e + id_off, &id, 8);
 	memcpy(e + id_off + 8, &sector, 8);
 	if ((x >> 12) % 4 == 0) {
 		uint8_t *desc = gpa(DATA_GPA + (NR_DATA - 1) * 4096ull);
-		uint16_t nseg = (uint16_t)(1 + (x >> 16) % 64);
+		uint16_t nind = (uint16_t)(1 + (x >> 16) % 64);
 		uint32_t page = DATA_REF + NR_DATA - 1;
 
 		e[0] = BLKIF_OP_INDIRECT;
 		e[1] = op;
-		memcpy(e + 2, &nseg, 2);
+		memcpy(e + 2, &nind, 2);
 		memcpy(e + id_off + 20, &page, 4);
-		for (unsigned int k = 0; k < nseg; k++) {
+		for (unsigned int k = 0; k < nind; k++) {
 			uint32_t gref = DATA_REF + k % (NR_DATA - 1);
 
 			memcpy(desc + k * 8, &gref, 4);
@@ -242,8 +243,10 @@ static void blk_put_req(uint8_t *ring, enum blk_abi abi, uint32_t size, uint32_t
 		return;
 	}
 	e[0] = op;
-	e[1] = (uint8_t)(1 + (x >> 16) % BLK_MAX_DIRECT_SEGS);
-	for (unsigned int k = 0; k < e[1]; k++) {
+	/* A local count: the scribbler thread rewrites the ring under us. */
+	nseg = (unsigned int)(1 + (x >> 16) % BLK_MAX_DIRECT_SEGS);
+	e[1] = (uint8_t)nseg;
+	for (unsigned int k = 0; k < nseg; k++) {
 		uint32_t gref = DATA_REF + (uint32_t)((x >> (20 + k)) % NR_DATA);
 
 		memcpy(e + id_off + 16 + k * 8, &gref, 4);
