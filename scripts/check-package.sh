@@ -36,7 +36,7 @@ want xenkvm_*_amd64.deb usr/sbin/xenkvmd usr/sbin/xenkvm usr/lib/xenkvm/xenkvm-d
 	usr/share/man/man5/xenkvm.cfg.5.gz usr/share/man/man8/xenkvmd.8.gz \
 	usr/share/bash-completion/completions/xenkvm
 want xenkvm-dkms_*_all.deb usr/src/xenkvm-kvm-1.0/dkms.conf usr/src/xenkvm-kvm-1.0/Kbuild \
-	usr/src/xenkvm-kvm-1.0/scripts/kvm-kernel/prepare.sh
+	usr/src/xenkvm-kvm-1.0/scripts/kvm-kernel/prepare.sh usr/share/dkms/modules_to_force_install/xenkvm-kvm
 want xenkvm-xl_*_all.deb usr/sbin/xl
 dpkg-deb -I "$tmp"/xenkvm_*_amd64.deb postinst | grep -q "adduser --system" ||
 	{ echo "$prog: FAILED: xenkvm's postinst does not create its system user"; rc=1; }

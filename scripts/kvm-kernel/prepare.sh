@@ -2,9 +2,12 @@
 # prepare.sh: set up kvm/kernel/tree/ so that kbuild (top-level Kbuild -> kvm/kernel/)
 # builds kernel KVER's own KVM modules with CONFIG_KVM_XEN.
 #
-# usage: prepare.sh [--source linux-source-X.Y_VER_all.deb] [--image-version VER] [KVER]
+# usage: prepare.sh [--source linux-source-X.Y_VER_all.deb] [--image-version VER]
+#                   [--cache DIR] [KVER]
 #   KVER              kernel release to build for (default: the running kernel)
 #   --source DEB      use this linux-source package instead of finding one
+#   --cache DIR       keep the extracted source in DIR/src/VER instead of the user's cache
+#                     (dkms.conf: in DKMS's build directory, which goes with the package)
 #   --image-version   the Debian version of linux-image-KVER, for a kernel that is neither
 #                     running nor installed as a package (e.g. building for another machine);
 #                     also taken from $XENKVM_IMAGE_VERSION (how DKMS passes it on)
@@ -24,7 +27,9 @@ while [ $# -gt 0 ]; do
   case $1 in
     --source) src_deb=$(readlink -f "$2"); shift 2 ;;
     --image-version) image_version=$2; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    # (scripts/kvm-kernel/dkms.sh, run by a developer, passes its user's cache on through DKMS)
+    --cache) cache=$(readlink -m "${XENKVM_KMOD_CACHE:-$2}"); shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     -*) die "unknown option $1" ;;
     *) break ;;
   esac

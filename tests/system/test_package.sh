@@ -3,7 +3,8 @@
 # would use them.  Only in a throw-away root (the nested host, or XENKVM_PACKAGE_TEST=1):
 # it installs and removes packages.
 #   - dpkg -i of xenkvm and xenkvm-xl from $BUILD/deb (left there by make check-package);
-#     xenkvm-dkms is not installed here: it needs dkms and the kernel's linux-source
+#     xenkvm-dkms is tested by test_dkms_package.sh (its build needs this machine's CPU
+#     speed and a nested host booted with Debian's stock 6.1 kernel)
 #   - the test guest created with the installed /usr/sbin/xenkvm runs the installed
 #     /usr/sbin/xenkvmd, and `xl list` (xenkvm-xl) shows it
 #   - xenkvm-domains start and stop, run as xenkvm-domains.service runs them (its
