@@ -306,6 +306,11 @@ const char *state_writer_error(const struct state_writer *w)
 	return w->msg;
 }
 
+int state_writer_err(const struct state_writer *w)
+{
+	return w->err;
+}
+
 /* ---- reader --------------------------------------------------------- */
 struct state_reader {
 	bool from_fd;

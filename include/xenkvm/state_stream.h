@@ -66,6 +66,8 @@ int state_writer_finish(struct state_writer *w);
 /* The memory writer's bytes so far (header + finished sections). */
 const uint8_t *state_writer_mem(const struct state_writer *w, size_t *len_r);
 const char *state_writer_error(const struct state_writer *w);
+/* 0, or the first failure's -errno. */
+int state_writer_err(const struct state_writer *w);
 
 /* ---- reading ---------------------------------------------------------- */
 struct state_reader;
