@@ -70,4 +70,21 @@ int gnttab_state_load(struct xen_domain *d, struct state_section *s);
 int evtchn_backend_reattach(struct xen_domain *d, evtchn_port_t be_port, evtchn_backend_fn fn,
 			    void *opaque);
 
+/*
+ * The whole XenStore: tree with permissions, introduced domains, quotas,
+ * and the watches and transactions of the clients the caller names
+ * (the guest's ring connection; in-process backends keep their own).
+ * Transactions are not carried: a restored client's open transaction ids
+ * exist again but their commit fails with EAGAIN, so the guest retries
+ * (docs/SAVE-FORMAT.md).
+ */
+int xs_store_save(struct xs_store *s, struct xs_client *const *clients, unsigned int nr,
+		  struct state_writer *w);
+struct xs_state_load {
+	struct xs_store *s;
+	struct xs_client *const *clients;
+	unsigned int nr;
+};
+void xs_store_state_handler(struct xs_state_load *ctx, struct state_handler *h);
+
 #endif

@@ -5,7 +5,7 @@ xs-dir := xen-compat/xenstore
 xs-engine-y := $(xs-dir)/strmap.o $(xs-dir)/store.o $(xs-dir)/accounting.o \
 	$(xs-dir)/transaction.o $(xs-dir)/watch.o
 xs-y := $(xs-engine-y) $(xs-dir)/wire.o $(xs-dir)/socket.o $(xs-dir)/ring.o $(xs-dir)/domain.o
-core-y += $(xs-y) $(xs-dir)/service.o
+core-y += $(xs-y) $(xs-dir)/service.o $(xs-dir)/store_state.o
 
 # Unit tests link only the xenstore objects they exercise (+ lib/log.o).
 unit-tests += xenstore_store
@@ -21,6 +21,11 @@ unit-tests += xenstore_socket
 test-xenstore_socket-y := tests/unit/test_xenstore_socket.o tests/unit/test_xenstore_util.o \
 	$(xs-engine-y) $(xs-dir)/wire.o $(xs-dir)/socket.o $(xs-dir)/domain.o \
 	lib/unix_listener.o lib/log.o
+
+# Save/restore of the whole store (tree, domains, clients' watches).
+unit-tests += xenstore_state
+test-xenstore_state-y := tests/unit/test_xenstore_state.o tests/unit/test_xenstore_util.o \
+	$(xs-engine-y) $(xs-dir)/store_state.o $(xs-dir)/domain.o lib/state_stream.o lib/log.o
 
 fuzzers += xenstore_wire xenstore_ring
 fuzz-xenstore_wire-y := tests/fuzz/fuzz_xenstore_wire.o $(xs-engine-y) $(xs-dir)/wire.o lib/log.o

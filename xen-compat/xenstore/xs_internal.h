@@ -83,6 +83,7 @@ struct xs_tx {
 	int node_delta;           /* nodes the client's domain gains on commit */
 	struct xs_tx_event *ev_head;
 	struct xs_tx_event **ev_tail;
+	bool doomed;              /* restored from a saved stream: commit fails with EAGAIN */
 };
 
 /* ---- store & clients ------------------------------------------------ */
@@ -146,6 +147,10 @@ bool xs_path_is_child(const char *child, const char *parent);
 /* transaction.c */
 struct xs_tx *xs_tx_find(const struct xs_client *c, uint32_t txid);
 void xs_tx_free(struct xs_tx *tx);
+/* An open transaction of a saved client, back under its id but without
+ * its reads and writes: ops in it see the current tree, commit answers
+ * EAGAIN (store_state.c). */
+int xs_tx_restore_doomed(struct xs_client *c, uint32_t txid);
 /* The transaction's view of path; records it in the read set. */
 int xs_tx_get(struct xs_view *v, const char *path, const struct xs_rec **r);
 int xs_tx_put(struct xs_view *v, const char *path, struct xs_rec *r);
