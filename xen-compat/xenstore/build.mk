@@ -43,3 +43,9 @@ xs-bench-y := bench/xenstore/xs_bench.o $(xs-y) lib/log.o lib/unix_listener.o
 $(BUILD)/bench/xs_bench: $(addprefix $(BUILD)/obj/,$(xs-bench-y))
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ -pthread
+
+# The save/restore loader: xen-compat's sections and the store's, raw
+# streams and well-formed sections with fuzzed payloads.
+fuzzers += state_stream
+fuzz-state_stream-y := tests/fuzz/fuzz_state_stream.o $(xen-core-y) lib/guest_mem.o lib/log.o \
+	tests/unit/xen_fake_vmm.o $(xs-engine-y) $(xs-dir)/store_state.o $(xs-dir)/domain.o
