@@ -347,8 +347,10 @@ static void apply_domain(struct xen_domain *d, struct domain_rec *r)
 			d->vmm->runstate_set(d->opaque, i, v->runstate_gpa[0]);
 		if (v->upcall_vector && d->vmm->upcall_vector_set)
 			d->vmm->upcall_vector_set(d->opaque, i, v->upcall_vector);
+		/* Armed once the ports are back (evtchn_load_h). */
+		if (v->armed_ns)
+			d->vmm->timer_arm(d->opaque, i, 0);
 		v->armed_ns = 0;
-		xen_vcpu_timer_rearm(d, i);
 		shinfo_update_time(d, i);
 	}
 	d->cb_type = (enum xen_callback_type)r->cb_type;
@@ -402,8 +404,12 @@ static int evtchn_load_h(void *opaque, struct state_section *s)
 	}
 	pthread_mutex_lock(&ctx->d->lock);
 	rc = evtchn_state_load(ctx->d, s);
+	ctx->have_evtchn = !rc && !state_section_failed(s) && s->pos == s->len;
+	/* Only now can an expiry find its VIRQ_TIMER port: a deadline that
+	 * passed while the guest was saved fires at once. */
+	for (unsigned int i = 0; ctx->have_evtchn && i < ctx->d->p.nr_vcpus; i++)
+		xen_vcpu_timer_rearm(ctx->d, i);
 	pthread_mutex_unlock(&ctx->d->lock);
-	ctx->have_evtchn = !rc && !state_section_failed(s);
 	return rc;
 }
 

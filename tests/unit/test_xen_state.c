@@ -69,7 +69,7 @@ static evtchn_port_t build_time(struct xen_fake *f, evtchn_port_t *be_r)
 }
 
 struct guest_ports {
-	evtchn_port_t store, ipi, loop_a, loop_b, virq, unbound, be_bound;
+	evtchn_port_t store, ipi, loop_a, loop_b, virq, timer, unbound, be_bound;
 	evtchn_port_t store_be, be_be;
 	uint64_t deadline;
 };
@@ -97,6 +97,9 @@ static void build_guest(struct guest_ports *g)
 	g->loop_b = bi.local_port;
 	CU_ASSERT_EQUAL_FATAL(op(&A, EVTCHNOP_bind_virq, &bv, sizeof(bv)), 0);
 	g->virq = bv.port;
+	bv.virq = VIRQ_TIMER;
+	CU_ASSERT_EQUAL_FATAL(op(&A, EVTCHNOP_bind_virq, &bv, sizeof(bv)), 0);
+	g->timer = bv.port;
 	CU_ASSERT_EQUAL_FATAL(op(&A, EVTCHNOP_alloc_unbound, &au0, sizeof(au0)), 0);
 	g->unbound = au0.port;
 	/* A frontend port a backend bound after boot (blkback, netback). */
@@ -193,8 +196,13 @@ static void test_round_trip(void)
 			       XEN_SI_EVTCHN_PENDING, 512), 0);
 	CU_ASSERT_EQUAL(B.upcall_vector_told[1], 0xf3);
 	CU_ASSERT_EQUAL(xen_domain_get_param(B.d, HVM_PARAM_STORE_PFN), 0xfeffc);
-	/* The Xen timer is armed again at the same absolute deadline. */
+	/* The Xen timer is armed again at the same absolute deadline, and its
+	 * expiry reaches the restored VIRQ_TIMER port. */
 	CU_ASSERT_EQUAL(B.timer[1], g.deadline);
+	CU_ASSERT_FALSE(evtchn_is_pending(B.d, g.timer));
+	B.now = g.deadline;
+	xen_vcpu_timer_expired(B.d, 1);
+	CU_ASSERT(evtchn_is_pending(B.d, g.timer));
 
 	/* Sends behave as in A: the loopback pair, the IPI, VIRQ ports. */
 	CU_ASSERT_FALSE(evtchn_is_pending(B.d, g.loop_b));
