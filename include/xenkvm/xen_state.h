@@ -31,12 +31,14 @@ struct xs_client;
 #define XEN_STATE_EVTCHN    (STATE_ID_XEN_BASE + 2)  /* evtchn.c */
 #define XEN_STATE_GNTTAB    (STATE_ID_XEN_BASE + 3)  /* gnttab.c */
 #define XEN_STATE_XENSTORE  (STATE_ID_XEN_BASE + 4)  /* xenstore/store_state.c */
+#define XEN_STATE_XS_CONN   (STATE_ID_XEN_BASE + 5)  /* xenstore/wire.c */
 
 /* The newest version of each this build writes and reads. */
 #define XEN_STATE_DOMAIN_VERSION    1u
 #define XEN_STATE_EVTCHN_VERSION    1u
 #define XEN_STATE_GNTTAB_VERSION    1u
 #define XEN_STATE_XENSTORE_VERSION  1u
+#define XEN_STATE_XS_CONN_VERSION   1u
 
 #define XEN_STATE_NR_HANDLERS 3
 
@@ -86,5 +88,13 @@ struct xs_state_load {
 	unsigned int nr;
 };
 void xs_store_state_handler(struct xs_state_load *ctx, struct state_handler *h);
+
+/* The guest's XenStore connection: a request read in part and the replies
+ * and events not yet written to its ring (one connection, the guest's).
+ * Loading replaces only those; the connection's client is the one named
+ * to xs_store_save / the xenstore section. */
+struct xs_conn;
+void xs_conn_state_save(struct xs_conn *conn, struct state_writer *w);
+void xs_conn_state_handler(struct xs_conn *conn, struct state_handler *h);
 
 #endif

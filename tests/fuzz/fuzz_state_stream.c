@@ -1,18 +1,20 @@
 /*
  * libFuzzer harness: the state-stream loader with xen-compat's handlers
  * (domain, event channels, grant table) and the XenStore's, loading into
- * a fresh fake domain and store built as xenkvmd builds them.
+ * a fresh fake domain and store built as xenkvmd builds them, with the
+ * guest's XenStore connection (its partial request and output queue).
  *
  * Input: [0] mode.  Mode bit 0 clear: the rest is a raw stream (header,
  * sections, CRCs: the reader's own checks).  Set: the rest is records
  * [selector u8, length u16 LE, payload] written as sections with correct
  * CRCs, so the handlers see arbitrary payloads; the selector picks one of
- * the known section ids (or, 4, the next u32 as the id) and its high bit
+ * the known section ids (or, 5, the next u32 as the id) and its high bit
  * a version of 2.
  *
  * After a load that succeeded the state must be usable: the store passes
  * xs_store_check, the port counts match the table, every backend link
- * points back, and guest sends on every port do not crash.
+ * points back, guest sends on every port do not crash, and the
+ * connection's restored output drains.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -42,7 +44,26 @@ static const struct xs_domain_info di = {
 };
 
 static const uint32_t ids[] = { XEN_STATE_DOMAIN, XEN_STATE_EVTCHN, XEN_STATE_GNTTAB,
-				XEN_STATE_XENSTORE };
+				XEN_STATE_XENSTORE, XEN_STATE_XS_CONN };
+#define NR_IDS (sizeof(ids) / sizeof(ids[0]))
+
+/* The guest's ring as a sink: no input, any output taken. */
+static ssize_t t_read(void *o, void *buf, size_t len)
+{
+	(void)o;
+	(void)buf;
+	(void)len;
+	return 0;
+}
+
+static ssize_t t_write(void *o, const void *buf, size_t len)
+{
+	(void)o;
+	(void)buf;
+	return (ssize_t)len;
+}
+
+static const struct xs_transport_ops t_ops = { .read = t_read, .write = t_write };
 
 static struct state_writer *structured(const uint8_t *p, size_t n)
 {
@@ -57,7 +78,7 @@ static struct state_writer *structured(const uint8_t *p, size_t n)
 
 		p += 3;
 		n -= 3;
-		if ((sel & 0x7f) % 5 == 4 && n >= 4) {
+		if ((sel & 0x7f) % (NR_IDS + 1) == NR_IDS && n >= 4) {
 			id = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
 			     (uint32_t)p[3] << 24;
 			p += 4;
@@ -65,7 +86,7 @@ static struct state_writer *structured(const uint8_t *p, size_t n)
 			if (id == STATE_SECTION_END)
 				id = 1;
 		} else {
-			id = ids[(sel & 0x7f) % 4];
+			id = ids[(sel & 0x7f) % NR_IDS];
 		}
 		if (len > n)
 			len = n;
@@ -79,7 +100,7 @@ static struct state_writer *structured(const uint8_t *p, size_t n)
 	return w;
 }
 
-static void check_loaded(struct xs_store *s)
+static void check_loaded(struct xs_store *s, struct xs_conn *conn)
 {
 	struct xen_domain *d = F.d;
 	const struct evtchn_table *t = &d->evtchn;
@@ -87,6 +108,8 @@ static void check_loaded(struct xs_store *s)
 
 	if (xs_store_check(s))
 		abort();
+	for (int i = 0; i < 4 && xs_conn_want_write(conn); i++)
+		xs_conn_process(conn);
 	for (evtchn_port_t p = 1; p < XEN_2L_MAX_PORTS; p++) {
 		const struct evtchn_port *q = &t->ports[p];
 
@@ -123,13 +146,14 @@ static void check_loaded(struct xs_store *s)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool quiet;
-	struct state_handler h[XEN_STATE_NR_HANDLERS + 1];
+	struct state_handler h[XEN_STATE_NR_HANDLERS + 2];
 	struct xen_state_load xctx;
 	struct xs_state_load sctx;
 	struct xs_client *g, *clients[1];
 	struct state_writer *w = NULL;
 	struct state_reader *r;
 	struct xs_store *s;
+	struct xs_conn *conn;
 	evtchn_port_t gp, bp;
 
 	if (!quiet) {
@@ -143,7 +167,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s = xs_store_new(NULL);
 	if (!s || xs_domain_populate_dom0(s) || xs_domain_populate(s, &di))
 		abort();
-	g = xs_client_new(s, FAKE_DOMID, false, NULL, NULL);
+	conn = xs_conn_new(s, FAKE_DOMID, false, &t_ops, NULL);
+	g = conn ? xs_conn_client(conn) : NULL;
 	if (!g || evtchn_backend_channel(F.d, be_fn, NULL, &gp, &bp))
 		abort();
 	clients[0] = g;
@@ -162,13 +187,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	xen_domain_state_handlers(F.d, &xctx, h);
 	sctx = (struct xs_state_load){ s, clients, 1 };
 	xs_store_state_handler(&sctx, &h[XEN_STATE_NR_HANDLERS]);
-	if (state_reader_header(r) == 0 && state_load(r, h, XEN_STATE_NR_HANDLERS + 1) == 0)
-		check_loaded(s);
+	xs_conn_state_handler(conn, &h[XEN_STATE_NR_HANDLERS + 1]);
+	if (state_reader_header(r) == 0 && state_load(r, h, XEN_STATE_NR_HANDLERS + 2) == 0)
+		check_loaded(s, conn);
 	else if (!state_reader_error(r)[0])
 		abort();   /* every refusal says why */
 	state_reader_free(r);
 	state_writer_free(w);
-	xs_client_free(g);
+	xs_conn_free(conn);
 	xs_store_free(s);
 	xen_fake_fini(&F);
 	return 0;

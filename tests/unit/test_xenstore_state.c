@@ -286,6 +286,113 @@ static void test_client_mismatch(void)
 	destroy(&b);
 }
 
+/* The guest's connection saved with a reply it could not take yet and a
+ * request half read: after the restore the reply comes, and the rest of
+ * the request completes it. */
+static void test_connection(void)
+{
+	static struct xt_pipe pa, pb;
+	struct xs_store *sa, *sb;
+	struct xs_conn *ca, *cb;
+	struct xs_client *clients[1];
+	struct state_writer *w;
+	struct state_reader *r;
+	struct state_handler h[2];
+	struct xs_state_load ctx;
+	struct xt_msg m;
+	uint8_t req[64];
+	size_t n, off = 0, len;
+	const uint8_t *p;
+
+	memset(&pa, 0, sizeof(pa));
+	memset(&pb, 0, sizeof(pb));
+	sa = xs_store_new(NULL);
+	sb = xs_store_new(NULL);
+	CU_ASSERT_FATAL(sa && sb);
+	CU_ASSERT_EQUAL(xs_domain_populate(sa, &di), 0);
+	CU_ASSERT_EQUAL(xs_domain_populate(sb, &di), 0);
+	ca = xs_conn_new(sa, DOMID, false, &xt_pipe_ops, &pa);
+	cb = xs_conn_new(sb, DOMID, false, &xt_pipe_ops, &pb);
+	CU_ASSERT_FATAL(ca && cb);
+
+	pa.block_write = 1;
+	xt_send(&pa, XS_WRITE, 1, 0, "data/x\0val", 10);
+	CU_ASSERT(xs_conn_process(ca) >= 0);
+	CU_ASSERT(xs_conn_want_write(ca));
+	n = xt_encode(req, XS_READ, 2, 0, "data/x", 7);
+	memcpy(pa.in + pa.in_len, req, 20);   /* header and 4 payload bytes */
+	pa.in_len += 20;
+	CU_ASSERT(xs_conn_process(ca) >= 0);
+	CU_ASSERT_EQUAL(pa.in_off, pa.in_len);
+
+	w = state_writer_new_mem("test");
+	clients[0] = xs_conn_client(ca);
+	CU_ASSERT_EQUAL(xs_store_save(sa, clients, 1, w), 0);
+	xs_conn_state_save(ca, w);
+	CU_ASSERT_EQUAL(state_writer_finish(w), 0);
+	p = state_writer_mem(w, &len);
+
+	clients[0] = xs_conn_client(cb);
+	ctx = (struct xs_state_load){ sb, clients, 1 };
+	xs_store_state_handler(&ctx, &h[0]);
+	xs_conn_state_handler(cb, &h[1]);
+	r = state_reader_new_mem(p, len);
+	CU_ASSERT_EQUAL(state_reader_header(r), 0);
+	CU_ASSERT_EQUAL(state_load(r, h, 2), 0);
+	CU_ASSERT_STRING_EQUAL(state_reader_error(r), "");
+	state_reader_free(r);
+	CU_ASSERT_EQUAL(pb.kicks, 1);
+
+	memcpy(pb.in, req + 20, n - 20);
+	pb.in_len = n - 20;
+	CU_ASSERT_EQUAL(xs_conn_process(cb), 1);
+	CU_ASSERT_EQUAL_FATAL(xt_next(pb.out, pb.out_len, &off, &m), 1);
+	CU_ASSERT_EQUAL(m.hdr.type, XS_WRITE);
+	CU_ASSERT_EQUAL(m.hdr.req_id, 1);
+	CU_ASSERT_EQUAL_FATAL(xt_next(pb.out, pb.out_len, &off, &m), 1);
+	CU_ASSERT_EQUAL(m.hdr.type, XS_READ);
+	CU_ASSERT_EQUAL(m.hdr.req_id, 2);
+	CU_ASSERT_EQUAL(m.hdr.len, 3);
+	CU_ASSERT_EQUAL(memcmp(m.data, "val", 3), 0);
+	CU_ASSERT_EQUAL(xt_next(pb.out, pb.out_len, &off, &m), 0);
+
+	/* A queued message whose header disagrees with its length is refused. */
+	{
+		struct state_reader *r2;
+		struct state_section sec;
+		struct state_writer *w2 = state_writer_new_mem("test");
+		uint8_t *copy;
+
+		r2 = state_reader_new_mem(p, len);
+		state_reader_header(r2);
+		while (state_reader_next(r2, &sec) == 1) {
+			if (sec.id != XEN_STATE_XS_CONN)
+				continue;
+			copy = malloc(sec.len);
+			memcpy(copy, sec.data, sec.len);
+			copy[sec.len - 1 - 6] ^= 1;   /* the reply header's len field */
+			state_section_begin(w2, sec.id, sec.version);
+			state_put_bytes(w2, copy, sec.len);
+			state_section_end(w2);
+			free(copy);
+		}
+		state_writer_finish(w2);
+		state_reader_free(r2);
+		p = state_writer_mem(w2, &len);
+		r2 = state_reader_new_mem(p, len);
+		state_reader_header(r2);
+		CU_ASSERT_EQUAL(state_load(r2, &h[1], 1), -EINVAL);
+		CU_ASSERT_PTR_NOT_NULL(strstr(state_reader_error(r2), "header says"));
+		state_reader_free(r2);
+		state_writer_free(w2);
+	}
+	state_writer_free(w);
+	xs_conn_free(ca);
+	xs_conn_free(cb);
+	xs_store_free(sa);
+	xs_store_free(sb);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -296,5 +403,6 @@ int main(void)
 	CU_add_test(s, "save, load into a fresh store, same behaviour", test_round_trip);
 	CU_add_test(s, "every byte corrupted: refused or consistent", test_every_byte_corrupted);
 	CU_add_test(s, "client mismatch refused", test_client_mismatch);
+	CU_add_test(s, "connection: partial request and queued reply", test_connection);
 	return cunit_run(CU_BRM_VERBOSE);
 }
