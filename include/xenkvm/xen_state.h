@@ -31,7 +31,8 @@ struct xs_client;
 #define XEN_STATE_EVTCHN    (STATE_ID_XEN_BASE + 2)  /* evtchn.c */
 #define XEN_STATE_GNTTAB    (STATE_ID_XEN_BASE + 3)  /* gnttab.c */
 #define XEN_STATE_XENSTORE  (STATE_ID_XEN_BASE + 4)  /* xenstore/store_state.c */
-#define XEN_STATE_XS_CONN   (STATE_ID_XEN_BASE + 5)  /* xenstore/wire.c */
+#define XEN_STATE_XS_CONN   (STATE_ID_XEN_BASE + 5)  /* xenstore/wire_state.c */
+#define XEN_STATE_PV_CONSOLE (STATE_ID_XEN_BASE + 6) /* pv_console.c */
 
 /* The newest version of each this build writes and reads. */
 #define XEN_STATE_DOMAIN_VERSION    1u
@@ -39,6 +40,7 @@ struct xs_client;
 #define XEN_STATE_GNTTAB_VERSION    1u
 #define XEN_STATE_XENSTORE_VERSION  1u
 #define XEN_STATE_XS_CONN_VERSION   1u
+#define XEN_STATE_PV_CONSOLE_VERSION 1u
 
 #define XEN_STATE_NR_HANDLERS 3
 
@@ -96,5 +98,11 @@ void xs_store_state_handler(struct xs_state_load *ctx, struct state_handler *h);
 struct xs_conn;
 void xs_conn_state_save(struct xs_conn *conn, struct state_writer *w);
 void xs_conn_state_handler(struct xs_conn *conn, struct state_handler *h);
+
+/* The PV console's own ring indices (the ring itself is guest RAM).  Load
+ * into a console started from the same config; it then pumps the ring. */
+struct pv_console;
+void pv_console_state_save(struct pv_console *pc, struct state_writer *w);
+void pv_console_state_handler(struct pv_console *pc, struct state_handler *h);
 
 #endif
