@@ -859,6 +859,13 @@ void evtchn_state_save(struct xen_domain *d, struct state_writer *w)
 	state_section_end(w);
 }
 
+/* Whose virq_port[] names a VIRQ port: global VIRQs are bound through
+ * vCPU 0 whichever vCPU they notify (evtchn_send_virq). */
+static unsigned int virq_slot(const struct evtchn_port *p)
+{
+	return virq_is_global(p->u) ? 0 : p->vcpu;
+}
+
 /* Every link must point back at its other end, as the ops leave them. */
 static void check_port(struct xen_domain *d, struct state_section *s, const struct evtchn_table *t,
 		       uint32_t nr, uint32_t nr_be, evtchn_port_t port)
@@ -894,9 +901,9 @@ static void check_port(struct xen_domain *d, struct state_section *s, const stru
 		}
 		break;
 	case EVTCHNSTAT_virq:
-		if (p->u >= NR_VIRQS || (virq_is_global(p->u) && p->vcpu))
-			state_section_fail(s, EINVAL, "port %u: VIRQ %u on vCPU %u", port, p->u,
-					   p->vcpu);
+		/* A global VIRQ may notify any vCPU (EVTCHNOP_bind_vcpu). */
+		if (p->u >= NR_VIRQS)
+			state_section_fail(s, EINVAL, "port %u: VIRQ %u", port, p->u);
 		break;
 	case EVTCHNSTAT_ipi:
 		if (p->u || p->remote_dom)
@@ -959,9 +966,10 @@ int evtchn_state_load(struct xen_domain *d, struct state_section *s)
 
 		if (q->state != EVTCHNSTAT_virq)
 			continue;
-		if (virq_seen[q->vcpu] >> q->u & 1)
-			state_section_fail(s, EINVAL, "VIRQ %u of vCPU %u bound twice", q->u, q->vcpu);
-		virq_seen[q->vcpu] |= 1u << q->u;
+		if (virq_seen[virq_slot(q)] >> q->u & 1)
+			state_section_fail(s, EINVAL, "VIRQ %u of vCPU %u bound twice", q->u,
+					   virq_slot(q));
+		virq_seen[virq_slot(q)] |= 1u << q->u;
 	}
 	if (state_section_failed(s) || s->pos != s->len) {
 		free(n);
@@ -989,7 +997,7 @@ int evtchn_state_load(struct xen_domain *d, struct state_section *s)
 		struct evtchn_port *q = &t->ports[p];
 
 		if (q->state == EVTCHNSTAT_virq) {
-			d->vcpus[q->vcpu].virq_port[q->u] = p;
+			d->vcpus[virq_slot(q)].virq_port[q->u] = p;
 			if (q->u == VIRQ_TIMER && d->vmm->timer_virq_set)
 				d->vmm->timer_virq_set(d->opaque, q->vcpu, p);
 		} else if (q->state == EVTCHNSTAT_interdomain && q->remote_dom == 0 &&

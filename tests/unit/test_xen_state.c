@@ -69,7 +69,7 @@ static evtchn_port_t build_time(struct xen_fake *f, evtchn_port_t *be_r)
 }
 
 struct guest_ports {
-	evtchn_port_t store, ipi, loop_a, loop_b, virq, timer, unbound, be_bound;
+	evtchn_port_t store, ipi, loop_a, loop_b, virq, timer, global, unbound, be_bound;
 	evtchn_port_t store_be, be_be;
 	uint64_t deadline;
 };
@@ -100,6 +100,16 @@ static void build_guest(struct guest_ports *g)
 	bv.virq = VIRQ_TIMER;
 	CU_ASSERT_EQUAL_FATAL(op(&A, EVTCHNOP_bind_virq, &bv, sizeof(bv)), 0);
 	g->timer = bv.port;
+	/* A global VIRQ moved to vCPU 1 (IRQ affinity): still bound via vCPU 0. */
+	{
+		struct evtchn_bind_virq gv = { .virq = VIRQ_CON_RING, .vcpu = 0 };
+		struct evtchn_bind_vcpu bvc = { .vcpu = 1 };
+
+		CU_ASSERT_EQUAL_FATAL(op(&A, EVTCHNOP_bind_virq, &gv, sizeof(gv)), 0);
+		g->global = gv.port;
+		bvc.port = gv.port;
+		CU_ASSERT_EQUAL_FATAL(op(&A, EVTCHNOP_bind_vcpu, &bvc, sizeof(bvc)), 0);
+	}
 	CU_ASSERT_EQUAL_FATAL(op(&A, EVTCHNOP_alloc_unbound, &au0, sizeof(au0)), 0);
 	g->unbound = au0.port;
 	/* A frontend port a backend bound after boot (blkback, netback). */
@@ -214,6 +224,11 @@ static void test_round_trip(void)
 	evtchn_send_virq(B.d, 1, VIRQ_DEBUG);
 	pthread_mutex_unlock(&B.d->lock);
 	CU_ASSERT(evtchn_is_pending(B.d, g.virq));
+	CU_ASSERT_FALSE(evtchn_is_pending(B.d, g.global));
+	pthread_mutex_lock(&B.d->lock);
+	evtchn_send_virq(B.d, 0, VIRQ_CON_RING);
+	pthread_mutex_unlock(&B.d->lock);
+	CU_ASSERT(evtchn_is_pending(B.d, g.global));
 	{
 		struct evtchn_bind_virq bv = { .virq = VIRQ_DEBUG, .vcpu = 1 };
 
