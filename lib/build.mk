@@ -8,3 +8,7 @@ unit-tests += journal
 test-journal-y := tests/unit/test_journal.o lib/journal.o lib/log.o
 unit-tests += log
 test-log-y := tests/unit/test_log.o lib/log.o
+# The save/restore stream: sections with ids, versions, lengths and CRCs.
+core-y += lib/state_stream.o
+unit-tests += state_stream
+test-state_stream-y := tests/unit/test_state_stream.o lib/state_stream.o

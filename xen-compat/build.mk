@@ -4,7 +4,8 @@ xen-core-y := xen-compat/xen_domain.o xen-compat/guest_access.o xen-compat/share
 	xen-compat/evtchn.o xen-compat/hypercall.o xen-compat/version.o xen-compat/cpuid.o \
 	xen-compat/hypercall_page.o xen-compat/hypercall_blobs.o xen-compat/hvm.o \
 	xen-compat/memory.o xen-compat/vcpu.o xen-compat/sched.o xen-compat/gnttab.o \
-	xen-compat/physdev.o xen-compat/console_io.o
+	xen-compat/physdev.o xen-compat/console_io.o \
+	xen-compat/xen_domain_state.o lib/state_stream.o
 core-y += $(xen-core-y) xen-compat/pv_console.o \
 	xen-compat/bench_echo.o
 
@@ -39,6 +40,10 @@ unit-tests += xen_ops
 test-xen_ops-y := tests/unit/test_xen_ops.o $(xen-test-y)
 unit-tests += xen_gnttab
 test-xen_gnttab-y := tests/unit/test_xen_gnttab.o $(xen-test-y)
+
+# Save/restore of the domain, event channels and grant table.
+unit-tests += xen_state
+test-xen_state-y := tests/unit/test_xen_state.o $(xen-test-y)
 
 fuzzers += hypercall
 fuzz-hypercall-y := tests/fuzz/fuzz_hypercall.o $(xen-core-y) lib/guest_mem.o lib/log.o

@@ -25,6 +25,7 @@
  * 2-level delivery first; the bits are then written by one party only.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "xenkvm/evtchn.h"
@@ -33,6 +34,7 @@
 #include "xenkvm/xen_domain.h"
 #include "xenkvm/xen_guest_access.h"
 #include "xenkvm/xen_shinfo.h"
+#include "xenkvm/xen_state.h"
 
 static unsigned int nr_ports(const struct xen_domain *d)
 {
@@ -800,4 +802,216 @@ unsigned int evtchn_backend_nr_open(struct xen_domain *d)
 	n = d->evtchn.nr_be_open;
 	pthread_mutex_unlock(&d->lock);
 	return n;
+}
+
+int evtchn_backend_reattach(struct xen_domain *d, evtchn_port_t be_port, evtchn_backend_fn fn,
+			    void *opaque)
+{
+	struct evtchn_be_port *be;
+	int rc = -EINVAL;
+
+	pthread_mutex_lock(&d->lock);
+	be = be_get(d, be_port);
+	if (be) {
+		evtchn_port_t gp = be->guest_port;
+
+		if (gp)
+			port_fast_unbind(d, gp);
+		be->fn = fn;
+		be->opaque = opaque;
+		if (gp && fn)
+			port_fast_bind(d, gp);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return rc;
+}
+
+/* --- save / restore (XEN_STATE_EVTCHN) -------------------------------------------
+ * The port table and the backend ports' links.  Pending and mask bits are
+ * in shared_info (the domain section); the VMM's fast-path bindings and
+ * backend handlers are this process's and are made again on load. */
+
+void evtchn_state_save(struct xen_domain *d, struct state_writer *w)
+{
+	const struct evtchn_table *t = &d->evtchn;
+	uint32_t nr = 1, nr_be = 1;
+
+	for (uint32_t p = 1; p < XEN_2L_MAX_PORTS; p++)
+		if (t->ports[p].state != EVTCHNSTAT_closed)
+			nr = p + 1;
+	for (uint32_t p = 1; p < EVTCHN_BE_MAX_PORTS; p++)
+		if (t->be[p].open)
+			nr_be = p + 1;
+	state_section_begin(w, XEN_STATE_EVTCHN, XEN_STATE_EVTCHN_VERSION);
+	state_put_u32(w, nr);
+	for (uint32_t p = 1; p < nr; p++) {
+		state_put_u8(w, t->ports[p].state);
+		state_put_u16(w, t->ports[p].remote_dom);
+		state_put_u32(w, t->ports[p].vcpu);
+		state_put_u32(w, t->ports[p].u);
+	}
+	state_put_u32(w, nr_be);
+	for (uint32_t p = 1; p < nr_be; p++) {
+		state_put_u8(w, t->be[p].open);
+		state_put_u32(w, t->be[p].guest_port);
+	}
+	state_section_end(w);
+}
+
+/* Whose virq_port[] names a VIRQ port: global VIRQs are bound through
+ * vCPU 0 whichever vCPU they notify (evtchn_send_virq). */
+static unsigned int virq_slot(const struct evtchn_port *p)
+{
+	return virq_is_global(p->u) ? 0 : p->vcpu;
+}
+
+/* Every link must point back at its other end, as the ops leave them. */
+static void check_port(struct xen_domain *d, struct state_section *s, const struct evtchn_table *t,
+		       uint32_t nr, uint32_t nr_be, evtchn_port_t port)
+{
+	const struct evtchn_port *p = &t->ports[port];
+
+	if (p->state == EVTCHNSTAT_closed)
+		return;
+	if (p->vcpu >= d->p.nr_vcpus) {
+		state_section_fail(s, EINVAL, "port %u notifies vCPU %u of %u", port, p->vcpu,
+				   d->p.nr_vcpus);
+		return;
+	}
+	switch (p->state) {
+	case EVTCHNSTAT_unbound:
+		if (p->u || (p->remote_dom >= DOMID_FIRST_RESERVED))
+			state_section_fail(s, EINVAL, "unbound port %u waits for domain %u", port,
+					   p->remote_dom);
+		break;
+	case EVTCHNSTAT_interdomain:
+		if (p->remote_dom == 0) {
+			if (!p->u || p->u >= nr_be || !t->be[p->u].open || t->be[p->u].guest_port != port)
+				state_section_fail(s, EINVAL, "port %u names backend port %u, "
+						   "which does not name it back", port, p->u);
+		} else if (p->remote_dom == d->p.domid) {
+			if (!p->u || p->u >= nr || t->ports[p->u].state != EVTCHNSTAT_interdomain ||
+			    t->ports[p->u].remote_dom != d->p.domid || t->ports[p->u].u != port)
+				state_section_fail(s, EINVAL, "port %u names port %u, "
+						   "which does not name it back", port, p->u);
+		} else {
+			state_section_fail(s, EINVAL, "port %u is bound to domain %u, "
+					   "which this host does not have", port, p->remote_dom);
+		}
+		break;
+	case EVTCHNSTAT_virq:
+		/* A global VIRQ may notify any vCPU (EVTCHNOP_bind_vcpu). */
+		if (p->u >= NR_VIRQS)
+			state_section_fail(s, EINVAL, "port %u: VIRQ %u", port, p->u);
+		break;
+	case EVTCHNSTAT_ipi:
+		if (p->u || p->remote_dom)
+			state_section_fail(s, EINVAL, "IPI port %u with a peer", port);
+		break;
+	default:
+		state_section_fail(s, EINVAL, "port %u in state %u", port, p->state);
+		break;
+	}
+}
+
+int evtchn_state_load(struct xen_domain *d, struct state_section *s)
+{
+	struct evtchn_table *t = &d->evtchn, *n = calloc(1, sizeof(*n));
+	uint32_t nr = 0, nr_be = 0, virq_seen[XEN_MAX_VCPUS] = { 0 };
+
+	if (!n)
+		return -ENOMEM;
+	state_get_u32(s, &nr);
+	if (!state_section_failed(s) && (!nr || nr > nr_ports(d)))
+		state_section_fail(s, EINVAL, "%u ports, the domain has %u (%s layout)", nr,
+				   nr_ports(d), d->long_mode ? "64-bit" : "32-bit");
+	for (uint32_t p = 1; p < nr && !state_section_failed(s); p++) {
+		struct evtchn_port *q = &n->ports[p];
+		uint16_t rd;
+
+		state_get_u8(s, &q->state);
+		state_get_u16(s, &rd);
+		state_get_u32(s, &q->vcpu);
+		state_get_u32(s, &q->u);
+		q->remote_dom = rd;
+		if (q->state != EVTCHNSTAT_closed)
+			n->nr_open++;
+	}
+	state_get_u32(s, &nr_be);
+	if (!state_section_failed(s) && (!nr_be || nr_be > EVTCHN_BE_MAX_PORTS))
+		state_section_fail(s, EINVAL, "%u backend ports, at most %u", nr_be,
+				   EVTCHN_BE_MAX_PORTS);
+	for (uint32_t p = 1; p < nr_be && !state_section_failed(s); p++) {
+		state_get_bool(s, &n->be[p].open);
+		state_get_u32(s, &n->be[p].guest_port);
+		if (n->be[p].open)
+			n->nr_be_open++;
+		else if (n->be[p].guest_port)
+			state_section_fail(s, EINVAL, "closed backend port %u names port %u", p,
+					   n->be[p].guest_port);
+	}
+	for (uint32_t p = 1; p < nr_be && !state_section_failed(s); p++) {
+		evtchn_port_t gp = n->be[p].guest_port;
+
+		if (gp && (gp >= nr || n->ports[gp].state != EVTCHNSTAT_interdomain ||
+			   n->ports[gp].remote_dom != 0 || n->ports[gp].u != p))
+			state_section_fail(s, EINVAL, "backend port %u names port %u, "
+					   "which does not name it back", p, gp);
+	}
+	for (uint32_t p = 1; p < nr && !state_section_failed(s); p++)
+		check_port(d, s, n, nr, nr_be, p);
+	for (uint32_t p = 1; p < nr && !state_section_failed(s); p++) {
+		const struct evtchn_port *q = &n->ports[p];
+
+		if (q->state != EVTCHNSTAT_virq)
+			continue;
+		if (virq_seen[virq_slot(q)] >> q->u & 1)
+			state_section_fail(s, EINVAL, "VIRQ %u of vCPU %u bound twice", q->u,
+					   virq_slot(q));
+		virq_seen[virq_slot(q)] |= 1u << q->u;
+	}
+	if (state_section_failed(s) || s->pos != s->len) {
+		free(n);
+		return 0;
+	}
+
+	/* Undo what the fresh domain told the VMM, then take the saved table;
+	 * backend ports open on both sides keep the fresh backend's handler. */
+	for (evtchn_port_t p = 1; p < XEN_2L_MAX_PORTS; p++)
+		port_fast_unbind(d, p);
+	for (unsigned int v = 0; v < d->p.nr_vcpus; v++) {
+		if (d->vcpus[v].virq_port[VIRQ_TIMER] && d->vmm->timer_virq_set)
+			d->vmm->timer_virq_set(d->opaque, v, 0);
+		memset(d->vcpus[v].virq_port, 0, sizeof(d->vcpus[v].virq_port));
+	}
+	for (uint32_t p = 1; p < EVTCHN_BE_MAX_PORTS; p++) {
+		if (n->be[p].open && t->be[p].open) {
+			n->be[p].fn = t->be[p].fn;
+			n->be[p].opaque = t->be[p].opaque;
+		}
+	}
+	memcpy(t, n, sizeof(*t));
+	free(n);
+	for (evtchn_port_t p = 1; p < XEN_2L_MAX_PORTS; p++) {
+		struct evtchn_port *q = &t->ports[p];
+
+		if (q->state == EVTCHNSTAT_virq) {
+			d->vcpus[virq_slot(q)].virq_port[q->u] = p;
+			if (q->u == VIRQ_TIMER && d->vmm->timer_virq_set)
+				d->vmm->timer_virq_set(d->opaque, q->vcpu, p);
+		} else if (q->state == EVTCHNSTAT_interdomain && q->remote_dom == 0 &&
+			   t->be[q->u].fn) {
+			port_fast_bind(d, p);
+		}
+	}
+	/* Deliver what was pending at the save through the restored route
+	 * (a spurious upcall is harmless: the guest scans its bits). */
+	for (unsigned int v = 0; v < d->p.nr_vcpus; v++) {
+		uint8_t *vi = shinfo_vcpu_info(d, v);
+
+		if (vi && (__atomic_load_n(vi + XEN_VI_UPCALL_PENDING, __ATOMIC_SEQ_CST) & 1))
+			deliver_upcall(d, v);
+	}
+	return 0;
 }

@@ -20,6 +20,7 @@
 #include "xenkvm/log.h"
 #include "xenkvm/xen_domain.h"
 #include "xenkvm/xen_guest_access.h"
+#include "xenkvm/xen_state.h"
 
 #define GNTTABOP_CMD_MASK 0xfffu /* higher bits: Xen's continuation state */
 #define CAS_RETRIES 4            /* an entry changing more often is "unstable" */
@@ -352,4 +353,98 @@ int gnttab_copy_to(struct xen_domain *d, grant_ref_t ref, size_t offset, const v
 		   size_t len)
 {
 	return copy_grant(d, ref, offset, (void *)src, len, true);
+}
+
+/* --- save / restore (XEN_STATE_GNTTAB) -------------------------------------------
+ * Version, size and placement of the table, and the frames' contents (host
+ * pages, not guest RAM).  Backend mappings are this process's: they are
+ * not carried, and GTF_reading/GTF_writing are cleared on load, so a
+ * backend restoring its connection maps its grants again with gnttab_map(). */
+
+void gnttab_state_save(struct xen_domain *d, struct state_writer *w)
+{
+	const struct gnttab *gt = &d->gnttab;
+
+	state_section_begin(w, XEN_STATE_GNTTAB, XEN_STATE_GNTTAB_VERSION);
+	state_put_u32(w, gt->version);
+	state_put_u32(w, gt->max_frames);
+	state_put_u32(w, gt->nr_frames);
+	for (uint32_t i = 0; i < gt->nr_frames; i++) {
+		state_put_u64(w, gt->frames[i].gfn);
+		state_put_bytes(w, gt->frames[i].entries, GUEST_PAGE_SIZE);
+	}
+	state_section_end(w);
+}
+
+int gnttab_state_load(struct xen_domain *d, struct state_section *s)
+{
+	struct gnttab *gt = &d->gnttab;
+	uint32_t version = 0, max_frames = 0, nr = 0;
+	uint64_t gfn[GNTTAB_MAX_FRAMES];
+	const size_t first = s->pos;
+
+	state_get_u32(s, &version);
+	state_get_u32(s, &max_frames);
+	state_get_u32(s, &nr);
+	if (state_section_failed(s))
+		return 0;
+	if (version != 1) {
+		state_section_fail(s, EPROTONOSUPPORT, "grant table version %u (only 1 here)", version);
+		return 0;
+	}
+	if (max_frames != gt->max_frames || !nr || nr > max_frames) {
+		state_section_fail(s, EINVAL, "%u of at most %u frames; this domain allows %u", nr,
+				   max_frames, gt->max_frames);
+		return 0;
+	}
+	if (gt->nr_maps || gt->nr_frames > nr) {
+		state_section_fail(s, EBUSY, "the domain is not fresh (%u frames, %u mappings)",
+				   gt->nr_frames, gt->nr_maps);
+		return 0;
+	}
+	/* Check every placement before changing anything. */
+	for (uint32_t i = 0; i < nr && !state_section_failed(s); i++) {
+		state_get_u64(s, &gfn[i]);
+		if (s->len - s->pos < GUEST_PAGE_SIZE) {
+			state_section_fail(s, EBADMSG, "truncated in frame %u", i);
+			break;
+		}
+		s->pos += GUEST_PAGE_SIZE;
+		if (gfn[i] == XEN_INVALID_GFN)
+			continue;
+		if (gfn[i] > d->p.max_gfn || gfn[i] == d->shinfo_gfn)
+			state_section_fail(s, EINVAL, "frame %u at %#llx: not a frame of this guest%s",
+					   i, (unsigned long long)gfn[i],
+					   gfn[i] == d->shinfo_gfn ? " (shared_info is there)" : "");
+		for (uint32_t k = 0; k < i; k++)
+			if (gfn[k] == gfn[i])
+				state_section_fail(s, EINVAL, "frames %u and %u both at %#llx", k, i,
+						   (unsigned long long)gfn[i]);
+	}
+	if (state_section_failed(s) || s->pos != s->len)
+		return 0;
+	if (!gnttab_frame(d, nr - 1)) {
+		state_section_fail(s, ENOMEM, "no memory for %u frames", nr);
+		return 0;
+	}
+	s->pos = first + 12;
+	for (uint32_t i = 0; i < nr; i++) {
+		struct grant_entry_v1 *e = gt->frames[i].entries;
+		uint64_t g;
+
+		state_get_u64(s, &g);
+		state_get_bytes(s, e, GUEST_PAGE_SIZE);
+		for (size_t k = 0; k < GNTTAB_ENTRIES_PER_FRAME; k++)
+			e[k].flags &= (uint16_t)~(GTF_reading | GTF_writing);
+		if (gfn[i] == XEN_INVALID_GFN) {
+			if (gt->frames[i].gfn != XEN_INVALID_GFN)
+				d->vmm->map_page(d->opaque, gt->frames[i].gfn, NULL);
+			gt->frames[i].gfn = XEN_INVALID_GFN;
+		} else if (gnttab_frame_map(d, i, gfn[i])) {
+			state_section_fail(s, EIO, "the VMM refused frame %u at %#llx", i,
+					   (unsigned long long)gfn[i]);
+			return 0;
+		}
+	}
+	return 0;
 }

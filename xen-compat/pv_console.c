@@ -27,6 +27,7 @@
 #include "xenkvm/pv_console.h"
 #include "xenkvm/xen_abi.h"
 #include "xenkvm/xen_domain.h"
+#include "xenkvm/xen_state.h"
 
 #include <xen/hvm/params.h>
 #include <xen/io/console.h>
@@ -262,4 +263,48 @@ void pv_console_stop(struct pv_console *pc)
 void pv_console_get_stats(const struct pv_console *pc, struct pv_console_stats *st)
 {
 	*st = pc->st;
+}
+
+/* --- save / restore (XEN_STATE_PV_CONSOLE) ---------------------------------------
+ * The ring is guest RAM (the VMM's); ours are the indices we keep
+ * privately.  A restored console that started from 0 would print again
+ * what the guest wrote long ago, or drop what it wrote last. */
+
+void pv_console_state_save(struct pv_console *pc, struct state_writer *w)
+{
+	state_section_begin(w, XEN_STATE_PV_CONSOLE, XEN_STATE_PV_CONSOLE_VERSION);
+	state_put_u32(w, pc->be_port);
+	state_put_u32(w, pc->out_cons);
+	state_put_u32(w, pc->in_prod);
+	state_section_end(w);
+}
+
+static int console_load(void *opaque, struct state_section *s)
+{
+	struct pv_console *pc = opaque;
+	uint32_t be_port, out_cons, in_prod;
+
+	state_get_u32(s, &be_port);
+	state_get_u32(s, &out_cons);
+	state_get_u32(s, &in_prod);
+	if (state_section_failed(s))
+		return 0;
+	/* Built from the same config, the console has the same channel. */
+	if (be_port != pc->be_port) {
+		state_section_fail(s, EINVAL, "saved on backend port %u, this console has %u", be_port,
+				   pc->be_port);
+		return 0;
+	}
+	pc->out_cons = out_cons;
+	pc->in_prod = in_prod;
+	/* What the guest wrote while it was being saved is output now. */
+	if (pc->kick)
+		event_notifier_signal(pc->kick);
+	return 0;
+}
+
+void pv_console_state_handler(struct pv_console *pc, struct state_handler *h)
+{
+	*h = (struct state_handler){ XEN_STATE_PV_CONSOLE, XEN_STATE_PV_CONSOLE_VERSION,
+				     "pv-console", true, console_load, pc };
 }

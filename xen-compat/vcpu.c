@@ -22,7 +22,7 @@
 /* VM assists an HVM guest may enable (Xen's HVM_VM_ASSIST_MASK). */
 #define HVM_VM_ASSIST_MASK (1u << VMASST_TYPE_runstate_update_flag)
 
-static void timer_rearm(struct xen_domain *d, unsigned int vcpu)
+void xen_vcpu_timer_rearm(struct xen_domain *d, unsigned int vcpu)
 {
 	struct xen_vcpu *v = &d->vcpus[vcpu];
 	uint64_t next = v->singleshot_ns;
@@ -38,7 +38,7 @@ static void timer_rearm(struct xen_domain *d, unsigned int vcpu)
 void xen_vcpu_set_singleshot(struct xen_domain *d, unsigned int vcpu, uint64_t deadline)
 {
 	d->vcpus[vcpu].singleshot_ns = deadline;
-	timer_rearm(d, vcpu);
+	xen_vcpu_timer_rearm(d, vcpu);
 }
 
 void xen_vcpu_timer_expired(struct xen_domain *d, unsigned int vcpu)
@@ -64,7 +64,7 @@ void xen_vcpu_timer_expired(struct xen_domain *d, unsigned int vcpu)
 	}
 	if (fire)
 		evtchn_send_virq(d, vcpu, VIRQ_TIMER);
-	timer_rearm(d, vcpu);
+	xen_vcpu_timer_rearm(d, vcpu);
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -229,12 +229,12 @@ static long vcpu_op(struct xen_domain *d, struct xen_hcall *hc, unsigned int cmd
 			return -EINVAL;
 		v->periodic_ns = t.period_ns;
 		v->periodic_next = d->vmm->now_ns(d->opaque) + t.period_ns;
-		timer_rearm(d, vcpu);
+		xen_vcpu_timer_rearm(d, vcpu);
 		return 0;
 	}
 	case VCPUOP_stop_periodic_timer:
 		v->periodic_ns = 0;
-		timer_rearm(d, vcpu);
+		xen_vcpu_timer_rearm(d, vcpu);
 		return 0;
 	case VCPUOP_is_up:
 		/* APs come up through INIT/SIPI, which the VMM owns; report them

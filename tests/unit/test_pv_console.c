@@ -12,6 +12,7 @@
 #include "xenkvm/evtchn.h"
 #include "xenkvm/log.h"
 #include "xenkvm/pv_console.h"
+#include "xenkvm/xen_state.h"
 
 #include <xen/hvm/params.h>
 #include <xen/io/console.h>
@@ -234,6 +235,77 @@ static void test_output_dropped_without_loop(void)
 	stop();
 }
 
+/* Loads a saved console section into pc; 0 or -errno. */
+static int load_console(const uint8_t *p, size_t len)
+{
+	struct state_reader *r = state_reader_new_mem(p, len);
+	struct state_handler h;
+	int rc;
+
+	pv_console_state_handler(pc, &h);
+	rc = state_reader_header(r);
+	if (!rc)
+		rc = state_load(r, &h, 1);
+	state_reader_free(r);
+	return rc;
+}
+
+/* Saved after printing "hello" and before " world": restored with the
+ * ring (guest RAM, copied by the VMM) into a fresh domain's console, it
+ * prints " world" once, neither nothing nor "hello" again; input keeps
+ * its place too. */
+static void test_save_restore(void)
+{
+	static uint8_t ring[4096];
+	struct state_writer *w;
+	const uint8_t *p;
+	size_t len;
+	char buf[64];
+
+	start(NULL, 0);
+	guest_write("hello", 5);
+	CU_ASSERT_EQUAL(pv_console_pump(pc), 5);
+	CU_ASSERT_EQUAL(host_read(buf, sizeof(buf)), 5);
+	CU_ASSERT_EQUAL(write(in_pipe[1], "ab", 2), 2);
+	pv_console_pump(pc);
+	CU_ASSERT_EQUAL(intf->in_prod, 2);
+	guest_write(" world", 6);
+	w = state_writer_new_mem("test");
+	pv_console_state_save(pc, w);
+	CU_ASSERT_EQUAL(state_writer_finish(w), 0);
+	memcpy(ring, intf, sizeof(ring));
+	stop();
+
+	xen_fake_fini(&F);
+	CU_ASSERT_EQUAL_FATAL(xen_fake_init(&F, 1), 0);
+	start(NULL, 0);
+	memcpy(intf, ring, sizeof(ring));
+	p = state_writer_mem(w, &len);
+	CU_ASSERT_EQUAL(load_console(p, len), 0);
+	CU_ASSERT_EQUAL(pv_console_pump(pc), 6);
+	CU_ASSERT_EQUAL(host_read(buf, sizeof(buf)), 6);
+	CU_ASSERT_EQUAL(memcmp(buf, " world", 6), 0);
+	CU_ASSERT_EQUAL(write(in_pipe[1], "c", 1), 1);
+	pv_console_pump(pc);
+	CU_ASSERT_EQUAL(guest_read(buf, sizeof(buf)), 3);
+	CU_ASSERT_EQUAL(memcmp(buf, "abc", 3), 0);
+	stop();
+
+	/* A console on another backend port is not the one that was saved. */
+	xen_fake_fini(&F);
+	CU_ASSERT_EQUAL_FATAL(xen_fake_init(&F, 1), 0);
+	{
+		evtchn_port_t g0, b0;
+
+		CU_ASSERT_EQUAL(evtchn_backend_channel(F.d, NULL, NULL, &g0, &b0), 0);
+		start(NULL, 0);
+		CU_ASSERT_EQUAL(load_console(p, len), -EINVAL);
+		evtchn_backend_close(F.d, b0);
+		stop();
+	}
+	state_writer_free(w);
+}
+
 int main(void)
 {
 	static const struct { const char *name; void (*fn)(void); } tests[] = {
@@ -242,6 +314,7 @@ int main(void)
 		{ "hostile_indices", test_hostile_indices },
 		{ "output_backpressure", test_output_backpressure },
 		{ "output_dropped_without_loop", test_output_dropped_without_loop },
+		{ "save_restore", test_save_restore },
 	};
 	CU_pSuite s;
 

@@ -5,7 +5,7 @@ xs-dir := xen-compat/xenstore
 xs-engine-y := $(xs-dir)/strmap.o $(xs-dir)/store.o $(xs-dir)/accounting.o \
 	$(xs-dir)/transaction.o $(xs-dir)/watch.o
 xs-y := $(xs-engine-y) $(xs-dir)/wire.o $(xs-dir)/socket.o $(xs-dir)/ring.o $(xs-dir)/domain.o
-core-y += $(xs-y) $(xs-dir)/service.o
+core-y += $(xs-y) $(xs-dir)/service.o $(xs-dir)/store_state.o $(xs-dir)/wire_state.o
 
 # Unit tests link only the xenstore objects they exercise (+ lib/log.o).
 unit-tests += xenstore_store
@@ -21,6 +21,12 @@ unit-tests += xenstore_socket
 test-xenstore_socket-y := tests/unit/test_xenstore_socket.o tests/unit/test_xenstore_util.o \
 	$(xs-engine-y) $(xs-dir)/wire.o $(xs-dir)/socket.o $(xs-dir)/domain.o \
 	lib/unix_listener.o lib/log.o
+
+# Save/restore of the whole store (tree, domains, clients' watches).
+unit-tests += xenstore_state
+test-xenstore_state-y := tests/unit/test_xenstore_state.o tests/unit/test_xenstore_util.o \
+	$(xs-engine-y) $(xs-dir)/store_state.o $(xs-dir)/wire.o $(xs-dir)/wire_state.o \
+	$(xs-dir)/domain.o lib/state_stream.o lib/log.o
 
 fuzzers += xenstore_wire xenstore_ring
 fuzz-xenstore_wire-y := tests/fuzz/fuzz_xenstore_wire.o $(xs-engine-y) $(xs-dir)/wire.o lib/log.o
@@ -38,3 +44,10 @@ xs-bench-y := bench/xenstore/xs_bench.o $(xs-y) lib/log.o lib/unix_listener.o
 $(BUILD)/bench/xs_bench: $(addprefix $(BUILD)/obj/,$(xs-bench-y))
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ -pthread
+
+# The save/restore loader: xen-compat's sections and the store's, raw
+# streams and well-formed sections with fuzzed payloads.
+fuzzers += state_stream
+fuzz-state_stream-y := tests/fuzz/fuzz_state_stream.o $(xen-core-y) lib/guest_mem.o lib/log.o \
+	tests/unit/xen_fake_vmm.o $(xs-engine-y) $(xs-dir)/store_state.o $(xs-dir)/domain.o \
+	$(xs-dir)/wire.o $(xs-dir)/wire_state.o

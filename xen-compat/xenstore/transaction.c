@@ -82,6 +82,37 @@ void xs_tx_free(struct xs_tx *tx)
 	free(tx);
 }
 
+static struct xs_tx *tx_new(void)
+{
+	struct xs_tx *tx = calloc(1, sizeof(*tx));
+
+	if (!tx)
+		return NULL;
+	if (strmap_init(&tx->ents)) {
+		free(tx);
+		return NULL;
+	}
+	tx->ev_tail = &tx->ev_head;
+	return tx;
+}
+
+int xs_tx_restore_doomed(struct xs_client *c, uint32_t txid)
+{
+	struct xs_tx *tx;
+
+	if (!txid || xs_tx_find(c, txid))
+		return -EINVAL;
+	tx = tx_new();
+	if (!tx)
+		return -ENOMEM;
+	tx->id = txid;
+	tx->doomed = true;
+	tx->next = c->txs;
+	c->txs = tx;
+	c->nr_txs++;
+	return 0;
+}
+
 int xs_tx_start(struct xs_client *c, uint32_t *txid_r)
 {
 	const struct xs_quota *q = &c->s->q;
@@ -89,14 +120,9 @@ int xs_tx_start(struct xs_client *c, uint32_t *txid_r)
 
 	if (!c->priv && q->transactions_per_conn && c->nr_txs >= q->transactions_per_conn)
 		return -ENOSPC;
-	tx = calloc(1, sizeof(*tx));
+	tx = tx_new();
 	if (!tx)
 		return -ENOMEM;
-	if (strmap_init(&tx->ents)) {
-		free(tx);
-		return -ENOMEM;
-	}
-	tx->ev_tail = &tx->ev_head;
 	/* Ids are opaque to clients; never 0 (no transaction), never one
 	 * this client still holds after the counter wraps. */
 	do {
@@ -248,7 +274,7 @@ int xs_tx_end(struct xs_client *c, uint32_t txid, bool commit)
 		return -ENOENT;
 	if (!commit)
 		goto out;
-	if (strmap_foreach(&tx->ents, tx_validate_ent, s)) {
+	if (tx->doomed || strmap_foreach(&tx->ents, tx_validate_ent, s)) {
 		rc = -EAGAIN;
 		goto out;
 	}

@@ -27,36 +27,6 @@
  * starve the others served by the same thread. */
 #define WIRE_MAX_ROUNDS 64
 
-struct wire_msg {
-	struct wire_msg *next;
-	bool event;
-	size_t len;   /* header + payload */
-	size_t done;  /* bytes the transport has taken */
-	char buf[];
-};
-
-struct xs_conn {
-	struct xs_store *s;
-	struct xs_client *client;
-	const struct xs_transport_ops *ops;
-	void *opaque;
-	bool priv;
-	bool processing;          /* inside xs_conn_process: output follows anyway */
-	enum xs_conn_error error;
-
-	bool in_hdr;
-	size_t in_used;
-	struct xsd_sockmsg hdr;
-	char in[XENSTORE_PAYLOAD_MAX + 1]; /* +1: a NUL after any payload */
-
-	struct wire_msg *out_head;
-	struct wire_msg **out_tail;
-	size_t out_bytes;
-	unsigned int out_replies;
-	struct xs_buf reply;
-	struct xs_conn_stats stats;
-};
-
 /* A request as handlers see it: the payload has a NUL after its end. */
 struct wire_req {
 	uint32_t type;
@@ -573,7 +543,7 @@ struct xs_conn *xs_conn_new(struct xs_store *s, unsigned int domid, bool privile
 	return conn;
 }
 
-static void conn_drop_output(struct xs_conn *conn)
+void xs_conn_drop_output(struct xs_conn *conn)
 {
 	struct wire_msg *m;
 
@@ -590,7 +560,7 @@ void xs_conn_reset(struct xs_conn *conn)
 {
 	conn->in_hdr = true;
 	conn->in_used = 0;
-	conn_drop_output(conn);
+	xs_conn_drop_output(conn);
 	xs_client_reset(conn->client);
 	conn->error = XS_CONN_OK;
 }
@@ -599,7 +569,7 @@ void xs_conn_free(struct xs_conn *conn)
 {
 	if (!conn)
 		return;
-	conn_drop_output(conn);
+	xs_conn_drop_output(conn);
 	xs_client_free(conn->client);
 	xs_buf_free(&conn->reply);
 	free(conn);
@@ -611,7 +581,7 @@ static void conn_fail(struct xs_conn *conn, enum xs_conn_error err)
 		return;
 	conn->error = err;
 	/* Nothing more will be read or sent: give back watches & transactions. */
-	conn_drop_output(conn);
+	xs_conn_drop_output(conn);
 	xs_client_reset(conn->client);
 }
 

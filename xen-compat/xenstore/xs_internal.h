@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <xen/io/xs_wire.h>
+
 #include "xenkvm/xenstore.h"
 
 /* ---- strmap.c: string-keyed hash map (keys copied, values borrowed) ---- */
@@ -83,6 +85,7 @@ struct xs_tx {
 	int node_delta;           /* nodes the client's domain gains on commit */
 	struct xs_tx_event *ev_head;
 	struct xs_tx_event **ev_tail;
+	bool doomed;              /* restored from a saved stream: commit fails with EAGAIN */
 };
 
 /* ---- store & clients ------------------------------------------------ */
@@ -146,6 +149,10 @@ bool xs_path_is_child(const char *child, const char *parent);
 /* transaction.c */
 struct xs_tx *xs_tx_find(const struct xs_client *c, uint32_t txid);
 void xs_tx_free(struct xs_tx *tx);
+/* An open transaction of a saved client, back under its id but without
+ * its reads and writes: ops in it see the current tree, commit answers
+ * EAGAIN (store_state.c). */
+int xs_tx_restore_doomed(struct xs_client *c, uint32_t txid);
 /* The transaction's view of path; records it in the read set. */
 int xs_tx_get(struct xs_view *v, const char *path, const struct xs_rec **r);
 int xs_tx_put(struct xs_view *v, const char *path, struct xs_rec *r);
@@ -156,5 +163,38 @@ int xs_tx_queue_event(struct xs_tx *tx, const char *path, bool exact,
 void xs_watch_fire(struct xs_store *s, const char *path, bool exact,
 		   const struct xs_perm *old_perms, unsigned int nr_old);
 void xs_watch_free_all(struct xs_client *c);
+
+/* ---- a connection (wire.c; its saved state: wire_state.c) -------------- */
+struct wire_msg {
+	struct wire_msg *next;
+	bool event;
+	size_t len;   /* header + payload */
+	size_t done;  /* bytes the transport has taken */
+	char buf[];
+};
+
+struct xs_conn {
+	struct xs_store *s;
+	struct xs_client *client;
+	const struct xs_transport_ops *ops;
+	void *opaque;
+	bool priv;
+	bool processing;          /* inside xs_conn_process: output follows anyway */
+	enum xs_conn_error error;
+
+	bool in_hdr;
+	size_t in_used;
+	struct xsd_sockmsg hdr;
+	char in[XENSTORE_PAYLOAD_MAX + 1]; /* +1: a NUL after any payload */
+
+	struct wire_msg *out_head;
+	struct wire_msg **out_tail;
+	size_t out_bytes;
+	unsigned int out_replies;
+	struct xs_buf reply;
+	struct xs_conn_stats stats;
+};
+
+void xs_conn_drop_output(struct xs_conn *conn);
 
 #endif
