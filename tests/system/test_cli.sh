@@ -357,9 +357,19 @@ fi
 
 # ============================== C. the real xenkvmd =================================
 echo "C. the real xenkvmd with the test guest"
-# guest_cmd SECONDS CMD: types CMD into the guest's shell, keeps the console SECONDS
+# guest_cmd SECONDS CMD: types CMD into the guest's shell and keeps the console until
+# the command has finished (its XK-DONE line) or SECONDS have passed; prints the output.
+# Waiting for the marker, not a fixed time: on a loaded host a dd took longer than 8 s.
 guest_cmd() {
-	{ sleep 1; echo "$2"; sleep "$1"; } | timeout $(($1 + 15)) "$cli" console xkcli 2>&1 | tr -d '\r'
+	local f i
+	f=$(mktemp "${TMPDIR:-/tmp}/guest_cmd.XXXXXX")
+	{
+		sleep 1
+		printf '%s\necho XK-DONE\n' "$2"
+		for ((i = 0; i < $1 * 5; i++)); do grep -aq '^XK-DONE' "$f" && break; sleep 0.2; done
+	} | timeout $(($1 + 15)) "$cli" console xkcli >"$f" 2>&1
+	tr -d '\r' <"$f"
+	rm -f "$f"
 }
 # mem_is MIB: waits (up to a minute) for list's Mem column to show MIB
 mem_is() {
@@ -374,7 +384,7 @@ mem_is() {
 rss_kib() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null; }
 # pwrbtn_count: the guest's count of ACPI fixed power-button events
 pwrbtn_count() {
-	guest_cmd 2 'sed "s/^ */XK-PWRBTN=/" /sys/firmware/acpi/interrupts/ff_pwr_btn' |
+	guest_cmd 20 'sed "s/^ */XK-PWRBTN=/" /sys/firmware/acpi/interrupts/ff_pwr_btn' |
 		sed -n 's/^XK-PWRBTN=\([0-9]*\) .*/\1/p' | tail -1
 }
 # xl trigger and the ACPI fallback of shutdown.  The guest loads Debian's ACPI button
@@ -382,7 +392,7 @@ pwrbtn_count() {
 # has nothing that powers off on it).
 triggers() {
 	local con n0 n1 n2
-	con=$(guest_cmd 2 'insmod /lib/modules/$(uname -r)/button.ko; echo XK-BUTTON=$?')
+	con=$(guest_cmd 20 'insmod /lib/modules/$(uname -r)/button.ko; echo XK-BUTTON=$?')
 	has "$con" -q '^XK-BUTTON=0' || { fail "insmod button.ko"; show "$con"; }
 	n0=$(pwrbtn_count)
 	x trigger xkcli power; expect "trigger power" 0
@@ -404,7 +414,7 @@ triggers() {
 	expect "feature-poweroff and -reboot restored" 0
 	x trigger xkcli nmi; expect "trigger nmi" 0
 	sleep 2
-	con=$(guest_cmd 1 'echo XK-NMI')
+	con=$(guest_cmd 10 'echo XK-NMI')
 	has "$con" -q "NMI received for unknown reason" &&
 		ok "trigger nmi: the guest's kernel reported the NMI" ||
 		{ fail "trigger nmi: no 'NMI received' on the console"; show "$con"; }
@@ -421,7 +431,7 @@ balloon() {
 	x list --json
 	pid=$(printf '%s\n' "$out" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p' | head -1)
 	# dirty 128 MiB of guest RAM and free it again: pages the balloon can take
-	con=$(guest_cmd 8 'dd if=/dev/zero of=/fill bs=1M count=128 2>/dev/null; rm -f /fill;
+	con=$(guest_cmd 60 'dd if=/dev/zero of=/fill bs=1M count=128 2>/dev/null; rm -f /fill;
 cat /sys/devices/system/xen_memory/xen_memory0/info/current_kb | sed "s/^/XK-CUR=/"')
 	cur0=$(printf '%s\n' "$con" | sed -n 's/^XK-CUR=\([0-9]*\)$/\1/p' | tail -1)
 	rss0=$(rss_kib "$pid")
@@ -436,7 +446,7 @@ cat /sys/devices/system/xen_memory/xen_memory0/info/current_kb | sed "s/^/XK-CUR
 	else
 		fail "the daemon's RSS went from '$rss0' to '$rss1' KiB (48 MiB less expected)"
 	fi
-	con=$(guest_cmd 3 'cat /sys/devices/system/xen_memory/xen_memory0/info/current_kb | sed "s/^/XK-CUR=/"')
+	con=$(guest_cmd 30 'cat /sys/devices/system/xen_memory/xen_memory0/info/current_kb | sed "s/^/XK-CUR=/"')
 	cur1=$(printf '%s\n' "$con" | sed -n 's/^XK-CUR=\([0-9]*\)$/\1/p' | tail -1)
 	if [ -n "$cur0" ] && [ -n "$cur1" ] && [ $((cur0 - cur1)) = $((160 << 10)) ]; then
 		ok "the guest's balloon holds 160 MiB (current_kb $cur0 -> $cur1)"
@@ -505,7 +515,7 @@ partc() {
 	# xl sysrq: Linux's Xen shutdown watcher runs the key and clears control/sysrq
 	x sysrq xkcli h; expect "sysrq xkcli h" 0
 	sleep 2
-	con=$(guest_cmd 1 'echo XK-SYSRQ')
+	con=$(guest_cmd 10 'echo XK-SYSRQ')
 	has "$con" -q "sysrq: HELP" && ok "sysrq h: the guest's kernel printed its SysRq help" ||
 		{ fail "sysrq h: no 'sysrq: HELP' on the console"; show "$con"; }
 	x xenstore-read xkcli control/sysrq; expect "sysrq: the guest cleared control/sysrq" 0 "^$"
