@@ -12,3 +12,9 @@ all: $(BUILD)/vm-state-roundtrip
 $(BUILD)/vm-state-roundtrip: $(BUILD)/obj/tests/system/vm-state-roundtrip.o $(BUILD)/libxenkvm.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(ldlibs-y) -lpthread
+# A whole machine (serial, RTC, ACPI PM too) with the tg64 test guest counting.
+all: $(BUILD)/machine-state-roundtrip
+
+$(BUILD)/machine-state-roundtrip: $(BUILD)/obj/tests/system/machine-state-roundtrip.o $(BUILD)/libxenkvm.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(ldlibs-y) -lpthread
