@@ -246,3 +246,47 @@ void acpi_pm_destroy(struct acpi_pm *pm)
 {
 	free(pm);
 }
+
+/* ---- the state stream ---------------------------------------------------- */
+
+void acpi_pm_state_save(struct acpi_pm *pm, struct state_writer *w)
+{
+	pthread_mutex_lock(&pm->lock);
+	state_section_begin(w, ACPI_PM_STATE_ID, ACPI_PM_STATE_VERSION);
+	state_put_u16(w, pm->pm1_sts);
+	state_put_u16(w, pm->pm1_en);
+	state_put_u16(w, pm->pm1_cnt);
+	state_put_u8(w, pm->port92);
+	pthread_mutex_unlock(&pm->lock);
+	state_section_end(w);
+}
+
+static int acpi_pm_state_load(void *opaque, struct state_section *s)
+{
+	struct acpi_pm *pm = opaque;
+	uint16_t sts, en, cnt;
+	uint8_t p92;
+
+	state_get_u16(s, &sts);
+	state_get_u16(s, &en);
+	state_get_u16(s, &cnt);
+	state_get_u8(s, &p92);
+	if (!state_section_failed(s) && (cnt & ACPI_PM1_CNT_SLP_EN))
+		state_section_fail(s, EINVAL, "PM1 control %#x has SLP_EN set (a sleep in progress)", cnt);
+	if (state_section_failed(s))
+		return -EBADMSG;
+	pthread_mutex_lock(&pm->lock);
+	pm->pm1_sts = sts;
+	pm->pm1_en = en;
+	pm->pm1_cnt = cnt;
+	pm->port92 = p92;
+	sci_update(pm);
+	pthread_mutex_unlock(&pm->lock);
+	return 0;
+}
+
+void acpi_pm_state_handler(struct acpi_pm *pm, struct state_handler *h)
+{
+	*h = (struct state_handler){ ACPI_PM_STATE_ID, ACPI_PM_STATE_VERSION, "vm-acpi-pm", true,
+				     acpi_pm_state_load, pm };
+}

@@ -144,3 +144,38 @@ void rtc_destroy(struct rtc *rtc)
 {
 	free(rtc);
 }
+
+/* ---- the state stream ---------------------------------------------------- */
+
+void rtc_state_save(struct rtc *r, struct state_writer *w)
+{
+	pthread_mutex_lock(&r->lock);
+	state_section_begin(w, RTC_STATE_ID, RTC_STATE_VERSION);
+	state_put_u8(w, r->index);
+	state_put_bytes(w, r->cmos, sizeof(r->cmos));
+	pthread_mutex_unlock(&r->lock);
+	state_section_end(w);
+}
+
+static int rtc_state_load(void *opaque, struct state_section *s)
+{
+	struct rtc *r = opaque;
+	uint8_t index, cmos[sizeof(r->cmos)];
+
+	state_get_u8(s, &index);
+	state_get_bytes(s, cmos, sizeof(cmos));
+	if (!state_section_failed(s) && index >= sizeof(cmos))
+		state_section_fail(s, EINVAL, "CMOS index %u (at most %zu)", index, sizeof(cmos) - 1);
+	if (state_section_failed(s))
+		return -EBADMSG;
+	pthread_mutex_lock(&r->lock);
+	r->index = index;
+	memcpy(r->cmos, cmos, sizeof(cmos));
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
+void rtc_state_handler(struct rtc *r, struct state_handler *h)
+{
+	*h = (struct state_handler){ RTC_STATE_ID, RTC_STATE_VERSION, "vm-rtc", true, rtc_state_load, r };
+}

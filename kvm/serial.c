@@ -8,6 +8,7 @@
 
 #include "xenkvm/log.h"
 #include "xenkvm/serial.h"
+#include "xenkvm/state_stream.h"
 #include "xenkvm/vm.h"
 #include "xenkvm/thread_role.h"
 
@@ -359,4 +360,71 @@ void serial_destroy(struct serial *s)
 		pthread_join(s->reader, NULL);
 	}
 	free(s);
+}
+
+/* ---- the state stream ---------------------------------------------------- */
+
+void serial_state_save(struct serial *s, struct state_writer *w)
+{
+	pthread_mutex_lock(&s->lock);
+	state_section_begin(w, SERIAL_STATE_ID, SERIAL_STATE_VERSION);
+	state_put_u8(w, s->ier);
+	state_put_u8(w, s->iir_thri_pending);
+	state_put_u8(w, s->fcr);
+	state_put_u8(w, s->lcr);
+	state_put_u8(w, s->mcr);
+	state_put_u8(w, s->scr);
+	state_put_u8(w, s->dll);
+	state_put_u8(w, s->dlm);
+	state_put_u8(w, (uint8_t)s->rx_count);
+	for (unsigned int i = 0; i < s->rx_count; i++)
+		state_put_u8(w, s->rx[(s->rx_head + i) % RX_FIFO]);
+	pthread_mutex_unlock(&s->lock);
+	state_section_end(w);
+}
+
+static int serial_state_load(void *opaque, struct state_section *sec)
+{
+	struct serial *s = opaque;
+	uint8_t ier, thri, fcr, lcr, mcr, scr, dll, dlm, n, rx[RX_FIFO];
+
+	state_get_u8(sec, &ier);
+	state_get_u8(sec, &thri);
+	state_get_u8(sec, &fcr);
+	state_get_u8(sec, &lcr);
+	state_get_u8(sec, &mcr);
+	state_get_u8(sec, &scr);
+	state_get_u8(sec, &dll);
+	state_get_u8(sec, &dlm);
+	state_get_u8(sec, &n);
+	if (!state_section_failed(sec) && (n > RX_FIFO || thri > 1 || ier & 0xf0))
+		state_section_fail(sec, EINVAL, "UART state out of range (FIFO %u, THRI %u, IER %#x)", n,
+				   thri, ier);
+	if (!state_section_failed(sec))
+		state_get_bytes(sec, rx, n);
+	if (state_section_failed(sec))
+		return -EBADMSG;
+	pthread_mutex_lock(&s->lock);
+	s->ier = ier;
+	s->iir_thri_pending = thri;
+	s->fcr = fcr;
+	s->lcr = lcr;
+	s->mcr = mcr;
+	s->scr = scr;
+	s->dll = dll;
+	s->dlm = dlm;
+	memcpy(s->rx, rx, n);
+	s->rx_head = 0;
+	s->rx_count = n;
+	/* the line as the saved UART drove it; the fresh one has it low */
+	s->irq_level = 0;
+	serial_update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+void serial_state_handler(struct serial *s, struct state_handler *h)
+{
+	*h = (struct state_handler){ SERIAL_STATE_ID, SERIAL_STATE_VERSION, "vm-serial", true,
+				     serial_state_load, s };
 }

@@ -277,6 +277,68 @@ static void vcpu_handle_system_event(struct vcpu *vcpu)
 	}
 }
 
+/* One exit KVM_RUN returned, to whoever handles it. */
+static void vcpu_dispatch_exit(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+	struct kvm_run *run = vcpu->run;
+
+	vcpu->nr_exits++;
+	if (vcpu->stats)
+		vcpu_account_exit(vcpu);
+	/* The Xen personality sees exits first: its hypercall port and MSR. */
+	if (vm->exit_hook && run->exit_reason != KVM_EXIT_MMIO &&
+	    vm->exit_hook(vm->exit_hook_opaque, vcpu))
+		return;
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		vcpu_handle_io(vcpu);
+		break;
+	case KVM_EXIT_MMIO:
+		vcpu_handle_mmio(vcpu);
+		break;
+	case KVM_EXIT_INTR:
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		/* A triple fault: what a crashed kernel (or a last-resort reboot) does. */
+		vcpu_fatal(vcpu, VM_EXIT_CRASH, "triple fault");
+		break;
+	case KVM_EXIT_SYSTEM_EVENT:
+		vcpu_handle_system_event(vcpu);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		vcpu_fatal(vcpu, VM_EXIT_CRASH, "KVM internal error (emulation failure?)");
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		vcpu_fatal(vcpu, VM_EXIT_ERROR, "VM entry failed");
+		break;
+	default:
+		vcpu_fatal(vcpu, VM_EXIT_ERROR, "unhandled KVM exit");
+		break;
+	}
+}
+
+/*
+ * An exit handled in userspace (an IN's data, an MMIO read) is finished
+ * by KVM on the next KVM_RUN; immediate_exit makes that run return before
+ * entering the guest, so a parked vCPU's registers are complete.
+ */
+static void vcpu_complete_exit(struct vcpu *vcpu)
+{
+	/* A string I/O instruction may need more exits to finish: handle
+	 * them until KVM returns without one. */
+	for (int i = 0; i < 4096; i++) {
+		int rc;
+
+		vcpu->run->immediate_exit = 1;
+		rc = ioctl(vcpu->fd, KVM_RUN, 0);
+		vcpu->run->immediate_exit = 0;
+		if (rc < 0)
+			return;
+		vcpu_dispatch_exit(vcpu);
+	}
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -292,9 +354,13 @@ static void *vcpu_thread(void *arg)
 
 	while (!__atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE)) {
 		if (__atomic_load_n(&vm->paused, __ATOMIC_ACQUIRE)) {
+			vcpu_complete_exit(vcpu);
 			pthread_mutex_lock(&vm->stop_lock);
+			vm->nr_parked++;
+			pthread_cond_broadcast(&vm->stop_cond);
 			while (vm->paused && !vm->stopping)
 				pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
+			vm->nr_parked--;
 			pthread_mutex_unlock(&vm->stop_lock);
 			continue;
 		}
@@ -309,39 +375,7 @@ static void *vcpu_thread(void *arg)
 			vm_request_stop(vm, VM_EXIT_ERROR, "KVM_RUN failed on vCPU %u", vcpu->id);
 			break;
 		}
-		vcpu->nr_exits++;
-		if (vcpu->stats)
-			vcpu_account_exit(vcpu);
-		/* The Xen personality sees exits first: its hypercall port and MSR. */
-		if (vm->exit_hook && run->exit_reason != KVM_EXIT_MMIO &&
-		    vm->exit_hook(vm->exit_hook_opaque, vcpu))
-			continue;
-		switch (run->exit_reason) {
-		case KVM_EXIT_IO:
-			vcpu_handle_io(vcpu);
-			break;
-		case KVM_EXIT_MMIO:
-			vcpu_handle_mmio(vcpu);
-			break;
-		case KVM_EXIT_INTR:
-			break;
-		case KVM_EXIT_SHUTDOWN:
-			/* A triple fault: what a crashed kernel (or a last-resort reboot) does. */
-			vcpu_fatal(vcpu, VM_EXIT_CRASH, "triple fault");
-			break;
-		case KVM_EXIT_SYSTEM_EVENT:
-			vcpu_handle_system_event(vcpu);
-			break;
-		case KVM_EXIT_INTERNAL_ERROR:
-			vcpu_fatal(vcpu, VM_EXIT_CRASH, "KVM internal error (emulation failure?)");
-			break;
-		case KVM_EXIT_FAIL_ENTRY:
-			vcpu_fatal(vcpu, VM_EXIT_ERROR, "VM entry failed");
-			break;
-		default:
-			vcpu_fatal(vcpu, VM_EXIT_ERROR, "unhandled KVM exit");
-			break;
-		}
+		vcpu_dispatch_exit(vcpu);
 	}
 	vcpu_current_run = NULL;
 	return NULL;

@@ -396,6 +396,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		pr_err("KVM_CREATE_PIT2: %s", strerror(errno));
 		return rc;
 	}
+	vm->has_pit = !cfg->no_pit;
 	rc = vm_setup_memory(vm, cfg->memory_mib);
 	if (rc)
 		return rc;
@@ -490,6 +491,28 @@ void vm_set_paused(struct vm *vm, bool paused)
 	if (paused && vm->vcpus)
 		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 			vcpu_kick(vm->vcpus[i]);
+}
+
+int vm_pause_sync(struct vm *vm)
+{
+	struct timespec deadline;
+	unsigned int running = 0;
+	int rc = 0;
+
+	vm_set_paused(vm, true);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		running += vm->vcpus[i]->thread_started;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 10;
+	pthread_mutex_lock(&vm->stop_lock);
+	while (vm->nr_parked < running && !vm->stopping && !rc)
+		rc = pthread_cond_timedwait(&vm->stop_cond, &vm->stop_lock, &deadline);
+	if (vm->stopping)
+		rc = -ESHUTDOWN;
+	else if (rc)
+		rc = -ETIMEDOUT;
+	pthread_mutex_unlock(&vm->stop_lock);
+	return rc;
 }
 
 static volatile sig_atomic_t vm_host_signal;

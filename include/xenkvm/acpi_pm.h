@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "xenkvm/state_stream.h"
+
 struct vm;
 struct acpi_pm;
 
@@ -29,6 +31,15 @@ struct acpi_pm *acpi_pm_new_detached(void (*event)(void *opaque, enum acpi_pm_ev
 void acpi_pm_io(void *opaque, uint64_t port, void *data, unsigned int len, int is_write);
 /* Presses the power button (any thread): the guest's OS decides what follows. */
 void acpi_pm_power_button(struct acpi_pm *pm);
+/* The state stream (vm-acpi-pm): PM1 status, enable and control, port
+ * 0x92.  The PM timer is not carried: it counts host time, so it has
+ * moved on by the time the guest was stopped.  Loading drives the SCI
+ * again if a saved press was pending and enabled. */
+#define ACPI_PM_STATE_ID      (STATE_ID_VMM_BASE + 8)
+#define ACPI_PM_STATE_VERSION 1u
+void acpi_pm_state_save(struct acpi_pm *pm, struct state_writer *w);
+void acpi_pm_state_handler(struct acpi_pm *pm, struct state_handler *h);
+
 /* Who drives the SCI line (acpi_pm_create: the VM's GSI 9); called with
  * the model's lock held, with the event callback's opaque. */
 void acpi_pm_set_sci_fn(struct acpi_pm *pm, void (*set_sci)(void *opaque, bool level));

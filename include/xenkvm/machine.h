@@ -15,6 +15,7 @@
 #include "xenkvm/firmware.h"
 #include "xenkvm/ide.h"
 #include "xenkvm/vm.h"
+#include "xenkvm/vm_state.h"
 #include "xenkvm/xen_kvm.h"
 
 struct rtc;
@@ -87,6 +88,23 @@ uint64_t machine_special_gfn(const struct machine *m, enum machine_special_page 
 /* Presses the ACPI power button; any thread. */
 void machine_power_button(struct machine *m);
 void *machine_special_page(struct machine *m, enum machine_special_page p);
+
+/*
+ * Save and load (kvm/machine_state.c, docs/SAVE-FORMAT.md): the VM's
+ * sections (xenkvm/vm_state.h) and the UART's, RTC's and ACPI PM's.
+ * What a machine has whose state is not carried yet makes it unsavable:
+ * machine_state_unsupported() says what (0: savable).
+ */
+struct state_writer;
+struct state_handler;
+int machine_state_unsupported(const struct machine *m, char *why, size_t size);
+/* Every vCPU parked (vm_pause_sync()).  0 or -errno (message in w). */
+int machine_state_save(struct machine *m, struct state_writer *w);
+#define MACHINE_STATE_NR_HANDLERS (VM_STATE_NR_HANDLERS + 3)
+/* Fills h[0 .. MACHINE_STATE_NR_HANDLERS) for state_load() into a machine
+ * created from the same config whose vCPUs have not run; ctx lives until
+ * the load is done; vm_state_load_finish(ctx) after it. */
+void machine_state_handlers(struct machine *m, struct vm_state_load *ctx, struct state_handler *h);
 
 /* 0, or a vm_exit_status (VM_EXIT_USAGE for the user's files or values,
  * VM_EXIT_ERROR for host failures); the reason has been printed. */

@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "xenkvm/state_stream.h"
+
 #define SERIAL_COM1_BASE 0x3f8
 #define SERIAL_COM1_IRQ  4
 
@@ -28,6 +30,14 @@ void serial_destroy(struct serial *s);
 
 /* For tests and the console escape: feed host bytes as if typed. 0 or -EAGAIN (FIFO full). */
 int serial_receive(struct serial *s, uint8_t byte);
+
+/* The state stream (docs/SAVE-FORMAT.md, vm-serial): the registers and
+ * the receive FIFO.  Load into a UART created from the same config before
+ * the vCPUs run; the interrupt line is raised again if it was. */
+#define SERIAL_STATE_ID      (STATE_ID_VMM_BASE + 6)
+#define SERIAL_STATE_VERSION 1u
+void serial_state_save(struct serial *s, struct state_writer *w);
+void serial_state_handler(struct serial *s, struct state_handler *h);
 
 /* The register model without a VM, for unit tests. */
 struct serial *serial_new_detached(int out_fd, void (*set_irq)(void *opaque, int level), void *opaque);

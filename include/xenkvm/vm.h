@@ -86,6 +86,8 @@ struct vm {
 	pthread_cond_t stop_cond;
 	bool stopping;
 	bool paused;                /* vCPUs wait outside KVM_RUN (stop_lock, stop_cond) */
+	unsigned int nr_parked;     /* vCPU threads waiting because paused (stop_lock) */
+	bool has_pit;               /* the in-kernel PIT was created */
 	enum vm_exit_status exit_status;
 	char stop_reason[160];
 };
@@ -141,6 +143,11 @@ void vm_request_stop(struct vm *vm, enum vm_exit_status status, const char *fmt,
 	__attribute__((format(printf, 3, 4)));
 /* Pauses or resumes every vCPU (xenkvm pause/unpause, create -p); any thread. */
 void vm_set_paused(struct vm *vm, bool paused);
+
+/* Pauses every vCPU and waits until each running vCPU thread has left
+ * KVM_RUN with its last exit completed, so KVM_GET_* sees a consistent
+ * vCPU (the save path).  0, or -ETIMEDOUT / -ESHUTDOWN (stopping). */
+int vm_pause_sync(struct vm *vm);
 
 /* Starts the vCPU threads and blocks until a stop request; returns its status. */
 enum vm_exit_status vm_run(struct vm *vm);

@@ -28,6 +28,8 @@
  *              XenStore's), spinning on the pending bit:
  *              "XENKVM-TG bench echo N round trips C cycles/call X ns/call"
  * Cycles become ns with vCPU 0's pvclock scale.
+ *   tgcount=1  before any Xen check: "XENKVM-TG count N" lines for ever,
+ *              N from 1 (tests/system/machine-state-roundtrip, no Xen needed)
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -658,11 +660,34 @@ static void test_console_io(void)
 	check(rc == 0, "console_io write", raw(rc));
 }
 
+#if defined(__x86_64__)
+/* tgcount=1 (kvm/'s save and load, tests/system/machine-state-roundtrip):
+ * no Xen at all, just "XENKVM-TG count N" lines on COM1 for ever, the
+ * counter in RAM, a pause between lines. */
+static volatile unsigned int tg_counter;
+
+static void count_forever(void)
+{
+	for (;;) {
+		tg_counter++;
+		con_puts("XENKVM-TG count ");
+		con_dec(tg_counter);
+		con_puts("\n");
+		for (volatile unsigned long i = 0; i < 20000; i++)
+			;
+	}
+}
+#endif
+
 void tg_main(void)
 {
 	bool page;
 
 	con_puts("XENKVM-TG start " TG_MODE "\n");
+#if defined(__x86_64__)
+	if (cmdline_number("tgcount"))
+		count_forever();
+#endif
 	page = test_identity_and_page();
 	if (page) {
 		test_version();

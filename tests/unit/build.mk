@@ -7,7 +7,7 @@ test-bzimage_unpack-y := tests/unit/test_bzimage_unpack.o kvm/boot.o kvm/bzimage
 test-cpuid-y := tests/unit/test_cpuid.o kvm/cpuid.o
 test-io_bus-y := tests/unit/test_io_bus.o kvm/io_bus.o
 # Device models run detached from a VM; tests/unit/fake_vm.c stands in for kvm/vm.c.
-test-devices-y := tests/unit/test_devices.o kvm/serial.o kvm/rtc.o kvm/acpi_pm.o kvm/pci.o lib/thread_role.o \
+test-devices-y := tests/unit/test_devices.o kvm/serial.o lib/state_stream.o kvm/rtc.o kvm/acpi_pm.o kvm/pci.o lib/thread_role.o \
 		  kvm/io_bus.o kvm/acpi/acpi.o kvm/acpi/aml.o tests/unit/fake_vm.o lib/log.o
 test-event_loop-y := tests/unit/test_event_loop.o lib/event_loop.o lib/thread_role.o lib/log.o
 unit-tests += fw_cfg

@@ -110,6 +110,85 @@ static void test_serial_receive(void)
 	serial_destroy(s);
 }
 
+/* Loads `w`'s stream with one device's handler: 0 or -errno. */
+static int device_load(struct state_writer *w, const struct state_handler *h, char *msg, size_t size)
+{
+	struct state_reader *r;
+	const uint8_t *p;
+	size_t len;
+	int rc;
+
+	state_writer_finish(w);
+	p = state_writer_mem(w, &len);
+	r = state_reader_new_mem(p, len);
+	rc = state_reader_header(r);
+	if (!rc)
+		rc = state_load(r, h, 1);
+	snprintf(msg, size, "%s", state_reader_error(r));
+	state_reader_free(r);
+	return rc;
+}
+
+static int serial_load(struct state_writer *w, struct serial *s, char *msg, size_t size)
+{
+	struct state_handler h;
+
+	serial_state_handler(s, &h);
+	return device_load(w, &h, msg, size);
+}
+
+/* The registers, the divisor and the FIFO survive a save and load, and a
+ * pending interrupt is raised again on the fresh UART. */
+static void test_serial_state(void)
+{
+	struct serial *a = serial_new_detached(-1, serial_irq, NULL), *b;
+	struct state_writer *w = state_writer_new_mem("t");
+	char msg[256];
+
+	wr(a, 3, 0x80);                           /* DLAB: divisor 0x0c01 */
+	wr(a, 0, 0x01);
+	wr(a, 1, 0x0c);
+	wr(a, 3, 0x1b);                           /* 8E1... */
+	wr(a, 4, 0x0b);                           /* DTR RTS OUT2 */
+	wr(a, 7, 0x5a);
+	wr(a, 1, 0x01);                           /* IER.RDI */
+	serial_receive(a, 'x');
+	serial_receive(a, 'y');
+	serial_state_save(a, w);
+	serial_destroy(a);
+
+	irq_level = 0;
+	b = serial_new_detached(-1, serial_irq, NULL);
+	CU_ASSERT_EQUAL(serial_load(w, b, msg, sizeof(msg)), 0);
+	state_writer_free(w);
+	CU_ASSERT_EQUAL(irq_level, 1);
+	CU_ASSERT_EQUAL(rd(b, 3), 0x1b);
+	CU_ASSERT_EQUAL(rd(b, 4), 0x0b);
+	CU_ASSERT_EQUAL(rd(b, 7), 0x5a);
+	CU_ASSERT_EQUAL(rd(b, 1), 0x01);
+	CU_ASSERT_EQUAL(rd(b, 0), 'x');
+	CU_ASSERT_EQUAL(rd(b, 0), 'y');
+	CU_ASSERT_EQUAL(irq_level, 0);
+	wr(b, 3, 0x9b);
+	CU_ASSERT_EQUAL(rd(b, 0), 0x01);
+	CU_ASSERT_EQUAL(rd(b, 1), 0x0c);
+
+	/* a FIFO longer than the UART's is refused, the UART untouched */
+	w = state_writer_new_mem("t");
+	state_section_begin(w, SERIAL_STATE_ID, 1);
+	for (int i = 0; i < 8; i++)
+		state_put_u8(w, 0);
+	state_put_u8(w, 17);
+	for (int i = 0; i < 17; i++)
+		state_put_u8(w, 'z');
+	state_section_end(w);
+	CU_ASSERT_NOT_EQUAL(serial_load(w, b, msg, sizeof(msg)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg, "out of range"));
+	CU_ASSERT_EQUAL(rd(b, 7), 0x5a);
+	state_writer_free(w);
+	serial_destroy(b);
+}
+
 /* ---- RTC --------------------------------------------------------------- */
 static time_t fixed_now(void)
 {
@@ -152,6 +231,43 @@ static void test_rtc(void)
 	rtc_io(r, 1, &v, 1, 1);
 	CU_ASSERT_EQUAL(cmos(r, 0x40), 0x40);
 	rtc_destroy(r);
+}
+
+/* CMOS bytes and the selected index survive; the time is the host's. */
+static void test_rtc_state(void)
+{
+	struct rtc *a = rtc_new_detached(fixed_now), *b = rtc_new_detached(fixed_now);
+	struct state_writer *w = state_writer_new_mem("t");
+	struct state_handler h;
+	char msg[256];
+	uint8_t v = 0x5c;
+
+	cmos(a, 0x41);
+	rtc_io(a, 1, &v, 1, 1);
+	v = 0x04;                                 /* binary mode */
+	cmos(a, 0x0b);
+	rtc_io(a, 1, &v, 1, 1);
+	cmos(a, 0x42);                            /* the index the guest left */
+	rtc_state_save(a, w);
+	rtc_state_handler(b, &h);
+	CU_ASSERT_EQUAL(device_load(w, &h, msg, sizeof(msg)), 0);
+	state_writer_free(w);
+	rtc_io(b, 1, &v, 1, 0);
+	CU_ASSERT_EQUAL(v, 0);                    /* reads 0x42 without selecting it */
+	CU_ASSERT_EQUAL(cmos(b, 0x41), 0x5c);
+	CU_ASSERT_EQUAL(cmos(b, 0x02), 24);       /* binary after the load */
+	/* an index past the CMOS is refused */
+	w = state_writer_new_mem("t");
+	state_section_begin(w, RTC_STATE_ID, 1);
+	state_put_u8(w, 0x80);
+	for (int i = 0; i < 128; i++)
+		state_put_u8(w, 0);
+	state_section_end(w);
+	CU_ASSERT_NOT_EQUAL(device_load(w, &h, msg, sizeof(msg)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg, "CMOS index"));
+	state_writer_free(w);
+	rtc_destroy(a);
+	rtc_destroy(b);
 }
 
 /* ---- ACPI PM and reset ports --------------------------------------------- */
@@ -229,6 +345,43 @@ static void test_acpi_power_button(void)
 	CU_ASSERT_EQUAL(sci_level, 0);
 	CU_ASSERT_EQUAL(pm_events[ACPI_PM_POWEROFF] + pm_events[ACPI_PM_RESET], 0);
 	acpi_pm_destroy(pm);
+}
+
+/* PM1 registers survive; a pending enabled press raises the SCI again. */
+static void test_acpi_pm_state(void)
+{
+	struct acpi_pm *a = acpi_pm_new_detached(pm_event, NULL, pm_now);
+	struct acpi_pm *b = acpi_pm_new_detached(pm_event, NULL, pm_now);
+	struct state_writer *w = state_writer_new_mem("t");
+	struct state_handler h;
+	char msg[256];
+
+	acpi_pm_set_sci_fn(b, pm_sci);
+	sci_level = -1;
+	pm_out(a, ACPI_PM1A_EVT_PORT + 2, ACPI_PM1_EN_PWRBTN, 2);
+	acpi_pm_power_button(a);
+	pm_out(a, 0x92, 0x02, 1);
+	acpi_pm_state_save(a, w);
+	acpi_pm_state_handler(b, &h);
+	CU_ASSERT_EQUAL(device_load(w, &h, msg, sizeof(msg)), 0);
+	state_writer_free(w);
+	CU_ASSERT_EQUAL(sci_level, 1);
+	CU_ASSERT(pm_in(b, ACPI_PM1A_EVT_PORT, 2) & ACPI_PM1_STS_PWRBTN);
+	CU_ASSERT_EQUAL(pm_in(b, ACPI_PM1A_EVT_PORT + 2, 2), ACPI_PM1_EN_PWRBTN);
+	CU_ASSERT_EQUAL(pm_in(b, 0x92, 1), 0x02);
+	/* a sleep in progress is refused */
+	w = state_writer_new_mem("t");
+	state_section_begin(w, ACPI_PM_STATE_ID, 1);
+	state_put_u16(w, 0);
+	state_put_u16(w, 0);
+	state_put_u16(w, ACPI_PM1_CNT_SLP_EN);
+	state_put_u8(w, 0);
+	state_section_end(w);
+	CU_ASSERT_NOT_EQUAL(device_load(w, &h, msg, sizeof(msg)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg, "SLP_EN"));
+	state_writer_free(w);
+	acpi_pm_destroy(a);
+	acpi_pm_destroy(b);
 }
 
 static void test_acpi_pm(void)
@@ -385,6 +538,9 @@ int main(void)
 	CU_add_test(s, "serial_output_and_thre", test_serial_output_and_thre);
 	CU_add_test(s, "serial_loopback_probe", test_serial_loopback_probe);
 	CU_add_test(s, "serial_receive", test_serial_receive);
+	CU_add_test(s, "serial_state", test_serial_state);
+	CU_add_test(s, "rtc_state", test_rtc_state);
+	CU_add_test(s, "acpi_pm_state", test_acpi_pm_state);
 	CU_add_test(s, "rtc", test_rtc);
 	CU_add_test(s, "acpi_pm", test_acpi_pm);
 	CU_add_test(s, "acpi power button", test_acpi_power_button);
