@@ -17,6 +17,8 @@
 #        XENKVM_L1_FREEZE_RETRIES  times a frozen nested host (l1-run exit 123) may be
 #                            replaced by a fresh one to run again what it interrupted
 #                            (default 2; each freeze is reported with L1's registers)
+#        XENKVM_SYSTEM_PARALLEL  1 (default): the tests that run their own nested host
+#                            run here while the others run in the shared one; 0: first
 #        XENKVM_*            passed on to the tests, also inside the nested host
 # Ends with "system: N passed, N failed, N skipped" (counting test scripts); exit 1 if
 # any failed.
@@ -154,7 +156,18 @@ if [ -z "${XENKVM_IN_L1:-}" ] && { [ "$nested" = always ] || { [ $capable != 0 ]
 		if grep -q '^# xenkvm-system-test: host' "$t"; then here_tests+=("$t")
 		else l1_tests+=("$(basename "$t")"); fi
 	done
-	run_tests "${here_tests[@]}"
+	# The two halves each keep about one CPU busy (a nested host is one emulated
+	# vCPU), so they run side by side; the host tests' output follows the nested run's.
+	hpid=
+	if [ "${XENKVM_SYSTEM_PARALLEL:-1}" = 1 ] && [ ${#here_tests[@]} -gt 0 ] && [ ${#l1_tests[@]} -gt 0 ]; then
+		hostlog=$(mktemp "${TMPDIR:-/tmp}/system-host.XXXXXX")
+		hostcnt=$(mktemp "${TMPDIR:-/tmp}/system-host.XXXXXX")
+		echo "system: meanwhile here: $(for t in "${here_tests[@]}"; do basename "$t" .sh; done | tr '\n' ' ')(output after the nested run's)"
+		( run_tests "${here_tests[@]}"; echo "$passed $failed $skipped $freezes" >"$hostcnt" ) >"$hostlog" 2>&1 </dev/null &
+		hpid=$!
+	else
+		run_tests "${here_tests[@]}"
+	fi
 	if [ ${#l1_tests[@]} -gt 0 ]; then
 		envs=(-e "BUILD=$BUILD" -e XENKVM_IN_L1=1)
 		while read -r v; do envs+=(-e "$v=${!v}"); done < <(compgen -e | grep '^XENKVM_' | grep -v '^XENKVM_IN_L1$')
@@ -194,6 +207,17 @@ if [ -z "${XENKVM_IN_L1:-}" ] && { [ "$nested" = always ] || { [ $capable != 0 ]
 			break
 		done
 		rm -f "$log"
+	fi
+	if [ -n "$hpid" ]; then
+		wait "$hpid"
+		cat "$hostlog"
+		if read -r p f s z <"$hostcnt" && [ -n "$z" ]; then
+			passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s)) freezes=$((freezes + z))
+		else
+			echo "system: the tests run here did not report their counts"
+			failed=$((failed + 1))
+		fi
+		rm -f "$hostlog" "$hostcnt"
 	fi
 	summary $passed $failed $skipped
 fi

@@ -17,7 +17,7 @@ unit-tests += smbios
 test-smbios-y := tests/unit/test_smbios.o kvm/smbios.o
 unit-tests += firmware
 test-firmware-y := tests/unit/test_firmware.o kvm/firmware.o kvm/fw_cfg.o kvm/debugcon.o kvm/smbios.o \
-		   kvm/acpi/acpi.o kvm/acpi/aml.o kvm/acpi/loader.o kvm/rtc.o kvm/io_bus.o lib/guest_mem.o \
+		   kvm/acpi/acpi.o kvm/acpi/aml.o kvm/acpi/loader.o kvm/rtc.o lib/state_stream.o kvm/io_bus.o lib/guest_mem.o \
 		   kvm/boot.o kvm/bzimage_unpack.o tests/unit/fake_vm.o lib/log.o
 
 # Every ring consumer under a guest that rewrites its shared pages meanwhile
