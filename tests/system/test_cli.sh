@@ -358,15 +358,15 @@ fi
 # ============================== C. the real xenkvmd =================================
 echo "C. the real xenkvmd with the test guest"
 # guest_cmd SECONDS CMD: types CMD into the guest's shell and keeps the console until
-# the command has finished (its XK-DONE line) or SECONDS have passed; prints the output.
+# the command has finished (its XK-DONE-nonce line) or SECONDS have passed; prints the output.
 # Waiting for the marker, not a fixed time: on a loaded host a dd took longer than 8 s.
 guest_cmd() {
-	local f i
+	local f i done=XK-DONE-$RANDOM$RANDOM	# console attach replays earlier output: a fresh marker
 	f=$(mktemp "${TMPDIR:-/tmp}/guest_cmd.XXXXXX")
 	{
 		sleep 1
-		printf '%s\necho XK-DONE\n' "$2"
-		for ((i = 0; i < $1 * 5; i++)); do grep -aq '^XK-DONE' "$f" && break; sleep 0.2; done
+		printf '%s\necho %s\n' "$2" "$done"
+		for ((i = 0; i < $1 * 5; i++)); do grep -aq "^$done" "$f" && break; sleep 0.2; done
 	} | timeout $(($1 + 15)) "$cli" console xkcli >"$f" 2>&1
 	tr -d '\r' <"$f"
 	rm -f "$f"
