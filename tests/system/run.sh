@@ -16,7 +16,7 @@
 #                            line "# xenkvm-system-test-timeout: N" asks for)
 #        XENKVM_L1_FREEZE_RETRIES  times a frozen nested host (l1-run exit 123) may be
 #                            replaced by a fresh one to run again what it interrupted
-#                            (default 2; each freeze is reported with L1's registers)
+#                            (default 3; each freeze is reported with L1's registers)
 #        XENKVM_SYSTEM_PARALLEL  1 (default): the tests that run their own nested host
 #                            run here while the others run in the shared one; 0: first
 #        XENKVM_*            passed on to the tests, also inside the nested host
@@ -146,7 +146,7 @@ run_tests() {	# run_tests SCRIPT...: runs each, adds to passed/failed/skipped
 passed=0 failed=0 skipped=0
 # QEMU's software-emulated SVM was seen to freeze the nested host whole (l1-run exit
 # 123, with its registers); what it interrupted runs again, this many times per run.
-freezes=0 max_freezes=${XENKVM_L1_FREEZE_RETRIES:-2}
+freezes=0 max_freezes=${XENKVM_L1_FREEZE_RETRIES:-3}
 
 if [ -z "${XENKVM_IN_L1:-}" ] && { [ "$nested" = always ] || { [ $capable != 0 ] && [ "$nested" != never ]; }; }; then
 	# Tests that start nested hosts themselves say so with a line
