@@ -26,10 +26,9 @@ static int ram_load(void *opaque, struct state_section *s)
 	return vm_ram_state_load(&c->l, s);
 }
 
-/* Loads a writer's stream with the RAM handler: 0 or -errno; *msg the reason. */
-static int load_ram_stream(struct state_writer *w, struct ram_ctx *c, char *msg, size_t size)
+/* Loads a writer's stream with one handler: 0 or -errno; *msg the reason. */
+static int load_stream(struct state_writer *w, const struct state_handler *h, char *msg, size_t size)
 {
-	struct state_handler h = { VM_STATE_RAM, VM_STATE_RAM_VERSION, "vm-ram", true, ram_load, c };
 	struct state_reader *r;
 	const uint8_t *p;
 	size_t len;
@@ -40,10 +39,18 @@ static int load_ram_stream(struct state_writer *w, struct ram_ctx *c, char *msg,
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	rc = state_reader_header(r);
 	if (!rc)
-		rc = state_load(r, &h, 1);
+		rc = state_load(r, h, 1);
 	snprintf(msg, size, "%s", state_reader_error(r));
 	state_reader_free(r);
 	return rc;
+}
+
+/* Loads a writer's stream with the RAM handler: 0 or -errno; *msg the reason. */
+static int load_ram_stream(struct state_writer *w, struct ram_ctx *c, char *msg, size_t size)
+{
+	struct state_handler h = { VM_STATE_RAM, VM_STATE_RAM_VERSION, "vm-ram", true, ram_load, c };
+
+	return load_stream(w, &h, msg, size);
 }
 
 static void test_ram_round_trip(void)
@@ -167,21 +174,9 @@ static int vcpu_load(void *opaque, struct state_section *s)
 static int load_vcpu_stream(struct state_writer *w, struct vcpu_ctx *c, char *msg, size_t size)
 {
 	struct state_handler h = { VM_STATE_VCPU, 1, "vm-vcpu", true, vcpu_load, c };
-	struct state_reader *r;
-	const uint8_t *p;
-	size_t len;
-	int rc;
 
 	state_writer_finish(w);
-	p = state_writer_mem(w, &len);
-	r = state_reader_new_mem(p, len);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
-	rc = state_reader_header(r);
-	if (!rc)
-		rc = state_load(r, &h, 1);
-	snprintf(msg, size, "%s", state_reader_error(r));
-	state_reader_free(r);
-	return rc;
+	return load_stream(w, &h, msg, size);
 }
 
 static void sample_vcpu(struct vcpu_state *vs, uint32_t parts)
