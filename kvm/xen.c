@@ -108,7 +108,7 @@ struct xen_kvm {
 	uint64_t wake_gen;
 
 	struct xen_kvm_fast_port fports[XEN_KVM_FAST_PORTS];
-	uint64_t fast_sends, fast_raises;   /* statistics (logged at exit) */
+	uint64_t fast_sends, fast_raises, fast_ipis;   /* statistics (logged at exit) */
 	uint64_t timer_fired;               /* userspace Xen timer expiries */
 
 	char con_line[200];            /* console_io text up to its newline */
@@ -640,6 +640,48 @@ static int ops_evtchn_fast_bind(void *opaque, uint32_t port, uint32_t be_port,
 	return 0;
 }
 
+/* Whether KVM, raising an event on `vcpu`, injects what xen-compat would:
+ * shared_info and every attribute queued for the vCPU applied, and the
+ * vector it injects (the vCPU's own, else the domain-wide one) the one the
+ * guest asked for. */
+static bool xen_kvm_delivers_like_us(struct xen_kvm *x, unsigned int vcpu)
+{
+	struct xen_kvm_vcpu *v = &x->vcpus[vcpu];
+	uint8_t want, have;
+
+	if (!__atomic_load_n(&x->shinfo_in_kernel, __ATOMIC_ACQUIRE) ||
+	    __atomic_load_n(&v->pending, __ATOMIC_ACQUIRE))
+		return false;
+	pthread_mutex_lock(&x->lock);
+	want = v->upcall_vector;
+	pthread_mutex_unlock(&x->lock);
+	have = __atomic_load_n(&v->kernel_upcall_vector, __ATOMIC_ACQUIRE);
+	return want ? want == have : x->cb_vector != 0;
+}
+
+static int ops_evtchn_fast_ipi(void *opaque, uint32_t port, unsigned int vcpu)
+{
+	struct xen_kvm *x = opaque;
+	struct kvm_xen_hvm_attr a = { .type = KVM_XEN_ATTR_TYPE_EVTCHN };
+	int rc;
+
+	if (!x->fast || vcpu >= x->vm->nr_vcpus)
+		return -EOPNOTSUPP;
+	if (!xen_kvm_delivers_like_us(x, vcpu))
+		return -EAGAIN;
+	a.u.evtchn.send_port = port;
+	a.u.evtchn.type = EVTCHNSTAT_ipi;
+	a.u.evtchn.deliver.port.port = port;
+	a.u.evtchn.deliver.port.vcpu = vcpu;
+	a.u.evtchn.deliver.port.priority = KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL;
+	rc = xen_kvm_vm_attr(x, &a);
+	if (rc)
+		return rc;
+	__atomic_fetch_add(&x->fast_ipis, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* A backend's port (ours, with its eventfd) or an IPI port (KVM's alone). */
 static void ops_evtchn_fast_unbind(void *opaque, uint32_t port)
 {
 	struct xen_kvm *x = opaque;
@@ -656,29 +698,20 @@ static void ops_evtchn_fast_unbind(void *opaque, uint32_t port)
 		pr_trace(TRACE_EVTCHN, "evtchn: guest port %u back from KVM", port);
 		return;
 	}
+	xen_kvm_evtchn_attr(x, port, KVM_XEN_EVTCHN_DEASSIGN, -1);
+	pr_trace(TRACE_EVTCHN, "evtchn: IPI port %u back from KVM", port);
 }
 
 static int ops_evtchn_raise(void *opaque, uint32_t port, unsigned int vcpu)
 {
 	struct xen_kvm *x = opaque;
-	struct xen_kvm_vcpu *v;
 	struct kvm_irq_routing_xen_evtchn e = {
 		.port = port, .vcpu = vcpu, .priority = KVM_IRQ_ROUTING_XEN_EVTCHN_PRIO_2LEVEL,
 	};
-	uint8_t want, have;
 
 	if (!x->fast || vcpu >= x->vm->nr_vcpus)
 		return -EOPNOTSUPP;
-	if (!__atomic_load_n(&x->shinfo_in_kernel, __ATOMIC_ACQUIRE))
-		return -EAGAIN;
-	v = &x->vcpus[vcpu];
-	pthread_mutex_lock(&x->lock);
-	want = v->upcall_vector;
-	pthread_mutex_unlock(&x->lock);
-	have = __atomic_load_n(&v->kernel_upcall_vector, __ATOMIC_ACQUIRE);
-	/* KVM injects only a vector it knows: the vCPU's own once applied,
-	 * else the domain-wide one. */
-	if (want ? want != have : !x->cb_vector)
+	if (!xen_kvm_delivers_like_us(x, vcpu))
 		return -EAGAIN;
 	if (ioctl(x->vm->vm_fd, KVM_XEN_HVM_EVTCHN_SEND, &e) < 0) {
 		int err = errno;
@@ -712,6 +745,7 @@ static const struct xen_vmm_ops xen_kvm_ops = {
 	.upcall_vector_set = ops_upcall_vector_set,
 	.evtchn_fast_bind = ops_evtchn_fast_bind,
 	.evtchn_fast_unbind = ops_evtchn_fast_unbind,
+	.evtchn_fast_ipi = ops_evtchn_fast_ipi,
 	.evtchn_raise = ops_evtchn_raise,
 	.timer_virq_set = ops_timer_virq_set,
 };
@@ -1010,8 +1044,8 @@ int xen_kvm_create(struct vm *vm, struct event_loop *loop, const struct xen_kvm_
 		x->kernel_accel ? "pvclock, runstate and callback injection by KVM"
 				: "pvclock, runstate and event delivery in userspace");
 	pr_info("Xen fast paths: %s",
-		x->fast ? "in kernel (guest sends to backends -> eventfd, 2-level delivery "
-			  "for vector upcalls, one-shot Xen timers, SCHEDOP_poll)" :
+		x->fast ? "in kernel (guest sends to backends -> eventfd, guest IPIs, 2-level "
+			  "delivery for vector upcalls, one-shot Xen timers, SCHEDOP_poll)" :
 		cfg->no_fastpaths || cfg->no_kernel_accel ? "off (--no-kernel-fastpaths/--no-kernel-xen): "
 			  "event channels and Xen timers in userspace" :
 		"unavailable (KVM lacks KVM_XEN_HVM_CONFIG_EVTCHN_SEND or the intercept path): "
@@ -1034,8 +1068,9 @@ void xen_kvm_destroy(struct xen_kvm *x)
 	console_line_flush(x);
 	if (x->fast)
 		pr_info("Xen fast paths: %llu guest sends to backends via eventfd, %llu raises by KVM, "
-			"%llu Xen timer expiries in userspace", (unsigned long long)x->fast_sends,
-			(unsigned long long)x->fast_raises, (unsigned long long)x->timer_fired);
+			"%llu Xen timer expiries in userspace, %llu IPI port bindings in KVM",
+			(unsigned long long)x->fast_sends, (unsigned long long)x->fast_raises,
+			(unsigned long long)x->timer_fired, (unsigned long long)x->fast_ipis);
 	/* KVM's port table goes with the VM; our eventfds go here. */
 	for (unsigned int i = 0; i < XEN_KVM_FAST_PORTS; i++) {
 		if (x->fports[i].efd >= 0) {

@@ -23,6 +23,8 @@
  * VMM's table never names a port ours calls closed or unbound.  Raising a
  * port whose vCPU takes its upcall as a vector is offered to the VMM's own
  * 2-level delivery first; the bits are then written by one party only.
+ * An IPI port is offered too (port_ipi_fast_bind), lazily at a send that
+ * reached us, and taken back whenever the upcall route changes.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -86,6 +88,33 @@ static void port_fast_unbind(struct xen_domain *d, evtchn_port_t port)
 		d->vmm->evtchn_fast_unbind(d->opaque, port);
 		p->fast = false;
 	}
+}
+
+/* An IPI port the VMM can deliver itself: only where its upcall is a
+ * vector (a GSI/INTx line stays ours).  Called at each send that reached
+ * us, so a port the VMM declined for now is offered again. */
+static void port_ipi_fast_bind(struct xen_domain *d, evtchn_port_t port)
+{
+	struct evtchn_port *p = &d->evtchn.ports[port];
+
+	if (!d->vmm->evtchn_fast_ipi || p->fast || p->state != EVTCHNSTAT_ipi ||
+	    p->vcpu >= d->p.nr_vcpus)
+		return;
+	if (!d->vcpus[p->vcpu].upcall_vector && d->cb_type != XEN_CB_VECTOR)
+		return;
+	if (d->vmm->evtchn_fast_ipi(d->opaque, port, p->vcpu) == 0) {
+		p->fast = true;
+		pr_trace(TRACE_EVTCHN, "evtchn: IPI port %u of vCPU %u delivered by the VMM", port, p->vcpu);
+	}
+}
+
+/* The upcall route changed: take the IPI ports back; their next sends
+ * offer them again under the new route. */
+static void ipi_fast_unbind_all(struct xen_domain *d)
+{
+	for (evtchn_port_t p = 1; p < XEN_2L_MAX_PORTS; p++)
+		if (d->evtchn.ports[p].state == EVTCHNSTAT_ipi)
+			port_fast_unbind(d, p);
 }
 
 static void port_free(struct xen_domain *d, evtchn_port_t port)
@@ -380,6 +409,9 @@ int evtchn_close(struct xen_domain *d, evtchn_port_t port)
 				d->vmm->timer_virq_set(d->opaque, i, 0);
 		}
 		break;
+	case EVTCHNSTAT_ipi:
+		port_fast_unbind(d, port);
+		break;
 	case EVTCHNSTAT_interdomain:
 		/* The other end stays, unbound, waiting for us to bind again. */
 		port_fast_unbind(d, port);
@@ -425,6 +457,7 @@ int evtchn_send(struct xen_domain *d, evtchn_port_t port, evtchn_backend_fn *fn_
 		return 0;
 	case EVTCHNSTAT_ipi:
 		evtchn_set_pending(d, port);
+		port_ipi_fast_bind(d, port);
 		return 0;
 	case EVTCHNSTAT_unbound:
 		return 0; /* nobody listens yet: dropped, as in Xen */
@@ -529,6 +562,7 @@ int evtchn_callback_set(struct xen_domain *d, uint64_t via)
 		d->cb_type = XEN_CB_GSI;
 		d->cb_gsi = gsi;
 	}
+	ipi_fast_unbind_all(d);
 	if (d->vmm->callback_vector_set)
 		d->vmm->callback_vector_set(d->opaque, d->cb_type == XEN_CB_VECTOR ? d->cb_vector : 0);
 	/* Deliver what is already pending through the new route. */
@@ -550,6 +584,7 @@ int evtchn_upcall_vector_set(struct xen_domain *d, unsigned int vcpu, uint8_t ve
 	if (vector < 0x10)
 		return -EINVAL;
 	d->vcpus[vcpu].upcall_vector = vector;
+	ipi_fast_unbind_all(d);
 	if (d->vmm->upcall_vector_set)
 		d->vmm->upcall_vector_set(d->opaque, vcpu, vector);
 	vi = shinfo_vcpu_info(d, vcpu);

@@ -105,6 +105,13 @@ struct xen_vmm_ops {
 	int (*evtchn_fast_bind)(void *opaque, uint32_t port, uint32_t be_port,
 				void (*fn)(void *fn_opaque, uint32_t be_port), void *fn_opaque);
 	void (*evtchn_fast_unbind)(void *opaque, uint32_t port);
+	/* evtchn_fast_ipi: the guest's sends on its IPI port `port` raise that
+	 * port on `vcpu` in the VMM's own delivery path, without reaching
+	 * xen-compat (Xen too delivers IPIs without leaving the hypervisor).
+	 * -EAGAIN while the VMM cannot yet deliver to `vcpu` as xen-compat
+	 * would (its upcall vector or vcpu_info not applied): asked again at
+	 * the port's next send.  evtchn_fast_unbind undoes it. */
+	int (*evtchn_fast_ipi)(void *opaque, uint32_t port, unsigned int vcpu);
 	/* Raise `port` on `vcpu` the 2-level way (pending bit, mask, selector,
 	 * upcall_pending, the vector upcall, pollers) in the VMM's own delivery
 	 * path.  Only asked when the vCPU's upcall is a vector.  0: done, and

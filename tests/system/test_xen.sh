@@ -9,8 +9,8 @@
 # device readable from the host with Debian's xenstore-read over the domain's socket.
 # Boots: the 6.1 cloud kernel with the vector callback, with KVM's in-kernel event
 # channel/timer fast paths (the default where KVM has them; the test then checks
-# that guest sends reached a backend through KVM's eventfd and that KVM raised
-# ports) and with --no-kernel-fastpaths; the same with xen_no_vector_callback (events
+# that guest sends reached a backend through KVM's eventfd, that KVM raised
+# ports and took the guest's IPI ports) and with --no-kernel-fastpaths; the same with xen_no_vector_callback (events
 # through the platform device's PCI INTx line); the 6.12 cloud kernel, both ways,
 # when tests/system/assets.sh --with-6.12 provided it.
 # Prints "test_xen: N passed, N failed".
@@ -114,7 +114,7 @@ check() {
 # XenStore/backends must have arrived through KVM's eventfd and KVM must have raised
 # ports (both counted by xenkvmd at exit).
 fastpaths() {
-	local label=$1 want=$2 bad=$failed sends raises timers
+	local label=$1 want=$2 bad=$failed sends raises timers ipis
 	sends=$(sed -n 's/.*Xen fast paths: \([0-9]*\) guest sends to backends via eventfd, \([0-9]*\) raises.*/\1/p' "$tmp/err")
 	raises=$(sed -n 's/.*Xen fast paths: \([0-9]*\) guest sends to backends via eventfd, \([0-9]*\) raises.*/\2/p' "$tmp/err")
 	if [ "$want" = on ]; then
@@ -129,6 +129,11 @@ fastpaths() {
 		timers=$(sed -n 's/.*raises by KVM, \([0-9]*\) Xen timer expiries in userspace.*/\1/p' "$tmp/err")
 		[ -n "$timers" ] && [ "$timers" -le 10 ] && ok "$label: Xen timers run by KVM ($timers userspace expiries)" ||
 			fail "$label: ${timers:-?} Xen timer expiries in userspace (KVM's timer not used)"
+		# Each vCPU's IPI ports (reschedule, call-function, spinlock kick) go to KVM
+		# once their vector route is in place; check() saw both vCPUs take IPIs.
+		ipis=$(sed -n 's/.*, \([0-9]*\) IPI port bindings in KVM.*/\1/p' "$tmp/err")
+		[ "${ipis:-0}" -ge 2 ] && ok "$label: $ipis guest IPI ports delivered by KVM" ||
+			fail "$label: guest IPI ports not handed to KVM ('${ipis:-}')"
 	else
 		grep -q "Xen fast paths: off" "$tmp/err" && [ -z "$sends" ] &&
 			ok "$label: fast paths off, everything in userspace" ||
@@ -145,6 +150,10 @@ check "6.1 vector, no fast paths" 1
 fastpaths "6.1 vector, no fast paths" off
 boot linux-6.1-intx "$XENKVM_KERNEL" "xen_no_vector_callback"
 check "6.1 INTx" 0
+# An INTx callback is a line KVM does not drive: no IPI port may go to KVM.
+ipis=$(sed -n 's/.*, \([0-9]*\) IPI port bindings in KVM.*/\1/p' "$tmp/err")
+[ "${ipis:-0}" = 0 ] && ok "6.1 INTx: no IPI port handed to KVM ('${ipis:-}')" ||
+	fail "6.1 INTx: $ipis IPI ports handed to KVM under an INTx callback"
 if [ -n "${XENKVM_KERNEL_612:-}" ]; then
 	boot linux-6.12 "$XENKVM_KERNEL_612" ""
 	check "6.12 vector" 1

@@ -748,6 +748,83 @@ static void test_fast_port_table(void)
 	CU_ASSERT_EQUAL(F.fast_bad_ops, 0);
 }
 
+/* IPI ports: offered to the VMM at a send that reached us, once the vCPU's
+ * upcall is a vector; taken back at close, reset and any route change. */
+static void test_fast_ipi(void)
+{
+	evtchn_port_t p0, p1;
+
+	CU_ASSERT_EQUAL(fresh_fast(2), 0);
+	F.fast_ipi = true;
+	p0 = bind_ipi(0);
+	p1 = bind_ipi(1);
+	CU_ASSERT_FALSE(F.fast_table[p1]);              /* nothing offered at bind */
+	/* no vector route yet: the send is ours, and nothing is offered */
+	CU_ASSERT_EQUAL(send(p1), 0);
+	CU_ASSERT_TRUE(pending(p1));
+	CU_ASSERT_FALSE(F.fast_table[p1]);
+	CU_ASSERT_EQUAL(F.fast_ipi_binds, 0);
+	/* a GSI callback is no vector either */
+	CU_ASSERT_EQUAL(set_param(true, HVM_PARAM_CALLBACK_IRQ, 9), 0);
+	CU_ASSERT_EQUAL(send(p1), 0);
+	CU_ASSERT_FALSE(F.fast_table[p1]);
+	/* vCPU 1 gets a vector: the next send is still delivered by us, then
+	 * the port is the VMM's, raised on vCPU 1 */
+	set_upcall_vector(1, 0xf2);
+	memset(F.d->shinfo + XEN_SI_EVTCHN_PENDING, 0, 512);
+	CU_ASSERT_EQUAL(send(p1), 0);
+	CU_ASSERT_TRUE(pending(p1));
+	CU_ASSERT_TRUE(F.fast_table[p1]);
+	CU_ASSERT_EQUAL(F.fast_ipi_vcpu[p1], 1);
+	CU_ASSERT_TRUE(F.d->evtchn.ports[p1].fast);
+	CU_ASSERT_EQUAL(xen_fake_kernel_send(&F, p1), -ENOENT);   /* no backend handler */
+	/* a send that still reaches us (KVM fell back) does not offer it twice */
+	CU_ASSERT_EQUAL(send(p1), 0);
+	CU_ASSERT_EQUAL(F.fast_ipi_binds, 1);
+	/* vCPU 0 has no vector and the callback is a GSI: stays ours */
+	CU_ASSERT_EQUAL(send(p0), 0);
+	CU_ASSERT_FALSE(F.fast_table[p0]);
+	/* the route changes (a domain-wide vector now): every IPI port back */
+	CU_ASSERT_EQUAL(set_param(true, HVM_PARAM_CALLBACK_IRQ,
+				  (uint64_t)HVM_PARAM_CALLBACK_TYPE_VECTOR << 56 | 0xf3), 0);
+	CU_ASSERT_FALSE(F.fast_table[p1]);
+	CU_ASSERT_FALSE(F.d->evtchn.ports[p1].fast);
+	/* the VMM declines for now (its attributes not applied): asked again */
+	F.fast_ipi_rc = -EAGAIN;
+	CU_ASSERT_EQUAL(send(p0), 0);
+	CU_ASSERT_FALSE(F.fast_table[p0]);
+	F.fast_ipi_rc = 0;
+	CU_ASSERT_EQUAL(send(p0), 0);
+	CU_ASSERT_TRUE(F.fast_table[p0]);
+	CU_ASSERT_EQUAL(F.fast_ipi_vcpu[p0], 0);
+	CU_ASSERT_EQUAL(send(p1), 0);
+	CU_ASSERT_TRUE(F.fast_table[p1]);
+	/* a new per-vCPU vector is a route change too */
+	set_upcall_vector(0, 0xf4);
+	CU_ASSERT_FALSE(F.fast_table[p0]);
+	CU_ASSERT_FALSE(F.fast_table[p1]);
+	CU_ASSERT_EQUAL(send(p0), 0);
+	CU_ASSERT_TRUE(F.fast_table[p0]);
+	/* close takes it back before the number is reused */
+	CU_ASSERT_EQUAL(ev_close(p0), 0);
+	CU_ASSERT_FALSE(F.fast_table[p0]);
+	CU_ASSERT_EQUAL(bind_ipi(1), p0);
+	CU_ASSERT_FALSE(F.fast_table[p0]);
+	CU_ASSERT_EQUAL(send(p0), 0);
+	CU_ASSERT_EQUAL(F.fast_ipi_vcpu[p0], 1);
+	CU_ASSERT_EQUAL(send(p1), 0);
+	/* reset: everything back */
+	{
+		struct evtchn_reset r = { .dom = DOMID_SELF };
+
+		CU_ASSERT_EQUAL(op(EVTCHNOP_reset, &r, sizeof(r)), 0);
+	}
+	for (unsigned int p = 0; p < 4096; p++)
+		CU_ASSERT_FALSE_FATAL(F.fast_table[p]);
+	CU_ASSERT_EQUAL(F.fast_binds, F.fast_unbinds);
+	CU_ASSERT_EQUAL(F.fast_bad_ops, 0);
+}
+
 /* Raising a port: the VMM's delivery when the vCPU's upcall is a vector
  * and the VMM accepts; otherwise (and only then) our own bits. */
 static void test_fast_raise(void)
@@ -905,6 +982,7 @@ int main(void)
 	CU_add_test(s, "SCHEDOP_poll", test_poll);
 	CU_add_test(s, "fast path: the VMM's port table", test_fast_port_table);
 	CU_add_test(s, "fast path: delivery by the VMM", test_fast_raise);
+	CU_add_test(s, "fast path: IPI ports raised by the VMM", test_fast_ipi);
 	CU_add_test(s, "fast path: VIRQ_TIMER bindings", test_fast_timer_virq);
 	CU_add_test(s, "bench echo backend", test_bench_echo);
 	return cunit_run(CU_BRM_NORMAL);

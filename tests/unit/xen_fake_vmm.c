@@ -212,6 +212,27 @@ static void fake_fast_unbind(void *opaque, uint32_t port)
 	f->fast_unbinds++;
 }
 
+static int fake_fast_ipi(void *opaque, uint32_t port, unsigned int vcpu)
+{
+	struct xen_fake *f = opaque;
+
+	if (!f->fast_ipi)
+		return -EOPNOTSUPP;
+	if (f->fast_ipi_rc)
+		return f->fast_ipi_rc;
+	if (port == 0 || port >= 4096 || f->fast_table[port]) {
+		f->fast_bad_ops++;
+		return -EEXIST;
+	}
+	f->fast_table[port] = true;
+	f->fast_be[port] = 0;
+	f->fast_fn[port] = NULL;
+	f->fast_ipi_vcpu[port] = vcpu;
+	f->fast_binds++;
+	f->fast_ipi_binds++;
+	return 0;
+}
+
 static int fake_raise(void *opaque, uint32_t port, unsigned int vcpu)
 {
 	struct xen_fake *f = opaque;
@@ -237,7 +258,7 @@ static void fake_timer_virq(void *opaque, unsigned int vcpu, uint32_t port)
 
 int xen_fake_kernel_send(struct xen_fake *f, uint32_t port)
 {
-	if (port >= 4096 || !f->fast_table[port])
+	if (port >= 4096 || !f->fast_table[port] || !f->fast_fn[port])
 		return -ENOENT;
 	f->fast_fn[port](f->fast_opaque[port], f->fast_be[port]);
 	return 0;
@@ -284,6 +305,7 @@ int xen_fake_init_fast(struct xen_fake *f, unsigned int nr_vcpus)
 	fake_fast_ops = fake_ops;
 	fake_fast_ops.evtchn_fast_bind = fake_fast_bind;
 	fake_fast_ops.evtchn_fast_unbind = fake_fast_unbind;
+	fake_fast_ops.evtchn_fast_ipi = fake_fast_ipi;
 	fake_fast_ops.evtchn_raise = fake_raise;
 	fake_fast_ops.timer_virq_set = fake_timer_virq;
 	return fake_init(f, nr_vcpus, true, &fake_fast_ops);

@@ -75,6 +75,10 @@ struct xen_fake {
 	void (*fast_fn[4096])(void *, uint32_t);
 	void *fast_opaque[4096];
 	unsigned int fast_binds, fast_unbinds, fast_bad_ops;
+	int fast_ipi_rc;              /* evtchn_fast_ipi's answer; set fast_ipi to offer it */
+	bool fast_ipi;
+	unsigned int fast_ipi_vcpu[4096]; /* an IPI port held: the vCPU it raises on (fast_be = 0) */
+	unsigned int fast_ipi_binds;
 	unsigned int raised;          /* evtchn_raise calls answered 0 */
 	uint32_t last_raised_port;
 	unsigned int last_raised_vcpu;
@@ -88,7 +92,8 @@ int xen_fake_init(struct xen_fake *f, unsigned int nr_vcpus);
 int xen_fake_init_ex(struct xen_fake *f, unsigned int nr_vcpus, bool kernel_accel);
 void xen_fake_fini(struct xen_fake *f);
 /* A guest send on a port the fake "kernel" holds: what KVM would do (call
- * the handler as the VMM's I/O thread would).  -ENOENT if not held. */
+ * the handler as the VMM's I/O thread would).  -ENOENT if not held (or an
+ * IPI port: KVM raises those itself). */
 int xen_fake_kernel_send(struct xen_fake *f, uint32_t port);
 /* Turn the fast-path callbacks on (they are NULL in the ops otherwise). */
 int xen_fake_init_fast(struct xen_fake *f, unsigned int nr_vcpus);
