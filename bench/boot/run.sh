@@ -3,9 +3,9 @@
 # and to the process exiting after the guest powers off, for xenkvmd and for
 # Debian's qemu-system-x86_64 -enable-kvm booting the same kernel and
 # initramfs with the same command line, alternating, in the same host.
-# xenkvmd runs twice per round: as a plain PC (xen_platform_pci=0, the same
-# guest QEMU gets) and with the Xen personality (the guest boots as a Xen HVM
-# guest: more work, and every hypercall is an exit), then a third time as a
+# xenkvmd runs three times per round: as a plain PC (xen_platform_pci=0, the
+# same guest QEMU gets), with the Xen personality (the guest boots as a Xen HVM
+# guest: more work, and the hypercalls KVM does not take are exits), and as a
 # PVH domain (type="pvh": the kernel's Xen PVH entry, no emulated devices,
 # console on hvc0), which should take at most 0.8x the Xen HVM boot.
 # Runs inside the nested host (tests/nested/l1-run) when the local /dev/kvm
@@ -23,7 +23,11 @@
 # summary gives the per-pair xenkvmd/QEMU ratios and their median (target <= 0.8).
 # BENCH_SIDES="qemu" runs the QEMU side only.
 #
-# usage: bench/boot/run.sh [-d] [-n RUNS] [-c VCPUS] [-m MIB]
+# Without -d, the rounds are pairs too (bench/pairs.sh): each round boots xenkvmd
+# three ways and QEMU once, the order of the two sides alternating; -c takes a list
+# ("1 2 4") and each count gets its own pairs and summary.
+#
+# usage: bench/boot/run.sh [-d] [-n PAIRS] [-c "VCPUS..."] [-m MIB]
 # Prints one line per run and a summary with medians and xenkvmd/QEMU ratios.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -31,7 +35,7 @@ runs=3 vcpus= mem= disk=0
 while getopts "n:c:m:d" o; do
 	case $o in
 	n) runs=$OPTARG ;; c) vcpus=$OPTARG ;; m) mem=$OPTARG ;; d) disk=1 ;;
-	*) sed -n '2,27p' "$0"; exit 2 ;;
+	*) sed -n '2,32p' "$0"; exit 2 ;;
 	esac
 done
 BUILD=${BUILD:-build}
@@ -97,13 +101,51 @@ if [ $disk = 1 ]; then
 fi
 
 : "${XENKVM_KERNEL:?}" "${XENKVM_INITRD:?}"
-vcpus=${vcpus:-1} mem=${mem:-256}
-
+. bench/pairs.sh
+mem=${mem:-256}
 append="console=ttyS0 quiet xktest=poweroff"
 marker=XENKVM-INIT-START
-cfg=$(mktemp /tmp/bench-boot.XXXXXX.cfg)
-trap 'rm -f "$cfg"' EXIT
-cat >"$cfg" <<CFG
+tmp=$(mktemp -d /tmp/bench-boot.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+timer=$BUILD/bench/boot-timer
+
+# one MODE: "init SECONDS off SECONDS" of one xenkvmd boot (plain PC, Xen HVM, PVH)
+one() {
+	local r m e s
+	case $1 in
+	plain) r=$("$timer" "$marker" "$BUILD/xenkvmd" -q "$cfg" xen_platform_pci=0 </dev/null 2>/dev/null) ;;
+	xen) r=$("$timer" "$marker" "$BUILD/xenkvmd" -q "$cfg" </dev/null 2>/dev/null) ;;
+	pvh) r=$("$timer" "$marker" "$BUILD/xenkvmd" -q "$cfg" 'type="pvh"' \
+		"extra=\"${append/console=ttyS0/console=hvc0}\"" </dev/null 2>/dev/null) ;;
+	esac
+	read -r m e s < <(printf '%s\n' "$r" | tr '=' ' ' | awk '{ print $2, $4, $6 }')
+	[ "${s:-x}" = 0 ] || { echo "bench/boot: xenkvmd ($1) status ${s:-?}" >&2; return 1; }
+	echo "$m $e"
+}
+# run SIDE (for bench_pairs).  The xenkvmd side boots the three ways back to back;
+# QEMU's one boot stands against each, so every test name has both sides.  The PVH
+# run's ratio to the Xen HVM run of the same round goes to $tmp/pvh.
+run() {
+	local p x v m e
+	if [ "$1" = xenkvmd ]; then
+		p=$(one plain) && x=$(one xen) && v=$(one pvh) || return 1
+		awk -v x="$x" -v v="$v" 'BEGIN { split(x, a, " "); split(v, b, " ");
+			printf "%.3f %.3f\n", b[1] / a[1], b[2] / a[2] }' >>"$tmp/pvh"
+		set -- $p $x $v
+		echo "pc-init $1 pc-off $2 xen-init $3 xen-off $4 pvh-init $5 pvh-off $6"
+	else
+		read -r m e s < <("$timer" "$marker" qemu-system-x86_64 -enable-kvm -cpu host -m "$mem" -smp "$vcpus" \
+			-nodefaults -nographic -no-reboot -serial stdio \
+			-kernel "$XENKVM_KERNEL" -initrd "$XENKVM_INITRD" -append "$append" </dev/null 2>/dev/null |
+			tr '=' ' ' | awk '{print $2, $4, $6}')
+		[ "${s:-x}" = 0 ] || { echo "bench/boot: qemu status ${s:-?}" >&2; return 1; }
+		echo "pc-init $m pc-off $e xen-init $m xen-off $e pvh-init $m pvh-off $e"
+	fi
+}
+
+for vcpus in ${vcpus:-1}; do
+	cfg=$tmp/boot-$vcpus.cfg
+	cat >"$cfg" <<CFG
 name = "bench-boot"
 kernel = "$XENKVM_KERNEL"
 ramdisk = "$XENKVM_INITRD"
@@ -111,40 +153,14 @@ extra = "$append"
 memory = $mem
 vcpus = $vcpus
 CFG
-
-timer=$BUILD/bench/boot-timer
-xk_init=() xk_off=() xx_init=() xx_off=() xp_init=() xp_off=() q_init=() q_off=()
-echo "bench/boot: $runs runs each, $vcpus vCPU, $mem MiB, kernel $(basename "$(readlink -f "$XENKVM_KERNEL")")"
-for i in $(seq 1 "$runs"); do
-	read -r m e s < <("$timer" "$marker" "$BUILD/xenkvmd" -q "$cfg" xen_platform_pci=0 2>/dev/null |
-		tr '=' ' ' | awk '{print $2, $4, $6}')
-	echo "  run $i xenkvmd:     init ${m}s poweroff ${e}s status $s"
-	[ "$s" = 0 ] || { echo "bench/boot: xenkvmd run failed (status $s)" >&2; exit 1; }
-	xk_init+=("$m") xk_off+=("$e")
-	read -r m e s < <("$timer" "$marker" "$BUILD/xenkvmd" -q "$cfg" 2>/dev/null | tr '=' ' ' | awk '{print $2, $4, $6}')
-	echo "  run $i xenkvmd Xen: init ${m}s poweroff ${e}s status $s"
-	[ "$s" = 0 ] || { echo "bench/boot: xenkvmd (Xen) run failed (status $s)" >&2; exit 1; }
-	xx_init+=("$m") xx_off+=("$e")
-	read -r m e s < <("$timer" "$marker" "$BUILD/xenkvmd" -q "$cfg" 'type="pvh"' \
-		"extra=\"${append/console=ttyS0/console=hvc0}\"" 2>/dev/null | tr '=' ' ' | awk '{print $2, $4, $6}')
-	echo "  run $i xenkvmd PVH: init ${m}s poweroff ${e}s status $s"
-	[ "$s" = 0 ] || { echo "bench/boot: xenkvmd (PVH) run failed (status $s)" >&2; exit 1; }
-	xp_init+=("$m") xp_off+=("$e")
-	read -r m e s < <("$timer" "$marker" qemu-system-x86_64 -enable-kvm -cpu host -m "$mem" -smp "$vcpus" \
-		-nodefaults -nographic -no-reboot -serial stdio \
-		-kernel "$XENKVM_KERNEL" -initrd "$XENKVM_INITRD" -append "$append" 2>/dev/null |
-		tr '=' ' ' | awk '{print $2, $4, $6}')
-	echo "  run $i qemu:        init ${m}s poweroff ${e}s status $s"
-	[ "$s" = 0 ] || { echo "bench/boot: qemu run failed (status $s)" >&2; exit 1; }
-	q_init+=("$m") q_off+=("$e")
+	: >"$tmp/pvh"
+	echo "bench/boot: $runs pairs, $vcpus vCPU, $mem MiB, kernel $(basename "$(readlink -f "$XENKVM_KERNEL")");" \
+	     "xenkvmd as a plain PC (pc-*), as a Xen HVM guest (xen-*) and as PVH (pvh-*), each against the same QEMU boot;" \
+	     "init = start -> first line from init, off = start -> exit after poweroff (target for xen-off <= 0.50)"
+	bench_pairs "$runs" seconds qemu-kvm pc-init pc-off xen-init xen-off pvh-init pvh-off || exit 1
+	if [ -s "$tmp/pvh" ]; then
+		echo "  PVH / Xen HVM of the same round (target <= 0.80): init $(cut -d' ' -f1 "$tmp/pvh" | tr '\n' ' ')median" \
+		     "$(bench_median $(cut -d' ' -f1 "$tmp/pvh")); off $(cut -d' ' -f2 "$tmp/pvh" | tr '\n' ' ')median" \
+		     "$(bench_median $(cut -d' ' -f2 "$tmp/pvh"))"
+	fi
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
-xi=$(median "${xk_init[@]}") xo=$(median "${xk_off[@]}") qi=$(median "${q_init[@]}") qo=$(median "${q_off[@]}")
-yi=$(median "${xx_init[@]}") yo=$(median "${xx_off[@]}")
-pi=$(median "${xp_init[@]}") po=$(median "${xp_off[@]}")
-awk -v xi="$xi" -v xo="$xo" -v yi="$yi" -v yo="$yo" -v qi="$qi" -v qo="$qo" -v pi="$pi" -v po="$po" 'BEGIN {
-	printf "bench/boot (median)     xenkvmd   xenkvmd Xen   qemu-kvm   ratios to qemu\n"
-	printf "  start -> init line    %6.2f s   %6.2f s    %6.2f s   %.2f  %.2f\n", xi, yi, qi, xi / qi, yi / qi
-	printf "  start -> exit         %6.2f s   %6.2f s    %6.2f s   %.2f  %.2f   (target <= 0.50)\n", xo, yo, qo, xo / qo, yo / qo
-	printf "  PVH (xenkvmd)         init %6.2f s (%.2f of qemu, %.2f of Xen HVM), exit %6.2f s (%.2f of qemu, %.2f of Xen HVM; target <= 0.80)\n", pi, pi / qi, pi / yi, po, po / qo, po / yo
-}'
