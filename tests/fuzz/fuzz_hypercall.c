@@ -7,8 +7,10 @@
  *
  * With flag bit 1 the VMM offers the in-kernel fast paths (a fake kernel
  * port table that traps on a double assign or a deassign of what it does
- * not hold; bit 2 makes it take raises); afterwards the table must be
- * exactly the ports xen-compat marks fast, each a live backend link.
+ * not hold; bit 2 makes it take raises; it takes every other IPI port
+ * offered); afterwards the table must be exactly the ports xen-compat marks
+ * fast, each a live backend link or an IPI port whose vCPU has a vector
+ * upcall.
  *
  * Input: [0] flags (bit 0 kernel_accel), [1..2] bytes of guest RAM image
  * length n (LE, capped), n bytes of RAM image, then 27-byte records
@@ -163,6 +165,8 @@ static const struct xen_vmm_ops ops = {
 /* --- the fake kernel's fast-path table ------------------------------------- */
 
 static bool ktable[XEN_2L_MAX_PORTS];
+static bool kipi[XEN_2L_MAX_PORTS];          /* held as an IPI port */
+static unsigned int kipi_vcpu[XEN_2L_MAX_PORTS];
 static void (*kfn[XEN_2L_MAX_PORTS])(void *, uint32_t);
 static void *kopaque[XEN_2L_MAX_PORTS];
 static uint32_t kbe[XEN_2L_MAX_PORTS];
@@ -175,6 +179,7 @@ static int fast_bind(void *o, uint32_t port, uint32_t be_port, void (*fn)(void *
 	if (port >= XEN_2L_MAX_PORTS || ktable[port])
 		__builtin_trap();   /* KVM would say -EEXIST: our bookkeeping is off */
 	ktable[port] = true;
+	kipi[port] = false;
 	kfn[port] = fn;
 	kopaque[port] = fn_opaque;
 	kbe[port] = be_port;
@@ -187,6 +192,22 @@ static void fast_unbind(void *o, uint32_t port)
 	if (port >= XEN_2L_MAX_PORTS || !ktable[port])
 		__builtin_trap();
 	ktable[port] = false;
+}
+
+/* Takes every other offer, as KVM declines while a vCPU's attributes wait. */
+static int fast_ipi(void *o, uint32_t port, unsigned int vcpu)
+{
+	static unsigned int n;
+
+	(void)o;
+	if (port >= XEN_2L_MAX_PORTS || ktable[port] || vcpu >= NR_VCPUS)
+		__builtin_trap();
+	if (n++ & 1)
+		return -11;
+	ktable[port] = true;
+	kipi[port] = true;
+	kipi_vcpu[port] = vcpu;
+	return 0;
 }
 
 static int fast_raise(void *o, uint32_t port, unsigned int vcpu)
@@ -210,7 +231,7 @@ static const struct xen_vmm_ops fast_ops = {
 	.timer_arm = timer_arm, .shutdown = shutdown, .map_page = map_page,
 	.ram_discard = ram_discard, .console_write = console,
 	.evtchn_fast_bind = fast_bind, .evtchn_fast_unbind = fast_unbind,
-	.evtchn_raise = fast_raise, .timer_virq_set = timer_virq,
+	.evtchn_raise = fast_raise, .timer_virq_set = timer_virq, .evtchn_fast_ipi = fast_ipi,
 };
 
 static unsigned int be_calls;
@@ -245,12 +266,19 @@ static void check_ports(struct xen_domain *d)
 		be += d->evtchn.be[p].open;
 	if (open != d->evtchn.nr_open || be != d->evtchn.nr_be_open || d->gnttab.nr_maps)
 		__builtin_trap();
-	/* The kernel's table = the ports marked fast = live guest<->backend links. */
+	/* The kernel's table = the ports marked fast = live guest<->backend links,
+	 * or IPI ports raised on their own vCPU while its upcall is a vector. */
 	for (unsigned int p = 0; p < XEN_2L_MAX_PORTS; p++) {
 		const struct evtchn_port *ep = &d->evtchn.ports[p];
 
 		if (ktable[p] != ep->fast)
 			__builtin_trap();
+		if (ep->fast && kipi[p]) {
+			if (ep->state != EVTCHNSTAT_ipi || ep->vcpu != kipi_vcpu[p] ||
+			    (!d->vcpus[ep->vcpu].upcall_vector && d->cb_type != XEN_CB_VECTOR))
+				__builtin_trap();
+			continue;
+		}
 		if (ep->fast && (ep->state != EVTCHNSTAT_interdomain || ep->remote_dom != 0 ||
 				 ep->u >= EVTCHN_BE_MAX_PORTS || !d->evtchn.be[ep->u].open ||
 				 d->evtchn.be[ep->u].guest_port != p || kbe[p] != ep->u))
@@ -279,6 +307,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	p.kernel_accel = data[0] & 1;
 	memset(ktable, 0, sizeof(ktable));
+	memset(kipi, 0, sizeof(kipi));
 	kraise = data[0] & 4;
 	fast = data[0] & 2;
 	n = (size_t)(data[1] | data[2] << 8) % (RAM_SIZE + 1);

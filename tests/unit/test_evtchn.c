@@ -660,6 +660,18 @@ static void set_upcall_vector(unsigned int vcpu, uint8_t vector)
 					HVMOP_set_evtchn_upcall_vector, ARG, 0), 0);
 }
 
+/* EVTCHNOP_reset takes every port back from the VMM, each exactly once. */
+static void reset_expect_no_fast_ports(void)
+{
+	struct evtchn_reset r = { .dom = DOMID_SELF };
+
+	CU_ASSERT_EQUAL(op(EVTCHNOP_reset, &r, sizeof(r)), 0);
+	for (unsigned int p = 0; p < 4096; p++)
+		CU_ASSERT_FALSE_FATAL(F.fast_table[p]);
+	CU_ASSERT_EQUAL(F.fast_binds, F.fast_unbinds);
+	CU_ASSERT_EQUAL(F.fast_bad_ops, 0);
+}
+
 /* The VMM's port table must name exactly the guest ports linked to a
  * backend: every bind offers, every unlink takes back, never twice. */
 static void test_fast_port_table(void)
@@ -722,15 +734,7 @@ static void test_fast_port_table(void)
 	CU_ASSERT_EQUAL(evtchn_alloc_guest_unbound(F.d, 0, &gp), 0);
 	CU_ASSERT_EQUAL(evtchn_backend_bind(F.d, gp, be_handler, F.d, &be), 0);
 	CU_ASSERT_TRUE(F.fast_table[gp]);
-	{
-		struct evtchn_reset r = { .dom = DOMID_SELF };
-
-		CU_ASSERT_EQUAL(op(EVTCHNOP_reset, &r, sizeof(r)), 0);
-	}
-	for (unsigned int p = 0; p < 4096; p++)
-		CU_ASSERT_FALSE_FATAL(F.fast_table[p]);
-	CU_ASSERT_EQUAL(F.fast_binds, F.fast_unbinds);
-	CU_ASSERT_EQUAL(F.fast_bad_ops, 0);
+	reset_expect_no_fast_ports();
 	CU_ASSERT_EQUAL(evtchn_backend_close(F.d, be), 0);
 	CU_ASSERT_EQUAL(evtchn_backend_close(F.d, be2), 0);
 	CU_ASSERT_EQUAL(F.fast_bad_ops, 0);
@@ -814,15 +818,7 @@ static void test_fast_ipi(void)
 	CU_ASSERT_EQUAL(F.fast_ipi_vcpu[p0], 1);
 	CU_ASSERT_EQUAL(send(p1), 0);
 	/* reset: everything back */
-	{
-		struct evtchn_reset r = { .dom = DOMID_SELF };
-
-		CU_ASSERT_EQUAL(op(EVTCHNOP_reset, &r, sizeof(r)), 0);
-	}
-	for (unsigned int p = 0; p < 4096; p++)
-		CU_ASSERT_FALSE_FATAL(F.fast_table[p]);
-	CU_ASSERT_EQUAL(F.fast_binds, F.fast_unbinds);
-	CU_ASSERT_EQUAL(F.fast_bad_ops, 0);
+	reset_expect_no_fast_ports();
 }
 
 /* Raising a port: the VMM's delivery when the vCPU's upcall is a vector
