@@ -174,6 +174,34 @@ static int save_irqchip(struct vm *vm, struct state_writer *w)
 	return state_section_end(w);
 }
 
+/* What vCPU 0 was given (every vCPU has the same features); NULL on error. */
+static struct kvm_cpuid2 *vcpu0_cpuid(struct vm *vm)
+{
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + VM_STATE_CPUID_MAX * sizeof(c->entries[0]));
+
+	if (!c)
+		return NULL;
+	c->nent = VM_STATE_CPUID_MAX;
+	if (ioctl(vm->vcpus[0]->fd, KVM_GET_CPUID2, c) < 0) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static int save_cpuid(struct vm *vm, struct state_writer *w)
+{
+	struct kvm_cpuid2 *c = vcpu0_cpuid(vm);
+
+	if (!c) {
+		state_writer_fail(w, EIO, "KVM_GET_CPUID2: %s", strerror(errno));
+		return -EIO;
+	}
+	cpuid_state_write(c->entries, c->nent, w);
+	free(c);
+	return state_writer_err(w);
+}
+
 int vm_state_save(struct vm *vm, struct state_writer *w)
 {
 	struct vm_ram_layout l = vm_layout(vm);
@@ -200,7 +228,8 @@ int vm_state_save(struct vm *vm, struct state_writer *w)
 	}
 	state_section_begin(w, VM_STATE_CLOCK, VM_STATE_CLOCK_VERSION);
 	state_put_u64(w, clock.clock);
-	return state_section_end(w);
+	rc = state_section_end(w);
+	return rc ? rc : save_cpuid(vm, w);
 }
 
 /* ---- load ------------------------------------------------------------- */
@@ -404,6 +433,31 @@ static int load_clock(void *opaque, struct state_section *s)
 	return 0;
 }
 
+static int load_cpuid(void *opaque, struct state_section *s)
+{
+	struct vm_state_load *ctx = opaque;
+	struct kvm_cpuid_entry2 *saved = calloc(VM_STATE_CPUID_MAX, sizeof(*saved));
+	struct kvm_cpuid2 *here = vcpu0_cpuid(ctx->vm);
+	char why[200];
+	unsigned int n;
+	int rc = -ENOMEM;
+
+	if (!saved || !here) {
+		state_section_fail(s, ENOMEM, "KVM_GET_CPUID2 on this VM failed");
+		goto out;
+	}
+	rc = cpuid_state_read(s, saved, VM_STATE_CPUID_MAX, &n);
+	if (rc)
+		goto out;
+	rc = cpuid_state_check(saved, n, here->entries, here->nent, why, sizeof(why));
+	if (rc)
+		state_section_fail(s, -rc, "%s", why);
+out:
+	free(saved);
+	free(here);
+	return rc;
+}
+
 void vm_state_handlers(struct vm *vm, struct vm_state_load *ctx, struct state_handler *h)
 {
 	memset(ctx, 0, sizeof(*ctx));
@@ -417,6 +471,8 @@ void vm_state_handlers(struct vm *vm, struct vm_state_load *ctx, struct state_ha
 				       load_irqchip, ctx };
 	h[4] = (struct state_handler){ VM_STATE_CLOCK, VM_STATE_CLOCK_VERSION, "vm-clock", true,
 				       load_clock, ctx };
+	h[5] = (struct state_handler){ VM_STATE_CPUID, VM_STATE_CPUID_VERSION, "vm-cpuid", true,
+				       load_cpuid, ctx };
 }
 
 int vm_state_load_finish(const struct vm_state_load *ctx, char *why, size_t size)
