@@ -38,6 +38,9 @@ struct machine_config {
 	const char *ramdisk;      /* NULL: none */
 	const char *cmdline;
 	bool guest_decompress;    /* boot the bzImage through its own decompressor */
+	/* Built to load a saved state into (machine_state_handlers): no ACPI
+	 * tables, no kernel load; the vCPUs must not run before the load. */
+	bool restoring;
 	/* type="pvh": no emulated devices (no PIT, UART, RTC, PCI), hardware-
 	 * reduced ACPI, the kernel entered at its Xen PVH entry (xenkvm/pvh.h).
 	 * Needs the Xen personality: its console is the PV console. */

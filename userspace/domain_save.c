@@ -1,0 +1,155 @@
+/*
+ * A whole domain to and from a state stream (include/xenkvm/domain_save.h).
+ * Section order: config, the machine's (its vm-machine section zeroes RAM
+ * on load, so it comes first; vm-clock before the Xen domain, whose timers
+ * are absolute Xen system time), then xen-compat's (the domain before
+ * event channels and grant table), the XenStore, the PV console.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "xenkvm/xen_abi.h"
+#include "xenkvm/domain_config.h"
+#include "xenkvm/domain_save.h"
+#include "xenkvm/machine.h"
+#include "xenkvm/pv_console.h"
+#include "xenkvm/xen_kvm.h"
+#include "xenkvm/xen_state.h"
+#include "xenkvm/xs_service.h"
+
+int domain_save_unsupported(const struct domain_config *cfg, size_t nr_vifs,
+			    const struct domain_save_parts *p, char *why, size_t size)
+{
+	if (cfg->nr_disks) {
+		snprintf(why, size, "disk %s: disk backends (blkback, IDE) cannot be saved yet",
+			 cfg->disks[0].vdev);
+		return -EOPNOTSUPP;
+	}
+	if (nr_vifs) {
+		snprintf(why, size, "vif backends (netback) cannot be saved yet");
+		return -EOPNOTSUPP;
+	}
+	if (p->m->xen && (!p->xs || !p->pv_console)) {
+		snprintf(why, size, "a Xen domain without its XenStore or PV console cannot be saved");
+		return -EOPNOTSUPP;
+	}
+	return machine_state_unsupported(p->m, why, size);
+}
+
+static int save_stream(const struct domain_save_parts *p, struct state_writer *w)
+{
+	int rc;
+
+	config_state_save(p->cs, w);
+	rc = state_writer_err(w);
+	if (!rc)
+		rc = machine_state_save(p->m, w);
+	if (!rc && p->m->xen) {
+		rc = xen_domain_save(xen_kvm_domain(p->m->xen), w);
+		if (!rc)
+			rc = xs_service_state_save(p->xs, w);
+		if (!rc) {
+			pv_console_state_save(p->pv_console, w);
+			rc = state_writer_err(w);
+		}
+	}
+	return rc ? rc : state_writer_finish(w);
+}
+
+int domain_save_file(const struct domain_save_parts *p, const char *path, char *why, size_t size)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	struct state_writer *w = NULL;
+	int fd, dfd, rc;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp)) {
+		snprintf(why, size, "%s: path too long", path);
+		return -ENAMETOOLONG;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(why, size, "cannot create %s: %s", tmp, strerror(errno));
+		return rc;
+	}
+	w = state_writer_new_fd(fd, XENKVM_STATE_BUILD_ID);
+	if (!w) {
+		rc = -ENOMEM;
+		snprintf(why, size, "out of memory");
+		goto fail;
+	}
+	rc = save_stream(p, w);
+	if (rc) {
+		snprintf(why, size, "%s", state_writer_error(w));
+		goto fail;
+	}
+	if (fsync(fd) < 0) {
+		rc = -errno;
+		snprintf(why, size, "%s: fsync: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	state_writer_free(w);
+	w = NULL;
+	close(fd);
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		rc = -errno;
+		snprintf(why, size, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+		goto fail;
+	}
+	/* The rename itself on disk too. */
+	snprintf(dir, sizeof(dir), "%s", path);
+	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+fail:
+	state_writer_free(w);
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return rc;
+}
+
+#define NR_HANDLERS (MACHINE_STATE_NR_HANDLERS + XEN_STATE_NR_HANDLERS + \
+		     XS_SERVICE_STATE_NR_HANDLERS + 1)
+
+int domain_restore_load(const struct domain_save_parts *p, struct state_reader *r, char *why,
+			size_t size)
+{
+	struct state_handler h[NR_HANDLERS];
+	struct vm_state_load vm_ctx;
+	struct xen_state_load xen_ctx;
+	struct xs_service_state_load xs_ctx;
+	size_t n = MACHINE_STATE_NR_HANDLERS;
+	int rc;
+
+	if (p->m->xen && xen_kvm_path(p->m->xen) != (enum xen_hcall_path)p->cs->hcall_path) {
+		snprintf(why, size, "the guest used the %s hypercall path, this host gives it %s",
+			 xen_hcall_path_name((enum xen_hcall_path)p->cs->hcall_path),
+			 xen_hcall_path_name(xen_kvm_path(p->m->xen)));
+		return -EOPNOTSUPP;
+	}
+	machine_state_handlers(p->m, &vm_ctx, h);
+	if (p->m->xen) {
+		xen_domain_state_handlers(xen_kvm_domain(p->m->xen), &xen_ctx, &h[n]);
+		n += XEN_STATE_NR_HANDLERS;
+		xs_service_state_handlers(p->xs, &xs_ctx, &h[n]);
+		n += XS_SERVICE_STATE_NR_HANDLERS;
+		pv_console_state_handler(p->pv_console, &h[n++]);
+	}
+	rc = state_load(r, h, n);
+	if (rc) {
+		snprintf(why, size, "%s", state_reader_error(r));
+		return rc;
+	}
+	return vm_state_load_finish(&vm_ctx, why, size);
+}
