@@ -32,7 +32,7 @@ int domain_save_unsupported(const struct domain_config *cfg, size_t nr_vifs,
 		return -EOPNOTSUPP;
 	}
 	if (nr_vifs) {
-		snprintf(why, size, "vif backends (netback) cannot be saved yet");
+		snprintf(why, size, "vif backends cannot be saved yet (netback)");
 		return -EOPNOTSUPP;
 	}
 	if (p->m->xen && (!p->xs || !p->pv_console)) {
