@@ -13,6 +13,7 @@
 #include "xenkvm/machine.h"
 #include "xenkvm/rtc.h"
 #include "xenkvm/serial.h"
+#include "xenkvm/xen_platform.h"
 
 int machine_state_unsupported(const struct machine *m, char *why, size_t size)
 {
@@ -46,6 +47,8 @@ int machine_state_save(struct machine *m, struct state_writer *w)
 	serial_state_save(m->vm.serial, w);
 	rtc_state_save(m->rtc, w);
 	acpi_pm_state_save(m->pm, w);
+	if (m->platform)
+		xen_platform_state_save(m->platform, w);
 	return state_writer_err(w);
 }
 
@@ -55,4 +58,5 @@ void machine_state_handlers(struct machine *m, struct vm_state_load *ctx, struct
 	serial_state_handler(m->vm.serial, &h[VM_STATE_NR_HANDLERS]);
 	rtc_state_handler(m->rtc, &h[VM_STATE_NR_HANDLERS + 1]);
 	acpi_pm_state_handler(m->pm, &h[VM_STATE_NR_HANDLERS + 2]);
+	xen_platform_state_handler(m->platform, &h[VM_STATE_NR_HANDLERS + 3]);
 }

@@ -30,6 +30,7 @@ struct vm;
 #define VM_STATE_IRQCHIP  (STATE_ID_VMM_BASE + 4)  /* PIC master, slave, IOAPIC, PIT */
 #define VM_STATE_CLOCK    (STATE_ID_VMM_BASE + 5)  /* KVM_GET_CLOCK */
 #define VM_STATE_CPUID    (STATE_ID_VMM_BASE + 9)  /* vCPU 0's CPUID (kvm/cpuid_state.c) */
+#define VM_STATE_XEN_PLATFORM (STATE_ID_VMM_BASE + 10) /* kvm/xen_platform.c */
 
 #define VM_STATE_MACHINE_VERSION 1u
 #define VM_STATE_RAM_VERSION     1u
@@ -37,6 +38,7 @@ struct vm;
 #define VM_STATE_IRQCHIP_VERSION 1u
 #define VM_STATE_CLOCK_VERSION   1u
 #define VM_STATE_CPUID_VERSION   1u
+#define VM_STATE_XEN_PLATFORM_VERSION 1u
 
 #define VM_STATE_NR_HANDLERS 6
 
