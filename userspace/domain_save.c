@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "xenkvm/xen_abi.h"
+#include "xenkvm/blkback.h"
 #include "xenkvm/domain_config.h"
 #include "xenkvm/domain_save.h"
 #include "xenkvm/machine.h"
@@ -26,9 +27,8 @@
 int domain_save_unsupported(const struct domain_config *cfg, size_t nr_vifs,
 			    const struct domain_save_parts *p, char *why, size_t size)
 {
-	if (cfg->nr_disks) {
-		snprintf(why, size, "disk %s: disk backends (blkback, IDE) cannot be saved yet",
-			 cfg->disks[0].vdev);
+	if (cfg->nr_disks > 64) {
+		snprintf(why, size, "more than 64 disks cannot be saved");
 		return -EOPNOTSUPP;
 	}
 	if (nr_vifs) {
@@ -58,6 +58,8 @@ static int save_stream(const struct domain_save_parts *p, struct state_writer *w
 			pv_console_state_save(p->pv_console, w);
 			rc = state_writer_err(w);
 		}
+		for (size_t i = 0; i < p->nr_disks && !rc; i++)
+			rc = blkback_state_save(p->disks[i], w);
 	}
 	return rc ? rc : state_writer_finish(w);
 }
@@ -78,6 +80,10 @@ int domain_save_file(const struct domain_save_parts *p, const char *path, char *
 		snprintf(why, size, "cannot create %s: %s", tmp, strerror(errno));
 		return rc;
 	}
+	/* Answers pushed (and the guest notified) before RAM and shared_info
+	 * are written: the stream holds no request half done. */
+	for (size_t i = 0; i < p->nr_disks; i++)
+		blkback_quiesce(p->disks[i]);
 	w = state_writer_new_fd(fd, XENKVM_STATE_BUILD_ID);
 	if (!w) {
 		rc = -ENOMEM;
@@ -116,11 +122,13 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
+	for (size_t i = 0; i < p->nr_disks; i++)
+		blkback_resume(p->disks[i]);
 	return rc;
 }
 
 #define NR_HANDLERS (MACHINE_STATE_NR_HANDLERS + XEN_STATE_NR_HANDLERS + \
-		     XS_SERVICE_STATE_NR_HANDLERS + 1)
+		     XS_SERVICE_STATE_NR_HANDLERS + 2)
 
 int domain_restore_load(const struct domain_save_parts *p, struct state_reader *r, char *why,
 			size_t size)
@@ -129,6 +137,7 @@ int domain_restore_load(const struct domain_save_parts *p, struct state_reader *
 	struct vm_state_load vm_ctx;
 	struct xen_state_load xen_ctx;
 	struct xs_service_state_load xs_ctx;
+	struct blkback_state_load blk_ctx = { p->disks, p->nr_disks, 0 };
 	size_t n = MACHINE_STATE_NR_HANDLERS;
 	int rc;
 
@@ -145,11 +154,17 @@ int domain_restore_load(const struct domain_save_parts *p, struct state_reader *
 		xs_service_state_handlers(p->xs, &xs_ctx, &h[n]);
 		n += XS_SERVICE_STATE_NR_HANDLERS;
 		pv_console_state_handler(p->pv_console, &h[n++]);
+		blkback_state_handler(&blk_ctx, &h[n++]);
 	}
 	rc = state_load(r, h, n);
 	if (rc) {
 		snprintf(why, size, "%s", state_reader_error(r));
 		return rc;
+	}
+	if (p->m->xen && p->nr_disks && blk_ctx.loaded != (p->nr_disks >= 64 ? ~0ull :
+							  (1ull << p->nr_disks) - 1)) {
+		snprintf(why, size, "a disk of the config has no blkback section in the stream");
+		return -EBADMSG;
 	}
 	return vm_state_load_finish(&vm_ctx, why, size);
 }

@@ -584,7 +584,8 @@ static int ctl_trigger(void *opaque, const char *kind, unsigned int vcpu)
 static int ctl_save(void *opaque, const char *path)
 {
 	struct daemon *dm = opaque;
-	struct domain_save_parts parts = { dm->m, dm->xs, dm->pv_console, &dm->cs };
+	struct domain_save_parts parts = { dm->m, dm->xs, dm->pv_console, &dm->cs, dm->disks,
+					   dm->disks ? dm->cfg.nr_disks : 0 };
 	bool was_paused;
 	char why[512];
 	int rc;
@@ -827,7 +828,8 @@ static int daemon_run_once(struct daemon *dm)
 		goto out;
 	}
 	if (dm->restore) {
-		struct domain_save_parts parts = { dm->m, dm->xs, dm->pv_console, &dm->cs };
+		struct domain_save_parts parts = { dm->m, dm->xs, dm->pv_console, &dm->cs, dm->disks,
+					   dm->disks ? dm->cfg.nr_disks : 0 };
 		char why[512];
 
 		if (domain_restore_load(&parts, dm->restore, why, sizeof(why))) {

@@ -16,23 +16,28 @@ struct machine;
 struct xs_service;
 struct pv_console;
 struct domain_config;
+struct blkback;
 
 struct domain_save_parts {
 	struct machine *m;
 	struct xs_service *xs;          /* NULL without the Xen personality */
 	struct pv_console *pv_console;  /* NULL without it */
 	const struct config_state *cs;  /* the config section */
+	struct blkback **disks;         /* the config's disks, in its order */
+	size_t nr_disks;
 };
 
 /* 0 if the domain built from `cfg` can be saved; else -EOPNOTSUPP and
- * why says what cannot ("disk xvda: blkback cannot be saved yet"). */
+ * why says what cannot ("vif backends cannot be saved yet"). */
 int domain_save_unsupported(const struct domain_config *cfg, size_t nr_vifs,
 			    const struct domain_save_parts *p, char *why, size_t size);
 
 /*
- * Every vCPU parked (vm_pause_sync()) and the backends quiet (called on
- * the I/O thread).  Writes the stream to a temporary file next to `path`,
- * fsyncs it and renames it to `path`: a failure leaves no file there.
+ * Every vCPU parked (vm_pause_sync()), on the I/O thread (no backend runs
+ * meanwhile).  Quiesces the disks (their in-flight requests answered
+ * before anything is written), writes the stream to a temporary file next
+ * to `path`, fsyncs it and renames it to `path`: a failure leaves no file
+ * there and the disks serving again.
  * 0 or -errno with the reason in why.
  */
 int domain_save_file(const struct domain_save_parts *p, const char *path, char *why, size_t size);

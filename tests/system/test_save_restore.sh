@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_save_restore: `xenkvm save` and `xenkvm restore` of a running Debian 6.1 Xen
-# HVM guest (2 vCPUs, event channels, grant table, XenStore, PV console; no disk or
-# vif yet: those are refused) whose tests/system/guest/counter.sh prints "CNT n
-# UPTIME" on the serial console every 0.2 s.
+# HVM guest (2 vCPUs, event channels, grant table, XenStore, PV console, a blkfront
+# disk; no vif yet: refused) whose tests/system/guest/counter.sh appends "CNT n" to
+# a file on xvda with fsync and prints "CNT n UPTIME" on the serial console every
+# 0.2 s.
 #   - a save into a directory that does not exist fails and the guest counts on;
 #   - the save ends the domain (gone from `xenkvm list`), the file is complete;
 #   - a truncated file, one with a corrupted byte and one from another build are
@@ -13,6 +14,8 @@
 #     (its `sleep 0.2` loop takes as long by either clock);
 #   - a XenStore watch of the guest's kernel still fires: `xenkvm shutdown`
 #     (control/shutdown) powers it off;
+#   - the file on xvda, read after the poweroff (debugfs), holds every count once,
+#     in order, up to the last the console showed;
 #   - a domain with a vif is refused ("vif backends cannot be saved yet").
 # Run by tests/system/run.sh (KVM with Xen support, assets); skips (77) otherwise.
 # xenkvm-system-test-timeout: 400
@@ -36,6 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+truncate -s 64M "$tmp/disk.img"
 cat >"$tmp/guest.cfg" <<CFG
 name = "xksave"
 kernel = "$XENKVM_KERNEL"
@@ -43,6 +47,7 @@ ramdisk = "$XENKVM_INITRD"
 extra = "console=ttyS0 quiet xktest=counter"
 memory = 256
 vcpus = 2
+disk = [ "$tmp/disk.img,raw,xvda,rw" ]
 CFG
 
 # read_console DOMID OUT: the domain's serial console, each line stamped with the
@@ -94,7 +99,8 @@ out=$("$cli" create -q $uopt "$tmp/guest.cfg" 2>&1); rc=$?
 [ $rc = 0 ] && ok "created the counting guest" || { fail "create: rc=$rc"; show "$out"; finish; }
 id=$(domid_of xksave)
 read_console "$id" "$tmp/con1"
-wait_cnt "$tmp/con1" 20 "$boot_limit" && ok "the guest counts (CNT $(last_cnt "$tmp/con1"))" ||
+wait_cnt "$tmp/con1" 20 "$boot_limit" &&
+	ok "the guest counts (CNT $(last_cnt "$tmp/con1"); $(grep -o 'CNT-READY.*' "$tmp/con1" | head -n 1))" ||
 	{ fail "no CNT lines"; show "$(cat "$tmp/con1")"; finish; }
 
 # A save that cannot be written: the guest runs on.
@@ -220,8 +226,25 @@ while read -r verdict text; do
 done <"$tmp/checks"
 [ -s "$tmp/checks" ] || fail "the console checks printed nothing"
 
+# The file on xvda: every count once, in order, at least up to the console's last.
+last=$(sed -n 's/^CNT \([0-9]*\) [0-9.]*$/\1/p' "$tmp/con2" | tail -n 1)
+if ! command -v debugfs >/dev/null && ! [ -x /sbin/debugfs ]; then
+	skip "the file on xvda: no debugfs (e2fsprogs) on this host"
+else
+	PATH=$PATH:/sbin debugfs -R "cat /count" "$tmp/disk.img" >"$tmp/count" 2>/dev/null
+	n=$(grep -c . "$tmp/count")
+	if awk '$0 != "CNT " NR { bad = 1 } END { exit bad }' "$tmp/count" && [ "$n" -ge "${last:-1}" ] &&
+	   [ "$n" -le $(( ${last:-0} + 1 )) ]; then
+		ok "the file on xvda holds CNT 1..$n each once, in order (console's last: $last)"
+	else
+		fail "the file on xvda: $n lines, console's last $last"
+		show "$(awk '$0 != "CNT " NR { print NR ": " $0 }' "$tmp/count" | head -n 5)"
+	fi
+fi
+
 # A domain with a vif cannot be saved yet: refused, and it runs on.
-sed -e 's/^name = .*/name = "xksave-vif"/' -e 's/xktest=counter/xktest=idle/' "$tmp/guest.cfg" >"$tmp/vif.cfg"
+sed -e 's/^name = .*/name = "xksave-vif"/' -e 's/xktest=counter/xktest=idle/' -e '/^disk/d' \
+	"$tmp/guest.cfg" >"$tmp/vif.cfg"
 echo 'vif = [ "" ]' >>"$tmp/vif.cfg"
 out=$("$cli" create -q $uopt "$tmp/vif.cfg" 2>&1); rc=$?
 if [ $rc = 0 ]; then
