@@ -3,7 +3,9 @@
  * Section order: config, the machine's (its vm-machine section zeroes RAM
  * on load, so it comes first; vm-clock before the Xen domain, whose timers
  * are absolute Xen system time), then xen-compat's (the domain before
- * event channels and grant table), the XenStore, the PV console.
+ * event channels and grant table), the XenStore, the PV console, and the
+ * backends last (they map grants and claim ports the sections before
+ * restored).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,20 +21,24 @@
 #include "xenkvm/domain_config.h"
 #include "xenkvm/domain_save.h"
 #include "xenkvm/machine.h"
+#include "xenkvm/netback.h"
 #include "xenkvm/pv_console.h"
 #include "xenkvm/xen_kvm.h"
 #include "xenkvm/xen_state.h"
 #include "xenkvm/xs_service.h"
 
-int domain_save_unsupported(const struct domain_config *cfg, size_t nr_vifs,
-			    const struct domain_save_parts *p, char *why, size_t size)
+int domain_save_unsupported(const struct domain_config *cfg, const struct domain_save_parts *p,
+			    char *why, size_t size)
 {
 	if (cfg->nr_disks > 64) {
 		snprintf(why, size, "more than 64 disks cannot be saved");
 		return -EOPNOTSUPP;
 	}
-	if (nr_vifs) {
-		snprintf(why, size, "vif backends cannot be saved yet (netback)");
+	/* A restore builds the vifs from the config: one plugged in later
+	 * would be missing there. */
+	if (p->nr_vifs != cfg->nr_vifs || cfg->nr_vifs > 64) {
+		snprintf(why, size, "a hot-plugged vif (network-attach) cannot be saved: the restored "
+			 "domain is built from the config, which does not have it; detach it first");
 		return -EOPNOTSUPP;
 	}
 	if (p->m->xen && (!p->xs || !p->pv_console)) {
@@ -60,6 +66,8 @@ static int save_stream(const struct domain_save_parts *p, struct state_writer *w
 		}
 		for (size_t i = 0; i < p->nr_disks && !rc; i++)
 			rc = blkback_state_save(p->disks[i], w);
+		for (size_t i = 0; i < p->nr_vifs && !rc; i++)
+			rc = netback_state_save(p->vifs[i], w);
 	}
 	return rc ? rc : state_writer_finish(w);
 }
@@ -84,6 +92,8 @@ int domain_save_file(const struct domain_save_parts *p, const char *path, char *
 	 * are written: the stream holds no request half done. */
 	for (size_t i = 0; i < p->nr_disks; i++)
 		blkback_quiesce(p->disks[i]);
+	for (size_t i = 0; i < p->nr_vifs; i++)
+		netback_quiesce(p->vifs[i]);
 	w = state_writer_new_fd(fd, XENKVM_STATE_BUILD_ID);
 	if (!w) {
 		rc = -ENOMEM;
@@ -128,7 +138,7 @@ fail:
 }
 
 #define NR_HANDLERS (MACHINE_STATE_NR_HANDLERS + XEN_STATE_NR_HANDLERS + \
-		     XS_SERVICE_STATE_NR_HANDLERS + 2)
+		     XS_SERVICE_STATE_NR_HANDLERS + 3)
 
 int domain_restore_load(const struct domain_save_parts *p, struct state_reader *r, char *why,
 			size_t size)
@@ -138,6 +148,7 @@ int domain_restore_load(const struct domain_save_parts *p, struct state_reader *
 	struct xen_state_load xen_ctx;
 	struct xs_service_state_load xs_ctx;
 	struct blkback_state_load blk_ctx = { p->disks, p->nr_disks, 0 };
+	struct netback_state_load net_ctx = { p->vifs, p->nr_vifs, 0 };
 	size_t n = MACHINE_STATE_NR_HANDLERS;
 	int rc;
 
@@ -155,6 +166,7 @@ int domain_restore_load(const struct domain_save_parts *p, struct state_reader *
 		n += XS_SERVICE_STATE_NR_HANDLERS;
 		pv_console_state_handler(p->pv_console, &h[n++]);
 		blkback_state_handler(&blk_ctx, &h[n++]);
+		netback_state_handler(&net_ctx, &h[n++]);
 	}
 	rc = state_load(r, h, n);
 	if (rc) {
@@ -164,6 +176,11 @@ int domain_restore_load(const struct domain_save_parts *p, struct state_reader *
 	if (p->m->xen && p->nr_disks && blk_ctx.loaded != (p->nr_disks >= 64 ? ~0ull :
 							  (1ull << p->nr_disks) - 1)) {
 		snprintf(why, size, "a disk of the config has no blkback section in the stream");
+		return -EBADMSG;
+	}
+	if (p->m->xen && p->nr_vifs && net_ctx.loaded != (p->nr_vifs >= 64 ? ~0ull :
+							  (1ull << p->nr_vifs) - 1)) {
+		snprintf(why, size, "a vif of the config has no netback section in the stream");
 		return -EBADMSG;
 	}
 	return vm_state_load_finish(&vm_ctx, why, size);

@@ -581,18 +581,44 @@ static int ctl_trigger(void *opaque, const char *kind, unsigned int vcpu)
  * parked first.  Until the file is complete the guest is unharmed and
  * runs on (unless it was paused before); then the domain ends.
  */
+/* What domain_save.c works on; nbs has room for dm->nr_vifs entries. */
+static struct domain_save_parts daemon_save_parts(struct daemon *dm, struct netback **nbs)
+{
+	for (size_t i = 0; i < dm->nr_vifs; i++)
+		nbs[i] = dm->vifs[i]->nb;
+	return (struct domain_save_parts){
+		.m = dm->m, .xs = dm->xs, .pv_console = dm->pv_console, .cs = &dm->cs,
+		.disks = dm->disks, .nr_disks = dm->disks ? dm->cfg.nr_disks : 0,
+		.vifs = nbs, .nr_vifs = dm->nr_vifs,
+	};
+}
+
+static int daemon_save(struct daemon *dm, const struct domain_save_parts *p, const char *path);
+
 static int ctl_save(void *opaque, const char *path)
 {
 	struct daemon *dm = opaque;
-	struct domain_save_parts parts = { dm->m, dm->xs, dm->pv_console, &dm->cs, dm->disks,
-					   dm->disks ? dm->cfg.nr_disks : 0 };
+	struct netback **nbs = calloc(dm->nr_vifs + 1, sizeof(*nbs));
+	struct domain_save_parts parts;
+	int rc;
+
+	if (!dm->m || !nbs) {
+		free(nbs);
+		return dm->m ? -ENOMEM : -ESRCH;
+	}
+	parts = daemon_save_parts(dm, nbs);
+	rc = daemon_save(dm, &parts, path);
+	free(nbs);
+	return rc;
+}
+
+static int daemon_save(struct daemon *dm, const struct domain_save_parts *p, const char *path)
+{
 	bool was_paused;
 	char why[512];
 	int rc;
 
-	if (!dm->m)
-		return -ESRCH;
-	rc = domain_save_unsupported(&dm->cfg, dm->nr_vifs, &parts, why, sizeof(why));
+	rc = domain_save_unsupported(&dm->cfg, p, why, sizeof(why));
 	if (rc) {
 		control_server_set_message(dm->control, "%s", why);
 		return rc;
@@ -606,7 +632,7 @@ static int ctl_save(void *opaque, const char *path)
 		return rc;
 	}
 	dm->cs.hcall_path = dm->m->xen ? (uint8_t)xen_kvm_path(dm->m->xen) : 0;
-	rc = domain_save_file(&parts, path, why, sizeof(why));
+	rc = domain_save_file(p, path, why, sizeof(why));
 	if (rc) {
 		pr_err("save to %s failed, the domain runs on: %s", path, why);
 		if (!was_paused)
@@ -828,11 +854,18 @@ static int daemon_run_once(struct daemon *dm)
 		goto out;
 	}
 	if (dm->restore) {
-		struct domain_save_parts parts = { dm->m, dm->xs, dm->pv_console, &dm->cs, dm->disks,
-					   dm->disks ? dm->cfg.nr_disks : 0 };
+		struct netback **nbs = calloc(dm->nr_vifs + 1, sizeof(*nbs));
+		struct domain_save_parts parts;
 		char why[512];
 
-		if (domain_restore_load(&parts, dm->restore, why, sizeof(why))) {
+		if (!nbs) {
+			rc = VM_EXIT_ERROR;
+			goto out;
+		}
+		parts = daemon_save_parts(dm, nbs);
+		rc = domain_restore_load(&parts, dm->restore, why, sizeof(why));
+		free(nbs);
+		if (rc) {
 			pr_err("restore: %s", why);
 			rc = VM_EXIT_USAGE;
 			goto out;

@@ -17,6 +17,7 @@ struct xs_service;
 struct pv_console;
 struct domain_config;
 struct blkback;
+struct netback;
 
 struct domain_save_parts {
 	struct machine *m;
@@ -25,17 +26,19 @@ struct domain_save_parts {
 	const struct config_state *cs;  /* the config section */
 	struct blkback **disks;         /* the config's disks, in its order */
 	size_t nr_disks;
+	struct netback **vifs;          /* the domain's vifs */
+	size_t nr_vifs;
 };
 
 /* 0 if the domain built from `cfg` can be saved; else -EOPNOTSUPP and
- * why says what cannot ("vif backends cannot be saved yet"). */
-int domain_save_unsupported(const struct domain_config *cfg, size_t nr_vifs,
-			    const struct domain_save_parts *p, char *why, size_t size);
+ * why says what cannot ("a hot-plugged vif ... cannot be saved"). */
+int domain_save_unsupported(const struct domain_config *cfg, const struct domain_save_parts *p,
+			    char *why, size_t size);
 
 /*
  * Every vCPU parked (vm_pause_sync()), on the I/O thread (no backend runs
- * meanwhile).  Quiesces the disks (their in-flight requests answered
- * before anything is written), writes the stream to a temporary file next
+ * meanwhile).  Quiesces the disks and vifs (their requests answered and
+ * published before anything is written), writes the stream to a temporary file next
  * to `path`, fsyncs it and renames it to `path`: a failure leaves no file
  * there and the disks serving again.
  * 0 or -errno with the reason in why.

@@ -9,9 +9,10 @@
 #   - a truncated file, one with a corrupted byte and one from another build are
 #     refused with a clear message and start nothing;
 #   - the restored guest continues: the counts before and after, joined, run 1..N
-#     with no gap and no repeat; its uptime never goes backwards nor leaps past the
-#     host's time across the save, and afterwards advances as the host's clock does
-#     (its `sleep 0.2` loop takes as long by either clock);
+#     with no gap and no repeat; its uptime moves on by about one step across the
+#     save (the time spent saved does not pass for it, nothing goes backwards), and
+#     afterwards advances as the host's clock does (its `sleep 0.2` loop takes as
+#     long by either clock);
 #   - a XenStore watch of the guest's kernel still fires: `xenkvm shutdown`
 #     (control/shutdown) powers it off;
 #   - the file on xvda, read after the poweroff (debugfs), holds every count once,
@@ -191,8 +192,9 @@ if not ok:
     bad = [(i + 1, n) for i, n in enumerate(nums) if n != i + 1][:5]
     print("| first mismatches (want, got): %s" % bad)
 up = dict(cnts)
-# No time warp across the save: the guest's uptime moves forward, by no more
-# than the host's clock did between the two lines (plus a step's slack).
+# No time warp across the save: the guest's uptime moves forward by about one
+# step (the time the domain spent saved does not pass for it), never more than
+# the host's clock did between the two lines.
 host = {}
 for t, x in a + b:
     m = re.match(r"^CNT (\d+) ", x)
@@ -203,7 +205,7 @@ if at_save + 1 not in host and b:
 warp = up.get(at_save + 1, 0) - up.get(at_save, 0)
 gap = host.get(at_save + 1, 0) - host.get(at_save, 0)
 print("%s no time warp across the save: uptime CNT %d -> %d moved %.2f s, the host's clock %.2f s" %
-      ("ok" if 0 < warp <= gap + 1.0 else "FAIL", at_save, at_save + 1, warp, gap))
+      ("ok" if 0 < warp < 1.5 and warp <= gap + 0.5 else "FAIL", at_save, at_save + 1, warp, gap))
 # After the restore the guest's clock runs with the host's: 20 lines of sleep 0.2.
 after = [(t, int(m.group(1))) for t, x in b for m in [re.match(r"^CNT (\d+) ", x)] if m]
 after = [(t, n) for t, n in after if n > at_save + 2]
@@ -227,7 +229,7 @@ done <"$tmp/checks"
 [ -s "$tmp/checks" ] || fail "the console checks printed nothing"
 
 # The file on xvda: every count once, in order, at least up to the console's last.
-last=$(sed -n 's/^CNT \([0-9]*\) [0-9.]*$/\1/p' "$tmp/con2" | tail -n 1)
+last=$(last_cnt "$tmp/con2")
 if ! command -v debugfs >/dev/null && ! [ -x /sbin/debugfs ]; then
 	skip "the file on xvda: no debugfs (e2fsprogs) on this host"
 else
