@@ -187,10 +187,15 @@ wait_cnt "$tmp/con2" $((at_save + 25)) 60 && ok "the restored guest counts on (C
 	{ fail "no counting after the restore"; show "$(cat "$tmp/con2")"; }
 
 # A XenStore watch of the guest's kernel: control/shutdown.
-out=$("$cli" shutdown -w xksave 2>&1); rc=$?
+out=$(timeout 60 "$cli" shutdown -w xksave 2>&1); rc=$?
+if [ $rc = 0 ] && [ -z "$(domid_of xksave)" ]; then
+	ok "xenkvm shutdown -w: the guest's control/shutdown watch fired"
+else
+	fail "shutdown after the restore: rc=$rc"
+	show "$out$(tail -n 8 "$tmp/con2"; tail -n 12 "$XDG_RUNTIME_DIR/xenkvm/$id/xenkvmd.log")"
+	"$cli" destroy xksave >/dev/null 2>&1
+fi
 wait "$reader_pid" 2>/dev/null; reader_pid=
-[ $rc = 0 ] && [ -z "$(domid_of xksave)" ] && ok "xenkvm shutdown -w: the guest's control/shutdown watch fired" ||
-	{ fail "shutdown after the restore: rc=$rc"; show "$out"; }
 
 # The counter's lines: each check printed as "ok TEXT" or "FAIL TEXT" (or "| detail").
 python3 - "$tmp/con1" "$tmp/con2" "$at_save" "$t1" "$t_rs" >"$tmp/checks" 2>&1 <<'PY'
