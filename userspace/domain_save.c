@@ -183,5 +183,7 @@ int domain_restore_load(const struct domain_save_parts *p, struct state_reader *
 		snprintf(why, size, "a vif of the config has no netback section in the stream");
 		return -EBADMSG;
 	}
+	if (p->m->xen)
+		xs_service_restored(p->xs);
 	return vm_state_load_finish(&vm_ctx, why, size);
 }

@@ -70,4 +70,7 @@ struct xs_service_state_load {
 };
 void xs_service_state_handlers(struct xs_service *svc, struct xs_service_state_load *ctx,
 			       struct state_handler *h);
+/* After a load: serve what the guest left on the ring (its event went to
+ * the process that saved) once the loop runs.  Any thread. */
+void xs_service_restored(struct xs_service *svc);
 #endif

@@ -369,3 +369,8 @@ void xs_service_state_handlers(struct xs_service *svc, struct xs_service_state_l
 	xs_store_state_handler(&ctx->store, &h[0]);
 	xs_conn_state_handler(conn, &h[1]);
 }
+
+void xs_service_restored(struct xs_service *svc)
+{
+	event_notifier_signal(svc->kick);
+}
