@@ -196,18 +196,12 @@ static int blkback_load(void *opaque, struct state_section *s)
 	if (rc)
 		return rc;
 	be->nr_rings = nr;
-	/* The XenStore section brought the nodes back as they were; the
-	 * machine only needs to know where it stands (no node is written). */
-	be->xb.be_state = (int)be_state;
-	be->xb.fe_state = fe_state == UINT32_MAX ? -1 : (int)fe_state;
-	be->xb.fatal = fatal;
-	be->xb.connects = connects;
+	xenbus_backend_restore(&be->xb, (int)be_state, fe_state == UINT32_MAX ? -1 : (int)fe_state,
+			       fatal, connects);
 	ctx->loaded |= 1ull << i;
 	for (uint32_t q = 0; q < nr; q++)
 		if (be->rings[q].kick)
 			event_notifier_signal(be->rings[q].kick);
-	if (fatal && be->xb.kick)
-		event_notifier_signal(be->xb.kick);
 	return 0;
 }
 

@@ -188,17 +188,12 @@ static int netback_load(void *opaque, struct state_section *s)
 	nb->fe = (struct nb_features){ .sg = feat & F_SG, .gso_tcpv4 = feat & F_GSO4,
 				       .gso_tcpv6 = feat & F_GSO6, .csum = feat & F_CSUM,
 				       .ipv6_csum = feat & F_CSUM6 };
-	/* The XenStore section brought the nodes back; no node is written. */
-	nb->xb.be_state = (int)be_state;
-	nb->xb.fe_state = fe_state == UINT32_MAX ? -1 : (int)fe_state;
-	nb->xb.fatal = fatal;
-	nb->xb.connects = connects;
+	xenbus_backend_restore(&nb->xb, (int)be_state, fe_state == UINT32_MAX ? -1 : (int)fe_state,
+			       fatal, connects);
 	ctx->loaded |= 1ull << i;
 	for (uint32_t q = 0; q < nr; q++)
 		if (nb->queues[q].kick)
 			event_notifier_signal(nb->queues[q].kick);
-	if (fatal && nb->xb.kick)
-		event_notifier_signal(nb->xb.kick);
 	return 0;
 }
 
