@@ -419,7 +419,7 @@ static int vif_add(struct daemon *dm, const struct vif_spec *spec, struct vif_sp
 	if (spec->has_mac)
 		memcpy(v->mac, spec->mac, sizeof(v->mac));
 	else
-		netback_mac_generate(dm->cfg.name ? dm->cfg.name : "xenkvm", devid, v->mac);
+		netback_mac_generate(dm->cs.mac_name[0] ? dm->cs.mac_name : "xenkvm", devid, v->mac);
 	struct netback_params np = {
 		.loop = dm->loop,
 		.dom = xen_kvm_domain(dm->m->xen),
@@ -1255,6 +1255,7 @@ int main(int argc, char **argv)
 			return VM_EXIT_USAGE;
 		}
 		snprintf(dm.cs.source, sizeof(dm.cs.source), "%s", argv[optind]);
+		snprintf(dm.cs.mac_name, sizeof(dm.cs.mac_name), "%s", dm.cfg.name ? dm.cfg.name : "");
 	}
 	log_set_domid(dm.domid);
 	/* Run by a service (xenkvm-domains.service): every line also goes to the

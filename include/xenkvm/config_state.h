@@ -43,6 +43,9 @@ struct config_state {
 	uint8_t uuid[16];
 	uint8_t hcall_path;      /* enum xen_hcall_path as chosen (never auto), 0 without Xen */
 	uint32_t flags;          /* enum config_state_flag */
+	/* The name the vifs' generated MACs come from (the first incarnation's):
+	 * a restore under another name keeps the guest's MACs. */
+	char mac_name[128];
 };
 
 /* The file's text with the overrides as later lines, as `xenkvm create`

@@ -22,6 +22,7 @@ static struct config_state sample(void)
 	};
 
 	snprintf(cs.source, sizeof(cs.source), "/etc/xen/g.cfg");
+	snprintf(cs.mac_name, sizeof(cs.mac_name), "g-first");
 	return cs;
 }
 
@@ -58,6 +59,7 @@ static void test_round_trip(void)
 	CU_ASSERT_EQUAL(memcmp(back.uuid, cs.uuid, 16), 0);
 	CU_ASSERT_EQUAL(back.hcall_path, 3);
 	CU_ASSERT_EQUAL(back.flags, CONFIG_STATE_NO_FASTPATHS);
+	CU_ASSERT_STRING_EQUAL(back.mac_name, "g-first");
 	config_state_free(&back);
 	state_writer_free(w);
 }

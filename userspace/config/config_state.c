@@ -85,6 +85,7 @@ void config_state_save(const struct config_state *cs, struct state_writer *w)
 	state_put_bytes(w, cs->uuid, sizeof(cs->uuid));
 	state_put_u8(w, cs->hcall_path);
 	state_put_u32(w, cs->flags);
+	state_put_blob(w, cs->mac_name, strlen(cs->mac_name));
 	state_section_end(w);
 }
 
@@ -100,6 +101,7 @@ int config_state_load(struct state_section *s, struct config_state *cs)
 	state_get_bytes(s, cs->uuid, sizeof(cs->uuid));
 	state_get_u8(s, &cs->hcall_path);
 	state_get_u32(s, &cs->flags);
+	state_get_str(s, cs->mac_name, sizeof(cs->mac_name));
 	if (state_section_failed(s))
 		return -EBADMSG;
 	if (!len || memchr(text, '\0', len)) {
