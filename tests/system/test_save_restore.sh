@@ -8,8 +8,10 @@
 #   - a save into a directory that does not exist fails and the guest counts on;
 #   - the save ends the domain (gone from `xenkvm list`), the file is complete;
 #   - a truncated file, one with a corrupted byte and one from another build are
-#     refused with a clear message and start nothing;
-#   - the restored guest continues: the counts before and after, joined, run 1..N
+#     refused with a clear message and start nothing, as is an override that
+#     changes the machine (vcpus=1);
+#   - the restore (with name="xksave-r": another name, the same domid and MACs):
+#     the restored guest continues: the counts before and after, joined, run 1..N
 #     with no gap and no repeat; its uptime moves on across the save, but not by
 #     the seconds the domain did not exist (it was paused, not absent), and
 #     afterwards advances as the host's clock does (its `sleep 0.2` loop takes as
@@ -40,7 +42,7 @@ cleanup() {
 	[ -n "$reader_pid" ] && kill "$reader_pid" 2>/dev/null
 	[ -n "$http_pid" ] && kill "$http_pid" 2>/dev/null
 	"$cli" destroy xksave >/dev/null 2>&1
-	"$cli" destroy xksave-vif >/dev/null 2>&1
+	"$cli" destroy xksave-r >/dev/null 2>&1
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -176,24 +178,32 @@ for bad in trunc:truncated corrupt:checksum foreign:"another build"; do
 	fi
 done
 
-# The restore.
+# An override that changes the machine: refused, nothing left running.
+out=$("$cli" restore -q "$tmp/g.save" vcpus=1 2>&1); rc=$?
+if [ $rc = 1 ] && grep -q "change the machine" <<<"$out" && [ -z "$(domid_of xksave)" ]; then
+	ok "restore with vcpus=1 refused: $(grep -m1 "change the machine" <<<"$out" | cut -c1-120)"
+else
+	fail "restore with vcpus=1: rc=$rc"; show "$out"
+fi
+
+# The restore, under another name (xl restore FILE name=...): same domid, same MAC.
 t_rs=$(date +%s.%N)
-out=$("$cli" restore -q "$tmp/g.save" 2>&1); rc=$?
-[ $rc = 0 ] && [ "$(domid_of xksave)" = "$id" ] && ok "restored with its domid $id" ||
-	{ fail "restore: rc=$rc, domid '$(domid_of xksave)' (want $id)"; show "$out";
+out=$("$cli" restore -q "$tmp/g.save" 'name="xksave-r"' 2>&1); rc=$?
+[ $rc = 0 ] && [ "$(domid_of xksave-r)" = "$id" ] && ok "restored as xksave-r with its domid $id" ||
+	{ fail "restore: rc=$rc, domid '$(domid_of xksave-r)' (want $id)"; show "$out";
 	  tail -n 15 "$XDG_RUNTIME_DIR"/xenkvm/logs/xksave.log 2>/dev/null | sed 's/^/    ! /'; finish; }
 read_console "$id" "$tmp/con2"
 wait_cnt "$tmp/con2" $((at_save + 25)) 60 && ok "the restored guest counts on (CNT $(last_cnt "$tmp/con2"))" ||
 	{ fail "no counting after the restore"; show "$(cat "$tmp/con2")"; }
 
 # A XenStore watch of the guest's kernel: control/shutdown.
-out=$(timeout 60 "$cli" shutdown -w xksave 2>&1); rc=$?
-if [ $rc = 0 ] && [ -z "$(domid_of xksave)" ]; then
+out=$(timeout 60 "$cli" shutdown -w xksave-r 2>&1); rc=$?
+if [ $rc = 0 ] && [ -z "$(domid_of xksave-r)" ]; then
 	ok "xenkvm shutdown -w: the guest's control/shutdown watch fired"
 else
 	fail "shutdown after the restore: rc=$rc"
 	show "$out$(tail -n 8 "$tmp/con2"; tail -n 12 "$XDG_RUNTIME_DIR/xenkvm/$id/xenkvmd.log")"
-	"$cli" destroy xksave >/dev/null 2>&1
+	"$cli" destroy xksave-r >/dev/null 2>&1
 fi
 wait "$reader_pid" 2>/dev/null; reader_pid=
 
