@@ -6,6 +6,8 @@
 # serial console every 0.2 s, and connects to a port of the host over its NIC every
 # second ("NET i pong-N").
 #   - a save into a directory that does not exist fails and the guest counts on;
+#     so does one that runs out of space half way (an 8 MiB tmpfs, as root): no
+#     file is left and the guest's disk serves again;
 #   - the save ends the domain (gone from `xenkvm list`), the file is complete;
 #   - a truncated file, one with a corrupted byte and one from another build are
 #     refused with a clear message and start nothing, as is an override that
@@ -37,8 +39,9 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_save_restore.XXXXXX")
 export XDG_RUNTIME_DIR=$tmp/run
 mkdir -p "$XDG_RUNTIME_DIR"
 reader_pid=
-http_pid=
+http_pid= small=
 cleanup() {
+	[ -n "$small" ] && umount "$small" 2>/dev/null
 	[ -n "$reader_pid" ] && kill "$reader_pid" 2>/dev/null
 	[ -n "$http_pid" ] && kill "$http_pid" 2>/dev/null
 	"$cli" destroy xksave >/dev/null 2>&1
@@ -139,6 +142,26 @@ fi
 wait_cnt "$tmp/con1" $((n + 5)) 10 && [ -n "$(domid_of xksave)" ] &&
 	ok "after the failed save the guest counts on ($n -> $(last_cnt "$tmp/con1"))" ||
 	fail "the guest stopped after a failed save"
+
+# A save that runs out of space half way (root: an 8 MiB tmpfs): no file left,
+# and the guest counts on, into its file too (the disk serves again).
+if [ "$(id -u)" = 0 ] && mkdir -p "$tmp/small" && mount -t tmpfs -o size=8m tmpfs "$tmp/small" 2>/dev/null; then
+	small=$tmp/small
+	out=$("$cli" save xksave "$tmp/small/g.save" 2>&1); rc=$?
+	n=$(last_cnt "$tmp/con1")
+	left=$(ls -A "$tmp/small")
+	if [ $rc = 1 ] && grep -qi "space" <<<"$out" && [ -z "$left" ]; then
+		ok "a save that fills its file system fails and leaves nothing: $(head -n 1 <<<"$out" | cut -c1-110)"
+	else
+		fail "save into a full file system: rc=$rc, left: '$left'"; show "$out"
+	fi
+	wait_cnt "$tmp/con1" $((n + 5)) 20 && [ -n "$(domid_of xksave)" ] &&
+		ok "after it the guest counts on, its disk too ($n -> $(last_cnt "$tmp/con1"))" ||
+		fail "the guest stopped after a save that ran out of space"
+	umount "$tmp/small" && small=
+else
+	skip "a save that runs out of space: needs root for a small tmpfs"
+fi
 
 # The save.
 t0=$(date +%s.%N)
