@@ -242,6 +242,11 @@ int machine_create(struct machine *m, const struct machine_config *cfg)
 			return rc == -EINVAL ? VM_EXIT_USAGE : VM_EXIT_ERROR;
 		return machine_setup_vcpus(m) ? VM_EXIT_ERROR : 0;
 	}
+	/* A restore brings RAM and registers from the stream (its machine
+	 * section zeroes RAM first): no tables, no kernel, which need not
+	 * even be there any more. */
+	if (cfg->restoring)
+		return machine_setup_vcpus(m) ? VM_EXIT_ERROR : 0;
 	if (machine_setup_acpi(m))
 		return VM_EXIT_ERROR;
 	if (m->pvh_entry) {

@@ -119,30 +119,35 @@ static int vcpu_save(struct vm *vm, struct vcpu *v, const uint32_t *msr_idx, uin
 	return vcpu_get_msrs(v, msr_idx, nr_msr_idx, vs);
 }
 
-static int save_vcpus(struct vm *vm, struct state_writer *w)
+/* Reads every vCPU into vs[0 .. nr_vcpus). */
+static int read_vcpus(struct vm *vm, struct vcpu_state *vs, struct state_writer *w)
 {
 	uint32_t *msr_idx = calloc(VCPU_STATE_MAX_MSRS, sizeof(*msr_idx));
-	struct vcpu_state *vs = malloc(sizeof(*vs));
 	uint32_t nr_msr_idx = 0;
 	const char *what = "KVM_GET_MSR_INDEX_LIST";
 	int rc = -ENOMEM;
 
-	if (!msr_idx || !vs)
+	if (!msr_idx)
 		goto out;
 	rc = msr_index_list(vm, msr_idx, &nr_msr_idx);
-	for (unsigned int i = 0; !rc && i < vm->nr_vcpus; i++) {
-		rc = vcpu_save(vm, vm->vcpus[i], msr_idx, nr_msr_idx, vs, &what);
-		if (rc)
-			break;
-		state_section_begin(w, VM_STATE_VCPU, VM_STATE_VCPU_VERSION);
-		vcpu_state_write(vs, w);
-		rc = state_section_end(w);
-	}
-	if (rc && !state_writer_err(w))
+	for (unsigned int i = 0; !rc && i < vm->nr_vcpus; i++)
+		rc = vcpu_save(vm, vm->vcpus[i], msr_idx, nr_msr_idx, &vs[i], &what);
+	if (rc)
 		state_writer_fail(w, -rc, "saving the vCPUs: %s: %s", what, strerror(-rc));
 out:
 	free(msr_idx);
-	free(vs);
+	return rc;
+}
+
+static int write_vcpus(struct vm *vm, const struct vcpu_state *vs, struct state_writer *w)
+{
+	int rc = 0;
+
+	for (unsigned int i = 0; !rc && i < vm->nr_vcpus; i++) {
+		state_section_begin(w, VM_STATE_VCPU, VM_STATE_VCPU_VERSION);
+		vcpu_state_write(&vs[i], w);
+		rc = state_section_end(w);
+	}
 	return rc;
 }
 
@@ -174,12 +179,56 @@ static int save_irqchip(struct vm *vm, struct state_writer *w)
 	return state_section_end(w);
 }
 
+/* What vCPU 0 was given (every vCPU has the same features); NULL on error. */
+static struct kvm_cpuid2 *vcpu0_cpuid(struct vm *vm)
+{
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + VM_STATE_CPUID_MAX * sizeof(c->entries[0]));
+
+	if (!c)
+		return NULL;
+	c->nent = VM_STATE_CPUID_MAX;
+	if (ioctl(vm->vcpus[0]->fd, KVM_GET_CPUID2, c) < 0) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static int save_cpuid(struct vm *vm, struct state_writer *w)
+{
+	struct kvm_cpuid2 *c = vcpu0_cpuid(vm);
+
+	if (!c) {
+		state_writer_fail(w, EIO, "KVM_GET_CPUID2: %s", strerror(errno));
+		return -EIO;
+	}
+	cpuid_state_write(c->entries, c->nent, w);
+	free(c);
+	return state_writer_err(w);
+}
+
 int vm_state_save(struct vm *vm, struct state_writer *w)
 {
 	struct vm_ram_layout l = vm_layout(vm);
 	struct kvm_clock_data clock = { 0 };
+	struct vcpu_state *vs = calloc(vm->nr_vcpus, sizeof(*vs));
 	int rc;
 
+	if (!vs) {
+		state_writer_fail(w, ENOMEM, "saving the vCPUs: out of memory");
+		return -ENOMEM;
+	}
+	/* What counts time is read at the pause, before RAM, which takes long
+	 * to write: the clock and each vCPU (its TSC).  The guest does not see
+	 * the save's own duration pass. */
+	if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &clock) < 0) {
+		state_writer_fail(w, errno, "KVM_GET_CLOCK: %s", strerror(errno));
+		rc = -EIO;
+		goto out;
+	}
+	rc = read_vcpus(vm, vs, w);
+	if (rc)
+		goto out;
 	state_section_begin(w, VM_STATE_MACHINE, VM_STATE_MACHINE_VERSION);
 	state_put_u32(w, vm->nr_vcpus);
 	state_put_u64(w, vm->ram_size);
@@ -189,18 +238,19 @@ int vm_state_save(struct vm *vm, struct state_writer *w)
 	if (!rc)
 		rc = vm_ram_state_save(&l, w);
 	if (!rc)
-		rc = save_vcpus(vm, w);
+		rc = write_vcpus(vm, vs, w);
 	if (!rc)
 		rc = save_irqchip(vm, w);
 	if (rc)
-		return rc;
-	if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &clock) < 0) {
-		state_writer_fail(w, errno, "KVM_GET_CLOCK: %s", strerror(errno));
-		return -EIO;
-	}
+		goto out;
 	state_section_begin(w, VM_STATE_CLOCK, VM_STATE_CLOCK_VERSION);
 	state_put_u64(w, clock.clock);
-	return state_section_end(w);
+	rc = state_section_end(w);
+	if (!rc)
+		rc = save_cpuid(vm, w);
+out:
+	free(vs);
+	return rc;
 }
 
 /* ---- load ------------------------------------------------------------- */
@@ -404,6 +454,31 @@ static int load_clock(void *opaque, struct state_section *s)
 	return 0;
 }
 
+static int load_cpuid(void *opaque, struct state_section *s)
+{
+	struct vm_state_load *ctx = opaque;
+	struct kvm_cpuid_entry2 *saved = calloc(VM_STATE_CPUID_MAX, sizeof(*saved));
+	struct kvm_cpuid2 *here = vcpu0_cpuid(ctx->vm);
+	char why[200];
+	unsigned int n;
+	int rc = -ENOMEM;
+
+	if (!saved || !here) {
+		state_section_fail(s, ENOMEM, "KVM_GET_CPUID2 on this VM failed");
+		goto out;
+	}
+	rc = cpuid_state_read(s, saved, VM_STATE_CPUID_MAX, &n);
+	if (rc)
+		goto out;
+	rc = cpuid_state_check(saved, n, here->entries, here->nent, why, sizeof(why));
+	if (rc)
+		state_section_fail(s, -rc, "%s", why);
+out:
+	free(saved);
+	free(here);
+	return rc;
+}
+
 void vm_state_handlers(struct vm *vm, struct vm_state_load *ctx, struct state_handler *h)
 {
 	memset(ctx, 0, sizeof(*ctx));
@@ -417,6 +492,8 @@ void vm_state_handlers(struct vm *vm, struct vm_state_load *ctx, struct state_ha
 				       load_irqchip, ctx };
 	h[4] = (struct state_handler){ VM_STATE_CLOCK, VM_STATE_CLOCK_VERSION, "vm-clock", true,
 				       load_clock, ctx };
+	h[5] = (struct state_handler){ VM_STATE_CPUID, VM_STATE_CPUID_VERSION, "vm-cpuid", true,
+				       load_cpuid, ctx };
 }
 
 int vm_state_load_finish(const struct vm_state_load *ctx, char *why, size_t size)

@@ -13,6 +13,7 @@
 #include "xenkvm/io_bus.h"
 #include "xenkvm/log.h"
 #include "xenkvm/pci.h"
+#include "xenkvm/vm_state.h"
 #include "xenkvm/xen_platform.h"
 
 #define XEN_PROTOVER_PORT (XEN_UNPLUG_PORT + 2)   /* version (read), product (write) */
@@ -180,6 +181,57 @@ int xen_platform_create(struct pci_bus *pci, struct io_bus *pio, struct xen_plat
 	}
 	*p_r = p;
 	return 0;
+}
+
+void xen_platform_state_save(struct xen_platform *p, struct state_writer *w)
+{
+	pthread_mutex_lock(&p->lock);
+	state_section_begin(w, VM_STATE_XEN_PLATFORM, VM_STATE_XEN_PLATFORM_VERSION);
+	state_put_u16(w, p->unplugged);
+	state_put_u16(w, p->product);
+	state_put_u32(w, p->build);
+	state_put_u8(w, p->blacklisted);
+	pthread_mutex_unlock(&p->lock);
+	state_section_end(w);
+}
+
+static int platform_load(void *opaque, struct state_section *s)
+{
+	struct xen_platform *p = opaque;
+	uint16_t mask, product;
+	uint32_t build;
+	bool blacklisted;
+
+	if (!p) {
+		state_section_fail(s, EINVAL, "this machine has no Xen platform device");
+		return -EINVAL;
+	}
+	state_get_u16(s, &mask);
+	state_get_u16(s, &product);
+	state_get_u32(s, &build);
+	state_get_bool(s, &blacklisted);
+	if (state_section_failed(s))
+		return -EBADMSG;
+	if (mask & ~(XEN_UNPLUG_IDE_DISKS | XEN_UNPLUG_AUX_IDE)) {
+		state_section_fail(s, EBADMSG, "unplug mask %#x has bits no device answers to", mask);
+		return -EBADMSG;
+	}
+	pthread_mutex_lock(&p->lock);
+	p->unplugged = mask;
+	p->product = product;
+	p->build = build;
+	p->blacklisted = blacklisted;
+	pthread_mutex_unlock(&p->lock);
+	/* What the guest took away is gone in the restored machine too. */
+	if (mask && p->unplug)
+		p->unplug(p->unplug_opaque, mask);
+	return 0;
+}
+
+void xen_platform_state_handler(struct xen_platform *p, struct state_handler *h)
+{
+	*h = (struct state_handler){ VM_STATE_XEN_PLATFORM, VM_STATE_XEN_PLATFORM_VERSION,
+				     "vm-xen-platform", false, platform_load, p };
 }
 
 uint16_t xen_platform_unplugged(const struct xen_platform *p)

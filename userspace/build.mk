@@ -1,4 +1,6 @@
 xenkvmd-y += userspace/xenkvmd.o
+# save and restore of the whole domain (xenkvm save/restore)
+xenkvmd-y += userspace/domain_save.o
 xenkvm-y += userspace/xenkvm.o
 # Least privilege: user switch, no_new_privs, seccomp per thread kind.
 xenkvmd-y += userspace/sandbox.o userspace/sandbox_policy.o

@@ -15,7 +15,8 @@
 #include "xenkvm/control.h"
 #include "xenkvm/json.h"
 
-enum control_arg { ARG_NONE, ARG_SPEC, ARG_DEVICE, ARG_REASON, ARG_MEMORY, ARG_KEY, ARG_TRIGGER };
+enum control_arg { ARG_NONE, ARG_SPEC, ARG_DEVICE, ARG_REASON, ARG_MEMORY, ARG_KEY, ARG_TRIGGER,
+		   ARG_PATH };
 
 /* The one request table: wire name and argument of each op. */
 static const struct control_op_desc {
@@ -38,6 +39,7 @@ static const struct control_op_desc {
 	[CONTROL_OP_MEM_SET]        = { "mem-set",        ARG_MEMORY },
 	[CONTROL_OP_SYSRQ]          = { "sysrq",          ARG_KEY },
 	[CONTROL_OP_TRIGGER]        = { "trigger",        ARG_TRIGGER },
+	[CONTROL_OP_SAVE]           = { "save",           ARG_PATH },
 };
 
 static const char *const state_names[CONTROL_STATE_COUNT] = {
@@ -271,6 +273,15 @@ int control_request_decode(const char *line, size_t len, struct control_request 
 		}
 		req->vcpu = rc ? 0 : (unsigned int)i;
 		break;
+	case ARG_PATH:
+		rc = get_text(v, "path", req->arg, sizeof(req->arg));
+		if (rc || req->arg[0] != '/') {
+			rc = set_err(err, errlen, -EINVAL, "%s: \"path\" %s", op,
+				     rc == -ENOENT ? "is required" :
+				     rc == -E2BIG ? "is too long" : "must be an absolute path");
+			goto out;
+		}
+		break;
 	}
 	rc = 0;
 out:
@@ -336,6 +347,9 @@ int control_request_encode(const struct control_request *req, char **line_r, siz
 	case ARG_TRIGGER:
 		json_write_string(&w, "kind", req->arg);
 		json_write_int(&w, "vcpu", req->vcpu);
+		break;
+	case ARG_PATH:
+		json_write_string(&w, "path", req->arg);
 		break;
 	}
 	json_write_object_end(&w);

@@ -173,6 +173,12 @@ static int do_trigger(struct control_server *srv, const struct control_request *
 	return srv->h.trigger(srv->opaque, req->arg, req->vcpu);
 }
 
+static int do_save(struct control_server *srv, const struct control_request *req,
+		   struct control_reply *rep)
+{
+	return srv->h.save(srv->opaque, req->arg);
+}
+
 /* Dispatch, indexed like the request table in control.c; `present` says
  * whether the daemon supplied the handler the op needs. */
 static bool handler_present(const struct control_handlers *h, enum control_op op)
@@ -194,6 +200,7 @@ static bool handler_present(const struct control_handlers *h, enum control_op op
 	case CONTROL_OP_MEM_SET: return h->mem_set;
 	case CONTROL_OP_SYSRQ: return h->sysrq;
 	case CONTROL_OP_TRIGGER: return h->trigger;
+	case CONTROL_OP_SAVE: return h->save;
 	default: return false;
 	}
 }
@@ -215,6 +222,7 @@ static control_do_fn *const control_do[CONTROL_OP_COUNT] = {
 	[CONTROL_OP_MEM_SET] = do_mem_set,
 	[CONTROL_OP_SYSRQ] = do_sysrq,
 	[CONTROL_OP_TRIGGER] = do_trigger,
+	[CONTROL_OP_SAVE] = do_save,
 };
 
 void control_server_set_message(struct control_server *srv, const char *fmt, ...)

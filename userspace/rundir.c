@@ -587,7 +587,8 @@ static void write_next_domid(const struct rundir *rd, int domid)
 		pr_debug("rundir: could not record the next domid");
 }
 
-int rundir_reserve(struct rundir *rd, const char *name, int *domid_r, int *alive_fd_r)
+/* want > 0: that domid or -EBUSY; else the next one round robin. */
+static int reserve(struct rundir *rd, const char *name, int want, int *domid_r, int *alive_fd_r)
 {
 	char name_buf[16];
 	struct rundir_entry *list = NULL;
@@ -609,13 +610,17 @@ int rundir_reserve(struct rundir *rd, const char *name, int *domid_r, int *alive
 	/* Round robin from the last allocation, like Xen: a domid is reused
 	 * only after every other one was, so a stale domid in a script does
 	 * not silently reach a new domain. */
-	start = domid = read_next_domid(rd);
+	start = domid = want > 0 ? want : read_next_domid(rd);
 	for (;;) {
 		snprintf(name_buf, sizeof(name_buf), "%d", domid);
 		if (!mkdirat(rd->dir_fd, name_buf, 0700))
 			break;
 		if (errno != EEXIST) {
 			rc = -errno;
+			goto out;
+		}
+		if (want > 0) {
+			rc = -EBUSY;
 			goto out;
 		}
 		domid = domid == RUNDIR_DOMID_MAX ? RUNDIR_DOMID_MIN : domid + 1;
@@ -640,7 +645,8 @@ int rundir_reserve(struct rundir *rd, const char *name, int *domid_r, int *alive
 	rc = rundir_write_file(rd, domid, "name", name, strlen(name));
 	if (rc)
 		goto out;
-	write_next_domid(rd, domid == RUNDIR_DOMID_MAX ? RUNDIR_DOMID_MIN : domid + 1);
+	if (want <= 0)
+		write_next_domid(rd, domid == RUNDIR_DOMID_MAX ? RUNDIR_DOMID_MIN : domid + 1);
 	*domid_r = domid;
 	*alive_fd_r = fd;
 	fd = -1;
@@ -652,6 +658,20 @@ out:
 	unlock_base(rd);
 	free(list);
 	return rc;
+}
+
+int rundir_reserve(struct rundir *rd, const char *name, int *domid_r, int *alive_fd_r)
+{
+	return reserve(rd, name, 0, domid_r, alive_fd_r);
+}
+
+int rundir_reserve_domid(struct rundir *rd, const char *name, int domid, int *alive_fd_r)
+{
+	int got;
+
+	if (domid < RUNDIR_DOMID_MIN || domid > RUNDIR_DOMID_MAX)
+		return -EINVAL;
+	return reserve(rd, name, domid, &got, alive_fd_r);
 }
 
 void rundir_cloexec_inherited(void)

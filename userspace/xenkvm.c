@@ -80,6 +80,23 @@ static const struct cli_verb verbs[] = {
 	  "power presses the ACPI power button (the guest's OS decides what follows),\n"
 	  "reset resets the domain at once (on_reboot then applies), nmi delivers an NMI\n"
 	  "to VCPU (default 0)." },
+	{ "save", cli_save, "save DOMAIN FILE",
+	  "Save a running domain to FILE and end it.",
+	  "Pauses the domain, writes its state (the config, RAM, vCPUs, devices, event\n"
+	  "channels, grant table, XenStore, PV console, disks' and vifs' rings) to FILE\n"
+	  "and ends the domain once the file is complete (written to a temporary name,\n"
+	  "fsync'd, renamed).  If anything fails before that, the domain runs on and\n"
+	  "nothing is left at FILE.  FILE is written by the domain's daemon (its user,\n"
+	  "see create -u).  Refused: hot-plugged vifs, IDE disks in use, firmware-booted\n"
+	  "and PVH domains (docs/SAVE-FORMAT.md)." },
+	{ "restore", cli_restore, "restore [-c] [-p] [-q] [-v] FILE [KEY=VALUE ...]",
+	  "Restore a domain from a file `xenkvm save` wrote.",
+	  "The domain is built from the config saved in FILE (KEY=VALUE overrides it, as\n"
+	  "for create, but not vcpus, memory, maxmem or type), gets its saved domid back\n"
+	  "(refused if taken) and continues where it stopped.  FILE is checked whole first\n"
+	  "(checksums, the build that wrote it): a damaged or foreign file starts nothing.\n"
+	  "  -c  attach to the console    -p  leave it paused\n"
+	  "  -q  quiet                    -v  xenkvmd's debug messages" },
 	{ "info", cli_info, "info", "Show information about this host.",
 	  "Host name, kernel, CPUs, memory, /dev/kvm, running domains and the run directory." },
 	{ "block-attach", cli_block_attach, "block-attach DOMAIN DISKSPEC",

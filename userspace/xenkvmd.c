@@ -21,10 +21,12 @@
 #include "xenkvm/xen_abi.h"   /* before any <xen/...> header (blkback.h) */
 #include "xenkvm/bench_echo.h"
 #include "xenkvm/blkback.h"
+#include "xenkvm/config_state.h"
 #include "xenkvm/console_server.h"
 #include "xenkvm/pv_console.h"
 #include "xenkvm/control.h"
 #include "xenkvm/domain_config.h"
+#include "xenkvm/domain_save.h"
 #include "xenkvm/event_loop.h"
 #include "xenkvm/netback.h"
 #include "xenkvm/netdev.h"
@@ -46,9 +48,12 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: xenkvmd [options] CONFIG [key=value ...]\n"
+		"       xenkvmd [options] --restore SAVED [key=value ...]\n"
 		"Runs the domain described by the xl.cfg file CONFIG in the foreground;\n"
 		"key=value pairs override the file (xl.cfg syntax). The guest's serial\n"
 		"console (ttyS0) is on stdin/stdout; on a terminal, Ctrl-] quits.\n"
+		"With --restore, SAVED is a file `xenkvm save` wrote: the domain is built\n"
+		"from the config saved in it and continues where it stopped.\n"
 		"\n"
 		"options:\n"
 		"  -v, --verbose        debug messages\n"
@@ -71,6 +76,7 @@ static void usage(FILE *f)
 		"      --pv-console=PATH  the Xen PV console (hvc0) on a unix socket; without\n"
 		"                       it, hvc0's output goes to stdout\n"
 		"      --paused         build the domain, start its vCPUs on unpause\n"
+		"      --restore        CONFIG is a saved domain (xenkvm save), not an xl.cfg\n"
 		"      --log=PATH       append messages to PATH\n"
 		"      --user=NAME      run as NAME (needs root): only NAME's group that owns\n"
 		"                       /dev/kvm is kept, every capability dropped; the config's\n"
@@ -185,6 +191,13 @@ struct daemon {
 	enum control_state state;
 	unsigned int restarts;
 	time_t start_time;
+
+	/* save and restore: the config section (xenkvm/config_state.h), and
+	 * with --restore the stream, read up to after that section, until
+	 * the first incarnation has loaded it */
+	struct config_state cs;
+	struct state_reader *restore;
+	int restore_fd;
 };
 
 static uint64_t thread_cpu_ns(pthread_t t)
@@ -406,7 +419,7 @@ static int vif_add(struct daemon *dm, const struct vif_spec *spec, struct vif_sp
 	if (spec->has_mac)
 		memcpy(v->mac, spec->mac, sizeof(v->mac));
 	else
-		netback_mac_generate(dm->cfg.name ? dm->cfg.name : "xenkvm", devid, v->mac);
+		netback_mac_generate(dm->cs.mac_name[0] ? dm->cs.mac_name : "xenkvm", devid, v->mac);
 	struct netback_params np = {
 		.loop = dm->loop,
 		.dom = xen_kvm_domain(dm->m->xen),
@@ -563,6 +576,76 @@ static int ctl_trigger(void *opaque, const char *kind, unsigned int vcpu)
 	return rc;
 }
 
+/*
+ * xl save: on the I/O thread, so no backend runs meanwhile; the vCPUs are
+ * parked first.  Until the file is complete the guest is unharmed and
+ * runs on (unless it was paused before); then the domain ends.
+ */
+/* What domain_save.c works on; nbs has room for dm->nr_vifs entries. */
+static struct domain_save_parts daemon_save_parts(struct daemon *dm, struct netback **nbs)
+{
+	for (size_t i = 0; i < dm->nr_vifs; i++)
+		nbs[i] = dm->vifs[i]->nb;
+	return (struct domain_save_parts){
+		.m = dm->m, .xs = dm->xs, .pv_console = dm->pv_console, .cs = &dm->cs,
+		.disks = dm->disks, .nr_disks = dm->disks ? dm->cfg.nr_disks : 0,
+		.vifs = nbs, .nr_vifs = dm->nr_vifs,
+	};
+}
+
+static int daemon_save(struct daemon *dm, const struct domain_save_parts *p, const char *path);
+
+static int ctl_save(void *opaque, const char *path)
+{
+	struct daemon *dm = opaque;
+	struct netback **nbs = calloc(dm->nr_vifs + 1, sizeof(*nbs));
+	struct domain_save_parts parts;
+	int rc;
+
+	if (!dm->m || !nbs) {
+		free(nbs);
+		return dm->m ? -ENOMEM : -ESRCH;
+	}
+	parts = daemon_save_parts(dm, nbs);
+	rc = daemon_save(dm, &parts, path);
+	free(nbs);
+	return rc;
+}
+
+static int daemon_save(struct daemon *dm, const struct domain_save_parts *p, const char *path)
+{
+	bool was_paused;
+	char why[512];
+	int rc;
+
+	rc = domain_save_unsupported(&dm->cfg, p, why, sizeof(why));
+	if (rc) {
+		control_server_set_message(dm->control, "%s", why);
+		return rc;
+	}
+	was_paused = dm->m->vm.paused;
+	rc = vm_pause_sync(&dm->m->vm);
+	if (rc) {
+		if (!was_paused && rc != -ESHUTDOWN)
+			vm_set_paused(&dm->m->vm, false);
+		control_server_set_message(dm->control, "the vCPUs did not stop: %s", strerror(-rc));
+		return rc;
+	}
+	dm->cs.hcall_path = dm->m->xen ? (uint8_t)xen_kvm_path(dm->m->xen) : 0;
+	rc = domain_save_file(p, path, why, sizeof(why));
+	if (rc) {
+		pr_err("save to %s failed, the domain runs on: %s", path, why);
+		if (!was_paused)
+			vm_set_paused(&dm->m->vm, false);
+		control_server_set_message(dm->control, "%s", why);
+		return rc;
+	}
+	pr_info("saved to %s", path);
+	dm->state = CONTROL_STATE_DYING;
+	vm_request_stop(&dm->m->vm, VM_EXIT_KILLED, "saved to %s (xenkvm save)", path);
+	return 0;
+}
+
 static const struct control_handlers daemon_control = {
 	.info = ctl_info,
 	.vcpu_list = ctl_vcpu_list,
@@ -576,6 +659,7 @@ static const struct control_handlers daemon_control = {
 	.mem_set = ctl_mem_set,
 	.sysrq = ctl_sysrq,
 	.trigger = ctl_trigger,
+	.save = ctl_save,
 };
 
 /* hvc0's backend: on the PV console socket, or its output on stdout. */
@@ -676,6 +760,7 @@ static int daemon_run_once(struct daemon *dm)
 		.ramdisk = cfg->ramdisk,
 		.cmdline = cfg->cmdline,
 		.guest_decompress = dm->guest_decompress,
+		.restoring = dm->restore != NULL,
 		.pvh = cfg->type == DOMAIN_TYPE_PVH,
 		.console_in_fd = STDIN_FILENO,
 		.console_out_fd = STDOUT_FILENO,
@@ -767,6 +852,30 @@ static int daemon_run_once(struct daemon *dm)
 		       "has no emulated NICs");
 		rc = VM_EXIT_USAGE;
 		goto out;
+	}
+	if (dm->restore) {
+		struct netback **nbs = calloc(dm->nr_vifs + 1, sizeof(*nbs));
+		struct domain_save_parts parts;
+		char why[512];
+
+		if (!nbs) {
+			rc = VM_EXIT_ERROR;
+			goto out;
+		}
+		parts = daemon_save_parts(dm, nbs);
+		rc = domain_restore_load(&parts, dm->restore, why, sizeof(why));
+		free(nbs);
+		if (rc) {
+			pr_err("restore: %s", why);
+			rc = VM_EXIT_USAGE;
+			goto out;
+		}
+		/* A later incarnation (on_reboot="restart") boots afresh. */
+		state_reader_free(dm->restore);
+		dm->restore = NULL;
+		close(dm->restore_fd);
+		dm->restore_fd = -1;
+		pr_info("restored the domain saved from %s", dm->cs.source);
 	}
 	if (dm->start_paused) {
 		dm->m->vm.paused = true;
@@ -899,6 +1008,84 @@ static int daemon_sandbox(const struct domain_config *cfg, const char *user, boo
 	return 0;
 }
 
+/*
+ * --restore: the saved file's config section gives the config (with the
+ * command line's overrides appended as later lines, which win), the
+ * domid, UUID, hypercall path and Xen options.  The rest of the stream is
+ * loaded by the first incarnation.  0 or an exit status (message printed).
+ */
+static int daemon_restore_open(struct daemon *dm, const char *path, char *const *overrides,
+			       size_t nr, bool domid_given)
+{
+	struct domain_config saved;
+	struct config_error err;
+	char why[512], *text;
+	size_t len;
+	int rc;
+
+	dm->restore_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (dm->restore_fd < 0) {
+		fprintf(stderr, "xenkvmd: %s: %s\n", path, strerror(errno));
+		return VM_EXIT_USAGE;
+	}
+	dm->restore = state_reader_new_fd(dm->restore_fd);
+	if (!dm->restore)
+		return VM_EXIT_ERROR;
+	if (config_state_open(dm->restore, &dm->cs, why, sizeof(why))) {
+		fprintf(stderr, "xenkvmd: restore: %s: %s\n", path, why);
+		return VM_EXIT_USAGE;
+	}
+	if (domid_given && (uint32_t)dm->domid != dm->cs.domid) {
+		fprintf(stderr, "xenkvmd: restore: %s holds domain %u (its XenStore paths and event "
+			"channels name it), not --domid=%d\n", path, dm->cs.domid, dm->domid);
+		return VM_EXIT_USAGE;
+	}
+	dm->domid = (int)dm->cs.domid;
+	if (domain_config_parse(path, dm->cs.text, dm->cs.len, NULL, 0, &saved, &err, config_warning)) {
+		fprintf(stderr, "xenkvmd: restore: the saved config: %s\n", err.msg);
+		return VM_EXIT_USAGE;
+	}
+	/* The overrides become part of the config a later save carries. */
+	rc = config_state_append(dm->cs.text, dm->cs.len, overrides, nr, &text, &len);
+	if (rc) {
+		fprintf(stderr, "xenkvmd: restore: the overrides: %s\n", strerror(-rc));
+		domain_config_free(&saved);
+		return VM_EXIT_USAGE;
+	}
+	free(dm->cs.text);
+	dm->cs.text = text;
+	dm->cs.len = len;
+	rc = domain_config_parse(path, text, len, NULL, 0, &dm->cfg, &err, config_warning);
+	if (rc) {
+		fprintf(stderr, "xenkvmd: restore: %s\n", err.msg);
+		domain_config_free(&saved);
+		return VM_EXIT_USAGE;
+	}
+	rc = 0;
+	if (dm->cfg.vcpus != saved.vcpus || dm->cfg.memory_mib != saved.memory_mib ||
+	    dm->cfg.maxmem_mib != saved.maxmem_mib || dm->cfg.xen_platform != saved.xen_platform ||
+	    dm->cfg.type != saved.type) {
+		fprintf(stderr, "xenkvmd: restore: the overrides change the machine (vcpus, memory, "
+			"maxmem, type or xen_platform_pci): the saved guest has %u vCPUs and %llu MiB\n",
+			saved.vcpus, (unsigned long long)saved.memory_mib);
+		rc = VM_EXIT_USAGE;
+	}
+	domain_config_free(&saved);
+	if (rc)
+		return rc;
+	memcpy(dm->cfg.uuid, dm->cs.uuid, sizeof(dm->cfg.uuid));
+	dm->cfg.has_uuid = true;
+	if (dm->cfg.xen_platform)
+		dm->hcall_path = (enum xen_hcall_path)dm->cs.hcall_path;
+	dm->no_kernel_xen = dm->cs.flags & CONFIG_STATE_NO_KERNEL_XEN;
+	dm->no_fastpaths = dm->cs.flags & CONFIG_STATE_NO_FASTPATHS;
+	dm->guest_decompress = dm->cs.flags & CONFIG_STATE_GUEST_DECOMPRESS;
+	pr_info("restore: %s: domain %u, saved from %s%s%s", path, dm->cs.domid, dm->cs.source,
+		dm->cfg.xen_platform ? ", hypercall path " : "",
+		dm->cfg.xen_platform ? xen_hcall_path_name(dm->hcall_path) : "");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -916,6 +1103,7 @@ int main(int argc, char **argv)
 		{ "console", required_argument, NULL, 'O' },
 		{ "pv-console", required_argument, NULL, 'W' },
 		{ "paused", no_argument, NULL, 'P' },
+		{ "restore", no_argument, NULL, 'R' },
 		{ "log", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -925,10 +1113,10 @@ int main(int argc, char **argv)
 		{ "seccomp-probe", required_argument, NULL, 'B' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct daemon dm = { .domid = 1, .hcall_path = XEN_PATH_AUTO };
+	struct daemon dm = { .domid = 1, .hcall_path = XEN_PATH_AUTO, .restore_fd = -1 };
 	struct config_error err;
 	const char *console_path = NULL, *pv_console_path = NULL, *user = NULL;
-	bool seccomp = true, seccomp_log = false;
+	bool seccomp = true, seccomp_log = false, restore = false, domid_given = false;
 	int probe = THREAD_ROLE_COUNT;
 	int c, rc;
 	char *end;
@@ -955,6 +1143,7 @@ int main(int argc, char **argv)
 				fprintf(stderr, "xenkvmd: --domid: '%s' is not a domain id (1..32751)\n", optarg);
 				return VM_EXIT_USAGE;
 			}
+			domid_given = true;
 			break;
 		case 'x':
 			if (!strcmp(optarg, "auto"))
@@ -996,6 +1185,9 @@ int main(int argc, char **argv)
 			break;
 		case 'P':
 			dm.start_paused = true;
+			break;
+		case 'R':
+			restore = true;
 			break;
 		case 'L': {
 			int fd = open(optarg, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
@@ -1039,13 +1231,28 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return VM_EXIT_USAGE;
 	}
-	log_set_domid(dm.domid);
-
-	if (domain_config_load(argv[optind], argv + optind + 1, (size_t)(argc - optind - 1), &dm.cfg, &err,
-			       config_warning)) {
-		fprintf(stderr, "xenkvmd: %s\n", err.msg);
-		return VM_EXIT_USAGE;
+	if (restore) {
+		rc = daemon_restore_open(&dm, argv[optind], argv + optind + 1, (size_t)(argc - optind - 1),
+					 domid_given);
+		if (rc)
+			return rc;
+	} else {
+		if (domain_config_load(argv[optind], argv + optind + 1, (size_t)(argc - optind - 1),
+				       &dm.cfg, &err, config_warning)) {
+			fprintf(stderr, "xenkvmd: %s\n", err.msg);
+			return VM_EXIT_USAGE;
+		}
+		/* What a save carries (the file may change or go meanwhile). */
+		rc = config_state_text(argv[optind], argv + optind + 1, (size_t)(argc - optind - 1),
+				       &dm.cs.text, &dm.cs.len);
+		if (rc) {
+			fprintf(stderr, "xenkvmd: %s: %s\n", argv[optind], strerror(-rc));
+			return VM_EXIT_USAGE;
+		}
+		snprintf(dm.cs.source, sizeof(dm.cs.source), "%s", argv[optind]);
+		snprintf(dm.cs.mac_name, sizeof(dm.cs.mac_name), "%s", dm.cfg.name ? dm.cfg.name : "");
 	}
+	log_set_domid(dm.domid);
 	/* Run by a service (xenkvm-domains.service): every line also goes to the
 	 * journal, findable by domain (journalctl XENKVM_DOMAIN=NAME). */
 	if (journal_wanted() && journal_open(NULL, "xenkvmd") == 0)
@@ -1061,6 +1268,11 @@ int main(int argc, char **argv)
 		dm.cfg.uuid[8] = (uint8_t)((dm.cfg.uuid[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
 		dm.cfg.has_uuid = true;
 	}
+	dm.cs.domid = (uint32_t)dm.domid;
+	memcpy(dm.cs.uuid, dm.cfg.uuid, sizeof(dm.cs.uuid));
+	dm.cs.flags = (dm.no_kernel_xen ? CONFIG_STATE_NO_KERNEL_XEN : 0) |
+		      (dm.no_fastpaths ? CONFIG_STATE_NO_FASTPATHS : 0) |
+		      (dm.guest_decompress ? CONFIG_STATE_GUEST_DECOMPRESS : 0);
 	rc = daemon_sandbox(&dm.cfg, user, seccomp, seccomp_log, (enum thread_role)probe);
 	if (rc)
 		goto out;
@@ -1114,5 +1326,9 @@ out:
 	console_server_free(dm.pv_console_srv);
 	event_loop_free(dm.loop);
 	domain_config_free(&dm.cfg);
+	config_state_free(&dm.cs);
+	state_reader_free(dm.restore);
+	if (dm.restore_fd >= 0)
+		close(dm.restore_fd);
 	return rc;
 }

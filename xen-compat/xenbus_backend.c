@@ -271,6 +271,17 @@ int xenbus_backend_start(struct xenbus_backend *xb, const char *const *fe_kv,
 	return 0;
 }
 
+void xenbus_backend_restore(struct xenbus_backend *xb, int be_state, int fe_state, bool fatal,
+			    unsigned int connects)
+{
+	xb->be_state = be_state;
+	xb->fe_state = fe_state;
+	xb->fatal = fatal;
+	xb->connects = connects;
+	if (fatal && xb->kick)
+		event_notifier_signal(xb->kick);
+}
+
 void xenbus_backend_queue_dir(const struct xenbus_backend *xb, unsigned int q,
 			      unsigned int nr_queues, char *buf, size_t size)
 {

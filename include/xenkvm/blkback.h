@@ -20,6 +20,7 @@
 #define XENKVM_BLKBACK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct blkback;
@@ -80,4 +81,30 @@ void blkback_destroy(struct blkback *be);
 unsigned int blkback_devid(const struct blkback *be);
 void blkback_get_stats(const struct blkback *be, struct blkback_stats *st);
 
+
+/*
+ * Save and restore (docs/SAVE-FORMAT.md, blkback section; one per disk).
+ * On the I/O thread with every vCPU parked, blkback_quiesce() completes
+ * the in-flight requests and pushes their responses (and notifications)
+ * and consumes nothing more, before anything of the domain is written, so
+ * guest RAM and shared_info in the stream hold them and no request is
+ * half done; blkback_resume() serves on after a failed save.
+ * blkback_state_save() refuses a device with requests in flight.  Load
+ * into the disks created afresh from the same config, after the event
+ * channel, grant table and XenStore sections: the rings are mapped
+ * again, the backend ports claimed, the xenbus state is Connected
+ * without the frontend renegotiating, and what the guest queued meanwhile
+ * is consumed once the loop runs.  On the loop thread or before it runs.
+ */
+struct state_writer;
+struct state_handler;
+void blkback_quiesce(struct blkback *be);
+void blkback_resume(struct blkback *be);
+int blkback_state_save(struct blkback *be, struct state_writer *w);
+struct blkback_state_load {
+	struct blkback *const *disks;
+	size_t nr;
+	uint64_t loaded;               /* bit per disk */
+};
+void blkback_state_handler(struct blkback_state_load *ctx, struct state_handler *h);
 #endif

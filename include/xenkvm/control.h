@@ -43,6 +43,7 @@ enum control_op {
 	CONTROL_OP_MEM_SET,
 	CONTROL_OP_SYSRQ,
 	CONTROL_OP_TRIGGER,
+	CONTROL_OP_SAVE,
 	CONTROL_OP_COUNT,
 };
 
@@ -67,7 +68,8 @@ struct control_request {
 	char arg[CONTROL_TEXT_MAX];        /* *-attach: xl spec; block-detach: vdev;
 					      network-detach: devid or MAC;
 					      sysrq: the key (one printable character);
-					      trigger: "power", "reset" or "nmi" */
+					      trigger: "power", "reset" or "nmi";
+					      save: the file, an absolute path */
 	unsigned int vcpu;                 /* trigger nmi: the vCPU (default 0) */
 	uint64_t target_kib;               /* mem-set: the balloon target */
 };
@@ -213,6 +215,10 @@ struct control_handlers {
 	int (*sysrq)(void *opaque, char key);
 	/* xl trigger: the ACPI power button, a hard reset, or an NMI. */
 	int (*trigger)(void *opaque, const char *kind, unsigned int vcpu);
+	/* xl save: pauses the domain, writes its state to `path` (absolute),
+	 * and ends it once the file is complete; on any failure before that
+	 * the domain runs on and no file is left under `path`. */
+	int (*save)(void *opaque, const char *path);
 };
 
 struct event_loop;

@@ -38,6 +38,9 @@ struct machine_config {
 	const char *ramdisk;      /* NULL: none */
 	const char *cmdline;
 	bool guest_decompress;    /* boot the bzImage through its own decompressor */
+	/* Built to load a saved state into (machine_state_handlers): no ACPI
+	 * tables, no kernel load; the vCPUs must not run before the load. */
+	bool restoring;
 	/* type="pvh": no emulated devices (no PIT, UART, RTC, PCI), hardware-
 	 * reduced ACPI, the kernel entered at its Xen PVH entry (xenkvm/pvh.h).
 	 * Needs the Xen personality: its console is the PV console. */
@@ -91,7 +94,8 @@ void *machine_special_page(struct machine *m, enum machine_special_page p);
 
 /*
  * Save and load (kvm/machine_state.c, docs/SAVE-FORMAT.md): the VM's
- * sections (xenkvm/vm_state.h) and the UART's, RTC's and ACPI PM's.
+ * sections (xenkvm/vm_state.h) and the UART's, RTC's, ACPI PM's and the
+ * Xen platform device's.
  * What a machine has whose state is not carried yet makes it unsavable:
  * machine_state_unsupported() says what (0: savable).
  */
@@ -100,7 +104,7 @@ struct state_handler;
 int machine_state_unsupported(const struct machine *m, char *why, size_t size);
 /* Every vCPU parked (vm_pause_sync()).  0 or -errno (message in w). */
 int machine_state_save(struct machine *m, struct state_writer *w);
-#define MACHINE_STATE_NR_HANDLERS (VM_STATE_NR_HANDLERS + 3)
+#define MACHINE_STATE_NR_HANDLERS (VM_STATE_NR_HANDLERS + 4)
 /* Fills h[0 .. MACHINE_STATE_NR_HANDLERS) for state_load() into a machine
  * created from the same config whose vCPUs have not run; ctx lives until
  * the load is done; vm_state_load_finish(ctx) after it. */

@@ -74,4 +74,30 @@ void netback_get_stats(const struct netback *nb, struct netback_stats *st);
  * restarts of the same domain, different per vif. */
 void netback_mac_generate(const char *seed, unsigned int devid, uint8_t mac[6]);
 
+/*
+ * Save and restore (docs/SAVE-FORMAT.md, netback section; one per vif).
+ * On the I/O thread with every vCPU parked, netback_quiesce() pushes the
+ * responses written but not yet published (and notifies the guest) before
+ * anything of the domain is written; every consumed request is answered
+ * then (tx and rx run synchronously), so the section holds each queue's
+ * ring references, backend ports and indices, the features the frontend
+ * asked for and the xenbus state.  Frames held on the host side are not
+ * carried: they are lost as on a busy link, and the guest's TCP resends
+ * them.  Load into the vifs created afresh from the same config, after
+ * the event channel, grant table and XenStore sections: the rings are
+ * mapped again, the backend ports claimed, the state is Connected with no
+ * renegotiation, and what the guest queued meanwhile is consumed once the
+ * loop runs.
+ */
+struct state_writer;
+struct state_handler;
+void netback_quiesce(struct netback *nb);
+int netback_state_save(struct netback *nb, struct state_writer *w);
+struct netback_state_load {
+	struct netback *const *vifs;
+	size_t nr;
+	uint64_t loaded;               /* bit per vif */
+};
+void netback_state_handler(struct netback_state_load *ctx, struct state_handler *h);
+
 #endif

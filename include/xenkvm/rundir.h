@@ -69,6 +69,9 @@ int rundir_name_check(const char *name, const char **why_r);
  * it) keeps the domain alive; close it to release the domid.
  */
 int rundir_reserve(struct rundir *rd, const char *name, int *domid_r, int *alive_fd_r);
+/* The same for a given domid (a restore keeps the saved domain's):
+ * -EBUSY when that domid is taken. */
+int rundir_reserve_domid(struct rundir *rd, const char *name, int domid, int *alive_fd_r);
 
 /* Writes a file of the domain atomically (temporary file + rename). */
 int rundir_write_file(const struct rundir *rd, int domid, const char *file, const void *data,

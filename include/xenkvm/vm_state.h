@@ -29,14 +29,18 @@ struct vm;
 #define VM_STATE_VCPU     (STATE_ID_VMM_BASE + 3)  /* one per vCPU */
 #define VM_STATE_IRQCHIP  (STATE_ID_VMM_BASE + 4)  /* PIC master, slave, IOAPIC, PIT */
 #define VM_STATE_CLOCK    (STATE_ID_VMM_BASE + 5)  /* KVM_GET_CLOCK */
+#define VM_STATE_CPUID    (STATE_ID_VMM_BASE + 9)  /* vCPU 0's CPUID (kvm/cpuid_state.c) */
+#define VM_STATE_XEN_PLATFORM (STATE_ID_VMM_BASE + 10) /* kvm/xen_platform.c */
 
 #define VM_STATE_MACHINE_VERSION 1u
 #define VM_STATE_RAM_VERSION     1u
 #define VM_STATE_VCPU_VERSION    1u
 #define VM_STATE_IRQCHIP_VERSION 1u
 #define VM_STATE_CLOCK_VERSION   1u
+#define VM_STATE_CPUID_VERSION   1u
+#define VM_STATE_XEN_PLATFORM_VERSION 1u
 
-#define VM_STATE_NR_HANDLERS 5
+#define VM_STATE_NR_HANDLERS 6
 
 /* ---- guest RAM: no KVM needed ---------------------------------------- */
 
@@ -92,10 +96,24 @@ void vcpu_state_write(const struct vcpu_state *vs, struct state_writer *w);
  * listed twice.  0 or -errno (message in the section's reader). */
 int vcpu_state_read(struct state_section *s, unsigned int nr_vcpus, struct vcpu_state *vs);
 
+/* ---- the CPUID the guest was given: no KVM needed -------------------- */
+
+#define VM_STATE_CPUID_MAX 256u
+
+void cpuid_state_write(const struct kvm_cpuid_entry2 *e, unsigned int n, struct state_writer *w);
+/* Reads up to `max` entries.  0 or -EBADMSG (message in the section). */
+int cpuid_state_read(struct state_section *s, struct kvm_cpuid_entry2 *e, unsigned int max,
+		     unsigned int *n_r);
+/* Every feature bit the guest was given (leaves 1, 7, 0xd.1, 0x80000001,
+ * 0x80000008) is offered `here` too; else -EOPNOTSUPP and why names the
+ * first missing feature ("avx512f (CPUID 7.0.ebx bit 16)"). */
+int cpuid_state_check(const struct kvm_cpuid_entry2 *saved, unsigned int n,
+		      const struct kvm_cpuid_entry2 *here, unsigned int m, char *why, size_t size);
+
 /* ---- the VM: KVM ioctls (kvm/vm_state.c) ----------------------------- */
 
 /* Every vCPU must be parked (vm_pause_sync()).  Writes the machine, RAM,
- * vCPU, irqchip and clock sections.  0 or -errno (message in the writer). */
+ * vCPU, irqchip, clock and CPUID sections.  0 or -errno (message in the writer). */
 int vm_state_save(struct vm *vm, struct state_writer *w);
 
 /* What the loaders share; lives until state_load() returns. */

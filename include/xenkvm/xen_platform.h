@@ -50,6 +50,13 @@ void xen_platform_set_unplug(struct xen_platform *p, xen_unplug_fn *fn, void *op
 void xen_platform_blacklist(struct xen_platform *p, uint16_t product, uint32_t min_build);
 /* What the guest asked to unplug (XEN_UNPLUG_* bits), for tests and logs. */
 uint16_t xen_platform_unplugged(const struct xen_platform *p);
+/* Save and restore (docs/SAVE-FORMAT.md, vm-xen-platform): the unplug
+ * mask and the driver's registration; loading unplugs again what the
+ * guest had unplugged.  The handler takes a NULL p (no device: refused). */
+struct state_writer;
+struct state_handler;
+void xen_platform_state_save(struct xen_platform *p, struct state_writer *w);
+void xen_platform_state_handler(struct xen_platform *p, struct state_handler *h);
 /* The port model without a bus, for tests. */
 struct xen_platform *xen_platform_new_detached(void);
 void xen_platform_port_io(struct xen_platform *p, uint64_t port, void *data, unsigned int len, int is_write);

@@ -33,6 +33,8 @@ struct xs_client;
 #define XEN_STATE_XENSTORE  (STATE_ID_XEN_BASE + 4)  /* xenstore/store_state.c */
 #define XEN_STATE_XS_CONN   (STATE_ID_XEN_BASE + 5)  /* xenstore/wire_state.c */
 #define XEN_STATE_PV_CONSOLE (STATE_ID_XEN_BASE + 6) /* pv_console.c */
+#define XEN_STATE_BLKBACK   (STATE_ID_XEN_BASE + 7)  /* blkback/blkback_state.c; one per disk */
+#define XEN_STATE_NETBACK   (STATE_ID_XEN_BASE + 8)  /* netback/netback_state.c; one per vif */
 
 /* The newest version of each this build writes and reads. */
 #define XEN_STATE_DOMAIN_VERSION    1u
@@ -41,6 +43,8 @@ struct xs_client;
 #define XEN_STATE_XENSTORE_VERSION  1u
 #define XEN_STATE_XS_CONN_VERSION   1u
 #define XEN_STATE_PV_CONSOLE_VERSION 1u
+#define XEN_STATE_BLKBACK_VERSION   1u
+#define XEN_STATE_NETBACK_VERSION   1u
 
 #define XEN_STATE_NR_HANDLERS 3
 

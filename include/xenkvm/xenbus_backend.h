@@ -107,6 +107,13 @@ void xenbus_backend_fini(struct xenbus_backend *xb);
  * watch makes it do on the loop thread (the fuzzer calls it directly). */
 void xenbus_backend_step(struct xenbus_backend *xb);
 
+/* After a restore (blkback_state.c, netback_state.c): the machine stands
+ * where it stood when saved.  The XenStore section brought the nodes back,
+ * so none is written and the frontend does not renegotiate; a fatal flag
+ * takes the device to Closing once the loop runs. */
+void xenbus_backend_restore(struct xenbus_backend *xb, int be_state, int fe_state, bool fatal,
+			    unsigned int connects);
+
 /* Where queue q's nodes are (multi-queue-num-queues): the frontend's
  * directory for a single queue, its "queue-<q>" subdirectory otherwise. */
 void xenbus_backend_queue_dir(const struct xenbus_backend *xb, unsigned int q,

@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "xenkvm/xen_state.h"
+
 struct event_loop;
 struct xen_domain;
 struct xs_store;
@@ -51,4 +53,24 @@ int xs_service_sysrq(struct xs_service *svc, char key);
  * directory (control/feature-poweroff, ...)? */
 bool xs_service_guest_feature(struct xs_service *svc, const char *rel);
 
+
+/*
+ * Save and restore (docs/SAVE-FORMAT.md): the whole store with the
+ * guest ring connection's watches and transactions (xenstore section),
+ * and what that connection had read in part or not yet written
+ * (xenstore-conn section).  On the I/O thread, or while it is stopped.
+ * Load into a service started afresh for the same domain; the ring page
+ * itself is guest RAM.  0 or -errno (message in the writer).
+ */
+int xs_service_state_save(struct xs_service *svc, struct state_writer *w);
+#define XS_SERVICE_STATE_NR_HANDLERS 2
+struct xs_service_state_load {
+	struct xs_client *clients[1];   /* the guest ring's */
+	struct xs_state_load store;
+};
+void xs_service_state_handlers(struct xs_service *svc, struct xs_service_state_load *ctx,
+			       struct state_handler *h);
+/* After a load: serve what the guest left on the ring (its event went to
+ * the process that saved) once the loop runs.  Any thread. */
+void xs_service_restored(struct xs_service *svc);
 #endif

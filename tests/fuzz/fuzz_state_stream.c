@@ -2,14 +2,19 @@
  * libFuzzer harness: the state-stream loader with xen-compat's handlers
  * (domain, event channels, grant table) and the XenStore's, loading into
  * a fresh fake domain and store built as xenkvmd builds them, with the
- * guest's XenStore connection (its partial request and output queue).
+ * guest's XenStore connection (its partial request and output queue), a
+ * disk (blkback, vbd 51712) and a vif (netback, vif 0).  The fresh domain
+ * has two more backend channels and grant entries 1-4 for ring pages, so
+ * a backend section alone can connect; a connected ring then runs once
+ * over whatever the guest memory holds.
  *
- * Input: [0] mode.  Mode bit 0 clear: the rest is a raw stream (header,
+ * Input: [0] mode.  Mode bit 1 set: no section is required (a stream of
+ * a few sections loads).  Mode bit 0 clear: the rest is a raw stream (header,
  * sections, CRCs: the reader's own checks).  Set: the rest is records
  * [selector u8, length u16 LE, payload] written as sections with correct
  * CRCs, so the handlers see arbitrary payloads; the selector picks one of
- * the known section ids (or, 5, the next u32 as the id) and its high bit
- * a version of 2.
+ * the known section ids (0-4 as before, 5 blkback, 6 netback; 7: the next
+ * u32 as the id) and its high bit a version of 2.
  *
  * After a load that succeeded the state must be usable: the store passes
  * xs_store_check, the port counts match the table, every backend link
@@ -21,8 +26,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "../unit/xen_fake_vmm.h"
+#include "../../xen-compat/blkback/blkback.h"
+#include "../../xen-compat/netback/netback_priv.h"
 #include "xenkvm/evtchn.h"
+#include "xenkvm/gnttab.h"
 #include "xenkvm/log.h"
 #include "xenkvm/xen_state.h"
 #include "xenkvm/xenstore.h"
@@ -44,7 +57,74 @@ static const struct xs_domain_info di = {
 };
 
 static const uint32_t ids[] = { XEN_STATE_DOMAIN, XEN_STATE_EVTCHN, XEN_STATE_GNTTAB,
-				XEN_STATE_XENSTORE, XEN_STATE_XS_CONN };
+				XEN_STATE_XENSTORE, XEN_STATE_XS_CONN, XEN_STATE_BLKBACK,
+				XEN_STATE_NETBACK };
+
+#define RING_GPA 0x40000ull   /* grant refs 1-4: its four pages */
+
+/* The backends, built once (a disk on a memfd); each run gives them the
+ * fresh domain and takes back whatever a load connected. */
+static struct blkback BE;
+static struct netback NB;
+
+static void backends_init(void)
+{
+	static bool done;
+	char path[64];
+	int fd;
+
+	if (done)
+		return;
+	fd = memfd_create("statefuzz", 0);
+	if (fd < 0 || ftruncate(fd, 1 << 20))
+		abort();
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (blk_dev_init(&BE, NULL, path, "raw", false, false, 64) || nb_dev_init(&NB, NULL))
+		abort();
+	BE.devid = 51712;
+	BE.max_queues = 4;
+	BE.max_ring_order = 4;
+	NB.devid = 0;
+	NB.max_queues = 4;
+	done = true;
+}
+
+static void backends_attach(struct xen_domain *d)
+{
+	BE.dom = NB.dom = d;
+	BE.nr_rings = NB.nr_queues = 0;
+	BE.xb.be_state = NB.xb.be_state = 2;   /* InitWait, as created */
+	BE.xb.fe_state = NB.xb.fe_state = -1;
+	BE.xb.fatal = NB.xb.fatal = false;
+}
+
+/* A loaded ring serves once, then everything is taken down again. */
+static void backends_detach(void)
+{
+	for (unsigned int q = 0; q < BE.nr_rings; q++)
+		if (BE.rings[q].connected)
+			blk_ring_process(&BE.rings[q]);
+	blk_dev_drain(&BE);
+	for (unsigned int q = 0; q < BLK_MAX_QUEUES; q++)
+		blk_ring_disconnect(&BE.rings[q]);
+	BE.nr_rings = 0;
+	for (unsigned int q = 0; q < NB.nr_queues; q++)
+		if (NB.queues[q].connected)
+			nb_tx_process(&NB.queues[q]);
+	for (unsigned int q = 0; q < NB_MAX_QUEUES; q++)
+		nb_queue_disconnect(&NB.queues[q]);
+	NB.nr_queues = 0;
+}
+
+static int fuzz_tx(void *opaque, const struct iovec *iov, int iovcnt,
+		   const struct net_pkt_meta *meta)
+{
+	(void)opaque;
+	(void)iov;
+	(void)iovcnt;
+	(void)meta;
+	return 0;
+}
 #define NR_IDS (sizeof(ids) / sizeof(ids[0]))
 
 /* The guest's ring as a sink: no input, any output taken. */
@@ -146,7 +226,11 @@ static void check_loaded(struct xs_store *s, struct xs_conn *conn)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool quiet;
-	struct state_handler h[XEN_STATE_NR_HANDLERS + 2];
+	struct state_handler h[XEN_STATE_NR_HANDLERS + 4];
+	struct blkback *disks[1] = { &BE };
+	struct netback *vifs[1] = { &NB };
+	struct blkback_state_load bctx = { disks, 1, 0 };
+	struct netback_state_load nctx = { vifs, 1, 0 };
 	struct xen_state_load xctx;
 	struct xs_state_load sctx;
 	struct xs_client *g, *clients[1];
@@ -171,6 +255,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g = conn ? xs_conn_client(conn) : NULL;
 	if (!g || evtchn_backend_channel(F.d, be_fn, NULL, &gp, &bp))
 		abort();
+	/* Ports 2 and 3 for the backends (their backend ports 2 and 3), ring
+	 * pages behind grant refs 1-4. */
+	for (int i = 0; i < 2; i++)
+		if (evtchn_backend_channel(F.d, be_fn, NULL, &gp, &bp))
+			abort();
+	if (!gnttab_frame(F.d, 0))
+		abort();
+	for (grant_ref_t ref = 1; ref <= 4; ref++) {
+		struct grant_entry_v1 *e = &F.d->gnttab.frames[0].entries[ref];
+
+		e->domid = 0;
+		e->frame = (uint32_t)(RING_GPA / 4096) + ref - 1;
+		e->flags = GTF_permit_access;
+	}
+	backends_init();
+	backends_attach(F.d);
+	NB.tx = fuzz_tx;
 	clients[0] = g;
 	if (data[0] & 1) {
 		size_t len;
@@ -188,10 +289,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sctx = (struct xs_state_load){ s, clients, 1 };
 	xs_store_state_handler(&sctx, &h[XEN_STATE_NR_HANDLERS]);
 	xs_conn_state_handler(conn, &h[XEN_STATE_NR_HANDLERS + 1]);
-	if (state_reader_header(r) == 0 && state_load(r, h, XEN_STATE_NR_HANDLERS + 2) == 0)
+	blkback_state_handler(&bctx, &h[XEN_STATE_NR_HANDLERS + 2]);
+	netback_state_handler(&nctx, &h[XEN_STATE_NR_HANDLERS + 3]);
+	/* Not required here: the other sections load without them. */
+	h[XEN_STATE_NR_HANDLERS + 2].required = h[XEN_STATE_NR_HANDLERS + 3].required = false;
+	for (unsigned int i = 0; i < XEN_STATE_NR_HANDLERS + 4 && (data[0] & 2); i++)
+		h[i].required = false;
+	if (state_reader_header(r) == 0 && state_load(r, h, XEN_STATE_NR_HANDLERS + 4) == 0) {
+		backends_detach();
 		check_loaded(s, conn);
-	else if (!state_reader_error(r)[0])
+	} else if (!state_reader_error(r)[0]) {
 		abort();   /* every refusal says why */
+	}
+	backends_detach();
+	if (F.d->gnttab.nr_maps)
+		abort();   /* a refused backend section left a mapping */
 	state_reader_free(r);
 	state_writer_free(w);
 	xs_conn_free(conn);

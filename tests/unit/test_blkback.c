@@ -31,6 +31,7 @@
 #include "xenkvm/gnttab.h"
 #include "xenkvm/log.h"
 #include "xenkvm/xenstore.h"
+#include "xenkvm/xen_state.h"
 #include "../../xen-compat/blkback/blkback.h"
 
 #define ARG_GPA     0x1000ull
@@ -1077,6 +1078,181 @@ static void test_frontend_vanishes(void)
 	xbf_assert_no_leaks();
 }
 
+/* ---- save and restore ------------------------------------------------------- */
+
+struct save_args {
+	struct blkback *be;
+	struct state_writer *w;
+	int rc;
+	/* load */
+	struct blkback *fresh;
+	const uint8_t *buf;
+	size_t len;
+	char why[256];
+};
+
+/* As xenkvmd's save on its I/O thread: quiesce, then the store and the disk. */
+static void do_save(void *a)
+{
+	struct save_args *x = a;
+	struct xs_client *clients[1] = { G };
+
+	blkback_quiesce(x->be);
+	x->rc = xs_store_save(S, clients, 1, x->w);
+	if (!x->rc)
+		x->rc = blkback_state_save(x->be, x->w);
+	if (!x->rc)
+		x->rc = state_writer_finish(x->w);
+}
+
+/* The saving daemon ends: the domain keeps its event channels (their
+ * handler gone, as the evtchn section brings them back) and its nodes. */
+static void do_forget(void *a)
+{
+	struct blkback *be = a;
+
+	for (unsigned int q = 0; q < be->nr_rings; q++) {
+		CU_ASSERT_EQUAL(evtchn_backend_reattach(F.d, be->rings[q].be_port, NULL, NULL), 0);
+		be->rings[q].be_port = 0;
+	}
+	be->xb.nodes_written = false;
+	blkback_destroy(be);
+}
+
+static void do_load(void *a)
+{
+	struct save_args *x = a;
+	struct xs_client *clients[1] = { G };
+	struct xs_state_load xs = { S, clients, 1 };
+	struct blkback *disks[1] = { x->fresh };
+	struct blkback_state_load bl = { disks, 1, 0 };
+	struct state_handler h[2];
+	struct state_reader *r = state_reader_new_mem(x->buf, x->len);
+
+	xs_store_state_handler(&xs, &h[0]);
+	blkback_state_handler(&bl, &h[1]);
+	x->rc = state_reader_header(r);
+	if (!x->rc)
+		x->rc = state_load(r, h, 2);
+	snprintf(x->why, sizeof(x->why), "%s", state_reader_error(r));
+	state_reader_free(r);
+}
+
+/* Two queues of two pages; a write answered before the save, one the guest
+ * queued (published, not kicked) while paused, one after the restore: each
+ * answered exactly once by the restored backend, the data in the image. */
+static void test_save_restore(void)
+{
+	struct blkback_disk d = disk_rw();
+	struct fe fe = { .devid = 51712, .nq = 2, .multipage = true, .order = 1 };
+	struct tio a = { .op = BLKIF_OP_WRITE, .id = 1, .sector = 64, .nseg = 1 };
+	struct tio b = { .op = BLKIF_OP_WRITE, .id = 2, .sector = 72, .nseg = 1 };
+	struct tio c = { .op = BLKIF_OP_READ, .id = 3, .sector = 64, .nseg = 2 };
+	struct save_args x = { 0 };
+	struct blkback_stats st;
+	uint8_t want[8192];
+	struct rsp r;
+
+	CU_ASSERT_FATAL(create(&d, &x.be) == 0);
+	fe_connect(&fe);
+	fill(0, 11);
+	fill(1, 22);
+	memcpy(want, data_page(0), 4096);
+	memcpy(want + 4096, data_page(1), 4096);
+	a.seg[0] = seg(0, 0, 7);
+	CU_ASSERT_EQUAL(fe_do(&fe, 1, &a), BLKIF_RSP_OKAY);
+	/* b: produced but the backend not told, as a vCPU parked mid-kick */
+	b.seg[0] = seg(1, 0, 7);
+	fe_put(&fe, 1, &b);
+	__atomic_store_n(idx(&fe.q[1], 0), fe.q[1].prod, __ATOMIC_RELEASE);
+
+	x.w = state_writer_new_mem("t");
+	on_loop(do_save, &x);
+	CU_ASSERT_EQUAL_FATAL(x.rc, 0);
+	x.buf = state_writer_mem(x.w, &x.len);
+	on_loop(do_forget, x.be);
+	CU_ASSERT_EQUAL(F.d->gnttab.nr_maps, 0);
+
+	/* The fresh backend writes its nodes as for a new domain (InitWait,
+	 * the frontend's state 1); the store section puts the saved ones back. */
+	CU_ASSERT_FATAL(create(&d, &x.fresh) == 0);
+	on_loop(do_load, &x);
+	if (x.rc)
+		fprintf(stderr, "load: %s\n", x.why);
+	CU_ASSERT_EQUAL(x.rc, 0);
+	CU_ASSERT_STRING_EQUAL(x.why, "");
+	CU_ASSERT_STRING_EQUAL(be_node(51712, "state"), "4");
+	CU_ASSERT_STRING_EQUAL(fe_node(51712, "state"), "4");
+	CU_ASSERT_EQUAL(evtchn_backend_nr_open(F.d), 2);
+
+	/* b is answered once, without a kick from the guest. */
+	CU_ASSERT_TRUE(fe_wait(&fe, 1, 1));
+	r = fe_rsp(&fe, 1);
+	CU_ASSERT_EQUAL(r.id, 2);
+	CU_ASSERT_EQUAL(r.status, BLKIF_RSP_OKAY);
+	CU_ASSERT_EQUAL(F.d->gnttab.nr_maps, 4);      /* 2 rings of 2 pages, mapped again */
+	/* c reads both back through the restored ring (queue 0 too). */
+	memset(data_page(2), 0, 4096);
+	memset(data_page(3), 0, 4096);
+	c.seg[0] = seg(2, 0, 7);
+	c.seg[1] = seg(3, 0, 7);
+	CU_ASSERT_EQUAL(fe_do(&fe, 1, &c), BLKIF_RSP_OKAY);
+	CU_ASSERT_EQUAL(memcmp(data_page(2), want, 4096), 0);
+	CU_ASSERT_EQUAL(memcmp(data_page(3), want + 4096, 4096), 0);
+	c.id = 4;
+	CU_ASSERT_EQUAL(fe_do(&fe, 0, &c), BLKIF_RSP_OKAY);
+	CU_ASSERT_FALSE(ring_wait_rsp(fe.q[1].sring, fe.q[1].cons, 1, 200));   /* nothing replayed */
+	/* No renegotiation: the restored machine counts the one connect. */
+	blkback_get_stats(x.fresh, &st);
+	CU_ASSERT_EQUAL(st.connects, 1);
+	CU_ASSERT_EQUAL(st.requests, 3);               /* b, c, c: a was the old one's */
+	fe_close(&fe);
+	destroy(x.fresh);
+	state_writer_free(x.w);
+	xbf_assert_no_leaks();
+}
+
+/* Sections that do not fit the disk are refused and leave it unconnected. */
+static void test_save_refusals(void)
+{
+	struct blkback_disk d = disk_rw();
+	struct save_args x = { 0 };
+	struct blkback *be;
+
+	CU_ASSERT_FATAL(create(&d, &be) == 0);
+	for (int k = 0; k < 3; k++) {
+		struct state_writer *w = state_writer_new_mem("t");
+
+		state_section_begin(w, XEN_STATE_BLKBACK, 1);
+		state_put_u32(w, k == 0 ? 51728 : 51712);      /* 0: xvdb, not in the config */
+		state_put_u32(w, XenbusStateConnected);
+		state_put_u32(w, XenbusStateConnected);
+		state_put_u8(w, 0);
+		state_put_u32(w, 1);
+		state_put_u32(w, k == 1 ? 17 : 1);             /* 1: more rings than offered */
+		state_put_u8(w, 0);
+		state_put_u8(w, 0);
+		state_put_u32(w, k == 2 ? 3 : 1);              /* 2: not a power of two */
+		state_put_u32(w, 5);
+		state_put_u32(w, 0);
+		state_put_u32(w, 0);
+		state_put_u32(w, RING_REF);
+		state_section_end(w);
+		CU_ASSERT_EQUAL(state_writer_finish(w), 0);
+		x.fresh = be;
+		x.buf = state_writer_mem(w, &x.len);
+		on_loop(do_load, &x);
+		CU_ASSERT(x.rc < 0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(x.why, k == 0 ? "no such disk" :
+					      k == 1 ? "more rings" : "ring size"));
+		CU_ASSERT_EQUAL(be->nr_rings, 0);
+		state_writer_free(w);
+	}
+	CU_ASSERT_EQUAL(F.d->gnttab.nr_maps, 0);
+	destroy(be);
+	xbf_assert_no_leaks();
+}
+
 static int suite_as_detected(void) { io_mode = IO_AS_DETECTED; return setup(); }
 static int suite_uring_only(void) { io_mode = IO_URING_ONLY; return setup(); }
 static int suite_inline_always(void) { io_mode = IO_INLINE_ALWAYS; return setup(); }
@@ -1103,6 +1279,8 @@ int main(void)
 		{ "bad_negotiation", test_bad_negotiation },
 		{ "frontend_vanishes", test_frontend_vanishes },
 		{ "restart_while_connected", test_restart_while_connected },
+		{ "save_restore", test_save_restore },
+		{ "save_refusals", test_save_refusals },
 	};
 	static const struct { const char *name; CU_InitializeFunc init; } suites[] = {
 		{ "blkback (I/O inline when it cannot block)", suite_as_detected },

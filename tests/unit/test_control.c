@@ -222,6 +222,8 @@ static void test_request_codec(void)
 			snprintf(req.arg, sizeof(req.arg), "nmi");
 			req.vcpu = 3;
 		}
+		if (op == CONTROL_OP_SAVE)
+			snprintf(req.arg, sizeof(req.arg), "/var/lib/xen/save/g.save");
 		CU_ASSERT_EQUAL_FATAL(control_request_encode(&req, &line, &len), 0);
 		CU_ASSERT_EQUAL(line[len - 1], '\n');
 		CU_ASSERT_PTR_NULL(memchr(line, '\n', len - 1));
@@ -243,6 +245,8 @@ static void test_request_codec(void)
 			CU_ASSERT_STRING_EQUAL(out.arg, "nmi");
 			CU_ASSERT_EQUAL(out.vcpu, 3);
 		}
+		if (op == CONTROL_OP_SAVE)
+			CU_ASSERT_STRING_EQUAL(out.arg, "/var/lib/xen/save/g.save");
 		if (op == CONTROL_OP_INFO) {
 			CU_ASSERT_STRING_EQUAL(out.arg, "");   /* no argument travels */
 			CU_ASSERT_EQUAL(out.target_kib, 0);
@@ -295,6 +299,13 @@ static void test_request_codec(void)
 	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"sysrq\",\"key\":\" \"}", &out, err), -EINVAL);
 	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"sysrq\",\"key\":\"\\u0007\"}", &out, err), -EINVAL);
 	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"sysrq\",\"key\":7}", &out, err), -EINVAL);
+	/* save: an absolute path, required */
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"save\",\"path\":\"/s/g.save\"}", &out, err), 0);
+	CU_ASSERT_STRING_EQUAL(out.arg, "/s/g.save");
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"save\",\"path\":\"g.save\"}", &out, err), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "absolute path"));
+	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"save\"}", &out, err), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "\"path\" is required"));
 	/* trigger: power, reset or nmi; vcpu optional, in range */
 	CU_ASSERT_EQUAL(decode("{\"v\":1,\"op\":\"trigger\",\"kind\":\"power\"}", &out, err), 0);
 	CU_ASSERT_STRING_EQUAL(out.arg, "power");

@@ -19,6 +19,7 @@
 #include "xenkvm/log.h"
 #include "xenkvm/pci.h"
 #include "xenkvm/piix3.h"
+#include "xenkvm/state_stream.h"
 #include "xenkvm/xen_platform.h"
 
 #define DISK_SECTORS 64
@@ -834,6 +835,43 @@ static void test_unplug(void)
 	out(&r, P + 7, 0xec, 1);
 	CU_ASSERT_EQUAL(in(&r, P + 7, 1), 0xff);
 	CU_ASSERT_EQUAL(in(&r, S + 4, 1), 0x14);
+	/* Saved and loaded into a fresh machine: its disks are unplugged too. */
+	{
+		struct state_writer *w = state_writer_new_mem("t");
+		struct xen_platform *fresh;
+		struct state_handler h;
+		struct state_reader *rd;
+		const uint8_t *buf;
+		size_t len;
+		struct rig r2;
+
+		xen_platform_state_save(plat, w);
+		CU_ASSERT_EQUAL(state_writer_finish(w), 0);
+		rig_up(&r2, true, true);
+		fresh = xen_platform_new_detached();
+		xen_platform_set_unplug(fresh, unplug_to_ide, r2.ide);
+		CU_ASSERT_TRUE(ide_present(r2.ide, 0));
+		xen_platform_state_handler(fresh, &h);
+		buf = state_writer_mem(w, &len);
+		rd = state_reader_new_mem(buf, len);
+		CU_ASSERT_EQUAL(state_reader_header(rd), 0);
+		CU_ASSERT_EQUAL(state_load(rd, &h, 1), 0);
+		CU_ASSERT_EQUAL(xen_platform_unplugged(fresh), XEN_UNPLUG_IDE_DISKS);
+		CU_ASSERT_FALSE(ide_present(r2.ide, 0));
+		CU_ASSERT_FALSE(ide_present(r2.ide, 1));
+		CU_ASSERT_TRUE(ide_present(r2.ide, 2));
+		state_reader_free(rd);
+		/* Without the device the section is refused. */
+		xen_platform_state_handler(NULL, &h);
+		rd = state_reader_new_mem(buf, len);
+		CU_ASSERT_EQUAL(state_reader_header(rd), 0);
+		CU_ASSERT_EQUAL(state_load(rd, &h, 1), -EINVAL);
+		CU_ASSERT_PTR_NOT_NULL(strstr(state_reader_error(rd), "no Xen platform device"));
+		state_reader_free(rd);
+		state_writer_free(w);
+		xen_platform_destroy(fresh);
+		rig_down(&r2);
+	}
 	xen_platform_destroy(plat);
 	rig_down(&r);
 

@@ -31,6 +31,8 @@
 #include "xenkvm/net_pkt.h"
 #include "xenkvm/netback.h"
 #include "xenkvm/xenstore.h"
+#include "xenkvm/xen_state.h"
+#include "../../xen-compat/netback/netback_priv.h"
 
 #define ARG_GPA     0x1000ull
 #define TXR_GPA     0x100000ull   /* ring set r: + r * 0x2000; rx ring one page above */
@@ -597,6 +599,188 @@ static void assert_no_leaks(void)
 }
 
 /* ---- tests ------------------------------------------------------------------ */
+
+/* ---- save and restore (the rest of the tests below) --------------------------- */
+
+struct save_args {
+	struct netback *nb, *fresh;
+	struct state_writer *w;
+	const uint8_t *buf;
+	size_t len;
+	int rc;
+	char why[256];
+};
+
+/* As xenkvmd's save on its I/O thread: quiesce, then the store and the vif. */
+static void do_save(void *a)
+{
+	struct save_args *x = a;
+	struct xs_client *clients[1] = { G };
+
+	netback_quiesce(x->nb);
+	x->rc = xs_store_save(S, clients, 1, x->w);
+	if (!x->rc)
+		x->rc = netback_state_save(x->nb, x->w);
+	if (!x->rc)
+		x->rc = state_writer_finish(x->w);
+}
+
+/* The saving daemon ends: the domain keeps its event channels (handler
+ * gone, as the evtchn section brings them back) and its nodes. */
+static void do_forget(void *a)
+{
+	struct netback *nb = a;
+
+	for (unsigned int q = 0; q < nb->nr_queues; q++) {
+		struct nb_queue *nq = &nb->queues[q];
+
+		CU_ASSERT_EQUAL(evtchn_backend_reattach(F.d, nq->tx_port, NULL, NULL), 0);
+		if (nq->rx_port != nq->tx_port)
+			CU_ASSERT_EQUAL(evtchn_backend_reattach(F.d, nq->rx_port, NULL, NULL), 0);
+		nq->tx_port = nq->rx_port = 0;
+	}
+	nb->xb.nodes_written = false;
+	netback_destroy(nb);
+}
+
+static void do_load(void *a)
+{
+	struct save_args *x = a;
+	struct xs_client *clients[1] = { G };
+	struct xs_state_load xs = { S, clients, 1 };
+	struct netback *vifs[1] = { x->fresh };
+	struct netback_state_load nl = { vifs, 1, 0 };
+	struct state_handler h[2];
+	struct state_reader *r = state_reader_new_mem(x->buf, x->len);
+
+	xs_store_state_handler(&xs, &h[0]);
+	netback_state_handler(&nl, &h[1]);
+	x->rc = state_reader_header(r);
+	if (!x->rc)
+		x->rc = state_load(r, h, 2);
+	snprintf(x->why, sizeof(x->why), "%s", state_reader_error(r));
+	state_reader_free(r);
+}
+
+/* Two queues with split event channels: frames both ways before the save,
+ * one the guest queued (published, not kicked) while paused, and traffic
+ * after the restore: each tx frame reaches the host once, rx frames land
+ * in the buffers the guest posted before the save, in ring order. */
+static void test_save_restore(void)
+{
+	static uint8_t f[2048], out[2048];
+	struct fe fe = { .devid = 0, .nq = 2, .split = true };
+	struct save_args x = { 0 };
+	struct netback_stats st;
+	uint16_t flags;
+	size_t len;
+
+	CU_ASSERT_FATAL(create(0, &x.nb) == 0);
+	fe_connect(&fe);
+	len = tcp4_frame(f, 300, 4000, 1);
+	tx_frame(&fe, 1, f, len, 0, NULL, 0, 0, 0, 0, 1);
+	tx_publish(&fe, 1);
+	CU_ASSERT_FATAL(tx_wait(&fe, 1, 1));
+	CU_ASSERT_EQUAL(tx_rsp(&fe, 1).status, NETIF_RSP_OKAY);
+	rx_post(&fe, 0, 8);
+	rx_post(&fe, 1, 8);
+	CU_ASSERT_EQUAL(host_rx(x.nb, f, len, NULL), 0);
+	CU_ASSERT_EQUAL(nr_seen, 1);
+	/* queued while paused: on the ring, the backend not told */
+	len = tcp4_frame(f, 500, 4001, 2);
+	tx_frame(&fe, 1, f, len, 0, NULL, 0, 0, 0, 0, 2);
+	__atomic_store_n(ridx(fe.q[1].tx, 0), fe.q[1].tx_prod, __ATOMIC_RELEASE);
+
+	x.w = state_writer_new_mem("t");
+	on_loop(do_save, &x);
+	CU_ASSERT_EQUAL_FATAL(x.rc, 0);
+	x.buf = state_writer_mem(x.w, &x.len);
+	on_loop(do_forget, x.nb);
+	CU_ASSERT_EQUAL(F.d->gnttab.nr_maps, 0);
+
+	CU_ASSERT_FATAL(create(0, &x.fresh) == 0);
+	on_loop(do_load, &x);
+	if (x.rc)
+		fprintf(stderr, "load: %s\n", x.why);
+	CU_ASSERT_EQUAL(x.rc, 0);
+	CU_ASSERT_STRING_EQUAL(be_node(0, "state"), "4");
+	CU_ASSERT_EQUAL(F.d->gnttab.nr_maps, 4);
+	CU_ASSERT_EQUAL(evtchn_backend_nr_open(F.d), 4);
+	/* The queued frame goes out once, without a kick. */
+	CU_ASSERT_TRUE(tx_wait(&fe, 1, 1));
+	CU_ASSERT_EQUAL(tx_rsp(&fe, 1).status, NETIF_RSP_OKAY);
+	CU_ASSERT_EQUAL(nr_seen, 2);
+	/* The rx frame delivered before the save, then one after it. */
+	len = tcp4_frame(f, 300, 4000, 1);
+	for (int i = 0; i < 2; i++) {
+		unsigned int qi = rx_avail(&fe, 0) ? 0 : 1;
+
+		if (i == 1)
+			CU_ASSERT_EQUAL(host_rx(x.fresh, f, len, NULL), 0);
+		if (!rx_avail(&fe, 0) && !rx_avail(&fe, 1)) {
+			CU_ASSERT_TRUE(rx_wait(&fe, 0, 1) || rx_wait(&fe, 1, 1));
+		}
+		qi = rx_avail(&fe, 0) ? 0 : 1;
+		CU_ASSERT_EQUAL(rx_frame(&fe, qi, out, &flags, NULL), len);
+		CU_ASSERT_EQUAL(memcmp(out, f, len), 0);
+	}
+	CU_ASSERT_EQUAL(rx_avail(&fe, 0) + rx_avail(&fe, 1), 0);
+	/* And tx after the restore, kicked as usual. */
+	len = tcp4_frame(f, 100, 4002, 3);
+	tx_frame(&fe, 0, f, len, 0, NULL, 0, 0, 0, 0, 3);
+	tx_publish(&fe, 0);
+	CU_ASSERT_TRUE(tx_wait(&fe, 0, 1));
+	CU_ASSERT_EQUAL(tx_rsp(&fe, 0).status, NETIF_RSP_OKAY);
+	CU_ASSERT_EQUAL(nr_seen, 3);
+	st = stats(x.fresh);
+	CU_ASSERT_EQUAL(st.connects, 1);   /* no renegotiation */
+	CU_ASSERT_EQUAL(st.tx_packets, 2);
+	CU_ASSERT_EQUAL(st.rx_packets, 1);
+	fe_close(&fe);
+	destroy(x.fresh);
+	state_writer_free(x.w);
+	assert_no_leaks();
+}
+
+/* Sections that do not fit the vif are refused and leave it unconnected. */
+static void test_save_refusals(void)
+{
+	struct save_args x = { 0 };
+	struct netback *nb;
+
+	CU_ASSERT_FATAL(create(0, &nb) == 0);
+	for (int k = 0; k < 3; k++) {
+		struct state_writer *w = state_writer_new_mem("t");
+
+		state_section_begin(w, XEN_STATE_NETBACK, 1);
+		state_put_u32(w, k == 0 ? 5 : 0);           /* 0: vif 5, not in the config */
+		state_put_u32(w, k == 1 ? 2 : XenbusStateConnected);   /* 1: queues in InitWait */
+		state_put_u32(w, XenbusStateConnected);
+		state_put_u8(w, 0);
+		state_put_u32(w, 1);
+		state_put_u32(w, 1);
+		state_put_u8(w, k == 2 ? 0x80 : 0);         /* 2: unknown feature bits */
+		state_put_u32(w, TXR_REF);
+		state_put_u32(w, TXR_REF + 1);
+		state_put_u32(w, 5);
+		state_put_u32(w, 5);
+		state_put_u32(w, 0);
+		state_put_u32(w, 0);
+		state_section_end(w);
+		CU_ASSERT_EQUAL(state_writer_finish(w), 0);
+		x.fresh = nb;
+		x.buf = state_writer_mem(w, &x.len);
+		on_loop(do_load, &x);
+		CU_ASSERT(x.rc < 0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(x.why, k == 0 ? "no such vif" :
+					      k == 1 ? "while not connected" : "feature bits"));
+		CU_ASSERT_EQUAL(nb->nr_queues, 0);
+		state_writer_free(w);
+	}
+	CU_ASSERT_EQUAL(F.d->gnttab.nr_maps, 0);
+	destroy(nb);
+	assert_no_leaks();
+}
 
 static void test_mac(void)
 {
@@ -1443,6 +1627,8 @@ static void test_frontend_vanishes(void)
 int main(void)
 {
 	static const struct { const char *name; void (*fn)(void); } tests[] = {
+		{ "save_restore", test_save_restore },
+		{ "save_refusals", test_save_refusals },
 		{ "mac", test_mac },
 		{ "nodes_and_handshake", test_nodes_and_handshake },
 		{ "tx_single_and_multislot", test_tx_single_and_multislot },

@@ -129,6 +129,20 @@ static void test_reserve(void)
 	CU_ASSERT_EQUAL(d3, 3);
 	CU_ASSERT_FALSE(exists("1"));   /* pruned on the way */
 
+	/* a restore asks for its saved domid: free 1 is given (without moving
+	 * the round robin), taken 2 is refused, and names stay unique */
+	{
+		int fr, fb;
+
+		CU_ASSERT_EQUAL(rundir_reserve_domid(&rd, "restored", 1, &fr), 0);
+		CU_ASSERT(rundir_alive(&rd, 1));
+		CU_ASSERT_EQUAL(rundir_reserve_domid(&rd, "other", 2, &fb), -EBUSY);
+		CU_ASSERT_EQUAL(rundir_reserve_domid(&rd, "two", 9, &fb), -EEXIST);
+		CU_ASSERT_FALSE(exists("9"));
+		CU_ASSERT_EQUAL(rundir_reserve_domid(&rd, "x", 0, &fb), -EINVAL);
+		close(fr);
+	}
+
 	/* find by name or domid; only live ones */
 	CU_ASSERT_EQUAL(rundir_find(&rd, "two", &e), 0);
 	CU_ASSERT_EQUAL(e.domid, 2);

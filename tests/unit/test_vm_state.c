@@ -1,6 +1,7 @@
 /* kvm/'s state codecs without KVM: guest RAM as runs of non-zero pages
  * (round trips, chunking into sections, every bad run refused) and a
- * vCPU's section (round trip, every malformed field refused). */
+ * vCPU's section (round trip, every malformed field refused); the CPUID
+ * check (a feature the guest was given and this host lacks is named). */
 #include <CUnit/Basic.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -313,6 +314,71 @@ static void test_vcpu_refusals(void)
 	}
 }
 
+struct cpuid_ctx {
+	struct kvm_cpuid_entry2 here[4];
+	unsigned int nr_here;
+	char why[200];
+};
+
+/* As kvm/vm_state.c's loader: read, then check against this host's. */
+static int cpuid_load(void *opaque, struct state_section *s)
+{
+	struct cpuid_ctx *c = opaque;
+	struct kvm_cpuid_entry2 saved[8];
+	unsigned int n;
+	int rc = cpuid_state_read(s, saved, 8, &n);
+
+	if (!rc && (rc = cpuid_state_check(saved, n, c->here, c->nr_here, c->why, sizeof(c->why))))
+		state_section_fail(s, -rc, "%s", c->why);
+	return rc;
+}
+
+static void test_cpuid(void)
+{
+	struct kvm_cpuid_entry2 given[3] = {
+		{ .function = 1, .ecx = (1u << 28) | (1u << 0), .edx = 1u << 26 },
+		{ .function = 7, .index = 0, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+		  .ebx = (1u << 16) | (1u << 5) },
+		{ .function = 7, .index = 1, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX },
+	};
+	struct cpuid_ctx c = { .nr_here = 3 };
+	struct state_handler h = { VM_STATE_CPUID, VM_STATE_CPUID_VERSION, "vm-cpuid", true, cpuid_load, &c };
+	struct state_writer *w = state_writer_new_mem("t");
+	char msg[256];
+
+	cpuid_state_write(given, 3, w);
+	CU_ASSERT_EQUAL(state_writer_finish(w), 0);
+	/* The same features here, and more: loads. */
+	memcpy(c.here, given, sizeof(given));
+	c.here[0].ecx |= 1u << 30;
+	CU_ASSERT_EQUAL(load_stream(w, &h, msg, sizeof(msg)), 0);
+	/* A host without AVX-512F: refused, naming it. */
+	c.here[1].ebx &= ~(1u << 16);
+	CU_ASSERT_EQUAL(load_stream(w, &h, msg, sizeof(msg)), -EOPNOTSUPP);
+	CU_ASSERT_PTR_NOT_NULL(strstr(c.why, "avx512f (CPUID 7.0.ebx bit 16)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg, "avx512f"));
+	/* Leaf 7 missing altogether: AVX2 is the first bit missing. */
+	c.nr_here = 1;
+	CU_ASSERT_EQUAL(load_stream(w, &h, msg, sizeof(msg)), -EOPNOTSUPP);
+	CU_ASSERT_PTR_NOT_NULL(strstr(c.why, "avx2"));
+	/* Leaf 1's subleaf does not matter when the index is not significant. */
+	c.nr_here = 3;
+	c.here[1].ebx |= 1u << 16;
+	c.here[0].index = 5;
+	CU_ASSERT_EQUAL(load_stream(w, &h, msg, sizeof(msg)), 0);
+	state_writer_free(w);
+
+	/* More entries than the reader takes: refused. */
+	w = state_writer_new_mem("t");
+	state_section_begin(w, VM_STATE_CPUID, 1);
+	state_put_u32(w, 9);
+	state_section_end(w);
+	CU_ASSERT_EQUAL(state_writer_finish(w), 0);
+	CU_ASSERT_EQUAL(load_stream(w, &h, msg, sizeof(msg)), -EBADMSG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg, "9 CPUID entries"));
+	state_writer_free(w);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -325,5 +391,6 @@ int main(void)
 	CU_add_test(s, "bad RAM runs refused", test_ram_refusals);
 	CU_add_test(s, "vCPU round trip", test_vcpu_round_trip);
 	CU_add_test(s, "bad vCPU sections refused", test_vcpu_refusals);
+	CU_add_test(s, "CPUID given must be offered here", test_cpuid);
 	return cunit_run(CU_BRM_VERBOSE);
 }

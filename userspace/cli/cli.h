@@ -65,6 +65,8 @@ int cli_pause(int argc, char **argv);
 int cli_mem_set(int argc, char **argv);
 int cli_sysrq(int argc, char **argv);
 int cli_trigger(int argc, char **argv);
+int cli_save(int argc, char **argv);
+int cli_restore(int argc, char **argv);
 int cli_unpause(int argc, char **argv);
 int cli_vcpu_list(int argc, char **argv);
 int cli_info(int argc, char **argv);

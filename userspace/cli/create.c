@@ -3,6 +3,10 @@
  * start xenkvmd detached (or exec it with -F) and wait until it reports the
  * domain running over its control socket, or has died (its `alive` lock
  * freed), in which case the end of its log says why.
+ *
+ * xenkvm restore is the same from a saved domain (xenkvm save): the config
+ * comes from the file, which is checked whole (every section's checksum,
+ * the build id) before anything starts, and the saved domid is reserved.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +24,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "xenkvm/config_state.h"
 #include "xenkvm/domain_config.h"
 #include "xenkvm/kvm_probe.h"
 
@@ -27,18 +32,22 @@
 
 struct create_opts {
 	bool console, paused, foreground, dry_run, quiet, verbose;
+	bool restore;            /* config is a saved domain (xenkvm restore) */
+	const char *verb;
 	const char *user;        /* -u/--user; NULL: the default (pick_user) */
 	const char *config;
 	char **overrides;
 	size_t nr_overrides;
 };
 
+static const char *warn_verb = "create";
+
 static void config_warning(const char *msg)
 {
-	fprintf(stderr, "xenkvm create: warning: %s\n", msg);
+	fprintf(stderr, "xenkvm %s: warning: %s\n", warn_verb, msg);
 }
 
-static int parse_opts(int argc, char **argv, struct create_opts *o)
+static int parse_opts(int argc, char **argv, struct create_opts *o, bool restore)
 {
 	static const struct option lopts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -48,6 +57,8 @@ static int parse_opts(int argc, char **argv, struct create_opts *o)
 	int c;
 
 	memset(o, 0, sizeof(*o));
+	o->restore = restore;
+	o->verb = restore ? "restore" : "create";
 	optind = 0;   /* glibc: full re-initialisation for a verb's own argv */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+cpFnqvhu:", lopts, NULL)) != -1) {
@@ -60,20 +71,20 @@ static int parse_opts(int argc, char **argv, struct create_opts *o)
 		case 'v': o->verbose = true; break;
 		case 'u': o->user = optarg; break;
 		case 'h':
-			cli_print_help(cli_verb_find("create"));
+			cli_print_help(cli_verb_find(o->verb));
 			return -1;
 		default:
-			return cli_usage_error("create", "unknown option '%s'", argv[optind - 1]);
+			return cli_usage_error(o->verb, "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)
-		return cli_usage_error("create", "no config file given");
+		return cli_usage_error(o->verb, restore ? "no saved file given" : "no config file given");
 	o->config = argv[optind];
 	o->overrides = argv + optind + 1;
 	o->nr_overrides = (size_t)(argc - optind - 1);
 	for (size_t i = 0; i < o->nr_overrides; i++)
 		if (!strchr(o->overrides[i], '='))
-			return cli_usage_error("create", "'%s' is not a key=value override", o->overrides[i]);
+			return cli_usage_error(o->verb, "'%s' is not a key=value override", o->overrides[i]);
 	if (o->foreground && o->console)
 		o->console = false;   /* -F already has the console on this terminal */
 	return 0;
@@ -81,6 +92,68 @@ static int parse_opts(int argc, char **argv, struct create_opts *o)
 
 /* The config file as read, plus the overrides as later lines (xl.cfg lets
  * a later assignment win, as the command line does): the run directory's copy. */
+/*
+ * A saved domain: the header and config section, then every further
+ * section's checksum up to the end section, so that a truncated or
+ * damaged file is refused before a daemon starts.  The config text gets
+ * the overrides as later lines (as xenkvmd --restore does).  0, or -1
+ * with the reason printed.
+ */
+static int restore_read(const struct create_opts *o, struct domain_config *cfg, char **text_r,
+			size_t *len_r, int *domid_r)
+{
+	struct config_state cs;
+	struct state_section sec;
+	struct state_reader *r;
+	struct config_error err;
+	char why[512], *text = NULL;
+	size_t len;
+	int fd, rc;
+
+	fd = open(o->config, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		cli_fail("restore", "%s: %s", o->config, strerror(errno));
+		return -1;
+	}
+	r = state_reader_new_fd(fd);
+	if (!r) {
+		close(fd);
+		return -1;
+	}
+	rc = config_state_open(r, &cs, why, sizeof(why));
+	if (rc) {
+		cli_fail("restore", "%s: %s", o->config, why);
+		goto out;
+	}
+	while ((rc = state_reader_next(r, &sec)) == 1)
+		;
+	if (rc) {
+		cli_fail("restore", "%s: damaged, nothing started: %s", o->config, state_reader_error(r));
+		goto out;
+	}
+	rc = config_state_append(cs.text, cs.len, o->overrides, o->nr_overrides, &text, &len);
+	if (rc) {
+		cli_fail("restore", "the overrides: %s", strerror(-rc));
+		goto out;
+	}
+	rc = -1;
+	if (domain_config_parse(o->config, text, len, NULL, 0, cfg, &err, config_warning)) {
+		cli_fail("restore", "the saved config: %s", err.msg);
+		goto out;
+	}
+	*text_r = text;
+	text = NULL;
+	*len_r = len;
+	*domid_r = (int)cs.domid;
+	rc = 0;
+out:
+	free(text);
+	config_state_free(&cs);
+	state_reader_free(r);
+	close(fd);
+	return rc ? -1 : 0;
+}
+
 static int save_config(const struct rundir *rd, int domid, const struct create_opts *o)
 {
 	char *text = NULL, *p;
@@ -172,6 +245,8 @@ static char **daemon_argv(const struct rundir *rd, int domid, const struct creat
 		argv[n++] = "--paused";
 	if (o->verbose)
 		argv[n++] = "-v";
+	if (o->restore)
+		argv[n++] = "--restore";
 	if (user) {
 		if (asprintf(&paths[np], "--user=%s", user) < 0)
 			goto fail;
@@ -380,7 +455,7 @@ static int pick_user(const struct create_opts *o, const struct domain_config *cf
 	if (getuid() != 0) {
 		pw = o->user ? getpwnam(o->user) : NULL;
 		if (o->user && (!pw || pw->pw_uid != getuid())) {
-			cli_fail("create", "-u %s: only root can run a domain as another user", o->user);
+			cli_fail(o->verb, "-u %s: only root can run a domain as another user", o->user);
 			return -1;
 		}
 		return 0;
@@ -400,7 +475,7 @@ static int pick_user(const struct create_opts *o, const struct domain_config *cf
 	} else {
 		pw = getpwnam(o->user);
 		if (!pw) {
-			cli_fail("create", "-u %s: no such user", o->user);
+			cli_fail(o->verb, "-u %s: no such user", o->user);
 			return -1;
 		}
 	}
@@ -466,7 +541,7 @@ static bool domain_did_not_boot(const struct rundir *rd, int domid, const char *
 	return nothing;
 }
 
-int cli_create(int argc, char **argv)
+static int create_or_restore(int argc, char **argv, bool restore)
 {
 	struct create_opts o;
 	struct domain_config cfg;
@@ -476,7 +551,9 @@ int cli_create(int argc, char **argv)
 	struct rundir_entry e;
 	char daemon[PATH_MAX], config_abs[PATH_MAX], log_path[sizeof(rd.base) + 32];
 	char **dargv = NULL, **paths = NULL;
-	char user[64] = "";
+	char user[64] = "", *saved_text = NULL;
+	size_t saved_len = 0;
+	int saved_domid = 0;
 	struct passwd *pw;
 	uid_t user_uid = 0;
 	gid_t user_gid = 0;
@@ -485,12 +562,17 @@ int cli_create(int argc, char **argv)
 	pid_t pid = -1;
 
 	memset(&cfg, 0, sizeof(cfg));
-	rc = parse_opts(argc, argv, &o);
+	warn_verb = restore ? "restore" : "create";
+	rc = parse_opts(argc, argv, &o, restore);
 	if (rc)
 		return rc < 0 ? CLI_OK : rc;
 	if (!o.quiet)
-		fprintf(stderr, "Parsing config from %s\n", o.config);
-	if (domain_config_load(o.config, o.overrides, o.nr_overrides, &cfg, &err, config_warning)) {
+		fprintf(stderr, "%s %s\n", restore ? "Restoring domain from" : "Parsing config from",
+			o.config);
+	if (restore) {
+		if (restore_read(&o, &cfg, &saved_text, &saved_len, &saved_domid))
+			return CLI_FAIL;
+	} else if (domain_config_load(o.config, o.overrides, o.nr_overrides, &cfg, &err, config_warning)) {
 		fprintf(stderr, "%s\n", err.msg);
 		return CLI_FAIL;
 	}
@@ -501,24 +583,24 @@ int cli_create(int argc, char **argv)
 		fprintf(stderr, "xenkvm create: warning: %s: type not set: Xen would run this as a PV "
 			"guest; running it as HVM\n", o.config);
 	if (cfg.type == DOMAIN_TYPE_PV) {
-		cli_fail("create", "%s: type \"pv\" is not supported; type=\"hvm\" and \"pvh\" domains run",
+		cli_fail(o.verb, "%s: type \"pv\" is not supported; type=\"hvm\" and \"pvh\" domains run",
 			 o.config);
 		goto out;
 	}
 	if (!cfg.name) {
-		cli_fail("create", "%s: the domain needs a name (name = \"...\")", o.config);
+		cli_fail(o.verb, "%s: the domain needs a name (name = \"...\")", o.config);
 		goto out;
 	}
 	if (rundir_name_check(cfg.name, &why)) {
-		cli_fail("create", "%s: name \"%s\": %s", o.config, cfg.name, why);
+		cli_fail(o.verb, "%s: name \"%s\": %s", o.config, cfg.name, why);
 		goto out;
 	}
 	if (!realpath(o.config, config_abs)) {
-		cli_fail("create", "%s: %s", o.config, strerror(errno));
+		cli_fail(o.verb, "%s: %s", o.config, strerror(errno));
 		goto out;
 	}
 	if (cli_daemon_path(daemon, sizeof(daemon))) {
-		cli_fail("create", "cannot locate xenkvmd");
+		cli_fail(o.verb, "cannot locate xenkvmd");
 		goto out;
 	}
 	if (pick_user(&o, &cfg, &pw))
@@ -546,32 +628,41 @@ int cli_create(int argc, char **argv)
 		rc = CLI_OK;
 		goto out;
 	}
-	if (cli_rundir_open("create", &rd))
+	if (cli_rundir_open(o.verb, &rd))
 		goto out;
 	/* A KVM that emulates guest code leaves the user staring at nothing for hours. */
 	cli_kvm_probe(&rd, &probe);
 	cli_kvm_warn_slow(&probe, stderr);
-	rc = rundir_reserve(&rd, cfg.name, &domid, &alive_fd);
+	if (restore) {
+		domid = saved_domid;
+		rc = rundir_reserve_domid(&rd, cfg.name, domid, &alive_fd);
+	} else {
+		rc = rundir_reserve(&rd, cfg.name, &domid, &alive_fd);
+	}
 	if (rc) {
-		if (rc == -EEXIST)
-			cli_fail("create", "a domain called '%s' already exists", cfg.name);
+		if (rc == -EBUSY)
+			cli_fail(o.verb, "domain id %d, which the saved domain had (its XenStore paths "
+				 "and event channels name it), is in use", domid);
+		else if (rc == -EEXIST)
+			cli_fail(o.verb, "a domain called '%s' already exists", cfg.name);
 		else if (rc == -ENOSPC)
-			cli_fail("create", "no free domid in %s", rd.base);
+			cli_fail(o.verb, "no free domid in %s", rd.base);
 		else
-			cli_fail("create", "cannot reserve a domid in %s: %s", rd.base, strerror(-rc));
+			cli_fail(o.verb, "cannot reserve a domid in %s: %s", rd.base, strerror(-rc));
 		domid = -1;
 		rc = CLI_FAIL;
 		goto out;
 	}
-	rc = save_config(&rd, domid, &o);
+	rc = restore ? rundir_write_file(&rd, domid, "config", saved_text, saved_len)
+		     : save_config(&rd, domid, &o);
 	if (rc) {
-		cli_fail("create", "cannot copy the config into %s: %s", rd.base, strerror(-rc));
+		cli_fail(o.verb, "cannot copy the config into %s: %s", rd.base, strerror(-rc));
 		rc = CLI_FAIL;
 		goto out_release;
 	}
 	rc = CLI_FAIL;
 	if (*user && (rc = rundir_hand_over(&rd, domid, user_uid, user_gid)) != 0) {
-		cli_fail("create", "cannot hand %s/%d to user %s: %s", rd.base, domid, user,
+		cli_fail(o.verb, "cannot hand %s/%d to user %s: %s", rd.base, domid, user,
 			 strerror(-rc));
 		rc = CLI_FAIL;
 		goto out_release;
@@ -579,7 +670,7 @@ int cli_create(int argc, char **argv)
 	rc = CLI_FAIL;
 	dargv = daemon_argv(&rd, domid, &o, daemon, config_abs, *user ? user : NULL, &paths);
 	if (!dargv) {
-		cli_fail("create", "out of memory");
+		cli_fail(o.verb, "out of memory");
 		goto out_release;
 	}
 	if (o.foreground) {
@@ -588,7 +679,7 @@ int cli_create(int argc, char **argv)
 			goto out_release;
 		rundir_close(&rd);
 		execvp(dargv[0], dargv);
-		cli_fail("create", "cannot run %s: %s", dargv[0], strerror(errno));
+		cli_fail(o.verb, "cannot run %s: %s", dargv[0], strerror(errno));
 		goto out_release;
 	}
 	if (rundir_path(&rd, domid, "xenkvmd.log", log_path, sizeof(log_path)))
@@ -596,7 +687,7 @@ int cli_create(int argc, char **argv)
 	log_slow_kvm(log_path, &probe);
 	rc = spawn_detached(dargv, log_path, &pid);
 	if (rc) {
-		cli_fail("create", "cannot start %s: %s", dargv[0], strerror(-rc));
+		cli_fail(o.verb, "cannot start %s: %s", dargv[0], strerror(-rc));
 		rc = CLI_FAIL;
 		goto out_release;
 	}
@@ -609,7 +700,7 @@ int cli_create(int argc, char **argv)
 	snprintf(e.name, sizeof(e.name), "%s", cfg.name);
 	rc = wait_running(&rd, &e, o.paused);
 	if (rc == -ETIMEDOUT) {
-		cli_fail("create", "domain %s (id %d) did not report running within %d s; it is still "
+		cli_fail(o.verb, "domain %s (id %d) did not report running within %d s; it is still "
 			 "there (see %s, or 'xenkvm destroy %d')", cfg.name, domid,
 			 create_timeout_ms() / 1000, log_path, domid);
 		rc = CLI_FAIL;
@@ -622,12 +713,13 @@ int cli_create(int argc, char **argv)
 		goto out;
 	}
 	if (!o.quiet)
-		fprintf(stderr, "Started domain %s (id=%d)%s\n", cfg.name, domid, o.paused ? ", paused" : "");
+		fprintf(stderr, "%s domain %s (id=%d)%s\n", restore ? "Restored" : "Started", cfg.name,
+			domid, o.paused ? ", paused" : "");
 	rc = CLI_OK;
 	if (o.console) {
-		rc = cli_console_attach("create", &rd, &e, false);
+		rc = cli_console_attach(o.verb, &rd, &e, false);
 		if (domain_did_not_boot(&rd, domid, cfg.name))
-			rc = cli_fail("create", "domain %s did not boot: the firmware found no bootable device",
+			rc = cli_fail(o.verb, "domain %s did not boot: the firmware found no bootable device",
 				      cfg.name);
 	}
 	goto out;
@@ -643,5 +735,16 @@ out:
 	free_argv(dargv, paths);
 	rundir_close(&rd);
 	domain_config_free(&cfg);
+	free(saved_text);
 	return rc;
+}
+
+int cli_create(int argc, char **argv)
+{
+	return create_or_restore(argc, argv, false);
+}
+
+int cli_restore(int argc, char **argv)
+{
+	return create_or_restore(argc, argv, true);
 }

@@ -2,6 +2,14 @@
 config-objs := userspace/config/xlcfg.o userspace/config/domain_config.o \
 	       userspace/config/disk_spec.o userspace/config/vif_spec.o
 core-y += $(config-objs)
+# The config section of a saved domain (first in every save).
+core-y += userspace/config/config_state.o
+unit-tests += config_state
+test-config_state-y := tests/unit/test_config_state.o userspace/config/config_state.o \
+	lib/state_stream.o lib/log.o
+fuzzers += config_state
+fuzz-config_state-y := tests/fuzz/fuzz_config_state.o userspace/config/config_state.o \
+	$(config-objs) lib/state_stream.o lib/log.o
 
 unit-tests += xlcfg domain_config
 test-xlcfg-y := tests/unit/test_xlcfg.o userspace/config/xlcfg.o lib/log.o

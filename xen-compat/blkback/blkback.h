@@ -170,6 +170,7 @@ struct blk_ring_config {
 	unsigned int nr_pages;
 	const grant_ref_t *refs;
 	evtchn_port_t guest_port;      /* 0: don't bind (fuzzer) */
+	evtchn_port_t reattach_port;   /* restore: claim this backend port instead */
 	bool persistent;
 };
 

@@ -25,6 +25,7 @@
 #include <xen/io/blkif.h>
 
 #include "blkback.h"
+#include "xenkvm/xen_state.h"
 #include "xenkvm/event_loop.h"
 #include "xenkvm/evtchn.h"
 #include "xenkvm/log.h"
@@ -739,7 +740,15 @@ int blk_ring_connect(struct blk_ring *r, const struct blk_ring_config *c)
 	r->held_started = r->dead = r->stopping = r->rsp_pending = false;
 	r->persistent = c->persistent;
 	r->be_port = 0;
-	if (c->guest_port) {
+	if (c->reattach_port) {
+		rc = evtchn_backend_reattach(be->dom, c->reattach_port, blk_ring_evtchn, r);
+		if (rc) {
+			pr_err_rl("blkback: d%u vbd %u: restored backend port %u: %s", be->domid,
+				  be->devid, c->reattach_port, strerror(-rc));
+			goto fail;
+		}
+		r->be_port = c->reattach_port;
+	} else if (c->guest_port) {
 		rc = evtchn_backend_bind(be->dom, c->guest_port, blk_ring_evtchn, r, &r->be_port);
 		if (rc) {
 			pr_err_rl("blkback: d%u vbd %u: event channel %u: %s", be->domid, be->devid,

@@ -51,6 +51,8 @@ struct nb_queue {
 struct nb_queue_config {
 	grant_ref_t tx_ref, rx_ref;
 	evtchn_port_t tx_evtchn, rx_evtchn;  /* guest ports; equal: one channel; 0: don't bind */
+	/* restore: claim these backend ports (equal: one channel) instead */
+	evtchn_port_t tx_reattach, rx_reattach;
 };
 
 /* What the frontend asked for (its feature-* nodes). */

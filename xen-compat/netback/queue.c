@@ -15,6 +15,7 @@
 #include "xenkvm/event_loop.h"
 #include "xenkvm/evtchn.h"
 #include "xenkvm/log.h"
+#include "xenkvm/xen_state.h"
 
 volatile uint32_t *nb_ring_idx(const struct gnttab_mapping *page, unsigned int which)
 {
@@ -86,7 +87,17 @@ int nb_queue_connect(struct nb_queue *q, const struct nb_queue_config *c)
 	q->dead = false;
 	q->tx_port = q->rx_port = 0;
 	what = "event channel";
-	if (c->tx_evtchn) {
+	if (c->tx_reattach) {
+		rc = evtchn_backend_reattach(nb->dom, c->tx_reattach, nb_queue_evtchn, q);
+		if (!rc && c->rx_reattach != c->tx_reattach)
+			rc = evtchn_backend_reattach(nb->dom, c->rx_reattach, nb_queue_evtchn, q);
+		if (rc) {
+			evtchn_backend_reattach(nb->dom, c->tx_reattach, NULL, NULL);
+			goto unmap;
+		}
+		q->tx_port = c->tx_reattach;
+		q->rx_port = c->rx_reattach;
+	} else if (c->tx_evtchn) {
 		rc = evtchn_backend_bind(nb->dom, c->tx_evtchn, nb_queue_evtchn, q, &q->tx_port);
 		if (rc)
 			goto unmap;

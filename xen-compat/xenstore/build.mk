@@ -45,9 +45,14 @@ $(BUILD)/bench/xs_bench: $(addprefix $(BUILD)/obj/,$(xs-bench-y))
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ -pthread
 
-# The save/restore loader: xen-compat's sections and the store's, raw
-# streams and well-formed sections with fuzzed payloads.
+# The save/restore loader: xen-compat's sections, the store's and the
+# backends' (blkback, netback), raw streams and well-formed sections with
+# fuzzed payloads.
 fuzzers += state_stream
-fuzz-state_stream-y := tests/fuzz/fuzz_state_stream.o $(xen-core-y) lib/guest_mem.o lib/log.o \
+fuzz-state_stream-y = tests/fuzz/fuzz_state_stream.o $(xen-core-y) lib/guest_mem.o lib/log.o \
 	tests/unit/xen_fake_vmm.o $(xs-engine-y) $(xs-dir)/store_state.o $(xs-dir)/domain.o \
-	$(xs-dir)/wire.o $(xs-dir)/wire_state.o
+	$(xs-dir)/wire.o $(xs-dir)/wire_state.o \
+	xen-compat/blkback/ring.o xen-compat/blkback/io.o xen-compat/blkback/blkback_state.o \
+	xen-compat/netback/queue.o xen-compat/netback/tx.o xen-compat/netback/rx.o \
+	xen-compat/netback/netback_state.o xen-compat/xenbus_backend.o lib/net_pkt.o lib/event_loop.o \
+	lib/thread_role.o

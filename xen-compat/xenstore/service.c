@@ -345,3 +345,32 @@ void xs_service_stop(struct xs_service *svc)
 		xs_store_free(svc->store);
 	free(svc);
 }
+
+int xs_service_state_save(struct xs_service *svc, struct state_writer *w)
+{
+	struct xs_conn *conn = xs_ring_conn(svc->ring);
+	struct xs_client *client = xs_conn_client(conn);
+	int rc;
+
+	rc = xs_store_save(svc->store, &client, 1, w);
+	if (rc)
+		return rc;
+	xs_conn_state_save(conn, w);
+	return state_writer_err(w);
+}
+
+void xs_service_state_handlers(struct xs_service *svc, struct xs_service_state_load *ctx,
+			       struct state_handler *h)
+{
+	struct xs_conn *conn = xs_ring_conn(svc->ring);
+
+	ctx->clients[0] = xs_conn_client(conn);
+	ctx->store = (struct xs_state_load){ svc->store, ctx->clients, 1 };
+	xs_store_state_handler(&ctx->store, &h[0]);
+	xs_conn_state_handler(conn, &h[1]);
+}
+
+void xs_service_restored(struct xs_service *svc)
+{
+	event_notifier_signal(svc->kick);
+}
