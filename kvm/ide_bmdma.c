@@ -50,7 +50,7 @@ static uint32_t le32(const uint8_t *p)
 /* The controller could not reach guest memory: error, and the drive gives up. */
 static void bmdma_fault(struct ide_channel *ch, struct ide_drive *d, const char *why, uint64_t gpa)
 {
-	pr_warn_rl("ide: bus-master DMA on channel %u: %s at %#llx", (unsigned int)(ch - ch->ide->ch), why,
+	pr_warn_rl("ide: bus-master DMA on channel %u: %s %#llx", (unsigned int)(ch - ch->ide->ch), why,
 		   (unsigned long long)gpa);
 	ch->bm.status = (uint8_t)((ch->bm.status & ~BM_ST_ACTIVE) | BM_ST_ERROR);
 	ide_drive_cmd_error(d, ER_ABRT);
@@ -71,7 +71,7 @@ void ide_bmdma_kick(struct ide_channel *ch)
 	if (!d->present || (d->xfer != XFER_DMA_IN && d->xfer != XFER_DMA_OUT))
 		return;
 	if (!ch->ide->bus_master || !mem) {
-		bmdma_fault(ch, d, "bus mastering is disabled", bm->prd);
+		bmdma_fault(ch, d, "PCI bus mastering is off; descriptor table at", bm->prd);
 		return;
 	}
 	/* A restart reads the table from its beginning, as the hardware reloads
@@ -87,7 +87,7 @@ void ide_bmdma_kick(struct ide_channel *ch)
 			break;
 		}
 		if (guest_mem_read(mem, at, e, sizeof(e))) {
-			bmdma_fault(ch, d, "descriptor outside RAM", at);
+			bmdma_fault(ch, d, "descriptor outside RAM at", at);
 			return;
 		}
 		addr = le32(e) & ~1u;            /* regions are word-aligned */
@@ -98,7 +98,7 @@ void ide_bmdma_kick(struct ide_channel *ch)
 		n = d->dma_left < count ? (uint32_t)d->dma_left : count;
 		p = guest_mem_ptr(mem, addr, n);
 		if (!p) {
-			bmdma_fault(ch, d, "region outside RAM", addr);
+			bmdma_fault(ch, d, "region outside RAM at", addr);
 			return;
 		}
 		if (ide_drive_image_io(d, d->dma_off, p, n, to_image)) {

@@ -1124,8 +1124,6 @@ static void test_dma_write(void)
 	rig_down(&r);
 
 	/* A read-only disk refuses WRITE DMA before touching anything. */
-	rig_up(&r, false, false);
-	rig_down(&r);
 	{
 		struct ide *ide = ide_new(test_irq, NULL, NULL);
 		uint8_t v;
