@@ -282,6 +282,17 @@ xen_case() {	# xen_case LABEL EXTRA: boots xlexample.hvm and checks; sets nothin
 		con_stop 10
 	fi
 	[ "$failed" = "$bad" ] || con_show
+	# A daemon that outlived its destroy (seen once: a guest stuck in its power-off)
+	# would keep the domain's name and fail the next case at create; a live daemon
+	# holds its run directory's "alive" lock.
+	local d
+	command -v flock >/dev/null &&
+	for d in "$XDG_RUNTIME_DIR"/xenkvm/[0-9]*; do
+		[ -f "$d/pid" ] && ! flock -n "$d/alive" true 2>/dev/null || continue
+		echo "    ($label: its daemon outlived the destroy: killed)"
+		kill -9 "$(cat "$d/pid")" 2>/dev/null
+		sleep 1
+	done
 	rm -f "$disk"
 }
 
