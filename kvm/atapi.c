@@ -114,7 +114,7 @@ static void atapi_reply(struct ide_drive *d, uint32_t n, uint32_t alloc)
 
 void atapi_packet(struct ide_drive *d)
 {
-	if (d->feature & 0x01) {   /* DMA: there is no bus-master engine */
+	if (d->feature & 0x01) {   /* DMA: the CD-ROM moves data by PIO only (IDENTIFY says so) */
 		ide_drive_set_signature(d);
 		d->xfer = XFER_NONE;
 		d->status = ST_DRDY | ST_ERR;

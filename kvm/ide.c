@@ -2,7 +2,8 @@
  * The ATA side of the PIIX3 IDE channels: task-file registers, device
  * control (SRST, nIEN), the PIO data port and the ATA command set of a
  * disk.  PIO is synchronous: a command's data moves between the image
- * and a drive buffer on the vCPU thread that touched the port.
+ * and a drive buffer on the vCPU thread that touched the port.  A DMA
+ * command only records what to move; kvm/ide_bmdma.c moves it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,22 +40,11 @@
 
 #define MAX_MULT 16
 
-struct ide_channel {
-	pthread_mutex_t lock;
-	struct ide *ide;
-	unsigned int irq;
-	struct ide_drive drive[2];
-	unsigned int cur;        /* selected drive */
-	uint8_t devctl;
-	bool intrq;              /* the drive asserts INTRQ */
-	int line;                /* what we last told the interrupt controller */
-};
-
-struct ide {
-	struct ide_channel ch[IDE_CHANNELS];
-	void (*set_irq)(void *opaque, unsigned int irq, int level);
-	void *irq_opaque;
-};
+/* SET FEATURES transfer modes (sector count) */
+#define XM_MWDMA   0x20
+#define XM_UDMA    0x40
+#define MWDMA_MODES 0x07   /* MWDMA 0-2 */
+#define UDMA_MODES  0x3f   /* UDMA 0-5 */
 
 /* ---- interrupts -------------------------------------------------------- */
 
@@ -73,6 +63,8 @@ void ide_drive_raise_irq(struct ide_drive *d)
 {
 	d->ch->intrq = true;
 	ide_update_irq(d->ch);
+	if (d->ch->line)
+		ide_bmdma_irq_raised(d->ch);
 }
 
 static void ide_lower_irq(struct ide_channel *ch)
@@ -92,19 +84,22 @@ static bool ide_in_image(struct ide_drive *d, uint64_t off, uint32_t len)
 	return true;
 }
 
-int ide_drive_read(struct ide_drive *d, uint64_t off, uint32_t len)
+int ide_drive_image_io(struct ide_drive *d, uint64_t off, void *buf, uint32_t len, bool write)
 {
+	uint8_t *p = buf;
 	uint32_t done = 0;
 
-	if (!ide_in_image(d, off, len))
+	if (!ide_in_image(d, off, len) || (write && d->readonly))
 		return -EIO;
 	while (done < len) {
-		ssize_t n = pread(d->fd, d->buf + done, len - done, (off_t)(off + done));
+		ssize_t n = write ? pwrite(d->fd, p + done, len - done, (off_t)(off + done))
+				  : pread(d->fd, p + done, len - done, (off_t)(off + done));
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			pr_warn_rl("ide: reading %s: %s", d->path, n < 0 ? strerror(errno) : "short read");
+			pr_warn_rl("ide: %s %s: %s", write ? "writing" : "reading", d->path,
+				   n < 0 ? strerror(errno) : write ? "short write" : "short read");
 			return n < 0 ? -errno : -EIO;
 		}
 		done += (uint32_t)n;
@@ -112,24 +107,14 @@ int ide_drive_read(struct ide_drive *d, uint64_t off, uint32_t len)
 	return 0;
 }
 
+int ide_drive_read(struct ide_drive *d, uint64_t off, uint32_t len)
+{
+	return ide_drive_image_io(d, off, d->buf, len, false);
+}
+
 static int ide_drive_write(struct ide_drive *d, uint64_t off, uint32_t len)
 {
-	uint32_t done = 0;
-
-	if (!ide_in_image(d, off, len))
-		return -EIO;
-	while (done < len) {
-		ssize_t n = pwrite(d->fd, d->buf + done, len - done, (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			pr_warn_rl("ide: writing %s: %s", d->path, n < 0 ? strerror(errno) : "short write");
-			return n < 0 ? -errno : -EIO;
-		}
-		done += (uint32_t)n;
-	}
-	return 0;
+	return ide_drive_image_io(d, off, d->buf, len, true);
 }
 
 static int ide_drive_flush(struct ide_drive *d)
@@ -145,7 +130,7 @@ static int ide_drive_flush(struct ide_drive *d)
 
 /* ---- command completion -------------------------------------------------- */
 
-static void ide_cmd_ok(struct ide_drive *d, bool irq)
+void ide_drive_cmd_ok(struct ide_drive *d, bool irq)
 {
 	d->xfer = XFER_NONE;
 	d->status = ST_DRDY | ST_DSC;
@@ -154,7 +139,7 @@ static void ide_cmd_ok(struct ide_drive *d, bool irq)
 		ide_drive_raise_irq(d);
 }
 
-static void ide_cmd_error(struct ide_drive *d, uint8_t error)
+void ide_drive_cmd_error(struct ide_drive *d, uint8_t error)
 {
 	d->xfer = XFER_NONE;
 	d->status = ST_DRDY | ST_DSC | ST_ERR;
@@ -236,10 +221,10 @@ static void ide_identify_disk(struct ide_drive *d)
 	ide_drive_ident_string(w, 23, 4, "1.0");
 	ide_drive_ident_string(w, 27, 20, "XENKVM HARDDISK");
 	w[47] = 0x8000 | MAX_MULT;
-	w[49] = 0x0a00;                          /* LBA, IORDY; no DMA */
+	w[49] = 0x0b00;                          /* LBA, IORDY, DMA */
 	w[50] = 0x4000;
 	w[51] = 0x0200;                          /* PIO mode 2 timing */
-	w[53] = 0x0003;                          /* words 54-58 and 64-70 valid */
+	w[53] = 0x0007;                          /* words 54-58, 64-70 and 88 valid */
 	w[54] = d->cyls;                         /* current geometry */
 	w[55] = d->heads;
 	w[56] = d->spt;
@@ -248,6 +233,10 @@ static void ide_identify_disk(struct ide_drive *d)
 	w[59] = d->mult ? (uint16_t)(0x100 | d->mult) : 0;
 	w[60] = (uint16_t)lba28;
 	w[61] = (uint16_t)(lba28 >> 16);
+	/* DMA modes supported, and the one SET FEATURES selected (high byte). */
+	w[63] = MWDMA_MODES;
+	if ((d->dma_mode & 0xf8) == XM_MWDMA)
+		w[63] |= (uint16_t)(0x100 << (d->dma_mode & 7));
 	w[64] = 0x0003;                          /* PIO modes 3 and 4 */
 	w[65] = w[66] = w[67] = w[68] = 120;
 	w[80] = 0x00f0;                          /* ATA/ATAPI-4 to -7 */
@@ -261,6 +250,9 @@ static void ide_identify_disk(struct ide_drive *d)
 	w[101] = (uint16_t)(d->sectors >> 16);
 	w[102] = (uint16_t)(d->sectors >> 32);
 	w[103] = (uint16_t)(d->sectors >> 48);
+	w[88] = UDMA_MODES;
+	if ((d->dma_mode & 0xf8) == XM_UDMA)
+		w[88] |= (uint16_t)(0x100 << (d->dma_mode & 7));
 	ide_put_words(d, w);
 }
 
@@ -274,7 +266,7 @@ void atapi_identify(struct ide_drive *d)
 	ide_drive_ident_string(w, 10, 10, serial);
 	ide_drive_ident_string(w, 23, 4, "1.0");
 	ide_drive_ident_string(w, 27, 20, "XENKVM DVD-ROM");
-	w[49] = 0x0200;    /* LBA; no DMA */
+	w[49] = 0x0200;    /* LBA; no DMA: PACKET moves its data by PIO only */
 	w[53] = 0x0003;
 	w[64] = 0x0003;
 	w[65] = w[66] = w[67] = w[68] = 120;
@@ -304,7 +296,7 @@ static void ide_read_block(struct ide_drive *d)
 	uint32_t n = d->left < d->block ? d->left : d->block;
 
 	if (ide_drive_read(d, d->lba * IDE_SECTOR, n * IDE_SECTOR)) {
-		ide_cmd_error(d, ER_UNC | ER_ABRT);
+		ide_drive_cmd_error(d, ER_UNC | ER_ABRT);
 		return;
 	}
 	d->lba += n;
@@ -330,7 +322,7 @@ static void ide_write_block_done(struct ide_drive *d)
 	uint32_t n = d->len / IDE_SECTOR;
 
 	if (ide_drive_write(d, d->lba * IDE_SECTOR, d->len)) {
-		ide_cmd_error(d, ER_ABRT);
+		ide_drive_cmd_error(d, ER_ABRT);
 		return;
 	}
 	d->lba += n;
@@ -338,7 +330,7 @@ static void ide_write_block_done(struct ide_drive *d)
 	if (d->left)
 		ide_write_block_start(d, true);
 	else
-		ide_cmd_ok(d, true);
+		ide_drive_cmd_ok(d, true);
 }
 
 /* The host emptied the buffer: the next block, the next ATAPI chunk, or done. */
@@ -363,6 +355,8 @@ static void ide_buffer_drained(struct ide_drive *d)
 		atapi_chunk_done(d);
 		break;
 	case XFER_NONE:
+	case XFER_DMA_IN:
+	case XFER_DMA_OUT:
 		break;
 	}
 }
@@ -425,15 +419,15 @@ static void ide_cmd_rw(struct ide_drive *d, bool write, bool lba48, bool multipl
 	uint32_t count;
 
 	if (multiple && !d->mult) {
-		ide_cmd_error(d, ER_ABRT);
+		ide_drive_cmd_error(d, ER_ABRT);
 		return;
 	}
 	if (write && d->readonly) {
-		ide_cmd_error(d, ER_ABRT);
+		ide_drive_cmd_error(d, ER_ABRT);
 		return;
 	}
 	if (!ide_addr(d, lba48, &lba, &count)) {
-		ide_cmd_error(d, ER_IDNF | ER_ABRT);
+		ide_drive_cmd_error(d, ER_IDNF | ER_ABRT);
 		return;
 	}
 	d->lba = lba;
@@ -445,39 +439,77 @@ static void ide_cmd_rw(struct ide_drive *d, bool write, bool lba48, bool multipl
 		ide_read_block(d);
 }
 
+/* READ/WRITE DMA (EXT): the data moves when the bus master runs. */
+static void ide_cmd_dma(struct ide_drive *d, bool write, bool lba48)
+{
+	uint64_t lba;
+	uint32_t count;
+
+	if (write && d->readonly) {
+		ide_drive_cmd_error(d, ER_ABRT);
+		return;
+	}
+	if (!ide_addr(d, lba48, &lba, &count)) {
+		ide_drive_cmd_error(d, ER_IDNF | ER_ABRT);
+		return;
+	}
+	d->xfer = write ? XFER_DMA_OUT : XFER_DMA_IN;
+	d->dma_off = lba * IDE_SECTOR;
+	d->dma_left = (uint64_t)count * IDE_SECTOR;
+	d->status = ST_DRDY | ST_DSC | ST_DRQ;
+	d->error = 0;
+	ide_bmdma_kick(d->ch);
+}
+
 static void ide_cmd_verify(struct ide_drive *d, bool lba48)
 {
 	uint64_t lba;
 	uint32_t count;
 
 	if (!ide_addr(d, lba48, &lba, &count))
-		ide_cmd_error(d, ER_IDNF | ER_ABRT);
+		ide_drive_cmd_error(d, ER_IDNF | ER_ABRT);
 	else
-		ide_cmd_ok(d, true);
+		ide_drive_cmd_ok(d, true);
 }
 
 static void ide_cmd_set_features(struct ide_drive *d)
 {
 	switch (d->feature) {
-	case 0x03:   /* transfer mode: PIO modes only, there is no DMA engine */
-		if ((d->nsect & 0xf8) == 0x08 ? (d->nsect & 7) <= 4 : d->nsect <= 1)
-			ide_cmd_ok(d, true);
-		else
-			ide_cmd_error(d, ER_ABRT);
+	case 0x03: { /* transfer mode: PIO default or 0-4, MWDMA 0-2, UDMA 0-5 */
+		unsigned int mode = d->nsect & 7;
+		bool ok;
+
+		switch (d->nsect & 0xf8) {
+		case 0x00: ok = mode <= 1; break;
+		case 0x08: ok = mode <= 4; break;
+		/* The CD-ROM does PIO only. */
+		case XM_MWDMA: ok = !d->cdrom && ((MWDMA_MODES >> mode) & 1); break;
+		case XM_UDMA: ok = !d->cdrom && ((UDMA_MODES >> mode) & 1); break;
+		default: ok = false; break;
+		}
+		if (!ok) {
+			ide_drive_cmd_error(d, ER_ABRT);
+			return;
+		}
+		/* A PIO mode leaves the DMA mode alone; a DMA mode replaces the other kind's. */
+		if (d->nsect & (XM_MWDMA | XM_UDMA))
+			d->dma_mode = d->nsect;
+		ide_drive_cmd_ok(d, true);
 		return;
+	}
 	case 0x02:   /* write cache on */
 	case 0x82:   /* ... off: writes still reach the image at once */
 		d->wcache = d->feature == 0x02;
-		ide_cmd_ok(d, true);
+		ide_drive_cmd_ok(d, true);
 		return;
 	case 0x55:   /* look-ahead off / on, power-on defaults revert: accepted */
 	case 0xaa:
 	case 0x66:
 	case 0xcc:
-		ide_cmd_ok(d, true);
+		ide_drive_cmd_ok(d, true);
 		return;
 	default:
-		ide_cmd_error(d, ER_ABRT);
+		ide_drive_cmd_error(d, ER_ABRT);
 	}
 }
 
@@ -486,11 +518,11 @@ static void ide_cmd_set_multiple(struct ide_drive *d)
 	unsigned int n = d->nsect;
 
 	if (n > MAX_MULT || (n & (n - 1))) {
-		ide_cmd_error(d, ER_ABRT);
+		ide_drive_cmd_error(d, ER_ABRT);
 		return;
 	}
 	d->mult = n;   /* 0 turns READ/WRITE MULTIPLE off */
-	ide_cmd_ok(d, true);
+	ide_drive_cmd_ok(d, true);
 }
 
 static void ide_cmd_init_params(struct ide_drive *d)
@@ -499,14 +531,14 @@ static void ide_cmd_init_params(struct ide_drive *d)
 	uint64_t cyls;
 
 	if (!spt) {
-		ide_cmd_error(d, ER_ABRT);
+		ide_drive_cmd_error(d, ER_ABRT);
 		return;
 	}
 	cyls = d->sectors / (heads * spt);
 	d->heads = (uint16_t)heads;
 	d->spt = (uint16_t)spt;
 	d->cyls = (uint16_t)(cyls > 65535 ? 65535 : cyls);
-	ide_cmd_ok(d, true);
+	ide_drive_cmd_ok(d, true);
 }
 
 /* EXECUTE DEVICE DIAGNOSTIC and resets: both drives show their signature. */
@@ -574,15 +606,19 @@ static void ide_exec_cmd(struct ide_channel *ch, uint8_t cmd)
 	case 0x34:            if (disk) { ide_cmd_rw(d, true, true, false); return; } break;
 	case 0xc5:            if (disk) { ide_cmd_rw(d, true, false, true); return; } break;
 	case 0x39:            if (disk) { ide_cmd_rw(d, true, true, true); return; } break;
+	case 0xc8: case 0xc9: if (disk) { ide_cmd_dma(d, false, false); return; } break;
+	case 0x25:            if (disk) { ide_cmd_dma(d, false, true); return; } break;
+	case 0xca: case 0xcb: if (disk) { ide_cmd_dma(d, true, false); return; } break;
+	case 0x35:            if (disk) { ide_cmd_dma(d, true, true); return; } break;
 	case 0x40: case 0x41: if (disk) { ide_cmd_verify(d, false); return; } break;
 	case 0x42:            if (disk) { ide_cmd_verify(d, true); return; } break;
 	case 0xc6:            if (disk) { ide_cmd_set_multiple(d); return; } break;
 	case 0x91:            if (disk) { ide_cmd_init_params(d); return; } break;
 	case 0xe7: case 0xea: /* FLUSH CACHE (EXT) */
 		if (ide_drive_flush(d))
-			ide_cmd_error(d, ER_ABRT);
+			ide_drive_cmd_error(d, ER_ABRT);
 		else
-			ide_cmd_ok(d, true);
+			ide_drive_cmd_ok(d, true);
 		return;
 	case 0xef:
 		ide_cmd_set_features(d);
@@ -590,15 +626,15 @@ static void ide_exec_cmd(struct ide_channel *ch, uint8_t cmd)
 	case 0x10 ... 0x1f:   /* RECALIBRATE */
 	case 0x70:            /* SEEK */
 		if (disk) {
-			ide_cmd_ok(d, true);
+			ide_drive_cmd_ok(d, true);
 			return;
 		}
 		break;
 	case 0xe0: case 0xe1: case 0xe2: case 0xe3:   /* standby / idle: nothing spins */
-		ide_cmd_ok(d, true);
+		ide_drive_cmd_ok(d, true);
 		return;
 	case 0xe5:   /* CHECK POWER MODE: active */
-		ide_cmd_ok(d, true);
+		ide_drive_cmd_ok(d, true);
 		d->nsect = 0xff;
 		return;
 	default:
@@ -609,7 +645,7 @@ static void ide_exec_cmd(struct ide_channel *ch, uint8_t cmd)
 	 * commands learns what it is. */
 	if (!disk)
 		ide_drive_set_signature(d);
-	ide_cmd_error(d, ER_ABRT);
+	ide_drive_cmd_error(d, ER_ABRT);
 }
 
 /* ---- registers ----------------------------------------------------------- */
@@ -742,7 +778,8 @@ void ide_io(struct ide *ide, unsigned int channel, bool ctl, uint64_t off, void 
 
 /* ---- set-up -------------------------------------------------------------- */
 
-struct ide *ide_new(void (*set_irq)(void *opaque, unsigned int irq, int level), void *opaque)
+struct ide *ide_new(void (*set_irq)(void *opaque, unsigned int irq, int level), void *opaque,
+		    const struct guest_mem *mem)
 {
 	struct ide *ide = calloc(1, sizeof(*ide));
 
@@ -750,6 +787,7 @@ struct ide *ide_new(void (*set_irq)(void *opaque, unsigned int irq, int level), 
 		return NULL;
 	ide->set_irq = set_irq;
 	ide->irq_opaque = opaque;
+	ide->mem = mem;
 	for (unsigned int c = 0; c < IDE_CHANNELS; c++) {
 		struct ide_channel *ch = &ide->ch[c];
 

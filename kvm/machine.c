@@ -124,7 +124,7 @@ static int machine_setup_ide(struct machine *m, const struct machine_config *cfg
 	struct vm *vm = &m->vm;
 	int rc;
 
-	m->ide = ide_new(machine_ide_irq, vm);
+	m->ide = ide_new(machine_ide_irq, vm, &vm->mem);
 	if (!m->ide)
 		return VM_EXIT_ERROR;
 	for (unsigned int i = 0; i < IDE_POSITIONS; i++) {

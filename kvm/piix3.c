@@ -1,13 +1,14 @@
 /*
  * PIIX3 functions 0 (PCI-ISA bridge) and 1 (IDE).  The IDE function is in
  * legacy ("compatibility") mode: its channels decode the fixed ISA ports
- * and interrupt on ISA IRQs 14 and 15, its BARs 0-3 are unused and BAR4
- * (bus-master DMA) is absent.  Linux's ata_piix then runs the channels in
- * PIO ("BAR4 is zero"), as SeaBIOS and GRUB always do; PIO moves a 4 KiB
- * string of `rep insl` per exit, which is enough until the unplug hands
- * the disk to blkfront.
+ * and interrupt on ISA IRQs 14 and 15 and its BARs 0-3 are unused; BAR4
+ * is the 16 bytes of bus-master DMA registers (8 per channel), which
+ * Linux's ata_piix uses for (MW)DMA: one exit per command, where PIO
+ * takes one per 4 KiB string and keeps the guest's CPU in its hardirq
+ * handler meanwhile.  SeaBIOS and GRUB still use PIO.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "xenkvm/ide.h"
@@ -16,6 +17,9 @@
 #include "xenkvm/piix3.h"
 
 #define PIIX3_IDETIM 0x40   /* primary, then secondary timing: bit 15 decodes the channel */
+#define PIIX3_BMDMA_BAR 4
+#define PCI_COMMAND  0x04
+#define PCI_COMMAND_MASTER 0x0004
 
 struct piix3_port {
 	struct piix3 *p;
@@ -41,6 +45,23 @@ static const struct {
 	{ IDE_SECONDARY_CMD, IDE_CMD_PORTS, 1, false },
 	{ IDE_SECONDARY_CTL, 1, 1, true },
 };
+
+/* BAR4: channel 0's registers, then channel 1's. */
+static void piix3_bmdma_io(void *opaque, uint64_t off, void *data, unsigned int len, bool is_write)
+{
+	struct piix3 *p = opaque;
+
+	ide_bmdma_io(p->ide, (unsigned int)(off / IDE_BMDMA_PORTS), off % IDE_BMDMA_PORTS, data, len, is_write);
+}
+
+/* The engine needs to know whether it may master the bus. */
+static void piix3_ide_config_written(struct pci_device *dev, unsigned int off, unsigned int len)
+{
+	struct piix3 *p = (struct piix3 *)((char *)dev - offsetof(struct piix3, idefn));
+
+	if (off < PCI_COMMAND + 2 && off + len > PCI_COMMAND)
+		ide_set_bus_master(p->ide, dev->config[PCI_COMMAND] & PCI_COMMAND_MASTER);
+}
 
 static void piix3_ide_pio(void *opaque, uint64_t off, void *data, unsigned int len, bool is_write)
 {
@@ -80,6 +101,10 @@ int piix3_create(struct pci_bus *pci, struct io_bus *pio, struct ide *ide, struc
 		.class_code = 0x010180,   /* IDE, both channels legacy, bus-master capable */
 		/* IDE timing: Linux's ata_piix programs it and reads the decode bits. */
 		.dev_regs_writable = true,
+		.config_written = piix3_ide_config_written,
+	};
+	p->idefn.bars[PIIX3_BMDMA_BAR] = (struct pci_bar){
+		.size = IDE_CHANNELS * IDE_BMDMA_PORTS, .io = true, .fn = piix3_bmdma_io, .opaque = p,
 	};
 	for (unsigned int i = 0; i < 4; i++) {
 		p->ports[i] = (struct piix3_port){ p, piix3_ranges[i].channel, piix3_ranges[i].ctl };

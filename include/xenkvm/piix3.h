@@ -1,8 +1,9 @@
 /*
  * The PIIX3 south bridge as Xen's HVM guests see it behind the i440FX:
  * the PCI-ISA bridge at 00:01.0 (8086:7000) and the IDE function at
- * 00:01.1 (8086:7010, legacy mode, no bus-master DMA), whose two channels
- * are the IDE model of include/xenkvm/ide.h on the legacy ports.
+ * 00:01.1 (8086:7010, legacy mode, bus-master DMA registers behind BAR4),
+ * whose two channels are the IDE model of include/xenkvm/ide.h on the
+ * legacy ports.
  */
 #ifndef XENKVM_PIIX3_H
 #define XENKVM_PIIX3_H

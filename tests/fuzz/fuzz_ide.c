@@ -2,13 +2,14 @@
  * libFuzzer harness: the IDE model (kvm/ide.c, kvm/atapi.c) driven by
  * arbitrary register accesses on both channels: a disk at the primary
  * master, a read-only disk at the primary slave, a CD-ROM at the
- * secondary master, each a small temp image.  Whatever the guest writes,
- * no access may leave an image (the model counts refused ones, which
- * would mean a command path skipped its bounds check) and no image may
- * grow.
+ * secondary master, each a small temp image, and 64 KiB of guest RAM
+ * for bus-master DMA.  Whatever the guest writes, no access may leave an
+ * image (the model counts refused ones, which would mean a command path
+ * skipped its bounds check) or the RAM (ASan), no image may grow, and no
+ * descriptor table, however long or looped, may hold the harness.
  *
  * Input: a sequence of operations, each an opcode byte (bits 0-2 the
- * kind, bit 3 the channel) and its operands.
+ * kind, bit 3 the channel, bit 5 the bus-master set) and its operands.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "xenkvm/guest_mem.h"
 #include "xenkvm/ide.h"
 #include "xenkvm/log.h"
 
@@ -27,6 +29,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const uint64_t image_size[NR_IMAGES] = { 16 * 512, 8 * 512, 4 * 2048 };
 static char image_path[NR_IMAGES][64];
 static uint8_t image_init[16 * 512];
+#define RAM_SIZE 65536
+static uint8_t *ram;
+static struct guest_mem mem;
 
 static void remove_images(void)
 {
@@ -55,6 +60,77 @@ static void setup(void)
 		close(fd);
 	}
 	atexit(remove_images);
+	ram = aligned_alloc(4096, RAM_SIZE);
+	if (!ram || guest_mem_add(&mem, 0, RAM_SIZE, ram))
+		abort();
+}
+
+static uint32_t le(const uint8_t *data, size_t size, size_t i, unsigned int n)
+{
+	uint32_t v = 0;
+
+	for (unsigned int k = 0; k < n; k++)
+		v |= (uint32_t)(i + k < size ? data[i + k] : 0) << (8 * k);
+	return v;
+}
+
+/* The bus-master operations; returns the operand bytes used. */
+static size_t bmdma_op(struct ide *ide, uint8_t op, const uint8_t *data, size_t size, size_t i)
+{
+	unsigned int ch = (op >> 3) & 1;
+	uint8_t a = i < size ? data[i] : 0, b = i + 1 < size ? data[i + 1] : 0;
+	uint32_t v = 0;
+
+	switch (op & 7) {
+	case 0:   /* register write */
+		ide_bmdma_io(ide, ch, a & 7, &b, 1, true);
+		return 2;
+	case 1: { /* register read, any width */
+		unsigned int len = 1u << (b & 3);
+
+		ide_bmdma_io(ide, ch, a & 15, &v, len > 4 ? 3 : len, false);
+		return 2;
+	}
+	case 2:   /* descriptor table address: mostly inside the RAM */
+		v = le(data, size, i, 4);
+		if (!(v & 0x80000000u))
+			v %= RAM_SIZE + 64;
+		ide_bmdma_io(ide, ch, 4, &v, 4, true);
+		return 4;
+	case 3:   /* PCI bus mastering on/off */
+		ide_set_bus_master(ide, a & 1);
+		return 1;
+	case 4: { /* a descriptor in RAM: index, flags (bit 7 EOT), address / 16, count */
+		uint32_t e[2] = { le(data, size, i + 2, 2) * 16 + (b & 1),
+				  le(data, size, i + 4, 2) | (b & 0x80 ? 0x80000000u : 0) };
+
+		memcpy(ram + (uint32_t)a * 8, e, sizeof(e));
+		return 6;
+	}
+	case 5:   /* start, in either direction */
+		v = 0x01 | (a & 0x08);
+		ide_bmdma_io(ide, ch, 0, &v, 1, true);
+		return 1;
+	case 6:   /* stop and acknowledge, as Linux does after the interrupt */
+		v = 0;
+		ide_bmdma_io(ide, ch, 0, &v, 1, true);
+		v = 0x06;
+		ide_bmdma_io(ide, ch, 2, &v, 1, true);
+		return 0;
+	case 7: { /* a DMA command with an LBA and count: READ/WRITE DMA (EXT) */
+		static const uint8_t cmds[4] = { 0xc8, 0xca, 0x25, 0x35 };
+		uint8_t regs[] = { 0, 0, b, a >> 2 };
+
+		v = 0x40;
+		ide_io(ide, ch, false, 6, &v, 1, true);
+		for (unsigned int r = 2; r < 4; r++)
+			ide_io(ide, ch, false, r, &regs[r], 1, true);
+		v = cmds[a & 3];
+		ide_io(ide, ch, false, 7, &v, 1, true);
+		return 2;
+	}
+	}
+	return 0;
 }
 
 /* Same content for every input, so runs reproduce. */
@@ -85,7 +161,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	setup();
 	reset_images();
-	ide = ide_new(no_irq, NULL);
+	memset(ram, 0, RAM_SIZE);
+	ide = ide_new(no_irq, NULL, &mem);
 	if (!ide ||
 	    ide_attach(ide, 0, &(struct ide_drive_desc){ .path = image_path[0] }) ||
 	    ide_attach(ide, 1, &(struct ide_drive_desc){ .path = image_path[1], .readonly = true }) ||
@@ -97,6 +174,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t a = i < size ? data[i] : 0, b = i + 1 < size ? data[i + 1] : 0;
 		uint32_t v = 0;
 
+		if (op & 0x20) {
+			i += bmdma_op(ide, op, data, size, i);
+			continue;
+		}
 		switch (op & 7) {
 		case 0:   /* register write */
 			ide_io(ide, ch, false, a & 7, &b, 1, true);

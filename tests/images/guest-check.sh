@@ -24,6 +24,14 @@ while [ -n "$p" ] && [ "$p" != / ] && [ "$p" != /sys/devices ]; do
 	p=${p%/*}
 done
 say HBA "${hba:-none}"
+# an ATA disk's transfer mode (port and target from its device path), e.g. XFER_MW_DMA_2
+d=$(readlink -f "/sys/block/$disk/device")
+xfer=
+case $d in */ata[0-9]*/*)
+	port=$(printf '%s\n' "$d" | sed -n 's#.*/ata\([0-9]*\)/.*#\1#p')
+	xfer=$(cat "/sys/class/ata_device/dev$port.$(basename "$d" | cut -d: -f3)/xfer_mode" 2>/dev/null) ;;
+esac
+say XFER "${xfer:-none}"
 # the disks: block devices backed by hardware (loop*, ram* ... are under virtual/)
 blocks=''
 for b in /sys/block/*; do

@@ -3,8 +3,9 @@
 #
 # One disk (xvda, raw, read-write) and one CD-ROM (hdc, an ISO-like file) each run:
 # 1. xen_emul_unplug=never: the guest's ata_piix finds the disk as sda (size, first
-#    64 KiB as in the image), writes 1 MiB with fsync and reads it back; after the
-#    guest powers off the 1 MiB is in the image.  sr0 reads the CD's first blocks.
+#    64 KiB as in the image) and configures it for bus-master DMA (MWDMA, BAR4),
+#    writes 1 MiB with fsync and reads it back; after the guest powers off the 1 MiB
+#    is in the image.  sr0 (PIO) reads the CD's first blocks.
 # 2. The default: Linux's Xen code unplugs the emulated disks early in boot, so
 #    ata_piix finds no sda, blkfront serves xvda (same first 64 KiB), and the CD-ROM,
 #    which the unplug leaves alone, is still sr0.
@@ -65,6 +66,11 @@ else
 fi
 [ "$(val IDE-SDA-SIZE)" = $((64 << 20)) ] && ok "ata_piix: sda is the 64 MiB image" ||
 	fail "sda: 67108864 bytes expected, guest saw '$(val IDE-SDA-SIZE)' (block devices: $(val IDE-BLOCK))"
+# sda is ata1's master (dev1.0); libata picks the mode IDENTIFY and the PIIX3 allow.
+case " $(val IDE-ATA-XFER)" in
+*" dev1.0="*DMA*) ok "ata_piix runs sda with bus-master DMA ($(val IDE-ATA-XFER))" ;;
+*) fail "sda not in a DMA mode (transfer modes: '$(val IDE-ATA-XFER)')" ;;
+esac
 [ "$(val IDE-SDA-HEAD)" = "$disk_head" ] && ok "sda: first 64 KiB read through IDE as in the image" ||
 	fail "sda: first 64 KiB: guest '$(val IDE-SDA-HEAD)', image '$disk_head'"
 wrote=$(val IDE-SDA-WROTE)

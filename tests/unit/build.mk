@@ -34,5 +34,5 @@ test-double_fetch-y = tests/unit/test_double_fetch.o $(blk-dir)/ring.o $(blk-dir
 tsan-tests += double_fetch netback blkback pv_console xenstore_ring
 # The PIIX3 IDE controller (ATA + ATAPI) and Xen's unplug protocol, on temp images.
 unit-tests += ide
-test-ide-y := tests/unit/test_ide.o kvm/ide.o kvm/atapi.o kvm/piix3.o kvm/xen_platform.o kvm/pci.o \
-	      lib/state_stream.o kvm/io_bus.o kvm/acpi/acpi.o kvm/acpi/aml.o tests/unit/fake_vm.o lib/log.o
+test-ide-y := tests/unit/test_ide.o kvm/ide.o kvm/ide_bmdma.o kvm/atapi.o lib/guest_mem.o kvm/piix3.o kvm/xen_platform.o \
+	      kvm/pci.o lib/state_stream.o kvm/io_bus.o kvm/acpi/acpi.o kvm/acpi/aml.o tests/unit/fake_vm.o lib/log.o

@@ -1,7 +1,8 @@
 /*
- * The PIIX3 IDE model through its ports (kvm/piix3.c on a detached I/O
- * bus), on temporary image files: ATA disks, the ATAPI CD-ROM, resets,
- * absent drives, bounds, and Xen's unplug protocol taking disks away.
+ * The PIIX3 IDE model through its ports (kvm/piix3.c on a PCI bus whose
+ * BARs map onto a test I/O bus), on temporary image files: ATA disks, the
+ * ATAPI CD-ROM, resets, absent drives, bounds, bus-master DMA into a
+ * malloc'd guest RAM, and Xen's unplug protocol taking disks away.
  */
 #include <CUnit/Basic.h>
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include "cunit_run.h"
 #include "fake_vm.h"
 #include "xenkvm/ide.h"
+#include "xenkvm/guest_mem.h"
 #include "xenkvm/io_bus.h"
 #include "xenkvm/log.h"
 #include "xenkvm/pci.h"
@@ -72,27 +74,36 @@ static void make_image(char *path, size_t size_path, unsigned int units, unsigne
 }
 
 /* ---- a machine with a PIIX3 ------------------------------------------------ */
+#define RAM_SIZE (1u << 20)   /* guest RAM at 0 for bus-master DMA */
+
 struct rig {
-	struct io_bus pio;
+	struct vm vm;          /* only its buses and guest_mem: BARs map onto vm.pio */
 	struct pci_bus *pci;
 	struct ide *ide;
 	struct piix3 *piix3;
+	uint8_t *ram;
 };
 
 static void rig_up(struct rig *r, bool with_slave, bool with_cd)
 {
 	memset(irq_level, 0, sizeof(irq_level));
 	memset(irq_raises, 0, sizeof(irq_raises));
-	io_bus_init(&r->pio, "pio");
-	r->pci = pci_bus_new_detached();
-	r->ide = ide_new(test_irq, NULL);
-	CU_ASSERT_FATAL(r->pci && r->ide);
+	memset(&r->vm, 0, sizeof(r->vm));
+	io_bus_init(&r->vm.pio, "pio");
+	io_bus_init(&r->vm.mmio, "mmio");
+	r->ram = aligned_alloc(GUEST_PAGE_SIZE, RAM_SIZE);
+	CU_ASSERT_FATAL(r->ram != NULL);
+	memset(r->ram, 0, RAM_SIZE);
+	CU_ASSERT_EQUAL_FATAL(guest_mem_add(&r->vm.mem, 0, RAM_SIZE, r->ram), 0);
+	CU_ASSERT_EQUAL_FATAL(pci_bus_create(&r->vm, &r->pci), 0);
+	r->ide = ide_new(test_irq, NULL, &r->vm.mem);
+	CU_ASSERT_FATAL(r->ide != NULL);
 	CU_ASSERT_EQUAL_FATAL(ide_attach(r->ide, 0, &(struct ide_drive_desc){ .path = disk_path }), 0);
 	if (with_slave)
 		CU_ASSERT_EQUAL_FATAL(ide_attach(r->ide, 1, &(struct ide_drive_desc){ .path = disk2_path }), 0);
 	if (with_cd)
 		CU_ASSERT_EQUAL_FATAL(ide_attach(r->ide, 2, &(struct ide_drive_desc){ .path = cd_path, .cdrom = true }), 0);
-	CU_ASSERT_EQUAL_FATAL(piix3_create(r->pci, &r->pio, r->ide, &r->piix3), 0);
+	CU_ASSERT_EQUAL_FATAL(piix3_create(r->pci, &r->vm.pio, r->ide, &r->piix3), 0);
 }
 
 static void rig_down(struct rig *r)
@@ -100,20 +111,22 @@ static void rig_down(struct rig *r)
 	piix3_destroy(r->piix3);
 	ide_free(r->ide);
 	pci_bus_destroy(r->pci);
-	io_bus_destroy(&r->pio);
+	io_bus_destroy(&r->vm.pio);
+	io_bus_destroy(&r->vm.mmio);
+	free(r->ram);
 }
 
 static uint32_t in(struct rig *r, uint16_t port, unsigned int len)
 {
 	uint32_t v = 0;
 
-	io_bus_access(&r->pio, port, &v, len, false);
+	io_bus_access(&r->vm.pio, port, &v, len, false);
 	return v;
 }
 
 static void out(struct rig *r, uint16_t port, uint32_t v, unsigned int len)
 {
-	io_bus_access(&r->pio, port, &v, len, true);
+	io_bus_access(&r->vm.pio, port, &v, len, true);
 }
 
 #define P 0x1f0
@@ -194,7 +207,7 @@ static void test_identify(void)
 	CU_ASSERT_EQUAL(w[100], DISK_SECTORS);
 	CU_ASSERT_EQUAL(w[83] & 0x0400, 0x0400);    /* LBA48 */
 	CU_ASSERT_EQUAL(w[49] & 0x0200, 0x0200);    /* LBA */
-	CU_ASSERT_EQUAL(w[49] & 0x0100, 0);         /* no DMA */
+	CU_ASSERT_EQUAL(w[49] & 0x0100, 0x0100);    /* DMA */
 	for (unsigned int i = 0; i < 20; i++) {
 		model[2 * i] = (char)(w[27 + i] >> 8);
 		model[2 * i + 1] = (char)w[27 + i];
@@ -341,14 +354,15 @@ static void test_bounds_and_bad_commands(void)
 	int fd;
 
 	rig_up(&r, false, false);
-	/* The last sector reads; one more is IDNF, for reads, writes and verify. */
+	/* The last sector reads; one more is IDNF, for reads, writes (PIO and DMA)
+	 * and verify. */
 	lba28(&r, P, 0, DISK_SECTORS - 1, 1);
 	out(&r, P + 7, 0x20, 1);
 	read_data(&r, P, b, 512);
 	CU_ASSERT(sector_is(b, DISK_SECTORS - 1, 0, 512));
-	static const uint8_t cmds[] = { 0x20, 0x30, 0x40, 0x24, 0x34 };
+	static const uint8_t cmds[] = { 0x20, 0x30, 0x40, 0x24, 0x34, 0xc8, 0xca, 0x25, 0x35 };
 	for (unsigned int i = 0; i < sizeof(cmds); i++) {
-		if (cmds[i] == 0x24 || cmds[i] == 0x34)
+		if (cmds[i] == 0x24 || cmds[i] == 0x34 || cmds[i] == 0x25 || cmds[i] == 0x35)
 			lba48(&r, P, DISK_SECTORS - 1, 2);
 		else
 			lba28(&r, P, 0, DISK_SECTORS - 1, 2);
@@ -365,18 +379,18 @@ static void test_bounds_and_bad_commands(void)
 	out(&r, P + 7, 0x40, 1);
 	CU_ASSERT_EQUAL(in(&r, P + 7, 1) & (ST_ERR | ST_DRQ), 0);
 	/* Commands we do not have: ABRT. */
-	static const uint8_t bad[] = { 0xff, 0x00, 0xc8, 0xca, 0xb0, 0xf8, 0xa0 };
+	static const uint8_t bad[] = { 0xff, 0x00, 0xb0, 0xf8, 0xa0, 0xc7 };
 	for (unsigned int i = 0; i < sizeof(bad); i++) {
 		out(&r, P + 7, bad[i], 1);
 		CU_ASSERT_EQUAL(in(&r, P + 7, 1) & (ST_ERR | ST_DRQ), ST_ERR);
 		CU_ASSERT_EQUAL(in(&r, P + 1, 1), 0x04);
 	}
-	/* SET FEATURES: PIO mode 4 yes, UDMA no. */
+	/* SET FEATURES: PIO mode 4 yes, UDMA 6 no (test_identify_dma has the rest). */
 	out(&r, P + 1, 0x03, 1);
 	out(&r, P + 2, 0x0c, 1);
 	out(&r, P + 7, 0xef, 1);
 	CU_ASSERT_EQUAL(in(&r, P + 7, 1) & ST_ERR, 0);
-	out(&r, P + 2, 0x45, 1);
+	out(&r, P + 2, 0x46, 1);
 	out(&r, P + 7, 0xef, 1);
 	CU_ASSERT_EQUAL(in(&r, P + 7, 1) & ST_ERR, ST_ERR);
 	CU_ASSERT_EQUAL(ide_out_of_range(r.ide), 0);
@@ -385,7 +399,7 @@ static void test_bounds_and_bad_commands(void)
 	CU_ASSERT_EQUAL(st.st_size, DISK_SECTORS * 512);   /* nothing written past the end */
 
 	/* A read-only disk refuses writes. */
-	struct ide *ide = ide_new(test_irq, NULL);
+	struct ide *ide = ide_new(test_irq, NULL, NULL);
 	uint8_t v;
 	CU_ASSERT_EQUAL(ide_attach(ide, 0, &(struct ide_drive_desc){ .path = disk_path, .readonly = true }), 0);
 	v = 0xe0;
@@ -674,7 +688,7 @@ static void test_atapi(void)
 
 static void test_empty_cdrom(void)
 {
-	struct ide *ide = ide_new(test_irq, NULL);
+	struct ide *ide = ide_new(test_irq, NULL, NULL);
 	uint8_t cdb[12] = { 0 }, v;
 	uint16_t w;
 
@@ -696,7 +710,7 @@ static void test_empty_cdrom(void)
 
 static void test_attach_errors(void)
 {
-	struct ide *ide = ide_new(NULL, NULL);
+	struct ide *ide = ide_new(NULL, NULL, NULL);
 	char small[64];
 	int fd;
 
@@ -770,13 +784,14 @@ static void test_pci_layout(void)
 	struct xen_platform *plat;
 
 	rig_up(&r, false, false);
-	CU_ASSERT_EQUAL_FATAL(xen_platform_create(r.pci, &r.pio, &plat), 0);
+	CU_ASSERT_EQUAL_FATAL(xen_platform_create(r.pci, &r.vm.pio, &plat), 0);
 	CU_ASSERT_EQUAL(cfg_read(r.pci, 1, 0, 0, 4), 0x70008086u);
 	CU_ASSERT_EQUAL(cfg_read(r.pci, 1, 0, 0x0e, 1), 0x80);    /* multi-function */
 	CU_ASSERT_EQUAL(cfg_read(r.pci, 1, 0, 0x08, 4) >> 8, 0x060100u);
 	CU_ASSERT_EQUAL(cfg_read(r.pci, 1, 1, 0, 4), 0x70108086u);
 	CU_ASSERT_EQUAL(cfg_read(r.pci, 1, 1, 0x08, 4) >> 8, 0x010180u);
-	CU_ASSERT_EQUAL(cfg_read(r.pci, 1, 1, 0x20, 4), 0);         /* no BMDMA BAR */
+	CU_ASSERT_EQUAL(cfg_read(r.pci, 1, 1, 0x10, 4), 0);         /* legacy: BARs 0-3 unused */
+	CU_ASSERT_EQUAL(cfg_read(r.pci, 1, 1, 0x20, 4), 0xc001u);   /* BAR4: bus-master I/O */
 	CU_ASSERT_EQUAL(cfg_read(r.pci, 1, 1, 0x40, 4), 0x80008000u);   /* both channels decode */
 	CU_ASSERT_EQUAL(cfg_read(r.pci, 1, 2, 0, 4), 0xffffffffu);
 	CU_ASSERT_EQUAL(cfg_read(r.pci, 2, 0, 0, 4), 0x00015853u);     /* xen-platform at 00:02.0 */
@@ -899,6 +914,478 @@ static void test_unplug(void)
 	rig_down(&r);
 }
 
+
+/* ---- bus-master DMA (BAR4) ----------------------------------------------------- */
+#define BM        0xc000   /* where the bus put BAR4: the first I/O BAR */
+#define BM_START  0x01
+#define BM_TO_MEM 0x08
+#define BMS_ACTIVE 0x01
+#define BMS_ERROR  0x02
+#define BMS_INTR   0x04
+#define PRD_EOT   0x80000000u
+#define TABLE     0x1000   /* descriptor tables and data buffers in the rig's RAM */
+#define BUF       0x40000
+
+static void cfg_write(struct pci_bus *bus, unsigned int slot, unsigned int fn, unsigned int off,
+		      uint32_t v, unsigned int len)
+{
+	uint32_t addr = 0x80000000u | (slot << 11) | (fn << 8) | (off & 0xfc);
+
+	pci_config_io(bus, 0xcf8, &addr, 4, true);
+	pci_config_io(bus, 0xcfc + (off & 3), &v, len, true);
+}
+
+/* PCI command: I/O decoding, and bus mastering as asked. */
+static void bus_master(struct rig *r, bool on)
+{
+	cfg_write(r->pci, 1, 1, 0x04, 0x0001 | (on ? 0x0004 : 0), 2);
+}
+
+static void prd(struct rig *r, uint32_t table, unsigned int i, uint32_t addr, uint32_t count, bool eot)
+{
+	uint32_t e[2] = { addr, (count & 0xffff) | (eot ? PRD_EOT : 0) };
+
+	memcpy(r->ram + table + 8 * i, e, sizeof(e));
+}
+
+/* What Linux's ata_bmdma_setup() does: table, direction, then the command. */
+static void dma_setup(struct rig *r, uint16_t bm, uint32_t table, bool to_mem)
+{
+	out(r, bm + 4, table, 4);
+	out(r, bm, to_mem ? BM_TO_MEM : 0, 1);
+}
+
+static void dma_start(struct rig *r, uint16_t bm, bool to_mem)
+{
+	out(r, bm, (to_mem ? BM_TO_MEM : 0) | BM_START, 1);
+}
+
+/* ata_bmdma_stop() and ata_bmdma_irq_clear() after the interrupt; returns
+ * the bus-master status seen before the stop. */
+static uint8_t dma_finish(struct rig *r, uint16_t bm)
+{
+	uint8_t st = (uint8_t)in(r, bm + 2, 1);
+
+	out(r, bm, in(r, bm, 1) & ~BM_START, 1);
+	out(r, bm + 2, in(r, bm + 2, 1), 1);
+	return st;
+}
+
+static bool disk_bytes_are(const char *path, uint64_t off, const uint8_t *want, size_t n)
+{
+	uint8_t *b = malloc(n);
+	int fd = open(path, O_RDONLY);
+	bool same = fd >= 0 && b && pread(fd, b, n, (off_t)off) == (ssize_t)n && !memcmp(b, want, n);
+
+	if (fd >= 0)
+		close(fd);
+	free(b);
+	return same;
+}
+
+static void restore_disk(void)
+{
+	unlink(disk_path);
+	make_image(disk_path, sizeof(disk_path), DISK_SECTORS, 512, 0);
+}
+
+static void test_bmdma_registers(void)
+{
+	struct rig r;
+
+	rig_up(&r, false, false);
+	/* Sizing and moving BAR4 as firmware does. */
+	cfg_write(r.pci, 1, 1, 0x20, 0xffffffffu, 4);
+	CU_ASSERT_EQUAL(cfg_read(r.pci, 1, 1, 0x20, 4), 0xfffffff1u);   /* 16 bytes of I/O */
+	cfg_write(r.pci, 1, 1, 0x20, 0xd000, 4);
+	CU_ASSERT_EQUAL(cfg_read(r.pci, 1, 1, 0x20, 4), 0xd001u);
+	out(&r, 0xd000 + 4, 0x12345677u, 4);
+	CU_ASSERT_EQUAL(in(&r, 0xd000 + 4, 4), 0x12345674u);            /* dword-aligned */
+	CU_ASSERT_EQUAL(in(&r, BM + 4, 4), 0xffffffffu);                /* nothing at the old place */
+	bus_master(&r, false);
+	cfg_write(r.pci, 1, 1, 0x04, 0, 2);                               /* I/O decoding off */
+	CU_ASSERT_EQUAL(in(&r, 0xd000 + 4, 4), 0xffffffffu);
+	cfg_write(r.pci, 1, 1, 0x20, BM, 4);
+	bus_master(&r, true);
+	CU_ASSERT_EQUAL(in(&r, BM + 4, 4), 0x12345674u);                /* registers kept */
+	CU_ASSERT_EQUAL(in(&r, BM + 8 + 4, 4), 0);                      /* channel 1's own */
+	/* Byte writes into the address merge. */
+	out(&r, BM + 8 + 5, 0xab, 1);
+	CU_ASSERT_EQUAL(in(&r, BM + 8 + 4, 4), 0x0000ab00u);
+
+	/* Status: interrupt and error are write-1-to-clear, the drive bits
+	 * read/write, active read-only.  Any INTRQ sets the interrupt bit. */
+	CU_ASSERT_EQUAL(in(&r, BM + 2, 1), 0);
+	select_drive(&r, P, 0);
+	out(&r, P + 7, 0xec, 1);                                          /* IDENTIFY: INTRQ */
+	CU_ASSERT_EQUAL(in(&r, BM + 2, 1), BMS_INTR);
+	CU_ASSERT_EQUAL(in(&r, BM + 8 + 2, 1), 0);                      /* not the other channel's */
+	out(&r, BM + 2, 0x60 | BMS_ACTIVE, 1);
+	CU_ASSERT_EQUAL(in(&r, BM + 2, 1), 0x60 | BMS_INTR);
+	out(&r, BM + 2, 0x60 | BMS_INTR, 1);
+	CU_ASSERT_EQUAL(in(&r, BM + 2, 1), 0x60);
+	out(&r, BM + 2, 0x20, 1);
+	CU_ASSERT_EQUAL(in(&r, BM + 2, 1), 0x20);
+
+	/* The start bit with no command: active, nothing else happens; the stop
+	 * clears active. */
+	read_data(&r, P, (uint8_t *)r.ram, 512);                          /* end IDENTIFY */
+	irq_raises[14] = 0;
+	dma_setup(&r, BM, TABLE, true);
+	prd(&r, TABLE, 0, BUF, 512, true);
+	dma_start(&r, BM, true);
+	CU_ASSERT_EQUAL(in(&r, BM, 1), BM_START | BM_TO_MEM);
+	CU_ASSERT_EQUAL(in(&r, BM + 2, 1), 0x20 | BMS_ACTIVE);
+	CU_ASSERT_EQUAL(irq_raises[14], 0);
+	out(&r, BM, BM_TO_MEM, 1);
+	CU_ASSERT_EQUAL(in(&r, BM + 2, 1), 0x20);
+	/* Odd offsets and widths read the reserved bytes as 0, beyond the block 0xff. */
+	CU_ASSERT_EQUAL(in(&r, BM + 1, 1), 0);
+	CU_ASSERT_EQUAL(in(&r, BM, 4), 0x00200008u);
+	rig_down(&r);
+}
+
+static void test_dma_read(void)
+{
+	struct rig r;
+	uint8_t st;
+
+	rig_up(&r, false, false);
+	bus_master(&r, true);
+	/* READ DMA of sectors 5-7 into three regions of 512, 1000 and 24 bytes. */
+	memset(r.ram + BUF, 0xee, 0x30000);
+	prd(&r, TABLE, 0, BUF, 512, false);
+	prd(&r, TABLE, 1, BUF + 0x10000, 1000, false);
+	prd(&r, TABLE, 2, BUF + 0x20000, 24, true);
+	dma_setup(&r, BM, TABLE, true);
+	lba28(&r, P, 0, 5, 3);
+	out(&r, P + 7, 0xc8, 1);
+	CU_ASSERT_EQUAL(irq_raises[14], 0);                  /* waits for the bus master */
+	CU_ASSERT_EQUAL(in(&r, 0x3f6, 1) & (ST_ERR | ST_BSY), 0);
+	dma_start(&r, BM, true);
+	CU_ASSERT_EQUAL(irq_raises[14], 1);
+	st = dma_finish(&r, BM);
+	CU_ASSERT_EQUAL(st & (BMS_ACTIVE | BMS_ERROR | BMS_INTR), BMS_INTR);   /* exact fit */
+	CU_ASSERT_EQUAL(in(&r, P + 7, 1) & (ST_DRDY | ST_DRQ | ST_ERR | ST_BSY), ST_DRDY);
+	CU_ASSERT_EQUAL(irq_level[14], 0);
+	CU_ASSERT_EQUAL(in(&r, BM + 2, 1) & (BMS_INTR | BMS_ACTIVE), 0);
+	CU_ASSERT(sector_is(r.ram + BUF, 5, 0, 512));
+	for (unsigned int j = 0; j < 1000; j++)
+		CU_ASSERT_EQUAL_FATAL(r.ram[BUF + 0x10000 + j], pattern(6 + (512 + j) / 512 - 1, (512 + j) % 512, 0));
+	for (unsigned int j = 0; j < 24; j++)
+		CU_ASSERT_EQUAL_FATAL(r.ram[BUF + 0x20000 + j], pattern(7, 488 + j, 0));
+	CU_ASSERT_EQUAL(r.ram[BUF + 512], 0xee);             /* nothing past each region */
+	CU_ASSERT_EQUAL(r.ram[BUF + 0x10000 + 1000], 0xee);
+	CU_ASSERT_EQUAL(r.ram[BUF + 0x20000 + 24], 0xee);
+
+	/* READ DMA EXT, the start bit first this time, a 64 KiB region (count 0)
+	 * bigger than the transfer: interrupt and still active. */
+	irq_raises[14] = 0;
+	prd(&r, TABLE, 0, BUF, 0, true);
+	dma_setup(&r, BM, TABLE, true);
+	dma_start(&r, BM, true);
+	CU_ASSERT_EQUAL(irq_raises[14], 0);
+	lba48(&r, P, 60, 4);
+	out(&r, P + 7, 0x25, 1);
+	CU_ASSERT_EQUAL(irq_raises[14], 1);
+	CU_ASSERT_EQUAL(in(&r, BM + 2, 1) & (BMS_ACTIVE | BMS_ERROR | BMS_INTR), BMS_ACTIVE | BMS_INTR);
+	st = dma_finish(&r, BM);
+	CU_ASSERT_EQUAL(in(&r, BM + 2, 1) & (BMS_ACTIVE | BMS_INTR), 0);   /* the stop ends it */
+	CU_ASSERT_EQUAL(in(&r, P + 7, 1) & (ST_DRQ | ST_ERR), 0);
+	for (unsigned int i = 0; i < 4; i++)
+		CU_ASSERT(sector_is(r.ram + BUF + 512 * i, 60 + i, 0, 512));
+
+	/* Past the end of the disk: IDNF before any transfer. */
+	lba28(&r, P, 0, DISK_SECTORS - 1, 2);
+	out(&r, P + 7, 0xc8, 1);
+	CU_ASSERT_EQUAL(in(&r, P + 7, 1) & ST_ERR, ST_ERR);
+	CU_ASSERT_EQUAL(in(&r, P + 1, 1), 0x14);
+	CU_ASSERT_EQUAL(ide_out_of_range(r.ide), 0);
+	rig_down(&r);
+}
+
+static void test_dma_write(void)
+{
+	struct rig r;
+	uint8_t w[3 * 512], b[2 * 512];
+	uint8_t st;
+
+	for (unsigned int j = 0; j < sizeof(w); j++)
+		w[j] = (uint8_t)(j * 5 + 1);
+	rig_up(&r, false, false);
+	bus_master(&r, true);
+	/* WRITE DMA of 3 sectors at 20 from four regions (uneven sizes). */
+	memcpy(r.ram + BUF, w, 100);
+	memcpy(r.ram + BUF + 0x1000, w + 100, 1000);
+	memcpy(r.ram + BUF + 0x3000, w + 1100, 2);
+	memcpy(r.ram + BUF + 0x5000, w + 1102, 434);
+	prd(&r, TABLE, 0, BUF, 100, false);
+	prd(&r, TABLE, 1, BUF + 0x1000, 1000, false);
+	prd(&r, TABLE, 2, BUF + 0x3000, 2, false);
+	prd(&r, TABLE, 3, BUF + 0x5000, 434, true);
+	dma_setup(&r, BM, TABLE, false);
+	lba28(&r, P, 0, 20, 3);
+	out(&r, P + 7, 0xca, 1);
+	dma_start(&r, BM, false);
+	CU_ASSERT_EQUAL(irq_raises[14], 1);
+	st = dma_finish(&r, BM);
+	CU_ASSERT_EQUAL(st & (BMS_ACTIVE | BMS_ERROR | BMS_INTR), BMS_INTR);
+	CU_ASSERT_EQUAL(in(&r, P + 7, 1) & (ST_DRQ | ST_ERR), 0);
+	CU_ASSERT(disk_bytes_are(disk_path, 20 * 512, w, sizeof(w)));
+	{
+		int fd = open(disk_path, O_RDONLY);
+
+		CU_ASSERT_EQUAL(pread(fd, b, 512, 23 * 512), 512);
+		CU_ASSERT(sector_is(b, 23, 0, 512));            /* the next sector untouched */
+		CU_ASSERT_EQUAL(pread(fd, b, 512, 19 * 512), 512);
+		CU_ASSERT(sector_is(b, 19, 0, 512));
+		close(fd);
+	}
+	/* WRITE DMA EXT, then a READ DMA round trip through other memory. */
+	memset(r.ram + BUF, 0x3c, 1024);
+	prd(&r, TABLE, 0, BUF, 1024, true);
+	dma_setup(&r, BM, TABLE, false);
+	lba48(&r, P, 40, 2);
+	out(&r, P + 7, 0x35, 1);
+	dma_start(&r, BM, false);
+	CU_ASSERT_EQUAL(dma_finish(&r, BM) & (BMS_ERROR | BMS_INTR), BMS_INTR);
+	prd(&r, TABLE + 0x100, 0, BUF + 0x8000, 512, false);
+	prd(&r, TABLE + 0x100, 1, BUF + 0x9000, 512, true);
+	dma_setup(&r, BM, TABLE + 0x100, true);
+	lba28(&r, P, 0, 40, 2);
+	out(&r, P + 7, 0xc8, 1);
+	dma_start(&r, BM, true);
+	CU_ASSERT_EQUAL(dma_finish(&r, BM) & (BMS_ERROR | BMS_INTR), BMS_INTR);
+	memset(b, 0x3c, sizeof(b));
+	CU_ASSERT_EQUAL(memcmp(r.ram + BUF + 0x8000, b, 512), 0);
+	CU_ASSERT_EQUAL(memcmp(r.ram + BUF + 0x9000, b, 512), 0);
+	rig_down(&r);
+
+	/* A read-only disk refuses WRITE DMA before touching anything. */
+	{
+		struct ide *ide = ide_new(test_irq, NULL, NULL);
+		uint8_t v;
+
+		CU_ASSERT_EQUAL(ide_attach(ide, 0, &(struct ide_drive_desc){ .path = disk_path, .readonly = true }), 0);
+		v = 0xe0;
+		ide_io(ide, 0, false, 6, &v, 1, true);
+		v = 0xca;
+		ide_io(ide, 0, false, 7, &v, 1, true);
+		ide_io(ide, 0, false, 7, &v, 1, false);
+		CU_ASSERT_EQUAL(v & (ST_ERR | ST_DRQ), ST_ERR);
+		ide_free(ide);
+	}
+	restore_disk();
+}
+
+static void test_dma_faults(void)
+{
+	struct rig r;
+	uint8_t before[512];
+	int fd;
+
+	rig_up(&r, false, false);
+	bus_master(&r, true);
+	fd = open(disk_path, O_RDONLY);
+	CU_ASSERT_EQUAL(pread(fd, before, 512, 0), 512);
+	close(fd);
+
+	/* A region past the end of RAM, after a good one: error and interrupt,
+	 * not active; the drive aborts the command. */
+	prd(&r, TABLE, 0, BUF, 512, false);
+	prd(&r, TABLE, 1, RAM_SIZE - 256, 512, true);
+	dma_setup(&r, BM, TABLE, true);
+	lba28(&r, P, 0, 0, 2);
+	out(&r, P + 7, 0xc8, 1);
+	dma_start(&r, BM, true);
+	CU_ASSERT_EQUAL(irq_raises[14], 1);
+	CU_ASSERT_EQUAL(in(&r, BM + 2, 1) & (BMS_ACTIVE | BMS_ERROR | BMS_INTR), BMS_ERROR | BMS_INTR);
+	CU_ASSERT_EQUAL(in(&r, P + 7, 1) & (ST_ERR | ST_DRQ), ST_ERR);
+	CU_ASSERT_EQUAL(in(&r, P + 1, 1), 0x04);
+	dma_finish(&r, BM);
+	CU_ASSERT_EQUAL(in(&r, BM + 2, 1) & (BMS_ERROR | BMS_INTR), 0);
+
+	/* The same for a write from a region at 4 GiB - 512 and from a table
+	 * outside RAM: nothing reaches the image. */
+	prd(&r, TABLE, 0, 0xfffffe00u, 512, true);
+	dma_setup(&r, BM, TABLE, false);
+	lba28(&r, P, 0, 0, 1);
+	out(&r, P + 7, 0xca, 1);
+	dma_start(&r, BM, false);
+	CU_ASSERT_EQUAL(dma_finish(&r, BM) & (BMS_ACTIVE | BMS_ERROR | BMS_INTR), BMS_ERROR | BMS_INTR);
+	CU_ASSERT_EQUAL(in(&r, P + 7, 1) & ST_ERR, ST_ERR);
+	dma_setup(&r, BM, 0xfffffff8u, false);
+	out(&r, P + 7, 0xca, 1);
+	dma_start(&r, BM, false);
+	CU_ASSERT_EQUAL(dma_finish(&r, BM) & (BMS_ACTIVE | BMS_ERROR | BMS_INTR), BMS_ERROR | BMS_INTR);
+	CU_ASSERT_EQUAL(in(&r, P + 7, 1) & ST_ERR, ST_ERR);
+	CU_ASSERT(disk_bytes_are(disk_path, 0, before, 512));
+
+	/* Bus mastering off in PCI config: error, RAM untouched. */
+	bus_master(&r, false);
+	memset(r.ram + BUF, 0xee, 512);
+	prd(&r, TABLE, 0, BUF, 512, true);
+	dma_setup(&r, BM, TABLE, true);
+	out(&r, P + 7, 0xc8, 1);
+	irq_raises[14] = 0;
+	dma_start(&r, BM, true);
+	CU_ASSERT_EQUAL(irq_raises[14], 1);
+	CU_ASSERT_EQUAL(dma_finish(&r, BM) & (BMS_ACTIVE | BMS_ERROR | BMS_INTR), BMS_ERROR | BMS_INTR);
+	CU_ASSERT_EQUAL(in(&r, P + 7, 1) & ST_ERR, ST_ERR);
+	CU_ASSERT_EQUAL(r.ram[BUF], 0xee);
+	/* ... and on again, the same command works. */
+	bus_master(&r, true);
+	dma_setup(&r, BM, TABLE, true);
+	out(&r, P + 7, 0xc8, 1);
+	dma_start(&r, BM, true);
+	CU_ASSERT_EQUAL(dma_finish(&r, BM) & (BMS_ERROR | BMS_INTR), BMS_INTR);
+	CU_ASSERT(sector_is(r.ram + BUF, 0, 0, 512));
+
+	/* DMA commands are a disk's: the CD-ROM aborts them. */
+	rig_down(&r);
+	rig_up(&r, false, true);
+	bus_master(&r, true);
+	select_drive(&r, S, 0);
+	out(&r, S + 7, 0xc8, 1);
+	CU_ASSERT_EQUAL(in(&r, S + 7, 1) & ST_ERR, ST_ERR);
+	CU_ASSERT_EQUAL(ide_out_of_range(r.ide), 0);
+	rig_down(&r);
+}
+
+static void test_dma_short_and_unbounded_tables(void)
+{
+	struct rig r;
+	uint8_t st;
+
+	rig_up(&r, false, false);
+	bus_master(&r, true);
+	/* Regions shorter than the transfer (EOT after 512 of 1024 bytes):
+	 * neither interrupt nor active, no INTRQ; the drive still wants data. */
+	prd(&r, TABLE, 0, BUF, 512, true);
+	dma_setup(&r, BM, TABLE, true);
+	lba28(&r, P, 0, 8, 2);
+	out(&r, P + 7, 0xc8, 1);
+	dma_start(&r, BM, true);
+	CU_ASSERT_EQUAL(irq_raises[14], 0);
+	CU_ASSERT_EQUAL(in(&r, BM + 2, 1) & (BMS_ACTIVE | BMS_ERROR | BMS_INTR), 0);
+	CU_ASSERT_EQUAL(in(&r, 0x3f6, 1) & (ST_DRQ | ST_ERR), ST_DRQ);
+	CU_ASSERT(sector_is(r.ram + BUF, 8, 0, 512));
+	/* A restart with a new table moves the rest. */
+	prd(&r, TABLE + 0x100, 0, BUF + 0x1000, 512, true);
+	out(&r, BM, BM_TO_MEM, 1);
+	dma_setup(&r, BM, TABLE + 0x100, true);
+	dma_start(&r, BM, true);
+	CU_ASSERT_EQUAL(irq_raises[14], 1);
+	CU_ASSERT_EQUAL(dma_finish(&r, BM) & (BMS_ACTIVE | BMS_ERROR | BMS_INTR), BMS_INTR);
+	CU_ASSERT(sector_is(r.ram + BUF + 0x1000, 9, 0, 512));
+	CU_ASSERT_EQUAL(in(&r, P + 7, 1) & (ST_DRQ | ST_ERR), 0);
+
+	/* A full 64 KiB table of 2-byte regions and no EOT covers 16 KiB of a
+	 * 32 KiB read: the walk stops at its 8,192nd descriptor. */
+	for (unsigned int i = 0; i < 8192; i++)
+		prd(&r, 0x10000, i, BUF + 2 * i, 2, false);
+	prd(&r, 0x20000, 0, BUF + 0x4000, 0x4000, false);   /* right after: must not be read */
+	irq_raises[14] = 0;
+	dma_setup(&r, BM, 0x10000, true);
+	lba28(&r, P, 0, 0, 64);
+	out(&r, P + 7, 0xc8, 1);
+	dma_start(&r, BM, true);
+	CU_ASSERT_EQUAL(irq_raises[14], 0);
+	CU_ASSERT_EQUAL(in(&r, BM + 2, 1) & (BMS_ACTIVE | BMS_ERROR | BMS_INTR), 0);
+	CU_ASSERT_EQUAL(in(&r, 0x3f6, 1) & ST_DRQ, ST_DRQ);
+	for (unsigned int i = 0; i < 32; i++)
+		CU_ASSERT(sector_is(r.ram + BUF + 512 * i, i, 0, 512));
+	CU_ASSERT_FALSE(sector_is(r.ram + BUF + 0x4000, 32, 0, 512));
+	/* A table of zeroes in RAM (64 KiB regions at 0, no EOT) ends a
+	 * one-sector read at once: more regions than data, still active. */
+	memset(r.ram + 0x20000, 0, 0x10000);
+	out(&r, BM, BM_TO_MEM, 1);
+	dma_setup(&r, BM, 0x20000, true);
+	lba28(&r, P, 0, 3, 1);
+	out(&r, P + 7, 0xc8, 1);
+	dma_start(&r, BM, true);
+	st = dma_finish(&r, BM);
+	CU_ASSERT_EQUAL(st & (BMS_ACTIVE | BMS_ERROR | BMS_INTR), BMS_ACTIVE | BMS_INTR);
+	CU_ASSERT(sector_is(r.ram, 3, 0, 512));
+	/* A table at the top of RAM running off its end faults cleanly. */
+	prd(&r, RAM_SIZE - 8, 0, BUF, 2, false);
+	dma_setup(&r, BM, RAM_SIZE - 8, true);
+	lba28(&r, P, 0, 3, 1);
+	out(&r, P + 7, 0xc8, 1);
+	dma_start(&r, BM, true);
+	CU_ASSERT_EQUAL(dma_finish(&r, BM) & (BMS_ACTIVE | BMS_ERROR | BMS_INTR), BMS_ERROR | BMS_INTR);
+	/* SRST drops a waiting DMA command. */
+	prd(&r, TABLE, 0, BUF, 512, true);
+	dma_setup(&r, BM, TABLE, true);
+	lba28(&r, P, 0, 8, 2);
+	out(&r, P + 7, 0xc8, 1);
+	out(&r, 0x3f6, 0x04, 1);
+	out(&r, 0x3f6, 0x00, 1);
+	irq_raises[14] = 0;
+	dma_start(&r, BM, true);
+	CU_ASSERT_EQUAL(irq_raises[14], 0);
+	CU_ASSERT_EQUAL(in(&r, BM + 2, 1) & (BMS_ERROR | BMS_INTR), 0);
+	CU_ASSERT_EQUAL(in(&r, P + 7, 1) & (ST_DRQ | ST_BSY), 0);
+	dma_finish(&r, BM);
+	CU_ASSERT_EQUAL(ide_out_of_range(r.ide), 0);
+	rig_down(&r);
+}
+
+static void identify_words(struct rig *r, uint16_t base, uint8_t cmd, uint16_t *w)
+{
+	out(r, base + 7, cmd, 1);
+	CU_ASSERT_EQUAL(in(r, base + 7, 1) & (ST_DRQ | ST_ERR), ST_DRQ);
+	read_data(r, base, (uint8_t *)w, 512);
+}
+
+static bool set_xfer_mode(struct rig *r, uint16_t base, uint8_t mode)
+{
+	out(r, base + 1, 0x03, 1);
+	out(r, base + 2, mode, 1);
+	out(r, base + 7, 0xef, 1);
+	return !(in(r, base + 7, 1) & ST_ERR);
+}
+
+static void test_identify_dma(void)
+{
+	struct rig r;
+	uint16_t w[256];
+
+	rig_up(&r, false, true);
+	select_drive(&r, P, 0);
+	identify_words(&r, P, 0xec, w);
+	CU_ASSERT_EQUAL(w[49] & 0x0100, 0x0100);        /* DMA */
+	CU_ASSERT_EQUAL(w[53] & 0x0006, 0x0006);        /* words 64-70 and 88 valid */
+	CU_ASSERT_EQUAL(w[63], 0x0007);                 /* MWDMA 0-2, none selected */
+	CU_ASSERT_EQUAL(w[88], 0x003f);                 /* UDMA 0-5, none selected */
+	CU_ASSERT_TRUE(set_xfer_mode(&r, P, 0x22));     /* MWDMA2, what ata_piix picks on a PIIX3 */
+	identify_words(&r, P, 0xec, w);
+	CU_ASSERT_EQUAL(w[63], 0x0407);
+	CU_ASSERT_EQUAL(w[88], 0x003f);
+	CU_ASSERT_TRUE(set_xfer_mode(&r, P, 0x0c));     /* a PIO mode leaves DMA's alone */
+	identify_words(&r, P, 0xec, w);
+	CU_ASSERT_EQUAL(w[63], 0x0407);
+	CU_ASSERT_TRUE(set_xfer_mode(&r, P, 0x45));     /* UDMA5 replaces MWDMA2 */
+	identify_words(&r, P, 0xec, w);
+	CU_ASSERT_EQUAL(w[63], 0x0007);
+	CU_ASSERT_EQUAL(w[88], 0x203f);
+	CU_ASSERT_FALSE(set_xfer_mode(&r, P, 0x46));    /* UDMA6: not offered */
+	CU_ASSERT_FALSE(set_xfer_mode(&r, P, 0x23));    /* MWDMA3 does not exist */
+	CU_ASSERT_FALSE(set_xfer_mode(&r, P, 0x10));    /* single-word DMA: obsolete */
+	CU_ASSERT_FALSE(set_xfer_mode(&r, P, 0x0d));    /* PIO5 */
+	CU_ASSERT_TRUE(set_xfer_mode(&r, P, 0x01));
+	identify_words(&r, P, 0xec, w);
+	CU_ASSERT_EQUAL(w[88], 0x203f);                 /* a failed SET FEATURES changed nothing */
+	/* The CD-ROM moves data by PIO only, and says so. */
+	select_drive(&r, S, 0);
+	identify_words(&r, S, 0xa1, w);
+	CU_ASSERT_EQUAL(w[49] & 0x0100, 0);
+	CU_ASSERT_FALSE(set_xfer_mode(&r, S, 0x22));
+	CU_ASSERT_FALSE(set_xfer_mode(&r, S, 0x42));
+	CU_ASSERT_TRUE(set_xfer_mode(&r, S, 0x0c));
+	rig_down(&r);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -922,6 +1409,12 @@ int main(void)
 	CU_add_test(s, "attach errors", test_attach_errors);
 	CU_add_test(s, "pci layout", test_pci_layout);
 	CU_add_test(s, "unplug protocol", test_unplug);
+	CU_add_test(s, "bus-master registers", test_bmdma_registers);
+	CU_add_test(s, "DMA read", test_dma_read);
+	CU_add_test(s, "DMA write", test_dma_write);
+	CU_add_test(s, "DMA faults", test_dma_faults);
+	CU_add_test(s, "DMA short and unbounded tables", test_dma_short_and_unbounded_tables);
+	CU_add_test(s, "IDENTIFY DMA words, transfer modes", test_identify_dma);
 	rc = cunit_run(CU_BRM_VERBOSE);
 	unlink(disk_path);
 	unlink(disk2_path);

@@ -23,6 +23,9 @@ while [ $i -lt 100 ] && ! { [ -b $want ] && [ -b /dev/sr0 ]; }; do
 done
 echo "IDE-BLOCK=$(ls /sys/block | grep -v -e '^loop' -e '^ram' | tr '\n' ' ')"
 dmesg | grep -E "ata[0-9]|scsi|sd |sr |BMDMA|xen.*unplug|blkfront" | sed 's/^\[[^]]*\] /DMESG: /'
+# libata's transfer mode per device (DMA needs the PIIX's BAR4), e.g. "dev1.0=MWDMA2".
+echo "IDE-ATA-XFER=$(for d in /sys/class/ata_device/dev*; do [ -f "$d/xfer_mode" ] &&
+	printf '%s=%s ' "${d##*/}" "$(cat "$d/xfer_mode")"; done)"
 if [ -b /dev/sda ]; then
 	echo "IDE-SDA-SIZE=$(blockdev --getsize64 /dev/sda)"
 	echo "IDE-SDA-HEAD=$(dd if=/dev/sda bs=65536 count=1 2>/dev/null | sha256sum | cut -d' ' -f1)"
