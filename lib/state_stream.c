@@ -321,6 +321,8 @@ struct state_reader {
 	bool header_ok, ended;
 	char build_id[STATE_BUILD_ID_MAX + 1];
 	struct bytes sec;      /* the current section, header + payload + crc */
+	state_tap_fn *tap;     /* gets every byte read, as read */
+	void *tap_ctx;
 	int err;
 	char msg[STATE_ERR_MAX];
 };
@@ -370,16 +372,31 @@ void state_reader_free(struct state_reader *r)
 	free(r);
 }
 
+void state_reader_set_tap(struct state_reader *r, state_tap_fn *fn, void *ctx)
+{
+	r->tap = fn;
+	r->tap_ctx = ctx;
+}
+
+static int tap(struct state_reader *r, const uint8_t *p, size_t n)
+{
+	int rc = r->tap && n ? r->tap(r->tap_ctx, p, n) : 0;
+
+	return rc > 0 ? -rc : rc;
+}
+
 /* Appends n stream bytes to b.  0, 1 (stream ended first) or -errno. */
 static int read_into(struct state_reader *r, struct bytes *b, size_t n)
 {
+	int rc;
+
 	if (!r->from_fd) {
 		if (n > r->mem_len - r->off)
 			return 1;
 		if (bytes_put(b, r->mem + r->off, n))
 			return -ENOMEM;
 		r->off += n;
-		return 0;
+		return tap(r, r->mem + r->off - n, n);
 	}
 	while (n) {
 		size_t step = n < READ_CHUNK ? n : READ_CHUNK;
@@ -395,6 +412,9 @@ static int read_into(struct state_reader *r, struct bytes *b, size_t n)
 			return -errno;
 		if (k == 0)
 			return 1;
+		rc = tap(r, b->p + b->len, (size_t)k);
+		if (rc)
+			return rc;
 		b->len += (size_t)k;
 		r->off += (uint64_t)k;
 		n -= (size_t)k;
