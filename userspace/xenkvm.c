@@ -108,14 +108,14 @@ static const struct cli_verb verbs[] = {
 	  "  --tcp HOST:PORT  connect to `xenkvm migrate-receive --listen HOST:PORT`:\n"
 	  "                   plain TCP, unauthenticated and unencrypted (tests, benchmarks)\n"
 	  "  --live           pre-copy while the guest runs: not implemented yet (refused)" },
-	{ "migrate-receive", cli_migrate_receive, "migrate-receive [-v] [--listen HOST:PORT]",
+	{ "migrate-receive", cli_migrate_receive, "migrate-receive [-v] [-u USER] [--listen HOST:PORT]",
 	  "Receive a domain `xenkvm migrate` sends (run by it, over ssh).",
 	  "Reads the stream from stdin (or from one TCP connection with --listen: plain,\n"
 	  "unauthenticated TCP), checks it as it goes and has a new xenkvmd restore it\n"
 	  "paused; answers READY on stdout once all of it is loaded, and starts the\n"
 	  "domain when the sender says GO (docs/SAVE-FORMAT.md, \"Migration\").  A stream\n"
 	  "restore would refuse is refused; without GO the domain is destroyed here.\n"
-	  "  -v  xenkvmd's debug messages" },
+	  "  -v  xenkvmd's debug messages    -u USER  run the domain as USER (as create -u)" },
 	{ "info", cli_info, "info", "Show information about this host.",
 	  "Host name, kernel, CPUs, memory, /dev/kvm, running domains and the run directory." },
 	{ "block-attach", cli_block_attach, "block-attach DOMAIN DISKSPEC",

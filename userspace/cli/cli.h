@@ -101,6 +101,7 @@ struct cli_stream_restore {
 	int (*relay)(void *ctx);
 	void *ctx;
 	bool verbose;
+	const char *user;        /* -u, as for create; NULL: its default */
 	struct rundir_entry entry;
 	char why[512];
 };

@@ -589,7 +589,7 @@ int cli_restore_stream(struct cli_stream_restore *s)
 {
 	struct create_opts o = {
 		.paused = true, .quiet = true, .verbose = s->verbose, .restore = true,
-		.verb = "migrate-receive", .stream = s,
+		.verb = "migrate-receive", .stream = s, .user = s->user,
 	};
 	char fdpath[32];
 
@@ -648,7 +648,7 @@ static int create_or_restore_opts(struct create_opts *op)
 	rc = CLI_FAIL;
 	/* xl reads a config without type= (or builder=) as a PV guest, which
 	 * xenkvm cannot run; the same kernel as HVM usually works, so say so. */
-	if (cfg.type_unset)
+	if (cfg.type_unset && !o.stream)   /* a migrated domain was warned about at its create */
 		fprintf(stderr, "xenkvm create: warning: %s: type not set: Xen would run this as a PV "
 			"guest; running it as HVM\n", o.config);
 	if (cfg.type == DOMAIN_TYPE_PV) {

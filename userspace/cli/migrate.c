@@ -470,6 +470,7 @@ int cli_migrate_receive(int argc, char **argv)
 	static const struct option lopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "listen", required_argument, NULL, 'L' },
+		{ "user", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct receive rv = { .pipe_fd = -1 };
@@ -477,21 +478,22 @@ int cli_migrate_receive(int argc, char **argv)
 	struct config_state cs = { 0 };
 	struct rundir rd = { .lock_fd = -1 };
 	struct control_reply rep;
-	const char *listen_addr = NULL;
-	char why[512], id[16];
+	const char *listen_addr = NULL, *user = NULL;
+	char why[512];
 	int in_fd = STDIN_FILENO, out_fd = STDOUT_FILENO, conn = -1, pfd[2] = { -1, -1 };
 	int c, rc = CLI_FAIL;
 	bool verbose = false;
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+hv", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+hvu:", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			cli_print_help(cli_verb_find("migrate-receive"));
 			return CLI_OK;
 		case 'L': listen_addr = optarg; break;
 		case 'v': verbose = true; break;
+		case 'u': user = optarg; break;
 		default:
 			return cli_usage_error("migrate-receive", "unknown option or missing value '%s'",
 					       argv[optind - 1]);
@@ -535,6 +537,7 @@ int cli_migrate_receive(int argc, char **argv)
 	st.relay = receive_relay;
 	st.ctx = &rv;
 	st.verbose = verbose;
+	st.user = user;
 	rc = cli_restore_stream(&st);
 	if (rv.pipe_fd >= 0) {   /* never started: nobody reads it */
 		close(rv.pipe_fd);
@@ -549,7 +552,6 @@ int cli_migrate_receive(int argc, char **argv)
 		goto out;
 	}
 	rc = CLI_FAIL;
-	snprintf(id, sizeof(id), "%d", st.entry.domid);
 	if (cli_rundir_open("migrate-receive", &rd))
 		goto out;
 	rc = migrate_write_line(out_fd, MIGRATE_READY);
