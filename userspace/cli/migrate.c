@@ -529,6 +529,8 @@ int cli_migrate_receive(int argc, char **argv)
 		cli_fail("migrate-receive", "pipe: %s", strerror(errno));
 		goto out;
 	}
+	/* Fewer, larger hand-overs to the daemon (best effort). */
+	fcntl(pfd[1], F_SETPIPE_SZ, 1 << 20);
 	rv.pipe_fd = pfd[1];
 	pfd[1] = -1;
 	st.cs = &cs;
