@@ -717,6 +717,9 @@ static int ctl_migrate_send(void *opaque, const char *path)
 	dm->cs.hcall_path = dm->m->xen ? (uint8_t)xen_kvm_path(dm->m->xen) : 0;
 	rc = domain_save_fd(&parts, fd, why, sizeof(why));
 	if (!rc) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		pr_info("migrating: the stream was written %.3f s after the pause",
+			(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 		rc = migrate_await_ready(fd, MIGRATE_READY_TIMEOUT_MS, why, sizeof(why));
 		/* The point of no return: GO hands the guest over.  If it
 		 * cannot be written the receiver never runs it: resume. */
@@ -954,7 +957,10 @@ static int daemon_run_once(struct daemon *dm)
 	if (dm->restore) {
 		struct netback **nbs = calloc(dm->nr_vifs + 1, sizeof(*nbs));
 		struct domain_save_parts parts;
+		struct timespec t_start, t_end;
 		char why[512];
+
+		clock_gettime(CLOCK_MONOTONIC, &t_start);
 
 		if (!nbs) {
 			rc = VM_EXIT_ERROR;
@@ -973,7 +979,10 @@ static int daemon_run_once(struct daemon *dm)
 		dm->restore = NULL;
 		close(dm->restore_fd);
 		dm->restore_fd = -1;
-		pr_info("restored the domain saved from %s", dm->cs.source);
+		clock_gettime(CLOCK_MONOTONIC, &t_end);
+		pr_info("restored the domain saved from %s (its sections loaded in %.3f s)", dm->cs.source,
+			(double)(t_end.tv_sec - t_start.tv_sec) +
+			(double)(t_end.tv_nsec - t_start.tv_nsec) / 1e9);
 	}
 	if (dm->start_paused) {
 		dm->m->vm.paused = true;

@@ -171,7 +171,7 @@ if [ -s "$tmp/recv.pid" ] && [ -n "$dpid" ]; then
 	wait "$mig_pid"; rc=$?
 	out=$(cat "$tmp/kill.out")
 	if [ $rc = 1 ] && grep -q "runs on here" <<<"$out"; then
-		ok "receiver and its xenkvmd killed mid-copy: migrate exits 1: $(grep -m1 -v '^Receiving' <<<"$out" | cut -c1-140)"
+		ok "receiver and its xenkvmd killed mid-copy: migrate exits 1: $(grep -m1 'runs on here' <<<"$out" | cut -c1-140)"
 	else
 		fail "receiver killed: rc=$rc"; show "$out"
 	fi
@@ -206,7 +206,7 @@ at1=$(last_cnt "$tmp/con1")
 wait_cnt "$tmp/con2" $((at1 + 25)) 30 && ok "the guest counts on at the destination (CNT $at1 -> $(last_cnt "$tmp/con2"))" ||
 	{ fail "no counting after the TCP migration"; show "$(tail -n 5 "$tmp/con2")"; logtail "$runB"; }
 down1=$(elapsed "$(last_cnt_time "$tmp/con1")" "$(first_cnt_time "$tmp/con2")")
-echo "    downtime (last CNT line on the source's console to the first on the destination's): ${down1} s; total $(elapsed "$t0" "$t1") s; the source's daemon: $(grep -ho 'the receiver confirmed.*' "$runA"/xenkvm/logs/xkmig.log | tail -n 1)"
+echo "    downtime (last CNT line on the source's console to the first on the destination's): ${down1} s; total $(elapsed "$t0" "$t1") s; the source's daemon: $(grep -ho 'the stream was written.*\|the receiver confirmed.*' "$runA"/xenkvm/logs/xkmig.log | tail -n 2 | tr '\n' ' ')the receiver: $(grep -o 'loaded and paused.*' "$tmp/recv.out")"
 
 # And back, over -C: a local migrate-receive on the socketpair.
 read_console "$runA" "$id" "$tmp/con3"
@@ -223,7 +223,7 @@ at2=$(last_cnt "$tmp/con2")
 wait_cnt "$tmp/con3" $((at2 + 30)) 40 && ok "the guest counts on back home (CNT $at2 -> $(last_cnt "$tmp/con3"))" ||
 	{ fail "no counting after the -C migration"; show "$(tail -n 5 "$tmp/con3")"; logtail "$runA"; }
 down2=$(elapsed "$(last_cnt_time "$tmp/con2")" "$(first_cnt_time "$tmp/con3")")
-echo "    downtime: ${down2} s; total $(elapsed "$t0" "$t1") s; the source's daemon: $(grep -ho 'the receiver confirmed.*' "$runB"/xenkvm/logs/xkmig.log | tail -n 1)"
+echo "    downtime: ${down2} s; total $(elapsed "$t0" "$t1") s; the source's daemon: $(grep -ho 'the stream was written.*\|the receiver confirmed.*' "$runB"/xenkvm/logs/xkmig.log | tail -n 2 | tr '\n' ' ')the receiver: $(grep -o 'loaded and paused.*' <<<"$out")"
 
 # A XenStore watch of the guest's kernel: control/shutdown.
 out=$(timeout 60 "$cli" shutdown -w xkmig 2>&1); rc=$?

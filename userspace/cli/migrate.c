@@ -479,6 +479,7 @@ int cli_migrate_receive(int argc, char **argv)
 	struct rundir rd = { .lock_fd = -1 };
 	struct control_reply rep;
 	const char *listen_addr = NULL, *user = NULL;
+	struct timespec t0, t1;
 	char why[512];
 	int in_fd = STDIN_FILENO, out_fd = STDOUT_FILENO, conn = -1, pfd[2] = { -1, -1 };
 	int c, rc = CLI_FAIL;
@@ -523,6 +524,7 @@ int cli_migrate_receive(int argc, char **argv)
 		migrate_write_error(out_fd, why);
 		goto out;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	fprintf(stderr, "Receiving domain %u (saved from %s)\n", cs.domid, cs.source);
 	/* The daemon inherits the read end; ours to write is close-on-exec. */
 	if (pipe(pfd) < 0 || fcntl(pfd[1], F_SETFD, FD_CLOEXEC) < 0) {
@@ -554,6 +556,10 @@ int cli_migrate_receive(int argc, char **argv)
 		goto out;
 	}
 	rc = CLI_FAIL;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	fprintf(stderr, "Domain %s (id=%d) loaded and paused %.3f s after its config arrived\n",
+		st.entry.name, st.entry.domid, (double)(t1.tv_sec - t0.tv_sec) +
+		(double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	if (cli_rundir_open("migrate-receive", &rd))
 		goto out;
 	rc = migrate_write_line(out_fd, MIGRATE_READY);
