@@ -5,8 +5,9 @@
 # tests/system/guest/counter.sh ("CNT n UPTIME" on the serial console every 0.2 s,
 # "CNT n" appended to a file on xvda with fsync, a TCP connection to the host every
 # second):
-#   - a stream cut short (the receiving command reads only 3 MB of it) is refused by
-#     the receiver; the source guest runs on and counts, `xenkvm migrate` exits 1;
+#   - a stream cut short (the receiving command reads only 3 MB of it), one with a
+#     byte flipped in transit and one from another build are refused by the
+#     receiver; the source guest runs on and counts, `xenkvm migrate` exits 1;
 #   - the receiver killed (SIGKILL, it and its xenkvmd) in the middle of a copy
 #     slowed to ~10 MB/s: the source guest runs on and counts, migrate exits 1,
 #     nothing is left on the receiving side;
@@ -152,6 +153,40 @@ fi
 wait_cnt "$tmp/con1" $((n + 10)) 20 && [ "$(domid_in "$runA")" = "$id" ] && [ -z "$(domid_in "$runB")" ] &&
 	ok "the source guest counts on ($n -> $(last_cnt "$tmp/con1")), nothing runs on the receiving side" ||
 	{ fail "after the cut stream: CNT $(last_cnt "$tmp/con1"), source '$(domid_in "$runA")', receiver '$(domid_in "$runB")'"; logtail "$runA"; }
+
+# A byte flipped in transit, and a stream from another build: refused by the
+# receiver with the reason, the source runs on.
+cat >"$tmp/mangle.py" <<'PY'
+import os, struct, sys, zlib
+mode, seen, head = sys.argv[1], 0, b""
+while True:
+    d = os.read(0, 1 << 16)
+    if not d:
+        break
+    if mode == "flip" and seen <= 2000000 < seen + len(d):
+        i = 2000000 - seen
+        d = d[:i] + bytes([d[i] ^ 0x5a]) + d[i + 1:]
+    if mode == "foreign" and seen == 0:
+        idlen = struct.unpack_from("<H", d, 12)[0]
+        bid = b"xenkvm-9.9-other"
+        hdr = d[:12] + struct.pack("<H", len(bid)) + bid
+        d = hdr + struct.pack("<I", zlib.crc32(hdr) & 0xffffffff) + d[14 + idlen + 4:]
+    seen += len(d)
+    os.write(1, d)
+PY
+for bad in flip:"checksum mismatch" foreign:"another build"; do
+	m=${bad%%:*} want=${bad#*:}
+	n=$(last_cnt "$tmp/con1")
+	out=$("$cli" migrate -C "python3 $tmp/mangle.py $m | XDG_RUNTIME_DIR=$runB $cli migrate-receive $uopt" xkmig 2>&1); rc=$?
+	if [ $rc = 1 ] && grep -q "runs on here" <<<"$out" && grep -q "$want" <<<"$out"; then
+		ok "$m stream refused by the receiver, migrate exits 1: $(grep -m1 "$want" <<<"$out" | cut -c1-140)"
+	else
+		fail "$m stream: rc=$rc (want 1 and '$want')"; show "$out"
+	fi
+	wait_cnt "$tmp/con1" $((n + 5)) 20 && [ "$(domid_in "$runA")" = "$id" ] && [ -z "$(domid_in "$runB")" ] &&
+		ok "the source guest counts on ($n -> $(last_cnt "$tmp/con1"))" ||
+		{ fail "after the $m stream: CNT $(last_cnt "$tmp/con1"), source '$(domid_in "$runA")', receiver '$(domid_in "$runB")'"; logtail "$runA"; }
+done
 
 # The receiver killed in the middle of a slowed copy.
 n=$(last_cnt "$tmp/con1")

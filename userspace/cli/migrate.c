@@ -362,13 +362,17 @@ int cli_migrate(int argc, char **argv)
 	rc = CLI_OK;
 out:
 	if (pumping) {
-		/* The daemon is done; let the last bytes (GO) through, then stop. */
-		struct timespec ts = { 0, 200 * 1000 * 1000 };
+		/* Handed over: the relay ends by itself once GO went through
+		 * and the daemon closed; a failure needs nothing more sent. */
+		struct timespec ts;
 
-		nanosleep(&ts, NULL);
-		if (write(p.stop[1], "x", 1) < 0)
-			pthread_cancel(th);
-		pthread_join(th, NULL);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 10;
+		if (rc != CLI_OK || pthread_timedjoin_np(th, NULL, &ts)) {
+			if (write(p.stop[1], "x", 1) < 0)
+				pthread_cancel(th);
+			pthread_join(th, NULL);
+		}
 	}
 	if (p.peer_fd >= 0) {
 		shutdown(p.peer_fd, SHUT_WR);
