@@ -83,11 +83,12 @@ static const struct cli_verb verbs[] = {
 	{ "save", cli_save, "save DOMAIN FILE",
 	  "Save a running domain to FILE and end it.",
 	  "Pauses the domain, writes its state (the config, RAM, vCPUs, devices, event\n"
-	  "channels, grant table, XenStore, PV console) to FILE and ends the domain once\n"
-	  "the file is complete (written to a temporary name, fsync'd, renamed).  If\n"
-	  "anything fails before that, the domain runs on and nothing is left at FILE.\n"
-	  "FILE is written by the domain's daemon (its user, see create -u).  Not yet\n"
-	  "saved: disks and vifs (refused), firmware-booted and PVH domains (docs/SAVE-FORMAT.md)." },
+	  "channels, grant table, XenStore, PV console, disks' and vifs' rings) to FILE\n"
+	  "and ends the domain once the file is complete (written to a temporary name,\n"
+	  "fsync'd, renamed).  If anything fails before that, the domain runs on and\n"
+	  "nothing is left at FILE.  FILE is written by the domain's daemon (its user,\n"
+	  "see create -u).  Refused: hot-plugged vifs, IDE disks in use, firmware-booted\n"
+	  "and PVH domains (docs/SAVE-FORMAT.md)." },
 	{ "restore", cli_restore, "restore [-c] [-p] [-q] [-v] FILE [KEY=VALUE ...]",
 	  "Restore a domain from a file `xenkvm save` wrote.",
 	  "The domain is built from the config saved in FILE (KEY=VALUE overrides it, as\n"

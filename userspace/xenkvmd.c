@@ -1127,7 +1127,7 @@ static int daemon_restore_open(struct daemon *dm, const char *path, char *const 
 	struct domain_config saved;
 	struct config_error err;
 	char why[512], *text;
-	size_t len, cap;
+	size_t len;
 	int rc;
 
 	dm->restore_fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -1153,17 +1153,12 @@ static int daemon_restore_open(struct daemon *dm, const char *path, char *const 
 		return VM_EXIT_USAGE;
 	}
 	/* The overrides become part of the config a later save carries. */
-	cap = dm->cs.len + 64;
-	for (size_t i = 0; i < nr; i++)
-		cap += strlen(overrides[i]) + 1;
-	text = malloc(cap + 1);
-	if (!text) {
+	rc = config_state_append(dm->cs.text, dm->cs.len, overrides, nr, &text, &len);
+	if (rc) {
+		fprintf(stderr, "xenkvmd: restore: the overrides: %s\n", strerror(-rc));
 		domain_config_free(&saved);
-		return VM_EXIT_ERROR;
+		return VM_EXIT_USAGE;
 	}
-	len = (size_t)snprintf(text, cap, "%s%s", dm->cs.text, nr ? "\n# restore overrides\n" : "");
-	for (size_t i = 0; i < nr; i++)
-		len += (size_t)snprintf(text + len, cap - len, "%s\n", overrides[i]);
 	free(dm->cs.text);
 	dm->cs.text = text;
 	dm->cs.len = len;

@@ -53,6 +53,11 @@ struct config_state {
 int config_state_text(const char *path, char *const *overrides, size_t nr, char **text_r,
 		      size_t *len_r);
 
+/* text with the overrides appended as later lines (a restore's
+ * `key=value`s, which win as in xl).  0 or -errno; *text_r is malloc'd. */
+int config_state_append(const char *text, size_t len, char *const *overrides, size_t nr,
+			char **text_r, size_t *len_r);
+
 void config_state_save(const struct config_state *cs, struct state_writer *w);
 /* Reads one config section into *cs (text malloc'd; config_state_free).
  * Refused: an empty or oversized text, one holding a NUL, an unknown

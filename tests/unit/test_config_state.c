@@ -152,6 +152,22 @@ static void test_text_with_overrides(void)
 	CU_ASSERT_EQUAL(config_state_text(path, NULL, 0, &text, &len), -ENOENT);
 }
 
+static void test_append(void)
+{
+	char *ov[] = { "name=\"r\"", "extra=\"x\"" };
+	char *text;
+	size_t len;
+
+	CU_ASSERT_EQUAL_FATAL(config_state_append(cfg_text, sizeof(cfg_text) - 1, ov, 2, &text, &len), 0);
+	CU_ASSERT_EQUAL(len, strlen(text));
+	CU_ASSERT_EQUAL(strncmp(text, cfg_text, sizeof(cfg_text) - 1), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "\nname=\"r\"\nextra=\"x\"\n"));
+	free(text);
+	CU_ASSERT_EQUAL_FATAL(config_state_append(cfg_text, sizeof(cfg_text) - 1, NULL, 0, &text, &len), 0);
+	CU_ASSERT_STRING_EQUAL(text, cfg_text);
+	free(text);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -162,5 +178,6 @@ int main(void)
 	CU_add_test(s, "round trip", test_round_trip);
 	CU_add_test(s, "refusals", test_refusals);
 	CU_add_test(s, "text with overrides", test_text_with_overrides);
+	CU_add_test(s, "restore overrides appended", test_append);
 	return cunit_run(CU_BRM_VERBOSE);
 }

@@ -108,7 +108,7 @@ static int restore_read(const struct create_opts *o, struct domain_config *cfg, 
 	struct state_reader *r;
 	struct config_error err;
 	char why[512], *text = NULL;
-	size_t len, cap;
+	size_t len;
 	int fd, rc;
 
 	fd = open(o->config, O_RDONLY | O_CLOEXEC);
@@ -132,16 +132,12 @@ static int restore_read(const struct create_opts *o, struct domain_config *cfg, 
 		cli_fail("restore", "%s: damaged, nothing started: %s", o->config, state_reader_error(r));
 		goto out;
 	}
-	cap = cs.len + 64;
-	for (size_t i = 0; i < o->nr_overrides; i++)
-		cap += strlen(o->overrides[i]) + 1;
-	text = malloc(cap);
-	rc = -1;
-	if (!text)
+	rc = config_state_append(cs.text, cs.len, o->overrides, o->nr_overrides, &text, &len);
+	if (rc) {
+		cli_fail("restore", "the overrides: %s", strerror(-rc));
 		goto out;
-	len = (size_t)snprintf(text, cap, "%s%s", cs.text, o->nr_overrides ? "\n# restore overrides\n" : "");
-	for (size_t i = 0; i < o->nr_overrides; i++)
-		len += (size_t)snprintf(text + len, cap - len, "%s\n", o->overrides[i]);
+	}
+	rc = -1;
 	if (domain_config_parse(o->config, text, len, NULL, 0, cfg, &err, config_warning)) {
 		cli_fail("restore", "the saved config: %s", err.msg);
 		goto out;

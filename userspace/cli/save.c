@@ -30,6 +30,11 @@ int cli_save(int argc, char **argv)
 	if (cli_want_help("save", argc, argv, &rc))
 		return rc;
 	first = 1;
+	if (argc > first && argv[first][0] == '-' && strcmp(argv[first], "--"))
+		return cli_usage_error("save", "unknown option '%s' (xl's -c and -p are not supported)",
+				       argv[first]);
+	if (argc > first && !strcmp(argv[first], "--"))
+		first++;
 	if (argc - first != 2)
 		return cli_usage_error("save", "expected DOMAIN FILE");
 	file = argv[first + 1];

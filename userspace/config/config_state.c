@@ -75,6 +75,30 @@ out:
 	return 0;
 }
 
+int config_state_append(const char *text, size_t len, char *const *overrides, size_t nr,
+			char **text_r, size_t *len_r)
+{
+	size_t cap = len + 64, n;
+	char *out;
+
+	for (size_t i = 0; i < nr; i++)
+		cap += strlen(overrides[i]) + 1;
+	if (cap > CONFIG_STATE_TEXT_MAX + 64)
+		return -EFBIG;
+	out = malloc(cap);
+	if (!out)
+		return -ENOMEM;
+	memcpy(out, text, len);
+	n = len;
+	n += (size_t)snprintf(out + n, cap - n, "%s", nr ? "\n# restore overrides\n" : "");
+	for (size_t i = 0; i < nr; i++)
+		n += (size_t)snprintf(out + n, cap - n, "%s\n", overrides[i]);
+	out[n] = '\0';
+	*text_r = out;
+	*len_r = n;
+	return 0;
+}
+
 void config_state_save(const struct config_state *cs, struct state_writer *w)
 {
 	if (state_section_begin(w, CONFIG_STATE_ID, CONFIG_STATE_VERSION))
