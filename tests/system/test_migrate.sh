@@ -8,6 +8,8 @@
 #   - a stream cut short (the receiving command reads only 3 MB of it), one with a
 #     byte flipped in transit and one from another build are refused by the
 #     receiver; the source guest runs on and counts, `xenkvm migrate` exits 1;
+#   - a receiver that reads the whole stream and then answers with an ERROR line,
+#     or with EOF: the source runs on, migrate exits 1 with the receiver's reason;
 #   - the receiver killed (SIGKILL, it and its xenkvmd) in the middle of a copy
 #     slowed to ~10 MB/s: the source guest runs on and counts, migrate exits 1,
 #     nothing is left on the receiving side;
@@ -186,6 +188,42 @@ for bad in flip:"checksum mismatch" foreign:"another build"; do
 	wait_cnt "$tmp/con1" $((n + 5)) 20 && [ "$(domid_in "$runA")" = "$id" ] && [ -z "$(domid_in "$runB")" ] &&
 		ok "the source guest counts on ($n -> $(last_cnt "$tmp/con1"))" ||
 		{ fail "after the $m stream: CNT $(last_cnt "$tmp/con1"), source '$(domid_in "$runA")', receiver '$(domid_in "$runB")'"; logtail "$runA"; }
+done
+
+# A receiver that takes the whole stream and then says no (an ERROR line), or
+# just goes (EOF): the handshake, not the copy, decides; the source runs on.
+cat >"$tmp/refuse.py" <<'PY'
+import os, struct, sys
+def take(n):
+    b = b""
+    while len(b) < n:
+        d = os.read(0, n - len(b))
+        if not d:
+            sys.exit("refuse.py: the stream ended early")
+        b += d
+    return b
+hdr = take(14)
+take(struct.unpack_from("<H", hdr, 12)[0] + 4)
+while True:
+    sid, ver, ln = struct.unpack("<IIQ", take(16))
+    take(ln + 4)
+    if sid == 0:
+        break
+if sys.argv[1] == "error":
+    os.write(1, b"XENKVM-MIGRATE-ERROR test: refused after the whole stream\n")
+PY
+for how in error:"the receiver refused: test: refused after the whole stream" eof:"closed the connection before confirming"; do
+	m=${how%%:*} want=${how#*:}
+	n=$(last_cnt "$tmp/con1")
+	out=$("$cli" migrate -C "python3 $tmp/refuse.py $m" xkmig 2>&1); rc=$?
+	if [ $rc = 1 ] && grep -q "runs on here" <<<"$out" && grep -q "$want" <<<"$out"; then
+		ok "a receiver that took the whole stream and answered $m: migrate exits 1: $(grep -m1 "$want" <<<"$out" | cut -c1-140)"
+	else
+		fail "receiver answering $m: rc=$rc (want 1 and '$want')"; show "$out"
+	fi
+	wait_cnt "$tmp/con1" $((n + 5)) 20 && [ "$(domid_in "$runA")" = "$id" ] &&
+		ok "the source guest counts on ($n -> $(last_cnt "$tmp/con1"))" ||
+		{ fail "after the $m answer: CNT $(last_cnt "$tmp/con1"), source '$(domid_in "$runA")'"; logtail "$runA"; }
 done
 
 # The receiver killed in the middle of a slowed copy.
