@@ -395,29 +395,11 @@ out:
 
 /* ---- receiving ---------------------------------------------------------- */
 
-/*
- * The stream is read (and checked) as fast as the sender sends it, into a
- * queue a writer thread drains into the daemon's pipe: the copy over the
- * network overlaps the new daemon's start (building the machine takes a
- * while), instead of waiting for it with the sender's guest paused.
- */
-#define RECEIVE_QUEUE_MAX ((size_t)512 << 20)
-
-struct chunk {
-	struct chunk *next;
-	size_t len;
-	uint8_t data[];
-};
-
 struct receive {
 	struct state_reader *r;
 	int pipe_fd;                 /* to the daemon; -1 until it runs */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct chunk *head, *tail;   /* read, not yet written to the pipe */
-	size_t queued;
-	bool done;                   /* the reader is finished */
-	int werr;                    /* the writer's failure, -errno */
+	uint8_t *held;               /* what was read before it ran */
+	size_t held_len, held_cap;
 	char why[512];
 };
 
@@ -438,79 +420,28 @@ static int write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-/* The reader's tap: what it read joins the queue (bounded). */
+/* The reader's tap: bytes go on to the daemon as they are read. */
 static int receive_tap(void *ctx, const void *p, size_t n)
 {
 	struct receive *rv = ctx;
-	struct chunk *c = malloc(sizeof(*c) + n);
-	int rc;
 
-	if (!c)
-		return -ENOMEM;
-	c->next = NULL;
-	c->len = n;
-	memcpy(c->data, p, n);
-	pthread_mutex_lock(&rv->mu);
-	while (!rv->werr && rv->queued > RECEIVE_QUEUE_MAX)
-		pthread_cond_wait(&rv->cv, &rv->mu);
-	rc = rv->werr;
-	if (!rc) {
-		if (rv->tail)
-			rv->tail->next = c;
-		else
-			rv->head = c;
-		rv->tail = c;
-		rv->queued += n;
-		c = NULL;
-		pthread_cond_broadcast(&rv->cv);
+	if (rv->pipe_fd >= 0)
+		return write_all(rv->pipe_fd, p, n);
+	if (n > rv->held_cap - rv->held_len) {
+		size_t cap = rv->held_cap ? rv->held_cap : 65536;
+		uint8_t *q;
+
+		while (n > cap - rv->held_len)
+			cap *= 2;
+		q = realloc(rv->held, cap);
+		if (!q)
+			return -ENOMEM;
+		rv->held = q;
+		rv->held_cap = cap;
 	}
-	pthread_mutex_unlock(&rv->mu);
-	free(c);
-	return rc;
-}
-
-static void *receive_writer(void *arg)
-{
-	struct receive *rv = arg;
-
-	pthread_mutex_lock(&rv->mu);
-	for (;;) {
-		struct chunk *c;
-		int rc;
-
-		while (!rv->head && !rv->done && !rv->werr)
-			pthread_cond_wait(&rv->cv, &rv->mu);
-		c = rv->head;
-		if (!c || rv->werr)
-			break;
-		rv->head = c->next;
-		if (!rv->head)
-			rv->tail = NULL;
-		pthread_mutex_unlock(&rv->mu);
-		rc = write_all(rv->pipe_fd, c->data, c->len);
-		pthread_mutex_lock(&rv->mu);
-		rv->queued -= c->len;
-		free(c);
-		pthread_cond_broadcast(&rv->cv);
-		if (rc) {
-			rv->werr = rc;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&rv->mu);
-	return NULL;
-}
-
-static void receive_drop_queue(struct receive *rv)
-{
-	while (rv->head) {
-		struct chunk *c = rv->head;
-
-		rv->head = c->next;
-		free(c);
-	}
-	rv->tail = NULL;
-	rv->queued = 0;
+	memcpy(rv->held + rv->held_len, p, n);
+	rv->held_len += n;
+	return 0;
 }
 
 /* The rest of the stream, every section checked, into the daemon's pipe. */
@@ -518,36 +449,24 @@ static int receive_relay(void *ctx)
 {
 	struct receive *rv = ctx;
 	struct state_section s;
-	pthread_t th;
-	int rc, werr;
+	int rc;
 
-	if (pthread_create(&th, NULL, receive_writer, rv)) {
-		snprintf(rv->why, sizeof(rv->why), "cannot start a thread");
-		close(rv->pipe_fd);
-		rv->pipe_fd = -1;
-		return -1;
+	rc = write_all(rv->pipe_fd, rv->held, rv->held_len);
+	free(rv->held);
+	rv->held = NULL;
+	if (rc) {
+		snprintf(rv->why, sizeof(rv->why), "the receiving xenkvmd stopped reading: %s",
+			 strerror(-rc));
+		goto out;
 	}
 	while ((rc = state_reader_next(rv->r, &s)) == 1)
 		;
-	pthread_mutex_lock(&rv->mu);
-	rv->done = true;
-	werr = rv->werr;
-	if (rc && !werr)
-		rv->werr = -ECANCELED;   /* a broken stream: the daemon gets no more of it */
-	pthread_cond_broadcast(&rv->cv);
-	pthread_mutex_unlock(&rv->mu);
-	pthread_join(th, NULL);
-	if (!werr && !rc)
-		werr = rv->werr;
-	receive_drop_queue(rv);
-	if (werr)
-		snprintf(rv->why, sizeof(rv->why), "the receiving xenkvmd stopped reading: %s",
-			 strerror(-werr));
-	else if (rc)
+	if (rc)
 		snprintf(rv->why, sizeof(rv->why), "the stream: %s", state_reader_error(rv->r));
+out:
 	close(rv->pipe_fd);
 	rv->pipe_fd = -1;
-	return rc || werr ? -1 : 0;
+	return rc ? -1 : 0;
 }
 
 int cli_migrate_receive(int argc, char **argv)
@@ -558,8 +477,7 @@ int cli_migrate_receive(int argc, char **argv)
 		{ "user", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct receive rv = { .pipe_fd = -1, .mu = PTHREAD_MUTEX_INITIALIZER,
-			      .cv = PTHREAD_COND_INITIALIZER };
+	struct receive rv = { .pipe_fd = -1 };
 	struct cli_stream_restore st = { .daemon_fd = -1 };
 	struct config_state cs = { 0 };
 	struct rundir rd = { .lock_fd = -1 };
@@ -675,7 +593,7 @@ out:
 		close(st.daemon_fd);
 	if (rv.pipe_fd >= 0)
 		close(rv.pipe_fd);
-	receive_drop_queue(&rv);
+	free(rv.held);
 	state_reader_free(rv.r);
 	config_state_free(&cs);
 	rundir_close(&rd);
