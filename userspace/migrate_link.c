@@ -140,12 +140,13 @@ int migrate_await_ready(int fd, int timeout_ms, char *why, size_t size)
 	return rc < 0 ? rc : -EPROTO;
 }
 
-int migrate_await_go(int fd, int timeout_ms, char *why, size_t size)
+int migrate_await_go(int fd, int timeout_ms, bool *paused_r, char *why, size_t size)
 {
 	char line[MIGRATE_LINE_MAX];
 	int rc = migrate_read_line(fd, line, sizeof(line), timeout_ms);
 
-	if (rc >= 0 && !strcmp(line, MIGRATE_GO))
+	*paused_r = rc >= 0 && !strcmp(line, MIGRATE_GO_PAUSED);
+	if (rc >= 0 && (!strcmp(line, MIGRATE_GO) || *paused_r))
 		return 0;
 	describe(rc, line, "sender", "GO", timeout_ms, why, size);
 	return rc < 0 ? rc : -EPROTO;

@@ -723,7 +723,7 @@ static int ctl_migrate_send(void *opaque, const char *path)
 		rc = migrate_await_ready(fd, MIGRATE_READY_TIMEOUT_MS, why, sizeof(why));
 		/* The point of no return: GO hands the guest over.  If it
 		 * cannot be written the receiver never runs it: resume. */
-		if (!rc && (rc = migrate_write_line(fd, MIGRATE_GO)) != 0)
+		if (!rc && (rc = migrate_write_line(fd, was_paused ? MIGRATE_GO_PAUSED : MIGRATE_GO)) != 0)
 			snprintf(why, sizeof(why), "sending GO to the receiver: %s", strerror(-rc));
 		if (rc)
 			domain_save_resume(&parts);

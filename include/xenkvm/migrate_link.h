@@ -8,7 +8,9 @@
  *   receiver -> sender     "XENKVM-MIGRATE-READY\n"  (the domain is loaded,
  *                           paused, ready to run)  or
  *                          "XENKVM-MIGRATE-ERROR <reason>\n"
- *   sender   -> receiver   "GO\n"  (the sender has given the domain up)
+ *   sender   -> receiver   "GO\n" or "GO PAUSED\n"  (the sender has given the
+ *                           domain up; PAUSED: it was paused there, so it
+ *                           stays paused here)
  *
  * Lines are at most MIGRATE_LINE_MAX bytes, newline included; they are
  * read a byte at a time so nothing after the line is consumed.  Used by
@@ -17,11 +19,13 @@
 #ifndef XENKVM_MIGRATE_LINK_H
 #define XENKVM_MIGRATE_LINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define MIGRATE_READY       "XENKVM-MIGRATE-READY"
 #define MIGRATE_ERROR       "XENKVM-MIGRATE-ERROR"
 #define MIGRATE_GO          "GO"
+#define MIGRATE_GO_PAUSED   "GO PAUSED"
 #define MIGRATE_LINE_MAX    512
 
 /* One line without its newline into buf (NUL-terminated).  Its length,
@@ -42,7 +46,8 @@ int migrate_write_error(int fd, const char *reason);
  * else came.
  */
 int migrate_await_ready(int fd, int timeout_ms, char *why, size_t size);
-/* The receiver waits for GO.  0, or -errno with why. */
-int migrate_await_go(int fd, int timeout_ms, char *why, size_t size);
+/* The receiver waits for GO (*paused_r false) or GO PAUSED (true).  0, or
+ * -errno with why. */
+int migrate_await_go(int fd, int timeout_ms, bool *paused_r, char *why, size_t size);
 
 #endif

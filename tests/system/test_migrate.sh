@@ -15,12 +15,13 @@
 #     nothing is left on the receiving side;
 #   - a migration over loopback TCP (migrate-receive --listen): the source is gone,
 #     the destination runs with the same domid; then back again over -C (a local
-#     migrate-receive on the socketpair): the counts joined over the three consoles
-#     run 1..N with no gap and no repeat, `sleep 0.2` keeps the host's pace after
-#     the moves, the NIC answers after them, a XenStore watch of the guest's kernel
-#     fires (shutdown -w), the file on xvda holds every count after the poweroff;
-#     the downtime (last line on the source's console to the first on the
-#     destination's) and total time of each move are printed.
+#     migrate-receive on the socketpair) after a pause: it arrives paused; once
+#     unpaused, the counts joined over the three consoles run 1..N with no gap and
+#     no repeat, `sleep 0.2` keeps the host's pace after the moves, the NIC answers
+#     after them, a XenStore watch of the guest's kernel fires (shutdown -w), the
+#     file on xvda holds every count after the poweroff; the downtime of the TCP
+#     move (last line on the source's console to the first on the destination's)
+#     and the total time of each move are printed.
 # Not live: the guest is paused for the whole copy (--live is refused).
 # Run by tests/system/run.sh (KVM with Xen support, assets); skips (77) otherwise.
 # xenkvm-system-test-timeout: 400
@@ -281,13 +282,20 @@ wait_cnt "$tmp/con2" $((at1 + 25)) 30 && ok "the guest counts on at the destinat
 down1=$(elapsed "$(last_cnt_time "$tmp/con1")" "$(first_cnt_time "$tmp/con2")")
 echo "    downtime (last CNT line on the source's console to the first on the destination's): ${down1} s; total $(elapsed "$t0" "$t1") s; the source's daemon: $(grep -ho 'the stream was written.*\|the receiver confirmed.*' "$runA"/xenkvm/logs/xkmig.log | tail -n 2 | tr '\n' ' ')the receiver: $(grep -o 'loaded and paused.*' "$tmp/recv.out")"
 
-# And back, over -C: a local migrate-receive on the socketpair.
+# And back, over -C (a local migrate-receive on the socketpair), paused: it
+# stays paused, as xl keeps it.
 read_console "$runA" "$id" "$tmp/con3"
+XDG_RUNTIME_DIR=$runB "$cli" pause xkmig
 t0=$(date +%s.%N)
 out=$(XDG_RUNTIME_DIR=$runB "$cli" migrate -C "XDG_RUNTIME_DIR=$runA $cli migrate-receive $uopt" xkmig 2>&1); rc=$?
 t1=$(date +%s.%N)
-if [ $rc = 0 ] && [ -z "$(domid_in "$runB")" ] && [ "$(domid_in "$runA")" = "$id" ]; then
-	ok "migrated back over -C in $(elapsed "$t0" "$t1") s"
+st=$(XDG_RUNTIME_DIR=$runA "$cli" list 2>/dev/null | awk '$1 == "xkmig" { print $5 }')
+n=$(last_cnt "$tmp/con2")
+sleep 1
+if [ $rc = 0 ] && [ -z "$(domid_in "$runB")" ] && [ "$(domid_in "$runA")" = "$id" ] &&
+   [[ $st == *p* ]] && [ "$(last_cnt "$tmp/con3")" = "" ]; then
+	ok "migrated back over -C in $(elapsed "$t0" "$t1") s, paused as it was (state $st, no count since CNT $n)"
+	XDG_RUNTIME_DIR=$runA "$cli" unpause xkmig
 else
 	fail "-C migration: rc=$rc, '$(domid_in "$runB")' / '$(domid_in "$runA")'"; show "$out"; logtail "$runB"; logtail "$runA"; finish
 fi
@@ -295,8 +303,7 @@ wait "${readers[1]}" 2>/dev/null
 at2=$(last_cnt "$tmp/con2")
 wait_cnt "$tmp/con3" $((at2 + 30)) 40 && ok "the guest counts on back home (CNT $at2 -> $(last_cnt "$tmp/con3"))" ||
 	{ fail "no counting after the -C migration"; show "$(tail -n 5 "$tmp/con3")"; logtail "$runA"; }
-down2=$(elapsed "$(last_cnt_time "$tmp/con2")" "$(first_cnt_time "$tmp/con3")")
-echo "    downtime: ${down2} s; total $(elapsed "$t0" "$t1") s; the source's daemon: $(grep -ho 'the stream was written.*\|the receiver confirmed.*' "$runB"/xenkvm/logs/xkmig.log | tail -n 2 | tr '\n' ' ')the receiver: $(grep -o 'loaded and paused.*' <<<"$out")"
+echo "    total $(elapsed "$t0" "$t1") s (paused before it: no downtime to measure); the source's daemon: $(grep -ho 'the stream was written.*\|the receiver confirmed.*' "$runB"/xenkvm/logs/xkmig.log | tail -n 2 | tr '\n' ' ')the receiver: $(grep -o 'loaded and paused.*' <<<"$out")"
 
 # A XenStore watch of the guest's kernel: control/shutdown.
 out=$(timeout 60 "$cli" shutdown -w xkmig 2>&1); rc=$?

@@ -101,17 +101,26 @@ static void test_long_line(void)
 static void test_go(void)
 {
 	char why[256] = "";
+	bool paused = true;
 	int peer, fd = peer_says("GO\n", 3, true, &peer);
 
-	CU_ASSERT_EQUAL(migrate_await_go(fd, 1000, why, sizeof(why)), 0);
+	CU_ASSERT_EQUAL(migrate_await_go(fd, 1000, &paused, why, sizeof(why)), 0);
+	CU_ASSERT_FALSE(paused);
+	done(fd, peer);
+	fd = peer_says("GO PAUSED\n", 10, true, &peer);
+	CU_ASSERT_EQUAL(migrate_await_go(fd, 1000, &paused, why, sizeof(why)), 0);
+	CU_ASSERT_TRUE(paused);
 	done(fd, peer);
 	fd = peer_says("", 0, true, &peer);
-	CU_ASSERT_EQUAL(migrate_await_go(fd, 1000, why, sizeof(why)), -ECONNRESET);
+	CU_ASSERT_EQUAL(migrate_await_go(fd, 1000, &paused, why, sizeof(why)), -ECONNRESET);
 	CU_ASSERT_PTR_NOT_NULL(strstr(why, "the sender closed the connection before GO"));
 	done(fd, peer);
-	fd = peer_says("go\n", 3, true, &peer);
-	CU_ASSERT_EQUAL(migrate_await_go(fd, 1000, why, sizeof(why)), -EPROTO);
-	done(fd, peer);
+	static const char *const bad[] = { "go\n", "GO PAUSE\n", "GO  PAUSED\n", "GOPAUSED\n" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		fd = peer_says(bad[i], strlen(bad[i]), true, &peer);
+		CU_ASSERT_EQUAL(migrate_await_go(fd, 1000, &paused, why, sizeof(why)), -EPROTO);
+		done(fd, peer);
+	}
 }
 
 /* What we send back: one line, printable, bounded, read back whole. */

@@ -487,7 +487,7 @@ int cli_migrate_receive(int argc, char **argv)
 	char why[512];
 	int in_fd = STDIN_FILENO, out_fd = STDOUT_FILENO, conn = -1, pfd[2] = { -1, -1 };
 	int c, rc = CLI_FAIL;
-	bool verbose = false;
+	bool verbose = false, paused = false;
 
 	optind = 0;
 	opterr = 0;
@@ -570,7 +570,7 @@ int cli_migrate_receive(int argc, char **argv)
 	if (rc)
 		snprintf(why, sizeof(why), "sending %s: %s", MIGRATE_READY, strerror(-rc));
 	else
-		rc = migrate_await_go(in_fd, MIGRATE_GO_TIMEOUT_MS, why, sizeof(why));
+		rc = migrate_await_go(in_fd, MIGRATE_GO_TIMEOUT_MS, &paused, why, sizeof(why));
 	if (rc) {
 		rc = CLI_FAIL;
 		cli_fail("migrate-receive", "%s: domain %s is destroyed here (the sender keeps it)",
@@ -581,12 +581,15 @@ int cli_migrate_receive(int argc, char **argv)
 		rundir_remove(&rd, st.entry.domid);
 		goto out;
 	}
-	if (cli_control("migrate-receive", &rd, &st.entry, CONTROL_OP_UNPAUSE, NULL, 5000, &rep)) {
+	/* Paused there, paused here (xl keeps it so too). */
+	if (!paused &&
+	    cli_control("migrate-receive", &rd, &st.entry, CONTROL_OP_UNPAUSE, NULL, 5000, &rep)) {
 		control_reply_free(&rep);
 		goto out;
 	}
 	control_reply_free(&rep);
-	fprintf(stderr, "Migrated domain %s (id=%d) is running here\n", st.entry.name, st.entry.domid);
+	fprintf(stderr, "Migrated domain %s (id=%d) is %s here\n", st.entry.name, st.entry.domid,
+		paused ? "paused, as it was," : "running");
 	rc = CLI_OK;
 out:
 	if (st.daemon_fd >= 0)
