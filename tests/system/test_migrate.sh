@@ -18,7 +18,9 @@
 #     migrate-receive on the socketpair) after a pause: it arrives paused; once
 #     unpaused, the counts joined over the three consoles run 1..N with no gap and
 #     no repeat, `sleep 0.2` keeps the host's pace after the moves, the NIC answers
-#     after them, a XenStore watch of the guest's kernel fires (shutdown -w), the
+#     after them; a third move, to B by the default transport (a stand-in `ssh` on
+#     PATH checks it is called as `ssh HOST xenkvm migrate-receive`); a XenStore
+#     watch of the guest's kernel fires (shutdown -w), the
 #     file on xvda holds every count after the poweroff; the downtime of the TCP
 #     move (last line on the source's console to the first on the destination's)
 #     and the total time of each move are printed.
@@ -305,22 +307,48 @@ wait_cnt "$tmp/con3" $((at2 + 30)) 40 && ok "the guest counts on back home (CNT 
 	{ fail "no counting after the -C migration"; show "$(tail -n 5 "$tmp/con3")"; logtail "$runA"; }
 echo "    total $(elapsed "$t0" "$t1") s (paused before it: no downtime to measure); the source's daemon: $(grep -ho 'the stream was written.*\|the receiver confirmed.*' "$runB"/xenkvm/logs/xkmig.log | tail -n 2 | tr '\n' ' ')the receiver: $(grep -o 'loaded and paused.*' <<<"$out")"
 
-# A XenStore watch of the guest's kernel: control/shutdown.
-out=$(timeout 60 "$cli" shutdown -w xkmig 2>&1); rc=$?
-if [ $rc = 0 ] && [ -z "$(domid_in "$runA")" ]; then
-	ok "xenkvm shutdown -w after two migrations: the guest's control/shutdown watch fired"
+# Once more to B by the default transport, `ssh HOST xenkvm migrate-receive`: a
+# stand-in ssh on PATH checks the host and runs the command here (in B's run
+# directory; as the domains' user).
+mkdir -p "$tmp/bin"
+cat >"$tmp/bin/ssh" <<SSH
+#!/bin/sh
+[ "\$1" = fakehost ] || { echo "ssh: called for '\$1'" >&2; exit 255; }
+shift
+echo "\$*" >"$tmp/ssh.args"
+PATH=$build:\$PATH XDG_RUNTIME_DIR=$runB exec "\$@" $uopt
+SSH
+chmod +x "$tmp/bin/ssh"
+read_console "$runB" "$id" "$tmp/con4"
+out=$(PATH=$tmp/bin:$PATH "$cli" migrate xkmig fakehost 2>&1); rc=$?
+if [ $rc = 0 ] && [ "$(cat "$tmp/ssh.args" 2>/dev/null)" = "xenkvm migrate-receive" ] &&
+   [ -z "$(domid_in "$runA")" ] && [ "$(domid_in "$runB")" = "$id" ]; then
+	ok "migrated over 'ssh fakehost xenkvm migrate-receive' (a stand-in ssh)"
 else
-	fail "shutdown: rc=$rc"; show "$out"; "$cli" destroy xkmig >/dev/null 2>&1
+	fail "ssh migration: rc=$rc, ssh ran '$(cat "$tmp/ssh.args" 2>/dev/null)', '$(domid_in "$runA")' / '$(domid_in "$runB")'"
+	show "$out"; logtail "$runA"; logtail "$runB"; finish
 fi
 wait "${readers[2]}" 2>/dev/null
+at3=$(last_cnt "$tmp/con3")
+wait_cnt "$tmp/con4" $((at3 + 25)) 40 && ok "the guest counts on (CNT $at3 -> $(last_cnt "$tmp/con4"))" ||
+	{ fail "no counting after the ssh migration"; show "$(tail -n 5 "$tmp/con4")"; logtail "$runB"; }
 
-python3 - "$tmp/con1" "$tmp/con2" "$tmp/con3" >"$tmp/checks" 2>&1 <<'PY'
+# A XenStore watch of the guest's kernel: control/shutdown.
+out=$(XDG_RUNTIME_DIR=$runB timeout 60 "$cli" shutdown -w xkmig 2>&1); rc=$?
+if [ $rc = 0 ] && [ -z "$(domid_in "$runB")" ]; then
+	ok "xenkvm shutdown -w after three migrations: the guest's control/shutdown watch fired"
+else
+	fail "shutdown: rc=$rc"; show "$out"; XDG_RUNTIME_DIR=$runB "$cli" destroy xkmig >/dev/null 2>&1
+fi
+wait "${readers[3]}" 2>/dev/null
+
+python3 - "$tmp/con1" "$tmp/con2" "$tmp/con3" "$tmp/con4" >"$tmp/checks" 2>&1 <<'PY'
 import re, sys
 text = b"".join(open(p + ".raw", "rb").read() for p in sys.argv[1:]).decode(errors="replace").replace("\r", "")
 cnts = [(int(m.group(1)), float(m.group(2))) for m in re.finditer(r"^CNT (\d+) ([\d.]+)$", text, re.M)]
 nums = [n for n, _ in cnts]
 good = nums == list(range(1, len(nums) + 1)) and len(nums) > 60
-print("%s counts 1..%d each once, in order, across two migrations" % ("ok" if good else "FAIL", nums[-1] if nums else 0))
+print("%s counts 1..%d each once, in order, across three migrations" % ("ok" if good else "FAIL", nums[-1] if nums else 0))
 if not good:
     print("| first mismatches (want, got): %s" % [(i + 1, n) for i, n in enumerate(nums) if n != i + 1][:5])
 up = dict(cnts)
@@ -332,7 +360,7 @@ def stamped(p):
         if m:
             out.append((float(t), int(m.group(1))))
     return out
-last = stamped(sys.argv[3])
+last = stamped(sys.argv[4])
 # The last 21 lines: the first ones after a move may come in a burst.
 after = [(t, n) for t, n in last if n in up][-21:]
 if len(after) >= 21:
@@ -352,7 +380,7 @@ while read -r verdict text; do
 done <"$tmp/checks"
 [ -s "$tmp/checks" ] || fail "the console checks printed nothing"
 
-last=$(last_cnt "$tmp/con3")
+last=$(last_cnt "$tmp/con4")
 if ! command -v debugfs >/dev/null && ! [ -x /sbin/debugfs ]; then
 	skip "the file on xvda: no debugfs (e2fsprogs) on this host"
 else
