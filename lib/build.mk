@@ -10,5 +10,6 @@ unit-tests += log
 test-log-y := tests/unit/test_log.o lib/log.o
 # The save/restore stream: sections with ids, versions, lengths and CRCs.
 core-y += lib/state_stream.o
+ldlibs-y += -lz   # its CRC-32 (zlib1g-dev)
 unit-tests += state_stream
 test-state_stream-y := tests/unit/test_state_stream.o lib/state_stream.o

@@ -40,6 +40,7 @@ static const struct control_op_desc {
 	[CONTROL_OP_SYSRQ]          = { "sysrq",          ARG_KEY },
 	[CONTROL_OP_TRIGGER]        = { "trigger",        ARG_TRIGGER },
 	[CONTROL_OP_SAVE]           = { "save",           ARG_PATH },
+	[CONTROL_OP_MIGRATE_SEND]   = { "migrate-send",   ARG_PATH },
 };
 
 static const char *const state_names[CONTROL_STATE_COUNT] = {

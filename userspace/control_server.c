@@ -179,6 +179,12 @@ static int do_save(struct control_server *srv, const struct control_request *req
 	return srv->h.save(srv->opaque, req->arg);
 }
 
+static int do_migrate_send(struct control_server *srv, const struct control_request *req,
+			   struct control_reply *rep)
+{
+	return srv->h.migrate_send(srv->opaque, req->arg);
+}
+
 /* Dispatch, indexed like the request table in control.c; `present` says
  * whether the daemon supplied the handler the op needs. */
 static bool handler_present(const struct control_handlers *h, enum control_op op)
@@ -201,6 +207,7 @@ static bool handler_present(const struct control_handlers *h, enum control_op op
 	case CONTROL_OP_SYSRQ: return h->sysrq;
 	case CONTROL_OP_TRIGGER: return h->trigger;
 	case CONTROL_OP_SAVE: return h->save;
+	case CONTROL_OP_MIGRATE_SEND: return h->migrate_send;
 	default: return false;
 	}
 }
@@ -223,6 +230,7 @@ static control_do_fn *const control_do[CONTROL_OP_COUNT] = {
 	[CONTROL_OP_SYSRQ] = do_sysrq,
 	[CONTROL_OP_TRIGGER] = do_trigger,
 	[CONTROL_OP_SAVE] = do_save,
+	[CONTROL_OP_MIGRATE_SEND] = do_migrate_send,
 };
 
 void control_server_set_message(struct control_server *srv, const char *fmt, ...)

@@ -72,10 +72,49 @@ static int save_stream(const struct domain_save_parts *p, struct state_writer *w
 	return rc ? rc : state_writer_finish(w);
 }
 
+/* Quiesces the backends and writes the whole stream to fd; the backends
+ * stay quiesced (domain_save_resume() undoes it). */
+static int save_to_fd(const struct domain_save_parts *p, int fd, char *why, size_t size)
+{
+	struct state_writer *w;
+	int rc;
+
+	/* Answers pushed (and the guest notified) before RAM and shared_info
+	 * are written: the stream holds no request half done. */
+	for (size_t i = 0; i < p->nr_disks; i++)
+		blkback_quiesce(p->disks[i]);
+	for (size_t i = 0; i < p->nr_vifs; i++)
+		netback_quiesce(p->vifs[i]);
+	w = state_writer_new_fd(fd, XENKVM_STATE_BUILD_ID);
+	if (!w) {
+		snprintf(why, size, "out of memory");
+		return -ENOMEM;
+	}
+	rc = save_stream(p, w);
+	if (rc)
+		snprintf(why, size, "%s", state_writer_error(w));
+	state_writer_free(w);
+	return rc;
+}
+
+void domain_save_resume(const struct domain_save_parts *p)
+{
+	for (size_t i = 0; i < p->nr_disks; i++)
+		blkback_resume(p->disks[i]);
+}
+
+int domain_save_fd(const struct domain_save_parts *p, int fd, char *why, size_t size)
+{
+	int rc = save_to_fd(p, fd, why, size);
+
+	if (rc)
+		domain_save_resume(p);
+	return rc;
+}
+
 int domain_save_file(const struct domain_save_parts *p, const char *path, char *why, size_t size)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
-	struct state_writer *w = NULL;
 	int fd, dfd, rc;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp)) {
@@ -88,30 +127,14 @@ int domain_save_file(const struct domain_save_parts *p, const char *path, char *
 		snprintf(why, size, "cannot create %s: %s", tmp, strerror(errno));
 		return rc;
 	}
-	/* Answers pushed (and the guest notified) before RAM and shared_info
-	 * are written: the stream holds no request half done. */
-	for (size_t i = 0; i < p->nr_disks; i++)
-		blkback_quiesce(p->disks[i]);
-	for (size_t i = 0; i < p->nr_vifs; i++)
-		netback_quiesce(p->vifs[i]);
-	w = state_writer_new_fd(fd, XENKVM_STATE_BUILD_ID);
-	if (!w) {
-		rc = -ENOMEM;
-		snprintf(why, size, "out of memory");
+	rc = save_to_fd(p, fd, why, size);
+	if (rc)
 		goto fail;
-	}
-	rc = save_stream(p, w);
-	if (rc) {
-		snprintf(why, size, "%s", state_writer_error(w));
-		goto fail;
-	}
 	if (fsync(fd) < 0) {
 		rc = -errno;
 		snprintf(why, size, "%s: fsync: %s", tmp, strerror(errno));
 		goto fail;
 	}
-	state_writer_free(w);
-	w = NULL;
 	close(fd);
 	fd = -1;
 	if (rename(tmp, path) < 0) {
@@ -128,12 +151,10 @@ int domain_save_file(const struct domain_save_parts *p, const char *path, char *
 	}
 	return 0;
 fail:
-	state_writer_free(w);
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
-	for (size_t i = 0; i < p->nr_disks; i++)
-		blkback_resume(p->disks[i]);
+	domain_save_resume(p);
 	return rc;
 }
 

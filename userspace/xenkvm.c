@@ -97,6 +97,26 @@ static const struct cli_verb verbs[] = {
 	  "(checksums, the build that wrote it): a damaged or foreign file starts nothing.\n"
 	  "  -c  attach to the console    -p  leave it paused\n"
 	  "  -q  quiet                    -v  xenkvmd's debug messages" },
+	{ "migrate", cli_migrate, "migrate [-C CMD | --tcp HOST:PORT] DOMAIN [HOST]",
+	  "Move a running domain to another host's xenkvm.",
+	  "Runs `ssh HOST xenkvm migrate-receive` and sends the domain's state over its\n"
+	  "stdin and stdout (the save stream, docs/SAVE-FORMAT.md).  The domain is paused\n"
+	  "while its state is copied; it ends here only once the receiver confirmed that\n"
+	  "it loaded all of it.  On any failure before that (the receiver refused the\n"
+	  "stream, was killed, the connection broke) it runs on here and migrate exits 1.\n"
+	  "The disks must be reachable under the same paths on both hosts.\n"
+	  "  -C CMD           run CMD (sh -c) instead of ssh; HOST may be left out\n"
+	  "  --tcp HOST:PORT  connect to `xenkvm migrate-receive --listen HOST:PORT`:\n"
+	  "                   plain TCP, unauthenticated and unencrypted (tests, benchmarks)\n"
+	  "  --live           pre-copy while the guest runs: not implemented yet (refused)" },
+	{ "migrate-receive", cli_migrate_receive, "migrate-receive [-v] [-u USER] [--listen HOST:PORT]",
+	  "Receive a domain `xenkvm migrate` sends (run by it, over ssh).",
+	  "Reads the stream from stdin (or from one TCP connection with --listen: plain,\n"
+	  "unauthenticated TCP), checks it as it goes and has a new xenkvmd restore it\n"
+	  "paused; answers READY on stdout once all of it is loaded, and starts the\n"
+	  "domain when the sender says GO (docs/SAVE-FORMAT.md, \"Migration\").  A stream\n"
+	  "restore would refuse is refused; without GO the domain is destroyed here.\n"
+	  "  -v  xenkvmd's debug messages    -u USER  run the domain as USER (as create -u)" },
 	{ "info", cli_info, "info", "Show information about this host.",
 	  "Host name, kernel, CPUs, memory, /dev/kvm, running domains and the run directory." },
 	{ "block-attach", cli_block_attach, "block-attach DOMAIN DISKSPEC",

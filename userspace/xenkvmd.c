@@ -16,6 +16,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 
 #include "xenkvm/xen_abi.h"   /* before any <xen/...> header (blkback.h) */
@@ -27,6 +29,7 @@
 #include "xenkvm/control.h"
 #include "xenkvm/domain_config.h"
 #include "xenkvm/domain_save.h"
+#include "xenkvm/migrate_link.h"
 #include "xenkvm/event_loop.h"
 #include "xenkvm/netback.h"
 #include "xenkvm/netdev.h"
@@ -646,6 +649,103 @@ static int daemon_save(struct daemon *dm, const struct domain_save_parts *p, con
 	return 0;
 }
 
+/*
+ * xl migrate's sending half (docs/SAVE-FORMAT.md, "Migration"): the CLI
+ * listens on `path` and relays to the receiver.  The domain is paused
+ * and quiesced as for a save and the stream written; only the
+ * receiver's READY makes this daemon send GO and end the domain.
+ * Anything else before that (an error, EOF, a timeout) resumes it.
+ */
+#define MIGRATE_READY_TIMEOUT_MS (10 * 60 * 1000)
+
+static int migrate_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static int ctl_migrate_send(void *opaque, const char *path)
+{
+	struct daemon *dm = opaque;
+	struct netback **nbs;
+	struct domain_save_parts parts;
+	struct timespec t0, t1;
+	bool was_paused;
+	char why[512];
+	int fd, rc;
+
+	if (!dm->m)
+		return -ESRCH;
+	nbs = calloc(dm->nr_vifs + 1, sizeof(*nbs));
+	if (!nbs)
+		return -ENOMEM;
+	parts = daemon_save_parts(dm, nbs);
+	rc = domain_save_unsupported(&dm->cfg, &parts, why, sizeof(why));
+	if (rc) {
+		control_server_set_message(dm->control, "%s", why);
+		goto out;
+	}
+	fd = migrate_connect(path);
+	if (fd < 0) {
+		rc = fd;
+		control_server_set_message(dm->control, "cannot connect to %s: %s", path, strerror(-rc));
+		goto out;
+	}
+	was_paused = dm->m->vm.paused;
+	rc = vm_pause_sync(&dm->m->vm);
+	if (rc) {
+		if (!was_paused && rc != -ESHUTDOWN)
+			vm_set_paused(&dm->m->vm, false);
+		control_server_set_message(dm->control, "the vCPUs did not stop: %s", strerror(-rc));
+		close(fd);
+		goto out;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	dm->cs.hcall_path = dm->m->xen ? (uint8_t)xen_kvm_path(dm->m->xen) : 0;
+	rc = domain_save_fd(&parts, fd, why, sizeof(why));
+	if (!rc) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		pr_info("migrating: the stream was written %.3f s after the pause",
+			(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+		rc = migrate_await_ready(fd, MIGRATE_READY_TIMEOUT_MS, why, sizeof(why));
+		/* The point of no return: GO hands the guest over.  If it
+		 * cannot be written the receiver never runs it: resume. */
+		if (!rc && (rc = migrate_write_line(fd, was_paused ? MIGRATE_GO_PAUSED : MIGRATE_GO)) != 0)
+			snprintf(why, sizeof(why), "sending GO to the receiver: %s", strerror(-rc));
+		if (rc)
+			domain_save_resume(&parts);
+	}
+	close(fd);
+	if (rc) {
+		pr_err("migration failed, the domain runs on: %s", why);
+		if (!was_paused)
+			vm_set_paused(&dm->m->vm, false);
+		control_server_set_message(dm->control, "%s", why);
+		goto out;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pr_info("migrated: the receiver confirmed %.3f s after the pause",
+		(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	dm->state = CONTROL_STATE_DYING;
+	vm_request_stop(&dm->m->vm, VM_EXIT_KILLED, "migrated (xenkvm migrate)");
+out:
+	free(nbs);
+	return rc;
+}
+
 static const struct control_handlers daemon_control = {
 	.info = ctl_info,
 	.vcpu_list = ctl_vcpu_list,
@@ -660,6 +760,7 @@ static const struct control_handlers daemon_control = {
 	.sysrq = ctl_sysrq,
 	.trigger = ctl_trigger,
 	.save = ctl_save,
+	.migrate_send = ctl_migrate_send,
 };
 
 /* hvc0's backend: on the PV console socket, or its output on stdout. */
@@ -856,7 +957,10 @@ static int daemon_run_once(struct daemon *dm)
 	if (dm->restore) {
 		struct netback **nbs = calloc(dm->nr_vifs + 1, sizeof(*nbs));
 		struct domain_save_parts parts;
+		struct timespec t_start, t_end;
 		char why[512];
+
+		clock_gettime(CLOCK_MONOTONIC, &t_start);
 
 		if (!nbs) {
 			rc = VM_EXIT_ERROR;
@@ -875,7 +979,10 @@ static int daemon_run_once(struct daemon *dm)
 		dm->restore = NULL;
 		close(dm->restore_fd);
 		dm->restore_fd = -1;
-		pr_info("restored the domain saved from %s", dm->cs.source);
+		clock_gettime(CLOCK_MONOTONIC, &t_end);
+		pr_info("restored the domain saved from %s (its sections loaded in %.3f s)", dm->cs.source,
+			(double)(t_end.tv_sec - t_start.tv_sec) +
+			(double)(t_end.tv_nsec - t_start.tv_nsec) / 1e9);
 	}
 	if (dm->start_paused) {
 		dm->m->vm.paused = true;
@@ -1122,6 +1229,9 @@ int main(int argc, char **argv)
 	char *end;
 
 	rundir_cloexec_inherited();
+	/* A migration's receiver may go at any moment: the write fails (and
+	 * the guest runs on) instead of the signal ending the daemon. */
+	signal(SIGPIPE, SIG_IGN);
 	while ((c = getopt_long(argc, argv, "+vqh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v':

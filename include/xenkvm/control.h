@@ -44,6 +44,7 @@ enum control_op {
 	CONTROL_OP_SYSRQ,
 	CONTROL_OP_TRIGGER,
 	CONTROL_OP_SAVE,
+	CONTROL_OP_MIGRATE_SEND,
 	CONTROL_OP_COUNT,
 };
 
@@ -69,7 +70,9 @@ struct control_request {
 					      network-detach: devid or MAC;
 					      sysrq: the key (one printable character);
 					      trigger: "power", "reset" or "nmi";
-					      save: the file, an absolute path */
+					      save: the file, an absolute path;
+					      migrate-send: the unix socket the
+					      CLI relays the stream from */
 	unsigned int vcpu;                 /* trigger nmi: the vCPU (default 0) */
 	uint64_t target_kib;               /* mem-set: the balloon target */
 };
@@ -219,6 +222,12 @@ struct control_handlers {
 	 * and ends it once the file is complete; on any failure before that
 	 * the domain runs on and no file is left under `path`. */
 	int (*save)(void *opaque, const char *path);
+	/* xl migrate's sending half: connects to the unix socket `path`
+	 * (absolute; the CLI relays it to the receiver), pauses the domain,
+	 * writes the stream there and waits for the receiver's confirmation
+	 * (docs/SAVE-FORMAT.md, "Migration"); ends the domain once confirmed.
+	 * Any failure or EOF before that: the domain runs on. */
+	int (*migrate_send)(void *opaque, const char *path);
 };
 
 struct event_loop;

@@ -46,6 +46,17 @@ int domain_save_unsupported(const struct domain_config *cfg, const struct domain
 int domain_save_file(const struct domain_save_parts *p, const char *path, char *why, size_t size);
 
 /*
+ * The same stream to `fd` (a migration's connection), nothing else: the
+ * disks and vifs stay quiesced on success (the caller either ends the
+ * domain or calls domain_save_resume()); a failure resumes them.
+ * 0 or -errno with the reason in why.
+ */
+int domain_save_fd(const struct domain_save_parts *p, int fd, char *why, size_t size);
+/* The disks serve again after a save or migration that did not end the
+ * domain. */
+void domain_save_resume(const struct domain_save_parts *p);
+
+/*
  * Loads the rest of a stream (config_state_open() read its config) into
  * a domain built from that config with machine_config.restoring, before
  * any vCPU runs and before the I/O thread starts.  0 or -errno with the

@@ -84,6 +84,11 @@ struct state_section {
 struct state_reader *state_reader_new_mem(const void *buf, size_t len);
 struct state_reader *state_reader_new_fd(int fd);
 void state_reader_free(struct state_reader *r);
+/* Every byte the reader takes from its source is passed to fn as it is
+ * read, before it is checked (a migration receiver relays the stream it
+ * checks this way).  fn returns 0 or -errno; an error fails the read. */
+typedef int state_tap_fn(void *ctx, const void *p, size_t n);
+void state_reader_set_tap(struct state_reader *r, state_tap_fn *fn, void *ctx);
 /* Reads and checks the header.  0 or -errno (-EBADMSG: not ours / corrupt,
  * -EPROTONOSUPPORT: another stream format version). */
 int state_reader_header(struct state_reader *r);

@@ -224,6 +224,8 @@ static void test_request_codec(void)
 		}
 		if (op == CONTROL_OP_SAVE)
 			snprintf(req.arg, sizeof(req.arg), "/var/lib/xen/save/g.save");
+		if (op == CONTROL_OP_MIGRATE_SEND)
+			snprintf(req.arg, sizeof(req.arg), "/run/xenkvm/3/migrate.sock");
 		CU_ASSERT_EQUAL_FATAL(control_request_encode(&req, &line, &len), 0);
 		CU_ASSERT_EQUAL(line[len - 1], '\n');
 		CU_ASSERT_PTR_NULL(memchr(line, '\n', len - 1));
@@ -247,6 +249,8 @@ static void test_request_codec(void)
 		}
 		if (op == CONTROL_OP_SAVE)
 			CU_ASSERT_STRING_EQUAL(out.arg, "/var/lib/xen/save/g.save");
+		if (op == CONTROL_OP_MIGRATE_SEND)
+			CU_ASSERT_STRING_EQUAL(out.arg, "/run/xenkvm/3/migrate.sock");
 		if (op == CONTROL_OP_INFO) {
 			CU_ASSERT_STRING_EQUAL(out.arg, "");   /* no argument travels */
 			CU_ASSERT_EQUAL(out.target_kib, 0);

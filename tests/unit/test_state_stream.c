@@ -364,6 +364,68 @@ static void test_crc_known_value(void)
 	CU_ASSERT_EQUAL(state_crc32(0, "123456789", 9), 0xCBF43926u);
 }
 
+struct tapped {
+	uint8_t buf[4096];
+	size_t len;
+	size_t fail_at;          /* fail once this many bytes were tapped; 0 never */
+};
+
+static int tap_into(void *ctx, const void *p, size_t n)
+{
+	struct tapped *t = ctx;
+
+	if (t->fail_at && t->len + n > t->fail_at)
+		return -EPIPE;
+	if (n > sizeof(t->buf) - t->len)
+		return -ENOSPC;
+	memcpy(t->buf + t->len, p, n);
+	t->len += n;
+	return 0;
+}
+
+/* The tap sees exactly the stream's bytes, from memory and from a pipe,
+ * and a failing tap fails the read (a relay whose other end went). */
+static void test_tap(void)
+{
+	const uint8_t *p;
+	size_t len;
+	struct state_writer *w = small_stream(&p, &len);
+	struct tapped t = { .len = 0 };
+	struct got g = { 0 };
+	struct state_reader *r = state_reader_new_mem(p, len);
+	int fds[2];
+
+	state_reader_set_tap(r, tap_into, &t);
+	CU_ASSERT_EQUAL(load_all(r, &g, 2, true), 0);
+	CU_ASSERT_EQUAL(t.len, len);
+	CU_ASSERT_EQUAL(memcmp(t.buf, p, len), 0);
+	state_reader_free(r);
+
+	CU_ASSERT_EQUAL_FATAL(pipe(fds), 0);
+	CU_ASSERT_EQUAL_FATAL(write(fds[1], p, len), (ssize_t)len);
+	close(fds[1]);
+	memset(&t, 0, sizeof(t));
+	memset(&g, 0, sizeof(g));
+	r = state_reader_new_fd(fds[0]);
+	state_reader_set_tap(r, tap_into, &t);
+	CU_ASSERT_EQUAL(load_all(r, &g, 2, true), 0);
+	check_got(&g);
+	CU_ASSERT_EQUAL(t.len, len);
+	CU_ASSERT_EQUAL(memcmp(t.buf, p, len), 0);
+	state_reader_free(r);
+	close(fds[0]);
+
+	memset(&t, 0, sizeof(t));
+	memset(&g, 0, sizeof(g));
+	t.fail_at = len / 2;
+	r = state_reader_new_mem(p, len);
+	state_reader_set_tap(r, tap_into, &t);
+	CU_ASSERT_EQUAL(load_all(r, &g, 2, true), -EPIPE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(state_reader_error(r), "Broken pipe"));
+	state_reader_free(r);
+	state_writer_free(w);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -379,5 +441,6 @@ int main(void)
 	CU_add_test(s, "header and length caps", test_header_and_length_caps);
 	CU_add_test(s, "writer misuse", test_writer_misuse);
 	CU_add_test(s, "crc32 check value", test_crc_known_value);
+	CU_add_test(s, "the tap sees every byte read", test_tap);
 	return cunit_run(CU_BRM_VERBOSE);
 }

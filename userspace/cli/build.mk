@@ -5,7 +5,7 @@ core-y += userspace/json.o userspace/control.o userspace/control_server.o \
 	  userspace/control_client.o userspace/console_server.o userspace/rundir.o
 xenkvm-y += userspace/cli/common.o userspace/cli/create.o userspace/cli/domain.o \
 	    userspace/cli/console.o userspace/cli/xenstore.o userspace/cli/probe.o \
-	    userspace/cli/save.o
+	    userspace/cli/save.o userspace/cli/migrate.o
 
 unit-tests += control rundir
 test-control-y := tests/unit/test_control.o userspace/control.o userspace/json.o \

@@ -67,6 +67,8 @@ int cli_sysrq(int argc, char **argv);
 int cli_trigger(int argc, char **argv);
 int cli_save(int argc, char **argv);
 int cli_restore(int argc, char **argv);
+int cli_migrate(int argc, char **argv);
+int cli_migrate_receive(int argc, char **argv);
 int cli_unpause(int argc, char **argv);
 int cli_vcpu_list(int argc, char **argv);
 int cli_info(int argc, char **argv);
@@ -82,6 +84,28 @@ int cli_xenstore_read(int argc, char **argv);
 int cli_xenstore_write(int argc, char **argv);
 int cli_xenstore_rm(int argc, char **argv);
 int cli_xenstore_watch(int argc, char **argv);
+
+/*
+ * xenkvm migrate-receive's restore (create.c): a daemon started with
+ * --restore on a pipe, paused.  The caller read the stream's header and
+ * config section (cs) through a reader that copies what it reads to the
+ * pipe; once the daemon runs, relay(ctx) feeds it the rest and closes the
+ * pipe (0, or -1 if the stream broke: the daemon then refuses it).
+ * CLI_OK when the domain is loaded and paused (entry names it), else
+ * CLI_FAIL (printed; why holds the daemon's own reason if it gave one).
+ */
+struct config_state;
+struct cli_stream_restore {
+	const struct config_state *cs;
+	int daemon_fd;           /* the pipe's read end: closed once the daemon has it */
+	int (*relay)(void *ctx);
+	void *ctx;
+	bool verbose;
+	const char *user;        /* -u, as for create; NULL: its default */
+	struct rundir_entry entry;
+	char why[512];
+};
+int cli_restore_stream(struct cli_stream_restore *s);
 
 /* The console client, shared by `console` and `create -c`. */
 int cli_console_attach(const char *verb, const struct rundir *rd, const struct rundir_entry *e,

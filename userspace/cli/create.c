@@ -38,6 +38,7 @@ struct create_opts {
 	const char *config;
 	char **overrides;
 	size_t nr_overrides;
+	struct cli_stream_restore *stream;   /* migrate-receive: restore from a pipe */
 };
 
 static const char *warn_verb = "create";
@@ -541,9 +542,62 @@ static bool domain_did_not_boot(const struct rundir *rd, int domid, const char *
 	return nothing;
 }
 
+/* The last "restore: ..." line of a failed daemon's log: why it refused. */
+static void log_restore_error(const struct rundir *rd, int domid, const char *name, char *why,
+			      size_t size)
+{
+	char path[sizeof(rd->base) + 96], line[512];
+	FILE *f;
+
+	if (rundir_path(rd, domid, "xenkvmd.log", path, sizeof(path)))
+		return;
+	f = fopen(path, "r");
+	if (!f) {
+		snprintf(path, sizeof(path), "%s/logs/%s.log", rd->base, name);
+		f = fopen(path, "r");
+	}
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, "restore: ");
+
+		if (p) {
+			p[strcspn(p, "\n")] = '\0';
+			snprintf(why, size, "%s", p);
+		}
+	}
+	fclose(f);
+}
+
+static int create_or_restore_opts(struct create_opts *op);
+
 static int create_or_restore(int argc, char **argv, bool restore)
 {
 	struct create_opts o;
+	int rc = parse_opts(argc, argv, &o, restore);
+
+	if (rc)
+		return rc < 0 ? CLI_OK : rc;
+	return create_or_restore_opts(&o);
+}
+
+int cli_restore_stream(struct cli_stream_restore *s)
+{
+	struct create_opts o = {
+		.paused = true, .quiet = true, .verbose = s->verbose, .restore = true,
+		.verb = "migrate-receive", .stream = s, .user = s->user,
+	};
+	char fdpath[32];
+
+	snprintf(fdpath, sizeof(fdpath), "/dev/fd/%d", s->daemon_fd);
+	o.config = fdpath;
+	return create_or_restore_opts(&o);
+}
+
+static int create_or_restore_opts(struct create_opts *op)
+{
+	struct create_opts o = *op;
+	bool restore = o.restore;
 	struct domain_config cfg;
 	struct config_error err;
 	struct kvm_probe probe;
@@ -562,14 +616,25 @@ static int create_or_restore(int argc, char **argv, bool restore)
 	pid_t pid = -1;
 
 	memset(&cfg, 0, sizeof(cfg));
-	warn_verb = restore ? "restore" : "create";
-	rc = parse_opts(argc, argv, &o, restore);
-	if (rc)
-		return rc < 0 ? CLI_OK : rc;
+	warn_verb = o.verb;
 	if (!o.quiet)
 		fprintf(stderr, "%s %s\n", restore ? "Restoring domain from" : "Parsing config from",
 			o.config);
-	if (restore) {
+	if (o.stream) {
+		/* Checked by the caller's reader as it relays; the daemon
+		 * checks it all again. */
+		saved_len = o.stream->cs->len;
+		saved_text = strdup(o.stream->cs->text);
+		saved_domid = (int)o.stream->cs->domid;
+		if (!saved_text)
+			return CLI_FAIL;
+		if (domain_config_parse("the migrated domain's config", saved_text, saved_len, NULL, 0,
+					&cfg, &err, config_warning)) {
+			cli_fail(o.verb, "the migrated domain's config: %s", err.msg);
+			free(saved_text);
+			return CLI_FAIL;
+		}
+	} else if (restore) {
 		if (restore_read(&o, &cfg, &saved_text, &saved_len, &saved_domid))
 			return CLI_FAIL;
 	} else if (domain_config_load(o.config, o.overrides, o.nr_overrides, &cfg, &err, config_warning)) {
@@ -579,7 +644,7 @@ static int create_or_restore(int argc, char **argv, bool restore)
 	rc = CLI_FAIL;
 	/* xl reads a config without type= (or builder=) as a PV guest, which
 	 * xenkvm cannot run; the same kernel as HVM usually works, so say so. */
-	if (cfg.type_unset)
+	if (cfg.type_unset && !o.stream)   /* a migrated domain was warned about at its create */
 		fprintf(stderr, "xenkvm create: warning: %s: type not set: Xen would run this as a PV "
 			"guest; running it as HVM\n", o.config);
 	if (cfg.type == DOMAIN_TYPE_PV) {
@@ -595,7 +660,9 @@ static int create_or_restore(int argc, char **argv, bool restore)
 		cli_fail(o.verb, "%s: name \"%s\": %s", o.config, cfg.name, why);
 		goto out;
 	}
-	if (!realpath(o.config, config_abs)) {
+	if (o.stream)
+		snprintf(config_abs, sizeof(config_abs), "%s", o.config);   /* the pipe */
+	else if (!realpath(o.config, config_abs)) {
 		cli_fail(o.verb, "%s: %s", o.config, strerror(errno));
 		goto out;
 	}
@@ -698,6 +765,20 @@ static int create_or_restore(int argc, char **argv, bool restore)
 	e.domid = domid;
 	e.pid = pid;
 	snprintf(e.name, sizeof(e.name), "%s", cfg.name);
+	if (o.stream) {
+		/* Only the daemon reads the pipe now: if it dies, the relay's
+		 * writes fail instead of filling a pipe nobody reads. */
+		close(o.stream->daemon_fd);
+		o.stream->daemon_fd = -1;
+		o.stream->entry = e;
+		if (o.stream->relay(o.stream->ctx)) {
+			/* The daemon sees the stream end early and refuses it. */
+			cli_wait_gone(&rd, domid, 30000);
+			rundir_remove(&rd, domid);
+			rc = CLI_FAIL;
+			goto out;
+		}
+	}
 	rc = wait_running(&rd, &e, o.paused);
 	if (rc == -ETIMEDOUT) {
 		cli_fail(o.verb, "domain %s (id %d) did not report running within %d s; it is still "
@@ -707,6 +788,8 @@ static int create_or_restore(int argc, char **argv, bool restore)
 		goto out;
 	}
 	if (rc) {
+		if (o.stream)
+			log_restore_error(&rd, domid, cfg.name, o.stream->why, sizeof(o.stream->why));
 		report_failure(&rd, domid, cfg.name);
 		rundir_remove(&rd, domid);
 		rc = CLI_FAIL;
