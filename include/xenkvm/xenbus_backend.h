@@ -34,6 +34,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "xenkvm/event_loop.h"
 #include "xenkvm/log.h"
@@ -113,6 +114,23 @@ void xenbus_backend_step(struct xenbus_backend *xb);
  * takes the device to Closing once the loop runs. */
 void xenbus_backend_restore(struct xenbus_backend *xb, int be_state, int fe_state, bool fatal,
 			    unsigned int connects);
+
+/* The machine's record in a backend's save section (xen-compat/
+ * xenbus_backend_state.c), the same for every backend: the device, both
+ * states, the fatal flag, the connects, and how many rings follow. */
+struct state_writer;
+struct state_section;
+struct xenbus_backend_rec {
+	uint32_t devid, be_state, fe_state, connects, nr_rings;
+	bool fatal;
+};
+void xenbus_backend_rec_put(const struct xenbus_backend *xb, bool fatal, uint32_t nr_rings,
+			    struct state_writer *w);
+/* 0, or -EBADMSG with the section failed: short, or a state that is no
+ * XenbusState (`what` names the device in the message). */
+int xenbus_backend_rec_get(struct state_section *s, struct xenbus_backend_rec *r, const char *what);
+/* xenbus_backend_restore() with what rec_get read. */
+void xenbus_backend_rec_apply(struct xenbus_backend *xb, const struct xenbus_backend_rec *r);
 
 /* Where queue q's nodes are (multi-queue-num-queues): the frontend's
  * directory for a single queue, its "queue-<q>" subdirectory otherwise. */

@@ -60,12 +60,9 @@ int blkback_state_save(struct blkback *be, struct state_writer *w)
 	for (unsigned int q = 0; q < be->nr_rings && rings; q++)
 		rings = be->rings[q].connected && !be->rings[q].dead;
 	state_section_begin(w, XEN_STATE_BLKBACK, XEN_STATE_BLKBACK_VERSION);
-	state_put_u32(w, be->devid);
-	state_put_u32(w, (uint32_t)be->xb.be_state);
-	state_put_u32(w, (uint32_t)be->xb.fe_state);
-	state_put_u8(w, be->xb.fatal || (be->nr_rings && !rings && be->xb.be_state == XenbusStateConnected));
-	state_put_u32(w, be->xb.connects);
-	state_put_u32(w, rings ? be->nr_rings : 0);
+	xenbus_backend_rec_put(&be->xb, be->xb.fatal || (be->nr_rings && !rings &&
+						      be->xb.be_state == XenbusStateConnected),
+			       rings ? be->nr_rings : 0, w);
 	if (rings) {
 		state_put_u8(w, r0->abi == BLK_ABI_X86_32);
 		state_put_u8(w, r0->persistent);
@@ -143,20 +140,17 @@ static int blkback_load(void *opaque, struct state_section *s)
 {
 	struct blkback_state_load *ctx = opaque;
 	struct ring_rec rec[BLK_MAX_QUEUES];
-	uint32_t devid, be_state, fe_state, connects, nr, nr_pages = 0;
-	bool fatal, x86_32 = false, persistent = false;
+	struct xenbus_backend_rec xr;
+	uint32_t devid, nr, nr_pages = 0;
+	bool x86_32 = false, persistent = false;
 	struct blkback *be = NULL;
 	size_t i;
 	int rc;
 
-	state_get_u32(s, &devid);
-	state_get_u32(s, &be_state);
-	state_get_u32(s, &fe_state);
-	state_get_bool(s, &fatal);
-	state_get_u32(s, &connects);
-	state_get_u32(s, &nr);
-	if (state_section_failed(s))
+	if (xenbus_backend_rec_get(s, &xr, "vbd"))
 		return -EBADMSG;
+	devid = xr.devid;
+	nr = xr.nr_rings;
 	for (i = 0; i < ctx->nr && i < 64; i++)
 		if (ctx->disks[i] && ctx->disks[i]->devid == devid)
 			break;
@@ -165,10 +159,7 @@ static int blkback_load(void *opaque, struct state_section *s)
 	if (ctx->loaded & (1ull << i))
 		return fail(s, EBADMSG, "saved twice", devid);
 	be = ctx->disks[i];
-	if (be_state > XenbusStateReconfigured ||
-	    (fe_state > XenbusStateReconfigured && fe_state != UINT32_MAX))
-		return fail(s, EBADMSG, "not a xenbus state", devid);
-	if (nr > be->max_queues || (nr && be_state != XenbusStateConnected))
+	if (nr > be->max_queues || (nr && xr.be_state != XenbusStateConnected))
 		return fail(s, EBADMSG, "more rings than it offers, or rings while not connected", devid);
 	if (nr) {
 		state_get_bool(s, &x86_32);
@@ -196,8 +187,7 @@ static int blkback_load(void *opaque, struct state_section *s)
 	if (rc)
 		return rc;
 	be->nr_rings = nr;
-	xenbus_backend_restore(&be->xb, (int)be_state, fe_state == UINT32_MAX ? -1 : (int)fe_state,
-			       fatal, connects);
+	xenbus_backend_rec_apply(&be->xb, &xr);
 	ctx->loaded |= 1ull << i;
 	for (uint32_t q = 0; q < nr; q++)
 		if (be->rings[q].kick)

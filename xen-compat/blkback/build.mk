@@ -3,7 +3,7 @@
 # object lists come from fragments included after this one.
 blk-dir := xen-compat/blkback
 blk-y := $(blk-dir)/xenbus.o $(blk-dir)/ring.o $(blk-dir)/io.o $(blk-dir)/blkback_state.o \
-	xen-compat/xenbus_backend.o
+	xen-compat/xenbus_backend.o xen-compat/xenbus_backend_state.o
 core-y += $(blk-y)
 ldlibs-y += -luring
 

@@ -3,7 +3,7 @@
 # lists come from fragments included after this one.
 net-dir := xen-compat/netback
 net-y := $(net-dir)/xenbus.o $(net-dir)/queue.o $(net-dir)/tx.o $(net-dir)/rx.o \
-	$(net-dir)/netback_state.o xen-compat/xenbus_backend.o
+	$(net-dir)/netback_state.o xen-compat/xenbus_backend.o xen-compat/xenbus_backend_state.o
 core-y += $(net-y)
 
 # Unit tests: netback + the xen-compat core on the fake VMM + the xenstore

@@ -48,13 +48,9 @@ int netback_state_save(struct netback *nb, struct state_writer *w)
 		}
 	}
 	state_section_begin(w, XEN_STATE_NETBACK, XEN_STATE_NETBACK_VERSION);
-	state_put_u32(w, nb->devid);
-	state_put_u32(w, (uint32_t)nb->xb.be_state);
-	state_put_u32(w, (uint32_t)nb->xb.fe_state);
-	state_put_u8(w, nb->xb.fatal ||
-			(nb->nr_queues && !queues && nb->xb.be_state == XenbusStateConnected));
-	state_put_u32(w, nb->xb.connects);
-	state_put_u32(w, queues ? nb->nr_queues : 0);
+	xenbus_backend_rec_put(&nb->xb, nb->xb.fatal || (nb->nr_queues && !queues &&
+						      nb->xb.be_state == XenbusStateConnected),
+			       queues ? nb->nr_queues : 0, w);
 	if (queues) {
 		state_put_u8(w, (nb->fe.sg ? F_SG : 0) | (nb->fe.gso_tcpv4 ? F_GSO4 : 0) |
 				(nb->fe.gso_tcpv6 ? F_GSO6 : 0) | (nb->fe.csum ? F_CSUM : 0) |
@@ -133,21 +129,17 @@ static int netback_load(void *opaque, struct state_section *s)
 {
 	struct netback_state_load *ctx = opaque;
 	struct queue_rec rec[NB_MAX_QUEUES];
-	uint32_t devid, be_state, fe_state, connects, nr;
+	struct xenbus_backend_rec xr;
+	uint32_t devid, nr;
 	uint8_t feat = 0;
-	bool fatal;
 	struct netback *nb;
 	size_t i;
 	int rc;
 
-	state_get_u32(s, &devid);
-	state_get_u32(s, &be_state);
-	state_get_u32(s, &fe_state);
-	state_get_bool(s, &fatal);
-	state_get_u32(s, &connects);
-	state_get_u32(s, &nr);
-	if (state_section_failed(s))
+	if (xenbus_backend_rec_get(s, &xr, "vif"))
 		return -EBADMSG;
+	devid = xr.devid;
+	nr = xr.nr_rings;
 	for (i = 0; i < ctx->nr && i < 64; i++)
 		if (ctx->vifs[i] && ctx->vifs[i]->devid == devid)
 			break;
@@ -156,10 +148,7 @@ static int netback_load(void *opaque, struct state_section *s)
 	if (ctx->loaded & (1ull << i))
 		return fail(s, EBADMSG, "saved twice", devid);
 	nb = ctx->vifs[i];
-	if (be_state > XenbusStateReconfigured ||
-	    (fe_state > XenbusStateReconfigured && fe_state != UINT32_MAX))
-		return fail(s, EBADMSG, "not a xenbus state", devid);
-	if (nr > nb->max_queues || (nr && be_state != XenbusStateConnected))
+	if (nr > nb->max_queues || (nr && xr.be_state != XenbusStateConnected))
 		return fail(s, EBADMSG, "more queues than it offers, or queues while not connected",
 			    devid);
 	if (nr) {
@@ -188,8 +177,7 @@ static int netback_load(void *opaque, struct state_section *s)
 	nb->fe = (struct nb_features){ .sg = feat & F_SG, .gso_tcpv4 = feat & F_GSO4,
 				       .gso_tcpv6 = feat & F_GSO6, .csum = feat & F_CSUM,
 				       .ipv6_csum = feat & F_CSUM6 };
-	xenbus_backend_restore(&nb->xb, (int)be_state, fe_state == UINT32_MAX ? -1 : (int)fe_state,
-			       fatal, connects);
+	xenbus_backend_rec_apply(&nb->xb, &xr);
 	ctx->loaded |= 1ull << i;
 	for (uint32_t q = 0; q < nr; q++)
 		if (nb->queues[q].kick)

@@ -54,5 +54,6 @@ fuzz-state_stream-y = tests/fuzz/fuzz_state_stream.o $(xen-core-y) lib/guest_mem
 	$(xs-dir)/wire.o $(xs-dir)/wire_state.o \
 	xen-compat/blkback/ring.o xen-compat/blkback/io.o xen-compat/blkback/blkback_state.o \
 	xen-compat/netback/queue.o xen-compat/netback/tx.o xen-compat/netback/rx.o \
-	xen-compat/netback/netback_state.o xen-compat/xenbus_backend.o lib/net_pkt.o lib/event_loop.o \
+	xen-compat/netback/netback_state.o xen-compat/xenbus_backend.o xen-compat/xenbus_backend_state.o \
+	lib/net_pkt.o lib/event_loop.o \
 	lib/thread_role.o
