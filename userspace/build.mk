@@ -5,6 +5,8 @@ xenkvmd-y += userspace/domain_save.o
 core-y += userspace/migrate_link.o
 unit-tests += migrate_link
 test-migrate_link-y := tests/unit/test_migrate_link.o userspace/migrate_link.o lib/log.o
+fuzzers += migrate_link
+fuzz-migrate_link-y := tests/fuzz/fuzz_migrate_link.o userspace/migrate_link.o lib/log.o
 xenkvm-y += userspace/xenkvm.o
 # Least privilege: user switch, no_new_privs, seccomp per thread kind.
 xenkvmd-y += userspace/sandbox.o userspace/sandbox_policy.o

@@ -53,15 +53,19 @@ int migrate_read_line(int fd, char *buf, size_t size, int timeout_ms)
 		if (k == 0)
 			return -ECONNRESET;
 		if (c == '\n') {
+			if (len && buf[len - 1] == '\r')
+				len--;   /* a CRLF line end */
 			buf[len] = '\0';
 			return (int)len;
 		}
+		/* A CR only before the LF: "G\rO" is no GO. */
+		if (len && buf[len - 1] == '\r')
+			return -EPROTO;
 		if ((unsigned char)c < 0x20 && c != '\t' && c != '\r')
 			return -EPROTO;
 		if (len + 1 >= size || len + 1 >= MIGRATE_LINE_MAX)
 			return -EMSGSIZE;
-		if (c != '\r')
-			buf[len++] = c;
+		buf[len++] = c;
 	}
 }
 
