@@ -94,9 +94,9 @@ dom frob
 
 echo "xl"
 ln -sf "$cli" "$tmp/xl"
-out=$("$tmp/xl" migrate somedomain otherhost 2>&1); rc=$?
+out=$("$tmp/xl" sched-credit -d somedomain 2>&1); rc=$?
 [ $rc = 1 ] && [ "$out" = "command not implemented" ] && ok "xl VERB-we-lack: xl's own message, exit 1" \
-	|| { fail "xl migrate: rc=$rc"; show "$out"; }
+	|| { fail "xl sched-credit: rc=$rc"; show "$out"; }
 out=$("$tmp/xl" -v list 2>&1); rc=$?
 [ $rc = 0 ] && grep -q "^Name " <<<"$out" && ok "xl -v list: global flag taken" || { fail "xl -v list: rc=$rc"; show "$out"; }
 mkcfg "$tmp/x.cfg" viaxl
@@ -108,9 +108,9 @@ out=$(XENKVM_CLI=$tmp/xl XENKVM_CLI_PARTS=B timeout 600 bash "$here/test_cli.sh"
 n=$(sed -n 's/^test_cli: \([0-9]*\) passed, 0 failed.*/\1/p' <<<"$out")
 [ $rc = 0 ] && [ "${n:-0}" -ge 40 ] && ok "test_cli's lifecycle part as xl: $n checks passed" \
 	|| { fail "test_cli part B as xl: rc=$rc"; show "$out"; }
-out=$("$cli" migrate x 2>&1); rc=$?
+out=$("$cli" sched-credit x 2>&1); rc=$?
 [ $rc = 2 ] && grep -q "unknown verb" <<<"$out" && ok "as xenkvm, an unknown verb is still a usage error" \
-	|| fail "xenkvm migrate: rc=$rc"
+	|| fail "xenkvm sched-credit: rc=$rc"
 
 echo "make install"
 if ! command -v help2man >/dev/null || ! command -v man >/dev/null; then
