@@ -40,6 +40,7 @@ fi
 : "${XENKVM_KERNEL:?}" "${XENKVM_INITRD:?}"
 command -v qemu-system-x86_64 >/dev/null || { echo "bench/migrate: qemu-system-x86_64 missing" >&2; exit 1; }
 . bench/pairs.sh
+. tests/system/counter-lib.sh
 case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 cli=$BUILD/xenkvm
 tmp=$(mktemp -d "${BENCH_DIR:-/tmp}/bench-migrate.XXXXXX")
@@ -64,39 +65,7 @@ uopt=
 port=$((30000 + $$ % 20000))
 
 # console SOCKET OUT: host-stamped lines until the socket closes (background).
-console() {
-	python3 - "$1" "$2" >/dev/null <<'PY' &
-import socket, sys, time
-path, out = sys.argv[1], sys.argv[2]
-for _ in range(400):
-    try:
-        s = socket.socket(socket.AF_UNIX); s.connect(path); break
-    except OSError:
-        time.sleep(0.05)
-else:
-    sys.exit(1)
-buf = b""
-with open(out, "w") as f:
-    while True:
-        d = s.recv(4096)
-        if not d:
-            break
-        buf += d
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
-            f.write("%.3f %s\n" % (time.time(), line.decode(errors="replace").rstrip("\r")))
-            f.flush()
-PY
-}
-last_cnt() { sed -n 's/^[0-9.]* .*CNT \([0-9]*\) [0-9.]*$/\1/p' "$1" 2>/dev/null | tail -n 1; }
-wait_cnt() {	# FILE N SECONDS
-	local i
-	for ((i = 0; i < $3 * 10; i++)); do
-		[ "$(last_cnt "$1")" -ge "$2" ] 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
+console() { console_log "$1" "$2" >/dev/null; }
 cnt_times() { awk '/CNT [0-9]+ [0-9.]+$/ { if (!f) f = $1; l = $1 } END { print f, l }' "$1"; }
 
 run_xenkvmd() {

@@ -31,6 +31,7 @@ set -uo pipefail
 {
 name=test_save_restore
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/counter-lib.sh"
 boot_limit=${XENKVM_BOOT_TIMEOUT:-150}
 require_kvm -x
 need_assets
@@ -78,45 +79,10 @@ disk = [ "$tmp/disk.img,raw,xvda,rw" ]
 vif = [ "" ]
 CFG
 
-# read_console DOMID OUT: the domain's serial console, each line stamped with the
-# host's time (and the bytes as they came in OUT.raw), until the daemon closes it.
+# read_console DOMID OUT: the domain's serial console, host-stamped (counter-lib.sh).
 read_console() {
-	python3 - "$XDG_RUNTIME_DIR/xenkvm/$1/console.sock" "$2" <<'PY' &
-import socket, sys, time
-path, out = sys.argv[1], sys.argv[2]
-for _ in range(200):
-    try:
-        s = socket.socket(socket.AF_UNIX); s.connect(path); break
-    except OSError:
-        time.sleep(0.05)
-else:
-    sys.exit(1)
-buf = b""
-with open(out, "w") as f, open(out + ".raw", "wb") as raw:
-    while True:
-        d = s.recv(4096)
-        if not d:
-            break
-        raw.write(d)
-        raw.flush()
-        buf += d
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
-            f.write("%.3f %s\n" % (time.time(), line.decode(errors="replace").rstrip("\r")))
-            f.flush()
-    if buf:
-        f.write("%.3f %s\n" % (time.time(), buf.decode(errors="replace")))
-PY
+	console_log "$XDG_RUNTIME_DIR/xenkvm/$1/console.sock" "$2"
 	reader_pid=$!
-}
-last_cnt() { sed -n 's/^[0-9.]* .*CNT \([0-9]*\) [0-9.]*$/\1/p' "$1" 2>/dev/null | tail -n 1; }
-wait_cnt() {	# wait_cnt FILE N SECONDS
-	local i
-	for ((i = 0; i < $3 * 10; i++)); do
-		[ "$(last_cnt "$1")" -ge "$2" ] 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
 }
 # As root, the daemon stays root so that it may write the save file in $tmp (0700).
 uopt=
