@@ -16,3 +16,37 @@ wait_cnt() {
 	done
 	return 1
 }
+
+# pong_server PORT LOG: the host's side of the guest's fetches (xkcnt_port):
+# a line "pong-N" per connection, in the background; $! is the server.
+pong_server() {
+	python3 - "$1" >"$2" 2>&1 <<'PY' &
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+n = 0
+while True:
+    c, _ = s.accept()
+    n += 1
+    c.sendall(b"pong-%d\n" % n)
+    c.close()
+PY
+}
+
+# counter_cfg CFG NAME PORT DISK: a 2-vCPU, 256 MiB counting guest with DISK
+# (a fresh 64 MiB image) as xvda and a user-networking vif fetching from PORT.
+counter_cfg() {
+	truncate -s 64M "$4"
+	cat >"$1" <<CFG
+name = "$2"
+kernel = "$XENKVM_KERNEL"
+ramdisk = "$XENKVM_INITRD"
+extra = "console=ttyS0 quiet xktest=counter xkcnt_port=$3"
+memory = 256
+vcpus = 2
+disk = [ "$4,raw,xvda,rw" ]
+vif = [ "" ]
+CFG
+}

@@ -54,31 +54,9 @@ trap cleanup EXIT
 
 port=$((20000 + $$ % 20000))
 mport=$((port + 1))
-python3 - "$port" >"$tmp/http.log" 2>&1 <<'PY' &
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1])))
-s.listen(8)
-n = 0
-while True:
-    c, _ = s.accept()
-    n += 1
-    c.sendall(b"pong-%d\n" % n)
-    c.close()
-PY
+pong_server "$port" "$tmp/http.log"
 http_pid=$!
-truncate -s 64M "$tmp/disk.img"
-cat >"$tmp/guest.cfg" <<CFG
-name = "xkmig"
-kernel = "$XENKVM_KERNEL"
-ramdisk = "$XENKVM_INITRD"
-extra = "console=ttyS0 quiet xktest=counter xkcnt_port=$port"
-memory = 256
-vcpus = 2
-disk = [ "$tmp/disk.img,raw,xvda,rw" ]
-vif = [ "" ]
-CFG
+counter_cfg "$tmp/guest.cfg" xkmig "$port" "$tmp/disk.img"
 # A 1 MiB-per-0.1 s pipe: a copy long enough to kill the receiver in its middle.
 cat >"$tmp/slow.py" <<'PY'
 import os, sys, time
