@@ -615,6 +615,22 @@ static int ctl_save(void *opaque, const char *path)
 	return rc;
 }
 
+/* A save or a migration parks every vCPU first; if they do not stop, the
+ * domain runs on as it was (paused or not) and the client hears why. */
+static int daemon_park_vcpus(struct daemon *dm, bool *was_paused)
+{
+	int rc;
+
+	*was_paused = dm->m->vm.paused;
+	rc = vm_pause_sync(&dm->m->vm);
+	if (rc) {
+		if (!*was_paused && rc != -ESHUTDOWN)
+			vm_set_paused(&dm->m->vm, false);
+		control_server_set_message(dm->control, "the vCPUs did not stop: %s", strerror(-rc));
+	}
+	return rc;
+}
+
 static int daemon_save(struct daemon *dm, const struct domain_save_parts *p, const char *path)
 {
 	bool was_paused;
@@ -626,14 +642,9 @@ static int daemon_save(struct daemon *dm, const struct domain_save_parts *p, con
 		control_server_set_message(dm->control, "%s", why);
 		return rc;
 	}
-	was_paused = dm->m->vm.paused;
-	rc = vm_pause_sync(&dm->m->vm);
-	if (rc) {
-		if (!was_paused && rc != -ESHUTDOWN)
-			vm_set_paused(&dm->m->vm, false);
-		control_server_set_message(dm->control, "the vCPUs did not stop: %s", strerror(-rc));
+	rc = daemon_park_vcpus(dm, &was_paused);
+	if (rc)
 		return rc;
-	}
 	dm->cs.hcall_path = dm->m->xen ? (uint8_t)xen_kvm_path(dm->m->xen) : 0;
 	rc = domain_save_file(p, path, why, sizeof(why));
 	if (rc) {
@@ -704,12 +715,8 @@ static int ctl_migrate_send(void *opaque, const char *path)
 		control_server_set_message(dm->control, "cannot connect to %s: %s", path, strerror(-rc));
 		goto out;
 	}
-	was_paused = dm->m->vm.paused;
-	rc = vm_pause_sync(&dm->m->vm);
+	rc = daemon_park_vcpus(dm, &was_paused);
 	if (rc) {
-		if (!was_paused && rc != -ESHUTDOWN)
-			vm_set_paused(&dm->m->vm, false);
-		control_server_set_message(dm->control, "the vCPUs did not stop: %s", strerror(-rc));
 		close(fd);
 		goto out;
 	}
